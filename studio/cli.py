@@ -1,0 +1,289 @@
+"""`gan-studio`: the command line over the engine (no Qt is imported unless the studio opens).
+
+Exit codes: 0 success, 2 bad usage or bad input (one line on stderr, never a traceback),
+1 an unexpected internal error, 130 interrupted before anything could be saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from studio.engine.errors import UserError
+
+SUBCOMMANDS = ("train", "resume", "generate", "translate", "export", "demo-data")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (argparse prints usage + error by default)
+        raise UserError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _add_common_training(p: argparse.ArgumentParser) -> None:
+    from studio.engine.config import RunSettings
+
+    d = RunSettings()
+    p.add_argument("--out", required=True, help="new project folder to create")
+    p.add_argument("--size", type=_positive, default=None, help="image size in pixels (default: 64 for DCGAN)")
+    p.add_argument("--batch", type=_positive, default=None, help="images per step")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--steps", type=_positive, default=None, help=f"total training steps (default {d.steps})")
+    g.add_argument("--minutes", type=float, default=None, help="train for this many minutes instead")
+    p.add_argument("--device", default=d.device, help="auto | cpu | cuda | mps (default auto)")
+    p.add_argument("--seed", type=int, default=d.seed, help="same seed, same run")
+    p.add_argument("--checkpoint-every", type=_positive, default=d.checkpoint_every)
+    p.add_argument("--sample-every", type=_positive, default=d.sample_every)
+    p.add_argument("--log-every", type=_positive, default=d.log_every)
+    p.add_argument("--alpha", choices=("white", "black", "keep"), default="white",
+                   help="transparent images: composite on white/black, or keep the alpha channel")
+    p.add_argument("--fit", choices=("crop", "pad"), default="crop", help="center-crop or letterbox to a square")
+    p.add_argument("--grayscale", action="store_true", help="train on one-channel grey images")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default=None, help=argparse.SUPPRESS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gan-studio", description="Train and explore GANs on your own images.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="start a new project and train it")
+    tsub = train.add_subparsers(dest="kind", parser_class=_Parser, metavar="KIND", required=True)
+    dc = tsub.add_parser("dcgan", help="new images from noise, learned from one folder")
+    dc.add_argument("--data", required=True, help="folder of training images (searched recursively)")
+    dc.add_argument("--z-dim", type=_positive, default=None, help="length of the noise vector (default 100)")
+    dc.add_argument("--width", type=_positive, default=None, help="network width ngf/ndf (default 64)")
+    _add_common_training(dc)
+    cg = tsub.add_parser("cyclegan", help="unpaired translation between two folders A <-> B")
+    cg.add_argument("--data-a", required=True, help="folder of domain A images")
+    cg.add_argument("--data-b", required=True, help="folder of domain B images")
+    cg.add_argument("--no-identity", action="store_true", help="switch off the identity loss")
+    _add_common_training(cg)
+
+    res = sub.add_parser("resume", help="continue a project exactly where it stopped")
+    res.add_argument("project")
+    res.add_argument("--steps", type=_positive, default=None, help="new total number of steps")
+    res.add_argument("--minutes", type=float, default=None, help="train for this many more minutes")
+    res.add_argument("--device", default=None)
+
+    gen = sub.add_parser("generate", help="write new images from a trained DCGAN")
+    gen.add_argument("project")
+    gen.add_argument("--count", type=_positive, required=True)
+    gen.add_argument("--out", required=True, help="folder for the PNG files")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--device", default="auto")
+
+    tr = sub.add_parser("translate", help="translate images with a trained CycleGAN")
+    tr.add_argument("project")
+    tr.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    tr.add_argument("--out", required=True)
+    tr.add_argument("--direction", choices=("a2b", "b2a"), default="a2b")
+    tr.add_argument("--tile", type=_positive, default=None, help="tile size in pixels for large images")
+    tr.add_argument("--device", default="auto")
+    return parser
+
+
+# ----- commands ------------------------------------------------------------------------------------
+class _StopFlag:
+    """First Ctrl-C asks the loop to stop after the current step (and save); a second one aborts."""
+
+    def __init__(self):
+        self.event = threading.Event()
+
+    def __enter__(self):
+        self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.event.set()
+        print("\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGINT, self._old)
+
+
+def _drive(session, minutes: float | None) -> int:
+    from tqdm import tqdm
+
+    for w in session.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    project = session.project
+    start = session.trainer.global_step
+    target = session.settings.steps
+    with _StopFlag() as flag:
+        bar = tqdm(total=target, initial=start, unit="step", dynamic_ncols=True, disable=None)
+        last = None
+        for ev in session.run(minutes=minutes, should_stop=flag.event.is_set):
+            bar.update(ev.step - bar.n)
+            bar.set_postfix({**{k: f"{v:.3f}" for k, v in ev.losses.items()}, "img/s": f"{ev.images_per_s:.0f}"},
+                            refresh=False)
+            for m in ev.messages:
+                tqdm.write(f"warning: {m}", file=sys.stderr)
+            last = ev
+        bar.close()
+    step = session.trainer.global_step
+    print(f"{project.root}: step {step}/{target}" + (" (stopped early, resume with 'gan-studio resume')"
+                                                   if step < target and last is not None else ""))
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from studio.engine.config import RunSettings
+    from studio.engine.data import DataConfig
+    from studio.engine.kinds import create_session
+
+    kind = args.kind
+    steps = args.steps if args.steps is not None else (10**9 if args.minutes else RunSettings().steps)
+    settings = RunSettings(
+        steps=steps,
+        sample_every=args.sample_every,
+        checkpoint_every=args.checkpoint_every,
+        log_every=args.log_every,
+        seed=args.seed,
+        device=args.device,
+    )
+    data_cfg = DataConfig(
+        **({"size": args.size} if args.size else {}), fit=args.fit, alpha=args.alpha, grayscale=args.grayscale
+    )
+    overrides = {}
+    if args.batch:
+        overrides["batch"] = args.batch
+    if args.precision:
+        overrides["precision"] = args.precision
+    if kind == "dcgan":
+        folders = {"data": args.data}
+        if args.z_dim:
+            overrides["z_dim"] = args.z_dim
+        if args.width:
+            overrides["ngf"] = overrides["ndf"] = args.width
+    else:
+        folders = {"a": args.data_a, "b": args.data_b}
+        if args.no_identity:
+            overrides["identity"] = False
+    session = create_session(args.out, kind, folders, data_cfg, settings, overrides, progress=_decode_progress())
+    for role, line in _report_lines(session.project):
+        print(f"[{role}] {line}" if role != "data" else line)
+    return _drive(session, args.minutes)
+
+
+def _report_lines(project):
+    from studio.engine.data import DatasetReport
+
+    for role, rep in project.meta["data"].get("reports", {}).items():
+        for line in DatasetReport.from_dict(rep).lines():
+            yield role, line
+
+
+def _decode_progress():
+    from tqdm import tqdm
+
+    state = {}
+
+    def progress(done: int, total: int) -> None:
+        if "bar" not in state:
+            state["bar"] = tqdm(total=total, unit="img", desc="preparing images", leave=False, disable=None)
+        bar = state["bar"]
+        bar.total = total
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+            state.clear()
+
+    return progress
+
+
+def _cmd_resume(args) -> int:
+    from studio.engine.kinds import open_session
+
+    session = open_session(args.project, device=args.device, steps=args.steps, progress=_decode_progress())
+    if session.trainer.global_step >= session.settings.steps and not args.minutes:
+        raise UserError(
+            f"{args.project} already reached step {session.trainer.global_step}; pass --steps N (a larger total) "
+            "or --minutes M to train more"
+        )
+    if args.minutes and session.trainer.global_step >= session.settings.steps:
+        import dataclasses
+
+        session.settings = dataclasses.replace(session.settings, steps=10**9)
+    return _drive(session, args.minutes)
+
+
+def _cmd_generate(args) -> int:
+    from studio.engine.images import save_png
+    from studio.engine.inference import load_generator
+
+    model = load_generator(args.project, device=args.device)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create {out}: {e.strerror}") from None
+    pictures = model.generate_seeded(args.count, args.seed)
+    for i, pic in enumerate(pictures):
+        save_png(out / f"seed{args.seed}-{i:05d}.png", pic)
+    print(f"wrote {len(pictures)} images to {out}")
+    return 0
+
+
+def _cmd_translate(args) -> int:
+    from studio.engine.translate_cli import run_translate
+
+    return run_translate(args)
+
+
+def _open_studio(argv: list[str]) -> int:
+    p = _Parser(prog="gan-studio", description="Open the studio (with no PROJECT: the last project or the demo).",
+                epilog=f"commands: {', '.join(SUBCOMMANDS)} (gan-studio COMMAND --help)")
+    p.add_argument("project", nargs="?", help="project folder to open")
+    p.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window once rendered, then exit")
+    args = p.parse_args(argv)
+    try:
+        from studio.ui.main import run_studio
+    except ModuleNotFoundError as e:
+        if e.name and (e.name.startswith("PySide6") or e.name.startswith("studio.ui")):
+            build_parser().print_help()
+            return 0
+        raise
+    return run_studio(args.project, screenshot=args.screenshot)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if not argv or argv[0] not in SUBCOMMANDS + ("-h", "--help"):
+            return _open_studio(argv)
+        args = build_parser().parse_args(argv)
+        handler = {
+            "train": _cmd_train,
+            "resume": _cmd_resume,
+            "generate": _cmd_generate,
+            "translate": _cmd_translate,
+        }.get(args.command)
+        if handler is None:
+            raise UserError(f"'{args.command}' is not available in this version yet")
+        return handler(args)
+    except UserError as e:
+        print(f"gan-studio: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gan-studio: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as e:  # --help
+        return int(e.code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

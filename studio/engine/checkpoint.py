@@ -1,0 +1,149 @@
+"""Checkpoint files: tensors in safetensors, metadata in JSON, both written atomically.
+
+A checkpoint `step-0001234` is two files in the checkpoints folder:
+``step-0001234.safetensors`` (weights, optimizer moments, RNG states) and
+``step-0001234.json`` (config, step, hyper-parameters, the sha256 of the tensor file).
+The JSON is written last, so it is the commit marker: a checkpoint whose JSON is missing
+or whose hash does not match its tensor file is ignored, never half-loaded. Nothing here
+ever unpickles: safetensors and JSON cannot run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from studio.engine.atomic import remove_stale_temp_files, write_bytes_atomic, write_text_atomic
+from studio.engine.errors import CheckpointError
+
+FORMAT_VERSION = 1
+_NAME = re.compile(r"^step-(\d{7,})\.json$")
+# Refuse absurd files before reading them into memory (a generator is a few MB to ~200 MB).
+MAX_CHECKPOINT_BYTES = 2 * 1024**3
+
+
+def checkpoint_name(step: int) -> str:
+    return f"step-{step:07d}"
+
+
+def save_checkpoint(folder: Path | str, step: int, tensors: dict[str, torch.Tensor], meta: dict) -> Path:
+    """Write a checkpoint for `step` atomically; returns the path of its JSON file.
+
+    Refuses (CheckpointError) to save non-finite weights, so a diverged run can never
+    replace the last good checkpoint. Any thread may call it; tensors may live on any device.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    cpu = {}
+    for k, t in tensors.items():
+        t = t.detach()
+        if t.is_floating_point() and not torch.isfinite(t).all():
+            raise CheckpointError(f"not saving step {step}: '{k}' holds NaN or infinite values")
+        cpu[k] = t.to("cpu").contiguous()
+    blob = st_save(cpu)
+    base = folder / checkpoint_name(step)
+    meta = dict(meta, format=FORMAT_VERSION, step=step, sha256=hashlib.sha256(blob).hexdigest())
+    write_bytes_atomic(base.with_suffix(".safetensors"), blob)
+    write_text_atomic(base.with_suffix(".json"), json.dumps(meta, indent=1, sort_keys=True))
+    return base.with_suffix(".json")
+
+
+def load_checkpoint(path: Path | str) -> tuple[dict[str, torch.Tensor], dict]:
+    """Load and verify one checkpoint (either of its two files may be named).
+
+    Returns CPU tensors and the metadata. Raises CheckpointError with a one-line reason for a
+    missing, truncated, tampered, newer-format or non-finite checkpoint. Any thread may call it.
+    """
+    path = Path(path)
+    base = path.with_suffix("")
+    jpath, tpath = base.with_suffix(".json"), base.with_suffix(".safetensors")
+    try:
+        meta = json.loads(jpath.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"{jpath.name}: checkpoint metadata is missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{jpath.name}: unreadable checkpoint metadata ({e.__class__.__name__})") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{jpath.name}: checkpoint metadata is not an object")
+    version = meta.get("format")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{jpath.name}: made by a newer GAN Studio (format {version}); please update GAN Studio"
+        )
+    try:
+        size = tpath.stat().st_size
+        if size > MAX_CHECKPOINT_BYTES:
+            raise CheckpointError(f"{tpath.name}: file is implausibly large ({size >> 20} MB)")
+        blob = tpath.read_bytes()
+    except FileNotFoundError:
+        raise CheckpointError(f"{tpath.name}: checkpoint weights are missing") from None
+    except OSError as e:
+        raise CheckpointError(f"{tpath.name}: cannot read ({e.strerror})") from None
+    if meta.get("sha256") not in (None, hashlib.sha256(blob).hexdigest()):
+        raise CheckpointError(f"{tpath.name}: weights do not match their metadata (file damaged or replaced)")
+    tensors = load_safetensors_bytes(blob, tpath.name)
+    return tensors, meta
+
+
+def load_safetensors_bytes(blob: bytes, name: str) -> dict[str, torch.Tensor]:
+    """Parse safetensors bytes defensively; any malformation becomes a CheckpointError."""
+    try:
+        tensors = st_load(blob)
+    except Exception as e:  # safetensors raises its own error types for bad headers/offsets
+        raise CheckpointError(f"{name}: not a valid safetensors file ({str(e).splitlines()[0][:120]})") from None
+    for k, t in tensors.items():
+        if t.is_floating_point() and not torch.isfinite(t).all():
+            raise CheckpointError(f"{name}: tensor '{k}' holds NaN or infinite values")
+    return tensors
+
+
+def list_checkpoints(folder: Path | str) -> list[tuple[int, Path]]:
+    """Committed checkpoints (their JSON exists) as (step, json path), oldest first."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = []
+    for p in folder.iterdir():
+        m = _NAME.match(p.name)
+        if m and p.with_suffix(".safetensors").exists():
+            found.append((int(m.group(1)), p))
+    return sorted(found)
+
+
+def load_latest(folder: Path | str) -> tuple[dict[str, torch.Tensor], dict] | None:
+    """The newest checkpoint that verifies; damaged newer ones are skipped. None if there is none."""
+    errors = []
+    for _, p in reversed(list_checkpoints(folder)):
+        try:
+            return load_checkpoint(p)
+        except CheckpointError as e:
+            errors.append(str(e))
+    if errors:
+        raise CheckpointError("no loadable checkpoint: " + errors[0])
+    return None
+
+
+def prune_checkpoints(folder: Path | str, keep: int) -> None:
+    """Delete all but the newest `keep` checkpoints (JSON first, so a pruned one is never half-listed)."""
+    for _, p in list_checkpoints(folder)[:-keep] if keep > 0 else []:
+        for q in (p, p.with_suffix(".safetensors")):
+            try:
+                q.unlink()
+            except OSError:
+                pass
+
+
+def clean_checkpoint_folder(folder: Path | str) -> None:
+    """Remove temp files and orphan tensor files left by a process killed mid-save."""
+    folder = Path(folder)
+    remove_stale_temp_files(folder)
+    if folder.is_dir():
+        for p in folder.glob("step-*.safetensors"):
+            if not p.with_suffix(".json").exists():
+                p.unlink(missing_ok=True)

@@ -1,0 +1,39 @@
+"""Configuration dataclasses shared by every model kind, serialised into project.json."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How a training run is driven (not what is trained)."""
+
+    steps: int = 5000  # total optimisation steps to reach (a resume continues towards it)
+    sample_every: int = 100  # save a fixed-noise sample grid every N steps
+    checkpoint_every: int = 500  # write a resumable checkpoint every N steps
+    log_every: int = 10  # append a history.jsonl line every N steps
+    keep_checkpoints: int = 3  # newest checkpoints kept on disk
+    seed: int = 0  # seed for weights, noise and data order: same seed, same run
+    device: str = "auto"  # auto | cpu | cuda | mps
+
+
+def config_from_dict(cls, data: dict | None):
+    """Build a frozen config dataclass from a dict, ignoring unknown keys (newer/older projects)
+    and converting nested dataclass fields. Missing keys take their defaults."""
+    data = data or {}
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        hint = hints.get(f.name)
+        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+            value = config_from_dict(hint, value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[f.name] = value
+    return cls(**kwargs)

@@ -1,0 +1,38 @@
+"""Registers the DCGAN kind: its config defaults derived from the data, and its trainer."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from studio.engine.config import config_from_dict
+from studio.engine.data import DataConfig
+from studio.engine.dcgan_trainer import DCGANConfig, DCGANTrainer
+from studio.engine.errors import UserError
+from studio.engine.kinds import KindSpec, register
+
+
+def _default_config(data_cfg: DataConfig, datasets: dict, overrides: dict) -> DCGANConfig:
+    fields = {f.name for f in dataclasses.fields(DCGANConfig)}
+    unknown = set(overrides) - fields
+    if unknown:
+        raise UserError(f"unknown DCGAN option(s): {', '.join(sorted(unknown))}")
+    cfg = config_from_dict(DCGANConfig, {"size": data_cfg.size, "channels": data_cfg.channels, **overrides})
+    cfg.validate()
+    return cfg
+
+
+def _make_trainer(cfg: DCGANConfig, settings, datasets: dict, device) -> DCGANTrainer:
+    return DCGANTrainer(cfg, datasets["data"].images, device=device, seed=settings.seed)
+
+
+register(
+    KindSpec(
+        name="dcgan",
+        title="DCGAN (new images)",
+        roles=("data",),
+        config_cls=DCGANConfig,
+        make_trainer=_make_trainer,
+        load_config=lambda cfg, data_cfg: data_cfg,
+        default_config=_default_config,
+    )
+)

@@ -1,0 +1,217 @@
+"""Training a DCGAN: non-saturating GAN loss, Adam(2e-4, 0.5/0.999), EMA generator."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from studio.engine.errors import CheckpointError, UserError
+from studio.engine.images import make_grid, to_uint8
+from studio.engine.nets.dcgan import SIZES, Discriminator, Generator, init_weights
+from studio.engine.trainer import (
+    EMA,
+    check_module_tensors,
+    load_module,
+    load_optimizer,
+    module_tensors,
+    optimizer_state,
+    recalibrate_batchnorm,
+    require,
+)
+
+
+@dataclass(frozen=True)
+class DCGANConfig:
+    size: int = 64  # image side in pixels: 32, 64, 128 or 256
+    channels: int = 3  # 1 grey, 3 RGB, 4 RGBA (from the dataset)
+    z_dim: int = 100  # length of the noise vector z
+    ngf: int = 64  # generator width (channels of its last hidden layer)
+    ndf: int = 64  # discriminator width (channels of its first layer)
+    batch: int = 64  # images per step
+    lr: float = 2e-4  # Adam learning rate for both networks
+    beta1: float = 0.5  # Adam beta1 (0.5 as in the paper: less momentum keeps the game stable)
+    beta2: float = 0.999  # Adam beta2
+    ema_decay: float = 0.999  # generator weight averaging for samples/export
+    flip: bool = True  # random horizontal flips of real images
+    preview_count: int = 64  # images in the fixed-noise sample grid
+    precision: str = "fp32"  # fp32 | bf16 (autocast; see README performance)
+    channels_last: bool = False  # NHWC memory layout (faster convolutions on recent CPUs/GPUs)
+
+    def validate(self) -> None:
+        if self.size not in SIZES:
+            raise UserError(f"DCGAN size must be one of {', '.join(map(str, SIZES))} (got {self.size})")
+        if self.channels not in (1, 3, 4):
+            raise UserError(f"DCGAN supports 1, 3 or 4 channels (got {self.channels})")
+        if self.batch < 2:
+            raise UserError("batch must be at least 2 (BatchNorm needs more than one image)")
+        if self.precision not in ("fp32", "bf16"):
+            raise UserError(f"precision must be fp32 or bf16 (got {self.precision})")
+
+
+class DCGANTrainer:
+    """One DCGAN training state: nets, optimizers, EMA, data order and RNG.
+
+    Owned by one thread at a time (the training thread); `generator_state()` hands a CPU copy to others.
+    `images` is the prepared uint8 dataset (N, C, H, W)."""
+
+    kind = "dcgan"
+
+    def __init__(self, cfg: DCGANConfig, images: torch.Tensor, device: torch.device | str = "cpu", seed: int = 0):
+        cfg.validate()
+        if images.ndim != 4 or images.shape[1:] != (cfg.channels, cfg.size, cfg.size) or images.dtype != torch.uint8:
+            raise ValueError(f"images must be uint8 (N, {cfg.channels}, {cfg.size}, {cfg.size}), got {tuple(images.shape)}")
+        if len(images) == 0:
+            raise UserError("the dataset is empty")
+        self.cfg = cfg
+        self.device = torch.device(device)
+        self.global_step = 0
+        self.images_per_step = cfg.batch
+        self.images = images.to(self.device)  # resident: no per-step decode or host->device copy
+        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.G = Generator(cfg.size, cfg.z_dim, cfg.ngf, cfg.channels)
+            self.D = Discriminator(cfg.size, cfg.ndf, cfg.channels)
+            self.G.apply(init_weights)
+            self.D.apply(init_weights)
+        self.G.to(self.device, memory_format=self.memory_format)
+        self.D.to(self.device, memory_format=self.memory_format)
+        self.ema = EMA(self.G, cfg.ema_decay)
+        fused = self.device.type == "cuda"
+        kw = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **({"fused": True} if fused else {"foreach": True}))
+        self.opt_G = torch.optim.Adam(self.G.parameters(), **kw)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), **kw)
+
+        # All randomness of the run flows from this CPU generator, so a checkpoint can restore it exactly.
+        self.rng = torch.Generator().manual_seed(seed + 1)
+        self.fixed_z = torch.randn(cfg.preview_count, cfg.z_dim, generator=torch.Generator().manual_seed(seed + 2))
+        self.order = torch.randperm(len(images), generator=self.rng)
+        self.cursor = 0
+
+    # ----- data --------------------------------------------------------------------------------
+    def _next_indices(self) -> torch.Tensor:
+        n, b = len(self.order), self.cfg.batch
+        if n < b:  # tiny collection: sample with replacement rather than refuse
+            return torch.randint(0, n, (b,), generator=self.rng)
+        if self.cursor + b > n:
+            self.order = torch.randperm(n, generator=self.rng)
+            self.cursor = 0
+        idx = self.order[self.cursor : self.cursor + b]
+        self.cursor += b
+        return idx
+
+    def _real_batch(self) -> torch.Tensor:
+        idx = self._next_indices()
+        x = self.images[idx.to(self.images.device)].float().div_(127.5).sub_(1)  # (B, C, H, W) in [-1, 1]
+        if self.cfg.flip:
+            flip = (torch.rand(len(idx), generator=self.rng) < 0.5).to(self.device)
+            x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        return x.contiguous(memory_format=self.memory_format)
+
+    def _autocast(self):
+        if self.cfg.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    # ----- protocol ----------------------------------------------------------------------------
+    def step(self) -> dict[str, float]:
+        real = self._real_batch()
+        z = torch.randn(self.cfg.batch, self.cfg.z_dim, generator=self.rng).to(self.device)
+        with self._autocast():
+            fake = self.G(z)
+            # D: push real logits up, fake logits down (BCE-with-logits = softplus form, numerically stable)
+            d_real = self.D(real)
+            d_fake = self.D(fake.detach())
+            loss_d = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+        self.opt_D.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_D.step()
+
+        with self._autocast():
+            # G: non-saturating loss -log D(G(z)) gives strong gradients while D still wins
+            loss_g = F.softplus(-self.D(fake)).mean()
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_G.step()
+        self.ema.update()
+        self.global_step += 1
+        return {
+            "loss_D": float(loss_d.detach()),
+            "loss_G": float(loss_g.detach()),
+            "D_real": float(torch.sigmoid(d_real.detach().float()).mean()),
+            "D_fake": float(torch.sigmoid(d_fake.detach().float()).mean()),
+        }
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor) -> np.ndarray:
+        """EMA generator on `z` (B, z_dim) -> uint8 (B, H, W, C). Training thread only."""
+        self._prepare_ema()
+        out = [self.ema.ema(c.to(self.device)) for c in z.split(64)]
+        return to_uint8(torch.cat(out))
+
+    def samples(self) -> np.ndarray:
+        pics = self.generate(self.fixed_z)
+        return make_grid(pics, nrow=max(1, int(np.ceil(np.sqrt(len(pics))))))
+
+    def _prepare_ema(self) -> None:
+        # Recalibrate the EMA generator's BatchNorm statistics with fixed noise (deterministic, and
+        # independent of the training RNG so samples never change the run).
+        g = torch.Generator().manual_seed(12345)
+        self.ema.ema.eval()
+        recalibrate_batchnorm(
+            self.ema.ema, lambda i: torch.randn(64, self.cfg.z_dim, generator=g).to(self.device), batches=4
+        )
+
+    def generator_state(self) -> dict[str, torch.Tensor]:
+        self._prepare_ema()
+        return {k: v.detach().to("cpu", copy=True) for k, v in self.ema.ema.state_dict().items()}
+
+    def state_dict(self) -> tuple[dict[str, torch.Tensor], dict]:
+        tensors = {
+            **module_tensors("G", self.G),
+            **module_tensors("D", self.D),
+            **module_tensors("G_ema", self.ema.ema),
+            "rng": self.rng.get_state(),
+            "order": self.order.clone(),
+            "fixed_z": self.fixed_z,
+        }
+        tg, groups_g = optimizer_state("opt_G", self.opt_G)
+        td, groups_d = optimizer_state("opt_D", self.opt_D)
+        tensors.update(tg)
+        tensors.update(td)
+        meta = {
+            "kind": self.kind,
+            "config": dataclasses.asdict(self.cfg),
+            "global_step": self.global_step,
+            "cursor": self.cursor,
+            "ema_updates": self.ema.updates,
+            "opt_G": groups_g,
+            "opt_D": groups_d,
+        }
+        return tensors, meta
+
+    def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        if meta.get("kind") != self.kind:
+            raise CheckpointError(f"checkpoint is for a {meta.get('kind')} model, not {self.kind}")
+        require(tensors, "rng", "order", "fixed_z")
+        if tensors["fixed_z"].shape != self.fixed_z.shape:
+            raise CheckpointError("checkpoint preview noise does not fit this model")
+        # Validate every network before touching any, so a bad file leaves the trainer unchanged.
+        for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.ema.ema)):
+            check_module_tensors(prefix, module, tensors)
+        for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.ema.ema)):
+            load_module(prefix, module, tensors)
+        load_optimizer("opt_G", self.opt_G, tensors, meta["opt_G"])
+        load_optimizer("opt_D", self.opt_D, tensors, meta["opt_D"])
+        self.rng.set_state(tensors["rng"])
+        self.order = tensors["order"].clone()
+        self.fixed_z = tensors["fixed_z"].clone()
+        self.cursor = int(meta["cursor"])
+        self.global_step = int(meta["global_step"])
+        self.ema.updates = int(meta.get("ema_updates", self.global_step))

@@ -1,0 +1,46 @@
+"""Choosing the compute device and CPU thread counts."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from studio.engine.errors import UserError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """'auto' picks CUDA, then Apple MPS, then the CPU; naming an absent device is a UserError."""
+    if name not in DEVICES:
+        raise UserError(f"unknown device '{name}'; choose one of {', '.join(DEVICES)}")
+    has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps") if has_mps else torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: no CUDA GPU is available on this machine (try --device auto)")
+    if name == "mps" and not has_mps:
+        raise UserError("--device mps: Apple Metal is not available on this machine (try --device auto)")
+    return torch.device(name)
+
+
+def describe_device(device: torch.device) -> str:
+    """A short human label, e.g. 'CPU (2 threads)' or 'CUDA: NVIDIA H100'."""
+    if device.type == "cuda":
+        return f"CUDA: {torch.cuda.get_device_name(device)}"
+    if device.type == "mps":
+        return "Apple GPU (Metal)"
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def set_cpu_threads(leave_free: int = 0) -> int:
+    """Cap torch's intra-op threads at (cores - leave_free), at least 1; returns the count.
+
+    The studio leaves one core to the GUI thread so the window stays responsive while training."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    n = max(1, cores - leave_free)
+    torch.set_num_threads(n)
+    return n

@@ -1,0 +1,9 @@
+"""Errors that carry a message meant for the user, not a developer."""
+
+
+class UserError(Exception):
+    """A problem the user can fix; str(e) is one clear line shown as-is."""
+
+
+class CheckpointError(UserError):
+    """A model or checkpoint file that cannot be loaded safely (corrupt, hostile, incompatible)."""

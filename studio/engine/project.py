@@ -1,0 +1,187 @@
+"""The project folder: everything about one model, readable without the app.
+
+    project.json      kind, configs, dataset folders + fingerprint, step, versions
+    checkpoints/      step-NNNNNNN.safetensors + .json (see checkpoint.py)
+    samples/          step-NNNNNNN.png fixed-noise grids (the time-lapse source)
+    history.jsonl     one JSON line per logged step
+    exports/          what the user exported
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+from studio import __version__
+from studio.engine.atomic import remove_stale_temp_files, write_text_atomic
+from studio.engine.errors import UserError
+from studio.engine.images import save_png
+
+PROJECT_FILE = "project.json"
+PROJECT_FORMAT = 1
+_SAMPLE = re.compile(r"^step-(\d{7,})\.png$")
+
+
+class Project:
+    """A project folder on disk. Methods do small synchronous file I/O; any single thread may use
+    one Project object (the training worker and the GUI each open their own)."""
+
+    def __init__(self, root: Path | str, meta: dict):
+        self.root = Path(root)
+        self.meta = meta
+
+    # ----- locations -------------------------------------------------------------------------
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.root / "samples"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.root / "exports"
+
+    @property
+    def history_path(self) -> Path:
+        return self.root / "history.jsonl"
+
+    @property
+    def kind(self) -> str:
+        return self.meta["kind"]
+
+    @property
+    def step(self) -> int:
+        return int(self.meta.get("step", 0))
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    # ----- create / open ---------------------------------------------------------------------
+    @staticmethod
+    def is_project(path: Path | str) -> bool:
+        return (Path(path) / PROJECT_FILE).is_file()
+
+    @classmethod
+    def check_new_root(cls, root: Path | str) -> Path:
+        """UserError unless `root` can become a new project (absent or an empty folder)."""
+        root = Path(root).expanduser()
+        if cls.is_project(root):
+            raise UserError(f"{root} already holds a project; use 'gan-studio resume {root}' or choose another folder")
+        if root.exists() and not root.is_dir():
+            raise UserError(f"{root} is a file, not a folder")
+        if root.is_dir() and any(root.iterdir()):
+            raise UserError(f"{root} is not empty; choose a new or empty folder for the project")
+        return root
+
+    @classmethod
+    def create(cls, root: Path | str, kind: str, meta: dict) -> "Project":
+        """Create a new project folder. `meta` holds kind-specific sections (model, data, run).
+
+        Raises UserError if `root` already holds a project or is a non-empty folder of other files,
+        so a user's work is never overwritten."""
+        root = cls.check_new_root(root)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UserError(f"cannot create project folder {root}: {e.strerror}") from None
+        full = {
+            "format": PROJECT_FORMAT,
+            "kind": kind,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "step": 0,
+            **meta,
+            "versions": _versions(),
+        }
+        project = cls(root, full)
+        project.save_meta()
+        return project
+
+    @classmethod
+    def open(cls, root: Path | str) -> "Project":
+        """Open an existing project folder; UserError if it is missing or not a project."""
+        root = Path(root).expanduser()
+        if not root.exists():
+            raise UserError(f"project folder {root} does not exist")
+        path = root / PROJECT_FILE
+        if not path.is_file():
+            raise UserError(f"{root} is not a GAN Studio project (no {PROJECT_FILE})")
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise UserError(f"{path} is damaged and cannot be read ({e.__class__.__name__})") from None
+        if not isinstance(meta, dict) or "kind" not in meta:
+            raise UserError(f"{path} is not a valid project file")
+        if int(meta.get("format", 1)) > PROJECT_FORMAT:
+            raise UserError(f"{root} was made by a newer GAN Studio; please update GAN Studio")
+        project = cls(root, meta)
+        if project.writable:
+            remove_stale_temp_files(root)
+            remove_stale_temp_files(project.samples_dir)
+        return project
+
+    @property
+    def writable(self) -> bool:
+        import os
+
+        return os.access(self.root, os.W_OK)
+
+    def save_meta(self, **updates) -> None:
+        """Update top-level fields of project.json and write it atomically."""
+        self.meta.update(updates)
+        self.meta["versions"] = _versions()
+        write_text_atomic(self.root / PROJECT_FILE, json.dumps(self.meta, indent=2, sort_keys=False))
+
+    # ----- samples and history ----------------------------------------------------------------
+    def sample_path(self, step: int) -> Path:
+        return self.samples_dir / f"step-{step:07d}.png"
+
+    def save_samples(self, step: int, grid: np.ndarray) -> Path:
+        self.samples_dir.mkdir(exist_ok=True)
+        path = self.sample_path(step)
+        save_png(path, grid)
+        return path
+
+    def sample_steps(self) -> list[tuple[int, Path]]:
+        """Saved sample grids as (step, path), oldest first: the timeline / time-lapse source."""
+        if not self.samples_dir.is_dir():
+            return []
+        out = [(int(m.group(1)), p) for p in self.samples_dir.iterdir() if (m := _SAMPLE.match(p.name))]
+        return sorted(out)
+
+    def append_history(self, record: dict) -> None:
+        # One small append per logged step; a torn last line after a kill is skipped by read_history.
+        with open(self.history_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+    def read_history(self) -> list[dict]:
+        """All history records, skipping a torn trailing line."""
+        if not self.history_path.exists():
+            return []
+        out = []
+        for line in self.history_path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return out
+
+    def truncate_history(self, after_step: int) -> None:
+        """Drop history lines newer than `after_step` (after resuming from an older checkpoint),
+        so the loss curves never show a step twice."""
+        records = [r for r in self.read_history() if r.get("step", 0) <= after_step]
+        write_text_atomic(self.history_path, "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records))
+
+
+def _versions() -> dict:
+    import platform
+
+    import torch
+
+    return {"studio": __version__, "torch": torch.__version__, "python": platform.python_version()}

@@ -1,0 +1,138 @@
+"""The one trainer protocol every model kind follows, and helpers to (de)serialise its state.
+
+The studio and the CLI never branch on the model kind: they drive any `Trainer` through
+`step()`, `samples()`, `state_dict()` and `load_state_dict()` (compare the reference CycleGAN
+repository's `optimize_parameters / get_current_losses / get_current_visuals`).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from torch import nn
+
+from studio.engine.errors import CheckpointError
+
+
+@runtime_checkable
+class Trainer(Protocol):
+    kind: ClassVar[str]
+    global_step: int  # optimisation steps completed
+    images_per_step: int  # training images consumed by one step (for images/s)
+    device: torch.device
+
+    def step(self) -> dict[str, float]:
+        """Run one optimisation step; returns the losses by name. Called from the training thread."""
+
+    def samples(self) -> np.ndarray:
+        """The fixed preview as one uint8 (H, W, C) grid. Called from the training thread."""
+
+    def state_dict(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """Everything needed to continue exactly: (tensors, JSON-able metadata)."""
+
+    def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        """Restore from state_dict(); validates everything before changing anything (CheckpointError)."""
+
+    def generator_state(self) -> dict[str, torch.Tensor]:
+        """A CPU copy of the weights used for inference (EMA generator), safe to hand to another thread."""
+
+
+# ----- state (de)serialisation -------------------------------------------------------------------
+def module_tensors(prefix: str, module: nn.Module) -> dict[str, torch.Tensor]:
+    return {f"{prefix}.{k}": v for k, v in module.state_dict().items()}
+
+
+def optimizer_state(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list]:
+    """Flatten an optimizer into tensors + JSON-able param groups."""
+    sd = opt.state_dict()
+    tensors = {}
+    for idx, st in sd["state"].items():
+        for name, value in st.items():
+            tensors[f"{prefix}.state.{idx}.{name}"] = torch.as_tensor(value)
+    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in sd["param_groups"]]
+    return tensors, groups
+
+
+def load_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict, groups: list) -> None:
+    state: dict[int, dict] = {}
+    for key, value in tensors.items():
+        if key.startswith(prefix + ".state."):
+            idx, name = key[len(prefix) + 7 :].split(".", 1)
+            # clone: the optimizer keeps these tensors and updates them in place
+            state.setdefault(int(idx), {})[name] = value.clone()
+    groups = [{k: (tuple(v) if k == "betas" else v) for k, v in g.items()} for g in groups]
+    try:
+        opt.load_state_dict({"state": state, "param_groups": groups})
+    except (ValueError, KeyError, TypeError, RuntimeError) as e:
+        raise CheckpointError(f"optimizer state does not fit this model ({e})") from None
+
+
+def check_module_tensors(prefix: str, module: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    """Raise CheckpointError unless `tensors` holds every entry of `module` with the right shape and dtype."""
+    for k, ref in module.state_dict().items():
+        t = tensors.get(f"{prefix}.{k}")
+        if t is None:
+            raise CheckpointError(f"checkpoint is missing '{prefix}.{k}'")
+        if t.shape != ref.shape or t.dtype != ref.dtype:
+            raise CheckpointError(
+                f"'{prefix}.{k}' has shape {tuple(t.shape)} {t.dtype}, this model needs {tuple(ref.shape)} {ref.dtype}"
+            )
+
+
+def load_module(prefix: str, module: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    check_module_tensors(prefix, module, tensors)
+    module.load_state_dict({k: tensors[f"{prefix}.{k}"] for k in module.state_dict()})
+
+
+def require(tensors: dict, *keys: str) -> None:
+    for k in keys:
+        if k not in tensors:
+            raise CheckpointError(f"checkpoint is missing '{k}'")
+
+
+# ----- EMA generator -----------------------------------------------------------------------------
+class EMA:
+    """Exponential moving average of a generator's weights (buffers copied), used for samples and export.
+
+    The decay ramps up from ~0 (`min(decay, (1 + n) / (10 + n))`) so that short runs are not dominated by
+    the random initial weights."""
+
+    def __init__(self, model: nn.Module, decay: float):
+        self.model = model
+        self.decay = decay
+        self.ema = copy.deepcopy(model).requires_grad_(False)
+        self.updates = 0
+
+    @torch.no_grad()
+    def update(self) -> None:
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        ema_p = [p for p in self.ema.parameters()]
+        src_p = [p.detach() for p in self.model.parameters()]
+        torch._foreach_lerp_(ema_p, src_p, 1.0 - d)
+        for be, b in zip(self.ema.buffers(), self.model.buffers()):
+            be.copy_(b)
+        self.updates += 1
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, make_input, batches: int = 4) -> None:
+    """Re-estimate BatchNorm running statistics for `model` from fresh forward passes.
+
+    EMA weights do not match the running statistics copied from the live generator; without
+    this, eval-mode samples of an EMA generator with BatchNorm come out washed out or blotchy."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    saved = [(m.momentum, m.training) for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the passes below
+        m.train()
+    for i in range(batches):
+        model(make_input(i))
+    for m, (mom, training) in zip(bns, saved):
+        m.momentum = mom
+        m.train(training)
