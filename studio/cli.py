@@ -47,6 +47,7 @@ def _add_common_training(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint-every", type=_positive, default=d.checkpoint_every)
     p.add_argument("--sample-every", type=_positive, default=d.sample_every)
     p.add_argument("--log-every", type=_positive, default=d.log_every)
+    p.add_argument("--metric-every", type=int, default=d.metric_every, help="quality metric every N steps (0: off)")
     p.add_argument("--alpha", choices=("white", "black", "keep"), default="white",
                    help="transparent images: composite on white/black, or keep the alpha channel")
     p.add_argument("--fit", choices=("crop", "pad"), default="crop", help="center-crop or letterbox to a square")
@@ -64,11 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
     dc.add_argument("--data", required=True, help="folder of training images (searched recursively)")
     dc.add_argument("--z-dim", type=_positive, default=None, help="length of the noise vector (default 100)")
     dc.add_argument("--width", type=_positive, default=None, help="network width ngf/ndf (default 64)")
+    dc.add_argument("--preset", choices=("default", "stable"), default=None,
+                    help="stable = hinge loss + spectral norm + R1 penalty: slower, harder to knock over")
+    dc.add_argument("--diffaugment", choices=("auto", "on", "off"), default="auto",
+                    help="augment what D sees (default: on below 2,000 images)")
     _add_common_training(dc)
     cg = tsub.add_parser("cyclegan", help="unpaired translation between two folders A <-> B")
     cg.add_argument("--data-a", required=True, help="folder of domain A images")
     cg.add_argument("--data-b", required=True, help="folder of domain B images")
     cg.add_argument("--no-identity", action="store_true", help="switch off the identity loss")
+    cg.add_argument("--width", type=_positive, default=None, help="network width ngf/ndf (default 64)")
     _add_common_training(cg)
 
     res = sub.add_parser("resume", help="continue a project exactly where it stopped")
@@ -133,6 +139,11 @@ def _drive(session, minutes: float | None) -> int:
             for m in ev.messages:
                 tqdm.write(f"warning: {m}", file=sys.stderr)
             last = ev
+            if ev.stopped:
+                bar.close()
+                print(f"gan-studio: training stopped ({ev.stopped.replace('_', ' ')}); "
+                      f"the project is at step {session.trainer.global_step}", file=sys.stderr)
+                return 1
         bar.close()
     step = session.trainer.global_step
     print(f"{project.root}: step {step}/{target}" + (" (stopped early, resume with 'gan-studio resume')"
@@ -152,6 +163,7 @@ def _cmd_train(args) -> int:
         sample_every=args.sample_every,
         checkpoint_every=args.checkpoint_every,
         log_every=args.log_every,
+        metric_every=args.metric_every,
         seed=args.seed,
         device=args.device,
     )
@@ -169,10 +181,16 @@ def _cmd_train(args) -> int:
             overrides["z_dim"] = args.z_dim
         if args.width:
             overrides["ngf"] = overrides["ndf"] = args.width
+        if args.preset:
+            overrides["preset"] = args.preset
+        if args.diffaugment != "auto":
+            overrides["diffaugment"] = args.diffaugment == "on"
     else:
         folders = {"a": args.data_a, "b": args.data_b}
         if args.no_identity:
             overrides["identity"] = False
+        if args.width:
+            overrides["ngf"] = overrides["ndf"] = args.width
     session = create_session(args.out, kind, folders, data_cfg, settings, overrides, progress=_decode_progress())
     for role, line in _report_lines(session.project):
         print(f"[{role}] {line}" if role != "data" else line)

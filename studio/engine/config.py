@@ -15,6 +15,7 @@ class RunSettings:
     sample_every: int = 100  # save a fixed-noise sample grid every N steps
     checkpoint_every: int = 500  # write a resumable checkpoint every N steps
     log_every: int = 10  # append a history.jsonl line every N steps
+    metric_every: int = 250  # measure the offline quality metric (SWD) every N steps; 0 = never
     keep_checkpoints: int = 3  # newest checkpoints kept on disk
     seed: int = 0  # seed for weights, noise and data order: same seed, same run
     device: str = "auto"  # auto | cpu | cuda | mps

@@ -15,8 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.engine.checkpoint import clean_checkpoint_folder, load_latest, prune_checkpoints, save_checkpoint
+import torch
+
+from studio.engine.checkpoint import (
+    clean_checkpoint_folder,
+    list_checkpoints,
+    load_latest,
+    prune_checkpoints,
+    save_checkpoint,
+)
 from studio.engine.config import RunSettings
+from studio.engine.errors import CheckpointError
+from studio.engine.health import HealthMonitor
 from studio.engine.project import Project
 from studio.engine.trainer import Trainer
 
@@ -34,6 +44,10 @@ class TrainEvent:
     sample_path: str | None = None
     checkpoint_path: str | None = None
     messages: list[str] = field(default_factory=list)  # warnings for the user
+    quality: dict[str, float] | None = None  # offline quality metric (swd, diversity) when measured
+    # Set when the run stopped itself: "diverged" (rolled back), "write_error" (disk full/read-only),
+    # "out_of_memory" (no smaller batch left). The consumer treats it as a pause and shows `messages`.
+    stopped: str | None = None
 
 
 class TrainingSession:
@@ -45,6 +59,7 @@ class TrainingSession:
         self.settings = settings
         self.warnings = list(warnings or [])  # shown once by the front end (e.g. dataset changed)
         self._ips = 0.0
+        self.health = HealthMonitor()
 
     # ----- checkpoints -------------------------------------------------------------------------
     def restore_latest(self) -> int:
@@ -82,40 +97,118 @@ class TrainingSession:
     ) -> Iterator[TrainEvent]:
         """Train until `until_step` (default: settings.steps), `minutes` elapse or `should_stop()`.
 
-        Yields one TrainEvent per step. Writes samples, history and checkpoints on their schedules
-        and a final checkpoint when the loop ends normally. A consumer that stops iterating early
-        should call `save_checkpoint()` itself (the studio does on stop/close)."""
+        Yields one TrainEvent per step. Writes samples, history, quality and checkpoints on their
+        schedules and a final checkpoint when the loop ends normally. It stops by itself, with
+        `event.stopped` set and a message, when the losses go NaN (after rolling back to the last good
+        checkpoint), when the project folder cannot be written (state kept in memory), or when memory
+        runs out at the smallest batch. A consumer that stops iterating early should call
+        `save_checkpoint()` itself (the studio does on stop/close)."""
         s = self.settings
         target = until_step if until_step is not None else s.steps
         start = time.perf_counter()
         deadline = start + minutes * 60 if minutes else math.inf
         t_last = start
-        if self.trainer.global_step == 0 and not self.project.sample_path(0).exists():
-            self.save_samples()  # step 0: the time-lapse starts from noise
+        try:
+            if not list_checkpoints(self.project.checkpoints_dir):
+                self.save_checkpoint()  # a rollback target exists from the first step on
+            if self.trainer.global_step == 0 and not self.project.sample_path(0).exists():
+                self.save_samples()  # step 0: the time-lapse starts from noise
+        except OSError as e:
+            yield self._write_error_event(target, start, e)
+            return
         while self.trainer.global_step < target:
             if should_stop is not None and should_stop():
                 break
-            losses = self.trainer.step()
+            try:
+                losses = self.trainer.step()
+            except torch.OutOfMemoryError:
+                event = self._out_of_memory(target, start)
+                yield event
+                if event.stopped:
+                    return
+                continue
+            if not all(math.isfinite(v) for v in losses.values()):
+                yield self._diverged(target, start, losses)
+                return
             now = time.perf_counter()
             step = self.trainer.global_step
             rate = self.trainer.images_per_step / max(now - t_last, 1e-9)
             self._ips = rate if self._ips == 0 else 0.9 * self._ips + 0.1 * rate
             t_last = now
             event = TrainEvent(step, target, losses, self._ips, now - start)
-            if step % s.log_every == 0 or step == target:
-                self.project.append_history(
-                    {"step": step, **losses, "images_per_s": round(self._ips, 2), "time": time.time()}
-                )
-            if step % s.sample_every == 0 or step == target:
-                event.samples, path = self.save_samples()
-                event.sample_path = str(path)
-            if step % s.checkpoint_every == 0 or step == target:
-                event.checkpoint_path = str(self.save_checkpoint())
+            event.messages += self.health.observe_losses(step, losses)
+            try:
+                self._scheduled_work(event, step, target, s)
+            except CheckpointError:  # non-finite weights with finite losses: same as a divergence
+                yield self._diverged(target, start, losses)
+                return
+            except OSError as e:
+                yield self._write_error_event(target, start, e, event)
+                return
             yield event
             if now >= deadline:
                 break
-        if not self._has_checkpoint_at(self.trainer.global_step):
+        try:
+            if not self._has_checkpoint_at(self.trainer.global_step):
+                self.save_checkpoint()
+        except OSError as e:
+            yield self._write_error_event(target, start, e)
+
+    def _scheduled_work(self, event: TrainEvent, step: int, target: int, s: RunSettings) -> None:
+        record = None
+        if step % s.log_every == 0 or step == target:
+            record = {"step": step, **event.losses, "images_per_s": round(self._ips, 2), "time": time.time()}
+        if s.metric_every and (step % s.metric_every == 0 or step == target) and hasattr(self.trainer, "quality"):
+            event.quality = self.trainer.quality()
+            event.messages += self.health.observe_quality(step, event.quality)
+            record = record or {"step": step, **event.losses, "images_per_s": round(self._ips, 2), "time": time.time()}
+            record.update(event.quality)
+        if record is not None:
+            self.project.append_history(record)
+        if step % s.sample_every == 0 or step == target:
+            event.samples, path = self.save_samples()
+            event.sample_path = str(path)
+        if step % s.checkpoint_every == 0 or step == target:
+            event.checkpoint_path = str(self.save_checkpoint())
+
+    def _diverged(self, target: int, start: float, losses: dict[str, float]) -> TrainEvent:
+        bad_step = self.trainer.global_step
+        restored = self.restore_latest()
+        text = (
+            f"Training diverged at step {bad_step} (the losses became NaN or infinite). Rolled back to the last "
+            f"good checkpoint, step {restored}, and paused. Resuming repeats the same steps; to avoid it, "
+            "restart with the 'stable' preset or a lower learning rate."
+        )
+        return TrainEvent(restored, target, losses, self._ips, time.perf_counter() - start,
+                          messages=[text], stopped="diverged")
+
+    def _out_of_memory(self, target: int, start: float) -> TrainEvent:
+        if self.trainer.device.type == "cuda":
+            torch.cuda.empty_cache()
+        old = getattr(self.trainer, "batch", None)
+        new = self.trainer.reduce_batch() if hasattr(self.trainer, "reduce_batch") else None
+        now = time.perf_counter() - start
+        if new is not None:
+            text = f"Out of memory at batch {old}: continuing with batch {new}."
+            return TrainEvent(self.trainer.global_step, target, {}, self._ips, now, messages=[text])
+        text = "Out of memory even at the smallest batch: stopped. Try a smaller image size, or the CPU."
+        try:
             self.save_checkpoint()
+        except OSError:
+            pass
+        return TrainEvent(self.trainer.global_step, target, {}, self._ips, now, messages=[text],
+                          stopped="out_of_memory")
+
+    def _write_error_event(self, target: int, start: float, err: OSError, event: TrainEvent | None = None) -> TrainEvent:
+        reason = err.strerror or str(err)
+        text = (
+            f"Cannot write to the project folder {self.project.root} ({reason}). Training is paused and your "
+            "model is kept in memory: free some disk space (or make the folder writable) and resume."
+        )
+        ev = event or TrainEvent(self.trainer.global_step, target, {}, self._ips, time.perf_counter() - start)
+        ev.messages.append(text)
+        ev.stopped = "write_error"
+        return ev
 
     def _has_checkpoint_at(self, step: int) -> bool:
         return self.project.checkpoints_dir.joinpath(f"step-{step:07d}.json").exists()

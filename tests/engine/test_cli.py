@@ -41,7 +41,7 @@ def test_train_writes_the_project_folder(data, tmp_path, capsys):
     meta = json.loads((out / "project.json").read_text())
     assert meta["kind"] == "dcgan" and meta["step"] == 10 and meta["model"]["size"] == 32
     assert meta["data"]["counts"] == {"data": 24} and meta["data"]["fingerprints"]["data"]
-    assert [s for s, _ in list_checkpoints(out / "checkpoints")] == [5, 10]
+    assert [s for s, _ in list_checkpoints(out / "checkpoints")] == [0, 5, 10]  # step 0: rollback target
     assert sorted(p.name for p in (out / "samples").iterdir()) == [
         "step-0000000.png", "step-0000005.png", "step-0000010.png"]
     grid = load_png(out / "samples" / "step-0000010.png")

@@ -50,14 +50,19 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """D: image (B, channels, size, size) -> one real/fake logit per image (B,)."""
 
-    def __init__(self, size: int = 64, ndf: int = 64, channels: int = 3):
+    def __init__(self, size: int = 64, ndf: int = 64, channels: int = 3, spectral_norm: bool = False):
         super().__init__()
         n = _levels(size)
         widths = [ndf * min(2**i, _MAX_MULT) for i in range(n)]  # 64 px: 64, 128, 256, 512
-        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        # Spectral normalisation replaces BatchNorm (Miyato et al. 2018): it bounds D's Lipschitz
+        # constant per layer, and mixing both makes D depend on batch composition again.
+        conv = (lambda *a: nn.utils.parametrizations.spectral_norm(nn.Conv2d(*a, bias=False))) if spectral_norm \
+            else (lambda *a: nn.Conv2d(*a, bias=False))
+        layers: list[nn.Module] = [conv(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for w_in, w_out in zip(widths[:-1], widths[1:]):  # each block halves H and W, down to 4x4
-            layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.LeakyReLU(0.2, True)]
-        layers += [nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)]  # (B, 1, 1, 1)
+            norm = nn.Identity() if spectral_norm else nn.BatchNorm2d(w_out)
+            layers += [conv(w_in, w_out, 4, 2, 1), norm, nn.LeakyReLU(0.2, True)]
+        layers += [conv(widths[-1], 1, 4, 1, 0)]  # (B, 1, 1, 1)
         self.main = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -67,7 +72,10 @@ class Discriminator(nn.Module):
 def init_weights(m: nn.Module) -> None:
     """The paper's initialisation: conv ~ N(0, 0.02); BatchNorm scale ~ N(1, 0.02), shift 0."""
     if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(m.weight, 0.0, 0.02)
+        if nn.utils.parametrize.is_parametrized(m, "weight"):
+            nn.init.normal_(m.parametrizations.weight.original, 0.0, 0.02)
+        else:
+            nn.init.normal_(m.weight, 0.0, 0.02)
     elif isinstance(m, nn.BatchNorm2d):
         nn.init.normal_(m.weight, 1.0, 0.02)
         nn.init.zeros_(m.bias)
