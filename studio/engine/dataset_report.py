@@ -1,0 +1,102 @@
+"""What happened while preparing an image folder, in words a designer can act on."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class DatasetReport:
+    """Summary of one prepared folder: what was used, skipped and worth a second look.
+
+    Paths are stored as given by the folder scan (absolute); :meth:`lines`
+    shows them relative to ``folder``. Plain data: any thread.
+    """
+
+    folder: str  # the scanned folder
+    used: int  # images that made it into the dataset
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) of files left out
+    duplicates: list[list[str]] = field(default_factory=list)  # groups of byte-identical used files
+    small: list[tuple[str, int, int]] = field(default_factory=list)  # (path, w, h) of used images under the training size
+    aspect: dict = field(default_factory=dict)  # {"min", "median", "max"} of width/height over used images
+    size: int = 0  # training size the images were fitted to, px
+    ignored: dict[str, int] = field(default_factory=dict)  # {".heic": 12}: files skipped for their extension
+
+    def lines(self, max_items: int = 8) -> list[str]:
+        """Human-readable summary, one entry per line, at most ``max_items`` examples per topic."""
+        out = [f"Using {self.used} image{_s(self.used)} from {self.folder}"]
+        if self.skipped:
+            out.append(f"Skipped {len(self.skipped)} file{_s(len(self.skipped))}:")
+            out += [f"  {self.relative(p)}: {reason}" for p, reason in self.skipped[:max_items]]
+            out += _more(len(self.skipped), max_items)
+        if self.duplicates:
+            files = sum(len(g) for g in self.duplicates)
+            out.append(
+                f"{len(self.duplicates)} group{_s(len(self.duplicates))} of identical files "
+                f"({files} files; each copy is trained on):"
+            )
+            out += ["  " + " = ".join(self.relative(p) for p in g) for g in self.duplicates[:max_items]]
+            out += _more(len(self.duplicates), max_items)
+        if self.small:
+            target = f" {self.size}x{self.size} px" if self.size else " the training size"
+            out.append(
+                f"{len(self.small)} image{_s(len(self.small))} smaller than{target} "
+                "(enlarged, may look blurry):"
+            )
+            out += [f"  {self.relative(p)} ({w}x{h} px)" for p, w, h in self.small[:max_items]]
+            out += _more(len(self.small), max_items)
+        if self.aspect:
+            a = self.aspect
+            out.append(
+                f"Aspect ratio (width/height): min {a['min']:.2f}, median {a['median']:.2f}, max {a['max']:.2f}"
+            )
+        if self.ignored:
+            total = sum(self.ignored.values())
+            kinds = ", ".join(f"{ext} x{n}" for ext, n in sorted(self.ignored.items(), key=lambda kv: -kv[1]))
+            out.append(f"Ignored {total} file{_s(total)} that are not supported images ({kinds})")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (lists, not tuples)."""
+        return {
+            "folder": self.folder,
+            "used": self.used,
+            "skipped": [list(x) for x in self.skipped],
+            "duplicates": [list(g) for g in self.duplicates],
+            "small": [list(x) for x in self.small],
+            "aspect": dict(self.aspect),
+            "size": self.size,
+            "ignored": dict(self.ignored),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DatasetReport:
+        """Inverse of :meth:`to_dict`; unknown keys are ignored, missing lists are empty."""
+        return cls(
+            folder=str(d["folder"]),
+            used=int(d["used"]),
+            skipped=[(str(p), str(r)) for p, r in d.get("skipped", [])],
+            duplicates=[[str(p) for p in g] for g in d.get("duplicates", [])],
+            small=[(str(p), int(w), int(h)) for p, w, h in d.get("small", [])],
+            aspect={str(k): float(v) for k, v in d.get("aspect", {}).items()},
+            size=int(d.get("size", 0)),
+            ignored={str(k): int(v) for k, v in d.get("ignored", {}).items()},
+        )
+
+    def relative(self, path: str) -> str:
+        """``path`` relative to the folder when it lies inside it, for display."""
+        try:
+            rel = os.path.relpath(path, self.folder)
+        except ValueError:  # another drive on Windows
+            return path
+        return path if rel.startswith("..") else rel
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
+def _more(total: int, shown: int) -> list[str]:
+    return [f"  ... and {total - shown} more"] if total > shown else []
