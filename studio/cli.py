@@ -97,6 +97,18 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--direction", choices=("a2b", "b2a"), default="a2b")
     tr.add_argument("--tile", type=_positive, default=None, help="tile size in pixels for large images")
     tr.add_argument("--device", default="auto")
+
+    demo = sub.add_parser("demo-data", help="write a procedural demo dataset (labelled faces, or day/night scenes)")
+    demo.add_argument("dataset", choices=("faces", "scenes"),
+                      help="faces: portraits + labels.csv; scenes: day (A/) and night (B/) landscapes")
+    demo.add_argument("out", metavar="OUT", help="new or empty folder to write into")
+    demo.add_argument("--count", type=_positive, default=2000, help="number of images (per domain for scenes)")
+    demo.add_argument("--size", type=_positive, default=64, help="image size in pixels (default 64)")
+    demo.add_argument("--seed", type=int, default=0, help="same seed, same images")
+
+    from studio.engine.export_cli import add_export_parser  # argparse + engine only: no Qt, no torch
+
+    add_export_parser(sub, _positive)
     return parser
 
 
@@ -262,6 +274,23 @@ def _cmd_translate(args) -> int:
     return run_translate(args)
 
 
+def _cmd_demo_data(args) -> int:
+    from studio.engine.demo_data import write_faces, write_scenes
+
+    write = write_faces if args.dataset == "faces" else write_scenes
+    out = write(args.out, args.count, args.size, args.seed)
+    what = (f"{args.count} faces + labels.csv" if args.dataset == "faces"
+            else f"{args.count} day (A/) + {args.count} night (B/) scenes")
+    print(f"wrote {what} to {out}")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from studio.engine.export_cli import run_export
+
+    return run_export(args)
+
+
 def _open_studio(argv: list[str]) -> int:
     p = _Parser(prog="gan-studio", description="Open the studio (with no PROJECT: the last project or the demo).",
                 epilog=f"commands: {', '.join(SUBCOMMANDS)} (gan-studio COMMAND --help)")
@@ -289,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
             "resume": _cmd_resume,
             "generate": _cmd_generate,
             "translate": _cmd_translate,
+            "export": _cmd_export,
+            "demo-data": _cmd_demo_data,
         }.get(args.command)
         if handler is None:
             raise UserError(f"'{args.command}' is not available in this version yet")

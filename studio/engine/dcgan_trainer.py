@@ -273,9 +273,15 @@ class DCGANTrainer:
         load_optimizer("opt_G", self.opt_G, tensors, meta["opt_G"])
         load_optimizer("opt_D", self.opt_D, tensors, meta["opt_D"])
         self.rng.set_state(tensors["rng"])
-        self.order = tensors["order"].clone()
+        if tensors["order"].numel() == len(self.images):
+            self.order = tensors["order"].clone()
+            self.cursor = int(meta["cursor"])
+        else:
+            # The folder changed since the checkpoint (the session warns the user): the old order
+            # would index images that are gone, so the next epoch starts now.
+            self.order = torch.randperm(len(self.images), generator=self.rng)
+            self.cursor = 0
         self.fixed_z = tensors["fixed_z"].clone()
-        self.cursor = int(meta["cursor"])
         self.batch = self.images_per_step = int(meta.get("batch", self.cfg.batch))
         self.global_step = int(meta["global_step"])
         self.ema.updates = int(meta.get("ema_updates", self.global_step))

@@ -118,6 +118,11 @@ def test_changed_data_folder_is_reported_on_resume(data, tmp_path):
     write_folder(discs(1, 32, seed=9), folder, prefix="new")
     warnings = open_session(tmp_path / "p", steps=3).warnings
     assert len(warnings) == 1 and "changed" in warnings[0]
+    for p in sorted(folder.glob("img*.png"))[:6]:  # the folder shrinks: the saved data order is stale
+        p.unlink()
+    s = open_session(tmp_path / "p", steps=6)
+    assert s.warnings and len(s.trainer.images) == 7
+    assert list(s.run())[-1].step == 6
 
 
 def test_stable_preset_trains(data, tmp_path):

@@ -1,0 +1,441 @@
+"""Training a CycleGAN (Zhu et al. 2017): two generators, two PatchGAN discriminators, LSGAN + cycle losses.
+
+Naming follows the paper: G translates A -> B, F translates B -> A; D_B judges domain B (real B
+against G(A)), D_A judges domain A (real A against F(B)). Per step:
+
+* generators: LSGAN loss (D(fake) -> 1) + lambda * (|F(G(a)) - a| + |G(F(b)) - b|)
+  + identity * lambda * (|G(b) - b| + |F(a) - a|) (keeps colours where nothing needs changing);
+* discriminators: 0.5 * (D(real) -> 1 + D(fake) -> 0), fakes drawn from a 50-image history pool
+  per direction so D does not just chase the generator's latest output.
+
+Adam(2e-4, 0.5/0.999); the learning rate stays constant for the first half of the run and decays
+linearly to zero over the second half (the reference's 100 + 100 epochs, measured in steps).
+Images are loaded a little larger than the crop size (`load_size`) and randomly cropped and flipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from studio.engine.errors import CheckpointError, UserError
+from studio.engine.images import make_grid, to_uint8
+from studio.engine.metrics import swd
+from studio.engine.nets.cyclegan import NLayerDiscriminator, ResnetGenerator, init_weights
+from studio.engine.trainer import (
+    check_module_tensors,
+    load_module,
+    load_optimizer,
+    module_tensors,
+    optimizer_state,
+    require,
+)
+
+MIN_SIZE, MAX_SIZE = 32, 512
+
+
+def load_size_for(size: int) -> int:
+    """Side the images are decoded at before random cropping to `size`: ~1.12x (reference: 286 for 256),
+    rounded to a multiple of 4."""
+    return max(size, int(round(size * 1.12 / 4)) * 4)
+
+
+@dataclass(frozen=True)
+class CycleGANConfig:
+    size: int = 64  # crop (training) side in pixels, 32-512, multiple of 4
+    channels: int = 3  # 1 grey, 3 RGB, 4 RGBA (from the datasets)
+    ngf: int = 64  # generator width (channels of its first layer)
+    ndf: int = 64  # discriminator width (channels of its first layer)
+    n_blocks: int = 0  # residual blocks in each generator; 0 = the paper's choice (9 at >= 256 px, else 6)
+    n_layers_D: int = 3  # PatchGAN depth: 3 gives the paper's 70x70 patches
+    batch: int = 1  # image pairs per step (the paper uses 1)
+    lr: float = 2e-4  # Adam learning rate before the decay phase
+    beta1: float = 0.5  # Adam beta1
+    beta2: float = 0.999  # Adam beta2
+    lambda_cycle: float = 10.0  # weight of the cycle-consistency loss (both directions)
+    identity: bool = True  # use the identity loss (keeps colours of things that need no change)
+    lambda_identity: float = 0.5  # identity loss weight, as a fraction of lambda_cycle
+    pool_size: int = 50  # generated images remembered per direction for D (0 = no pool)
+    decay_start: float = 0.5  # fraction of the run after which the learning rate decays linearly to 0
+    flip: bool = True  # random horizontal flips
+    preview_count: int = 4  # images per domain in the sample grid
+    precision: str = "fp32"  # fp32 | bf16 (autocast; see README performance)
+    channels_last: bool = False  # NHWC memory layout (faster convolutions on recent CPUs/GPUs)
+
+    @property
+    def load_size(self) -> int:
+        """Side the training images are prepared at, before random crops of `size`."""
+        return load_size_for(self.size)
+
+    @property
+    def blocks(self) -> int:
+        """Residual blocks actually used by the generators."""
+        return self.n_blocks or (9 if self.size >= 256 else 6)
+
+    def validate(self) -> None:
+        if not (MIN_SIZE <= self.size <= MAX_SIZE) or self.size % 4:
+            raise UserError(
+                f"CycleGAN size must be a multiple of 4 between {MIN_SIZE} and {MAX_SIZE} pixels (got {self.size})"
+            )
+        if self.channels not in (1, 3, 4):
+            raise UserError(f"CycleGAN supports 1, 3 or 4 channels (got {self.channels})")
+        if self.batch < 1:
+            raise UserError("batch must be at least 1")
+        if self.ngf < 1 or self.ndf < 1 or self.n_blocks < 0 or self.n_layers_D < 1:
+            raise UserError("network widths must be positive")
+        # The PatchGAN shrinks the image by 2**n_layers and then by 2 more pixels twice.
+        if self.size // 2**self.n_layers_D < 3:
+            raise UserError(f"a {self.n_layers_D}-layer PatchGAN needs images of at least {3 * 2**self.n_layers_D} px")
+        if self.pool_size < 0:
+            raise UserError("pool size cannot be negative")
+        if not 0.0 <= self.decay_start <= 1.0:
+            raise UserError("decay_start must be between 0 and 1")
+        if self.precision not in ("fp32", "bf16"):
+            raise UserError(f"precision must be fp32 or bf16 (got {self.precision})")
+        if self.preview_count < 1:
+            raise UserError("preview_count must be at least 1")
+
+
+def lr_factor(step: int, total_steps: int, decay_start: float = 0.5) -> float:
+    """Learning-rate multiplier for the step about to run: 1 until decay_start * total, then linear to 0 at total."""
+    start = int(total_steps * decay_start)
+    if step < start:
+        return 1.0
+    span = max(total_steps - start, 1)
+    return max(0.0, 1.0 - (step - start) / span)
+
+
+class HistoryPool:
+    """The last `size` generated images of one direction (Shrivastava et al. 2017), as in the reference.
+
+    While not full, every image is stored and passed through. Once full, each image is, with
+    probability 1/2, swapped for a random stored one (which D then sees instead). All randomness comes
+    from the trainer's CPU generator, so the pool resumes exactly."""
+
+    def __init__(self, size: int, shape: tuple[int, ...], device: torch.device):
+        self.size = size
+        self.images = torch.empty((0, *shape), device=device)
+
+    @torch.no_grad()
+    def query(self, images: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+        images = images.detach().float()  # D's update must not reach back into the generators
+        if self.size == 0:
+            return images
+        out = []
+        for img in images:
+            img = img[None]
+            if len(self.images) < self.size:
+                self.images = torch.cat([self.images, img])
+                out.append(img)
+            elif torch.rand(1, generator=rng).item() > 0.5:
+                j = int(torch.randint(0, self.size, (1,), generator=rng))
+                out.append(self.images[j : j + 1].clone())
+                self.images[j] = img[0]
+            else:
+                out.append(img)
+        return torch.cat(out)
+
+
+class CycleGANTrainer:
+    """One CycleGAN training state: four nets, two optimizers, LR schedule, pools, data order and RNG.
+
+    Owned by one thread at a time (the training thread); `generator_state()` hands a CPU copy to others.
+    `images_a` / `images_b` are the prepared uint8 datasets (N, C, L, L) at `cfg.load_size`; the two
+    domains may hold different numbers of images. `total_steps` (the run's target) sets the schedule."""
+
+    kind = "cyclegan"
+
+    def __init__(
+        self,
+        cfg: CycleGANConfig,
+        images_a: torch.Tensor,
+        images_b: torch.Tensor,
+        device: torch.device | str = "cpu",
+        seed: int = 0,
+        total_steps: int = 5000,
+    ):
+        cfg.validate()
+        shape = (cfg.channels, cfg.load_size, cfg.load_size)
+        for name, images in (("A", images_a), ("B", images_b)):
+            if images.ndim != 4 or tuple(images.shape[1:]) != shape or images.dtype != torch.uint8:
+                want = ", ".join(map(str, shape))
+                raise ValueError(f"images {name} must be uint8 (N, {want}), got {tuple(images.shape)}")
+            if len(images) == 0:
+                raise UserError(f"the dataset for domain {name} is empty")
+        self.cfg = cfg
+        self.device = torch.device(device)
+        self.total_steps = int(total_steps)
+        self.lr = cfg.lr  # learning rate of the latest step (after the schedule)
+        self.global_step = 0
+        self.batch = cfg.batch  # may shrink after running out of GPU memory (reduce_batch)
+        self.images_per_step = 2 * cfg.batch  # one A and one B image per pair
+        self.images = {"A": images_a.to(self.device), "B": images_b.to(self.device)}
+        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+
+        c = cfg.channels
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.G = ResnetGenerator(c, c, cfg.ngf, cfg.blocks)  # A -> B
+            self.F = ResnetGenerator(c, c, cfg.ngf, cfg.blocks)  # B -> A
+            self.D_A = NLayerDiscriminator(c, cfg.ndf, cfg.n_layers_D)  # real A vs F(B)
+            self.D_B = NLayerDiscriminator(c, cfg.ndf, cfg.n_layers_D)  # real B vs G(A)
+            for net in self._nets().values():
+                net.apply(init_weights)
+        for net in self._nets().values():
+            net.to(self.device, memory_format=self.memory_format)
+        fused = self.device.type == "cuda"
+        kw = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **({"fused": True} if fused else {"foreach": True}))
+        self.opt_G = torch.optim.Adam(itertools.chain(self.G.parameters(), self.F.parameters()), **kw)
+        self.opt_D = torch.optim.Adam(itertools.chain(self.D_A.parameters(), self.D_B.parameters()), **kw)
+        crop = (c, cfg.size, cfg.size)
+        self.pools = {d: HistoryPool(cfg.pool_size, crop, self.device) for d in "AB"}
+
+        # All randomness of the run flows from this CPU generator, so a checkpoint can restore it exactly.
+        self.rng = torch.Generator().manual_seed(seed + 1)
+        self.order = {d: torch.randperm(len(self.images[d]), generator=self.rng) for d in "AB"}
+        self.cursor = {"A": 0, "B": 0}
+        self.preview = {d: self._preview_set(self.images[d], seed + 2 + i) for i, d in enumerate("AB")}
+
+    def _nets(self) -> dict[str, torch.nn.Module]:
+        return {"G": self.G, "F": self.F, "D_A": self.D_A, "D_B": self.D_B}
+
+    # ----- data --------------------------------------------------------------------------------
+    def _preview_set(self, images: torch.Tensor, seed: int) -> torch.Tensor:
+        """A fixed handful of centre-cropped images of one domain (uint8), chosen by the seed."""
+        k = min(self.cfg.preview_count, len(images))
+        idx = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:k].sort().values
+        o = (self.cfg.load_size - self.cfg.size) // 2
+        return images[idx.to(images.device), :, o : o + self.cfg.size, o : o + self.cfg.size].cpu()
+
+    def _next_indices(self, domain: str) -> torch.Tensor:
+        n, b = len(self.order[domain]), self.batch
+        if n < b:  # tiny collection: sample with replacement rather than refuse
+            return torch.randint(0, n, (b,), generator=self.rng)
+        if self.cursor[domain] + b > n:
+            self.order[domain] = torch.randperm(n, generator=self.rng)
+            self.cursor[domain] = 0
+        idx = self.order[domain][self.cursor[domain] : self.cursor[domain] + b]
+        self.cursor[domain] += b
+        return idx
+
+    def _real_batch(self, domain: str) -> torch.Tensor:
+        """Random crop of `size` from each `load_size` image, random horizontal flip; float in [-1, 1]."""
+        idx = self._next_indices(domain)
+        s, span = self.cfg.size, self.cfg.load_size - self.cfg.size + 1
+        offsets = torch.randint(0, span, (len(idx), 2), generator=self.rng).tolist()
+        flips = (torch.rand(len(idx), generator=self.rng) < 0.5).tolist() if self.cfg.flip else [False] * len(idx)
+        src = self.images[domain]
+        crops = []
+        for i, (y, x), flip in zip(idx.tolist(), offsets, flips):
+            crop = src[i, :, y : y + s, x : x + s]
+            crops.append(crop.flip(2) if flip else crop)
+        x = torch.stack(crops).float().div_(127.5).sub_(1)  # (B, C, size, size)
+        return x.contiguous(memory_format=self.memory_format)
+
+    def _autocast(self):
+        if self.cfg.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _set_lr(self) -> float:
+        lr = self.cfg.lr * lr_factor(self.global_step, self.total_steps, self.cfg.decay_start)
+        for opt in (self.opt_G, self.opt_D):
+            for group in opt.param_groups:
+                group["lr"] = lr
+        return lr
+
+    # ----- protocol ----------------------------------------------------------------------------
+    def step(self) -> dict[str, float]:
+        cfg = self.cfg
+        lr = self._set_lr()
+        real_a, real_b = self._real_batch("A"), self._real_batch("B")
+        lam = cfg.lambda_cycle
+
+        # Generators (D frozen: its gradients are not needed for this update)
+        for d in (self.D_A, self.D_B):
+            d.requires_grad_(False)
+        with self._autocast():
+            fake_b = self.G(real_a)
+            rec_a = self.F(fake_b)
+            fake_a = self.F(real_b)
+            rec_b = self.G(fake_a)
+            score_b = self.D_B(fake_b)
+            score_a = self.D_A(fake_a)
+            loss_gan_g = F.mse_loss(score_b, torch.ones_like(score_b))
+            loss_gan_f = F.mse_loss(score_a, torch.ones_like(score_a))
+            loss_cyc_a = F.l1_loss(rec_a, real_a) * lam
+            loss_cyc_b = F.l1_loss(rec_b, real_b) * lam
+            loss_g = loss_gan_g + loss_gan_f + loss_cyc_a + loss_cyc_b
+            if cfg.identity and cfg.lambda_identity > 0:
+                loss_idt_b = F.l1_loss(self.G(real_b), real_b) * lam * cfg.lambda_identity
+                loss_idt_a = F.l1_loss(self.F(real_a), real_a) * lam * cfg.lambda_identity
+                loss_g = loss_g + loss_idt_a + loss_idt_b
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_G.step()
+        for d in (self.D_A, self.D_B):
+            d.requires_grad_(True)
+
+        # Discriminators, on pooled fakes
+        pooled_b = self.pools["B"].query(fake_b, self.rng).contiguous(memory_format=self.memory_format)
+        pooled_a = self.pools["A"].query(fake_a, self.rng).contiguous(memory_format=self.memory_format)
+        with self._autocast():
+            loss_d_b = self._d_loss(self.D_B, real_b, pooled_b)
+            loss_d_a = self._d_loss(self.D_A, real_a, pooled_a)
+        self.opt_D.zero_grad(set_to_none=True)
+        (loss_d_a + loss_d_b).backward()
+        self.opt_D.step()
+
+        self.global_step += 1
+        losses = {
+            "D_A": loss_d_a,
+            "D_B": loss_d_b,
+            "G": loss_gan_g,
+            "F": loss_gan_f,
+            "cycle_A": loss_cyc_a,
+            "cycle_B": loss_cyc_b,
+        }
+        if cfg.identity and cfg.lambda_identity > 0:
+            losses.update(idt_A=loss_idt_a, idt_B=loss_idt_b)
+        self.lr = lr
+        return {k: float(v.detach()) for k, v in losses.items()}
+
+    @staticmethod
+    def _d_loss(d, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        # LSGAN: least squares towards 1 for real patches and 0 for fakes; halved as in the paper
+        s_real, s_fake = d(real), d(fake)
+        return 0.5 * (F.mse_loss(s_real, torch.ones_like(s_real)) + F.mse_loss(s_fake, torch.zeros_like(s_fake)))
+
+    def reduce_batch(self) -> int | None:
+        """Halve the batch after an out-of-memory error; None when it is already 1."""
+        if self.batch <= 1:
+            return None
+        self.batch = max(1, self.batch // 2)
+        self.images_per_step = 2 * self.batch
+        return self.batch
+
+    @torch.no_grad()
+    def quality(self, count: int = 64) -> dict[str, float]:
+        """Offline translation quality: SWD (x1e3, lower is better) between G(A) and real B, and between
+        F(B) and real A, on fixed centre-cropped subsets; `swd` is their mean. Training thread only;
+        never touches the training RNG."""
+        g = torch.Generator().manual_seed(4242)
+        o, s = (self.cfg.load_size - self.cfg.size) // 2, self.cfg.size
+        subset = {}
+        for d in "AB":
+            idx = torch.randperm(len(self.images[d]), generator=g)[:count]
+            subset[d] = self.images[d][idx.to(self.device), :, o : o + s, o : o + s]
+        fake_b = to_uint8(self.translate(subset["A"], "a2b"))
+        fake_a = to_uint8(self.translate(subset["B"], "b2a"))
+        real_a, real_b = (subset[d].permute(0, 2, 3, 1).cpu().numpy() for d in "AB")
+        a2b, b2a = swd(fake_b, real_b), swd(fake_a, real_a)
+        return {"swd": (a2b + b2a) / 2, "swd_a2b": a2b, "swd_b2a": b2a}
+
+    @torch.no_grad()
+    def translate(self, images: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
+        """uint8 (B, C, H, W), H and W multiples of 4 -> translated float (B, C, H, W) in [-1, 1].
+
+        Training thread only; `studio.engine.translate` handles any size for everyone else."""
+        net = self.G if direction == "a2b" else self.F
+        x = images.to(self.device).float().div(127.5).sub(1)
+        return torch.cat([net(c) for c in x.split(16)])
+
+    @torch.no_grad()
+    def samples(self) -> np.ndarray:
+        """Rows: A, G(A), F(G(A)), then B, F(B), G(F(B)); one column per preview image."""
+        cols = max(len(self.preview["A"]), len(self.preview["B"]))
+        rows = []
+        for real, there, back in ((self.preview["A"], self.G, self.F), (self.preview["B"], self.F, self.G)):
+            x = real.to(self.device).float().div(127.5).sub(1).contiguous(memory_format=self.memory_format)
+            fake = there(x)
+            for pics in (x, fake, back(fake)):
+                pics = to_uint8(pics)
+                if len(pics) < cols:  # a domain with fewer images than the preview count: blank cells
+                    pics = np.concatenate([pics, np.full((cols - len(pics), *pics.shape[1:]), 32, np.uint8)])
+                rows.append(pics)
+        return make_grid(np.concatenate(rows), nrow=cols)
+
+    def generator_state(self) -> dict[str, torch.Tensor]:
+        """CPU copies of both generators: keys 'G.*' (A -> B) and 'F.*' (B -> A)."""
+        tensors = {**module_tensors("G", self.G), **module_tensors("F", self.F)}
+        return {k: v.detach().to("cpu", copy=True) for k, v in tensors.items()}
+
+    def state_dict(self) -> tuple[dict[str, torch.Tensor], dict]:
+        tensors: dict[str, torch.Tensor] = {}
+        for name, net in self._nets().items():
+            tensors.update(module_tensors(name, net))
+        tensors.update(
+            {
+                "rng": self.rng.get_state(),
+                "order_A": self.order["A"].clone(),
+                "order_B": self.order["B"].clone(),
+                "preview_A": self.preview["A"],
+                "preview_B": self.preview["B"],
+                "pool_A": self.pools["A"].images,
+                "pool_B": self.pools["B"].images,
+            }
+        )
+        tg, groups_g = optimizer_state("opt_G", self.opt_G)
+        td, groups_d = optimizer_state("opt_D", self.opt_D)
+        tensors.update(tg)
+        tensors.update(td)
+        meta = {
+            "kind": self.kind,
+            "config": dataclasses.asdict(self.cfg),
+            "global_step": self.global_step,
+            "total_steps": self.total_steps,  # the schedule position is global_step / total_steps
+            "cursor_A": self.cursor["A"],
+            "cursor_B": self.cursor["B"],
+            "batch": self.batch,
+            "opt_G": groups_g,
+            "opt_D": groups_d,
+        }
+        return tensors, meta
+
+    def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        if meta.get("kind") != self.kind:
+            raise CheckpointError(f"checkpoint is for a {meta.get('kind')} model, not {self.kind}")
+        require(tensors, "rng", "order_A", "order_B", "preview_A", "preview_B", "pool_A", "pool_B")
+        crop = (self.cfg.channels, self.cfg.size, self.cfg.size)
+        # Validate everything before touching anything, so a bad file leaves the trainer unchanged.
+        for d in "AB":
+            if tensors[f"preview_{d}"].dtype != torch.uint8 or tuple(tensors[f"preview_{d}"].shape[1:]) != crop:
+                raise CheckpointError(f"checkpoint preview images of domain {d} do not fit this model")
+            pool = tensors[f"pool_{d}"]
+            if tuple(pool.shape[1:]) != crop or len(pool) > self.cfg.pool_size or pool.dtype != torch.float32:
+                raise CheckpointError(f"checkpoint history pool of domain {d} does not fit this model")
+        for name, net in self._nets().items():
+            check_module_tensors(name, net, tensors)
+        try:
+            cursors = {d: int(meta[f"cursor_{d}"]) for d in "AB"}
+            step = int(meta["global_step"])
+            batch = max(1, int(meta.get("batch", self.cfg.batch)))
+            groups = meta["opt_G"], meta["opt_D"]
+        except (KeyError, TypeError, ValueError):
+            raise CheckpointError("checkpoint metadata is incomplete") from None
+        for name, net in self._nets().items():
+            load_module(name, net, tensors)
+        load_optimizer("opt_G", self.opt_G, tensors, groups[0])
+        load_optimizer("opt_D", self.opt_D, tensors, groups[1])
+        self.rng.set_state(tensors["rng"])
+        self.cursor = cursors
+        self.batch = batch
+        self.images_per_step = 2 * self.batch
+        for d in "AB":
+            order = tensors[f"order_{d}"]
+            if order.numel() == len(self.images[d]):
+                self.order[d] = order.clone()
+            else:
+                # The folder changed since the checkpoint (the session warns the user): the old order
+                # would index images that are gone, so this domain starts a fresh epoch.
+                self.order[d] = torch.randperm(len(self.images[d]), generator=self.rng)
+                self.cursor[d] = 0
+            self.preview[d] = tensors[f"preview_{d}"].clone()
+            self.pools[d].images = tensors[f"pool_{d}"].to(self.device, copy=True)
+        self.global_step = step
