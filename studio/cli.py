@@ -52,7 +52,8 @@ def _add_common_training(p: argparse.ArgumentParser) -> None:
                    help="transparent images: composite on white/black, or keep the alpha channel")
     p.add_argument("--fit", choices=("crop", "pad"), default="crop", help="center-crop or letterbox to a square")
     p.add_argument("--grayscale", action="store_true", help="train on one-channel grey images")
-    p.add_argument("--precision", choices=("fp32", "bf16"), default=None, help=argparse.SUPPRESS)
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
+                   help="auto (default): bf16 + channels_last where measured faster at equal quality")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -326,6 +327,12 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     except UserError as e:
         print(f"gan-studio: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # read-only or full disk, vanished folder: the user's to fix, not a traceback
+        where = Path(e.filename) if isinstance(e.filename, str) else None
+        if where is not None and where.name.startswith(".tmp-"):  # atomic writes fail on their temp file
+            where = where.parent
+        print(f"gan-studio: {e.strerror or e}" + (f": {where}" if where else ""), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gan-studio: interrupted", file=sys.stderr)
