@@ -1,0 +1,166 @@
+"""`gan-studio export PROJECT (--onnx FILE | --walk FILE | --timelapse FILE | --grid FILE) [options]`.
+
+    --onnx FILE.onnx          the EMA generator as one ONNX file (dynamic batch), checked with onnxruntime
+    --walk FILE.{gif,mp4,webp} a looping latent walk through the first image of each --seeds seed
+                              (or saved bookmarks with --bookmarks), --frames N in all at --fps F
+    --timelapse FILE.{gif,mp4,webp} the project's saved sample grids, oldest first (--overlay: step numbers)
+    --grid FILE.png           --count N new images of --seed S in one grid
+
+Each writes under a temporary name and renames when complete; the file lands in the given path
+(relative paths are relative to the current folder, like every other command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from studio.engine.errors import UserError
+
+
+def add_export_parser(sub, positive) -> argparse.ArgumentParser:
+    """Register the `export` subcommand on an argparse subparsers object."""
+    ex = sub.add_parser("export", help="export a generator (ONNX), latent walks, time-lapses and grids")
+    ex.add_argument("project")
+    what = ex.add_mutually_exclusive_group(required=True)
+    what.add_argument("--onnx", metavar="FILE", help="write the generator as ONNX (FILE.onnx)")
+    what.add_argument("--walk", metavar="FILE", help="latent-walk animation (FILE.gif, .mp4 or .webp)")
+    what.add_argument("--timelapse", metavar="FILE", help="training time-lapse of the sample grids (.gif/.mp4/.webp)")
+    what.add_argument("--grid", metavar="FILE", help="a grid of new images (FILE.png)")
+    ex.add_argument("--frames", type=positive, default=None, help="walk: frames in all (default 48 per seed)")
+    ex.add_argument("--fps", type=float, default=None, help="frames per second (walk 24, time-lapse 8)")
+    ex.add_argument("--seeds", default=None, help="walk: comma-separated seeds of the keyframes (default 1,2,3,4)")
+    ex.add_argument("--bookmarks", default=None, help="walk: comma-separated names of saved latents as keyframes")
+    ex.add_argument("--slerp", action="store_true", help="walk: spherical instead of straight interpolation")
+    ex.add_argument("--easing", choices=("linear", "smooth", "ease-in", "ease-out", "sine"), default="smooth")
+    ex.add_argument("--hold", type=float, default=0.0, help="walk: seconds to rest on each keyframe")
+    ex.add_argument("--no-loop", action="store_true", help="walk: stop at the last keyframe instead of returning")
+    ex.add_argument("--truncation", type=float, default=1.0, help="walk/grid: pull latents toward the mean (0-1)")
+    ex.add_argument("--scale", type=positive, default=None, help="enlarge each image by this whole factor")
+    ex.add_argument("--smooth", action="store_true", help="smooth (Lanczos) instead of crisp enlargement")
+    ex.add_argument("--overlay", action="store_true", help="time-lapse: write the step number on each frame")
+    ex.add_argument("--count", type=positive, default=16, help="grid: number of images (default 16)")
+    ex.add_argument("--seed", type=int, default=0, help="grid: seed of the images")
+    ex.add_argument("--device", default="auto")
+    return ex
+
+
+def _parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.replace(" ", "").split(",") if s]
+    except ValueError:
+        raise UserError(f"--seeds must be whole numbers separated by commas (got '{text}')") from None
+    if not seeds:
+        raise UserError("--seeds needs at least one seed")
+    return seeds
+
+
+def _bar(desc: str, total: int):
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="frame", desc=desc, dynamic_ncols=True, disable=None, leave=False)
+
+    def progress(done: int, total_: int) -> None:
+        bar.total = total_
+        bar.update(done - bar.n)
+
+    return bar, progress
+
+
+def _generator(project, device: str):
+    """The project's generator, with the two user errors the export commands share."""
+    from studio.engine.inference import load_generator
+
+    if project.kind != "dcgan":
+        raise UserError(f"{project.root} is a {project.kind} project; this export needs a DCGAN project")
+    return load_generator(project.root, device=device)
+
+
+def run_export(args) -> int:
+    """Run `gan-studio export`; returns the exit code. UserError (exit 2) for user mistakes."""
+    from studio.engine import export
+    from studio.engine.project import Project
+
+    project = Project.open(args.project)
+    # Check the file name before loading any model, so a typo fails instantly.
+    if args.onnx:
+        out = export.check_extension(args.onnx, (".onnx",), "generators")
+    elif args.walk:
+        out = export.check_extension(args.walk, export.ANIMATION_FORMATS, "animations")
+    elif args.timelapse:
+        out = export.check_extension(args.timelapse, export.ANIMATION_FORMATS, "animations")
+    else:
+        out = export.check_extension(args.grid, export.IMAGE_FORMATS, "grids")
+    if args.fps is not None and not (0 < args.fps <= 120):
+        raise UserError(f"--fps must be between 0 and 120 (got {args.fps})")
+    if not (0.0 <= args.truncation <= 2.0):
+        raise UserError(f"--truncation must be between 0 and 2 (got {args.truncation})")
+
+    if args.timelapse:
+        samples = project.sample_steps()
+        fps = args.fps or 8.0
+        bar, progress = _bar("time-lapse", len(samples))
+        try:
+            export.export_timelapse(project, out, fps=fps, overlay=args.overlay, scale=args.scale or 1,
+                                    smooth=args.smooth, progress=progress)
+        finally:
+            bar.close()
+        print(f"wrote {out} ({len(samples)} sample grids at {fps:g} fps)")
+        return 0
+
+    model = _generator(project, args.device)
+    if args.onnx:
+        worst = export.export_onnx(model, out, verify=True)
+        print(f"wrote {out} (z {model.z_dim} -> {model.cfg.channels}x{model.cfg.size}x{model.cfg.size}, "
+              f"any batch; onnxruntime matches PyTorch within {worst:.1e})")
+        return 0
+    if args.grid:
+        from studio.engine.latent import random_latents, truncate
+
+        z = truncate(random_latents(args.seed, args.count, model.z_dim), args.truncation)
+        export.save_grid(out, model.generate(z), scale=args.scale or 1, smooth=args.smooth)
+        print(f"wrote {out} ({args.count} images, seed {args.seed})")
+        return 0
+    return _walk(args, project, model, out)
+
+
+def _walk(args, project, model, out: Path) -> int:
+    from studio.engine import export
+    from studio.engine.latent import WalkSettings, seed_latent
+
+    if args.bookmarks:
+        from studio.engine.bookmarks import ExploreStore
+
+        store = ExploreStore.open(project.root, model.z_dim)
+        names = [n.strip() for n in args.bookmarks.split(",") if n.strip()]
+        try:
+            keys = [store.latent(n) for n in names]
+        except KeyError as e:
+            known = ", ".join(x.name for x in store.latents) or "none saved yet"
+            raise UserError(f"no bookmark named {e} in {project.root} (bookmarks: {known})") from None
+        label = f"bookmarks {', '.join(names)}"
+    else:
+        seeds = _parse_seeds(args.seeds or "1,2,3,4")
+        keys = [seed_latent(s, model.z_dim) for s in seeds]
+        label = f"seeds {', '.join(map(str, seeds))}"
+    if not keys:
+        raise UserError("--bookmarks needs at least one name")
+    fps = args.fps or 24.0
+    frames = args.frames or 48 * max(1, len(keys))
+    hold = int(round(args.hold * fps))
+    loop = not args.no_loop
+    segments = max(1, len(keys) if loop else len(keys) - 1)
+    held = len(keys) * hold if loop else (len(keys) - 1) * hold + max(1, hold)
+    # the timeline's proportions; export_walk then resamples it to exactly `frames` frames
+    walk = WalkSettings(frames_per_transition=max(1, round((frames - held) / segments)), hold_frames=hold, interpolation="slerp" if args.slerp else "lerp",
+                        easing=args.easing, loop=loop)
+    scale = args.scale or max(1, 256 // model.cfg.size)
+    bar, progress = _bar("walk", frames)
+    try:
+        export.export_walk(out, model.generate, keys, walk, export.AnimationSettings(fps=fps, scale=scale, smooth=args.smooth),
+                           frames=frames, psi=args.truncation, progress=progress)
+    finally:
+        bar.close()
+    print(f"wrote {out} ({frames} frames at {fps:g} fps through {label})", file=sys.stdout)
+    return 0
