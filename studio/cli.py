@@ -103,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("dataset", choices=("faces", "scenes"),
                       help="faces: portraits + labels.csv; scenes: day (A/) and night (B/) landscapes")
     demo.add_argument("out", metavar="OUT", help="new or empty folder to write into")
-    demo.add_argument("--count", type=_positive, default=2000, help="number of images (per domain for scenes)")
+    demo.add_argument("--count", type=_positive, default=2000,
+                      help="number of images, per domain for scenes (default 2000)")
     demo.add_argument("--size", type=_positive, default=64, help="image size in pixels (default 64)")
     demo.add_argument("--seed", type=int, default=0, help="same seed, same images")
 
