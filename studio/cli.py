@@ -138,6 +138,8 @@ class _StopFlag:
 def _drive(session, minutes: float | None) -> int:
     from tqdm import tqdm
 
+    from studio.engine.checkpoint import list_checkpoints
+
     for w in session.warnings:
         print(f"warning: {w}", file=sys.stderr)
     project = session.project
@@ -150,6 +152,14 @@ def _drive(session, minutes: float | None) -> int:
             bar.update(ev.step - bar.n)
             bar.set_postfix({**{k: f"{v:.3f}" for k, v in ev.losses.items()}, "img/s": f"{ev.images_per_s:.0f}"},
                             refresh=False)
+            if ev.stopped == "write_error":
+                # The studio keeps the model in memory and retries; this process ends, so say what is on disk.
+                found = list_checkpoints(project.checkpoints_dir)
+                bar.close()
+                print(f"gan-studio: cannot write to {project.root} ({ev.error}); training stopped. The project "
+                      f"on disk is safe at step {found[-1][0] if found else 0}: free some space and run "
+                      f"'gan-studio resume {project.root}'", file=sys.stderr)
+                return 1
             for m in ev.messages:
                 tqdm.write(f"warning: {m}", file=sys.stderr)
             last = ev

@@ -48,6 +48,7 @@ class TrainEvent:
     # Set when the run stopped itself: "diverged" (rolled back), "write_error" (disk full/read-only),
     # "out_of_memory" (no smaller batch left). The consumer treats it as a pause and shows `messages`.
     stopped: str | None = None
+    error: str | None = None  # the operating system's reason for a write_error, e.g. "No space left on device"
 
 
 class TrainingSession:
@@ -208,6 +209,7 @@ class TrainingSession:
         ev = event or TrainEvent(self.trainer.global_step, target, {}, self._ips, time.perf_counter() - start)
         ev.messages.append(text)
         ev.stopped = "write_error"
+        ev.error = reason
         return ev
 
     def _has_checkpoint_at(self, step: int) -> bool:
