@@ -108,3 +108,9 @@ def make_shapes(folder, count: int = 24, size: int = 32, seed: int = 0, colors=N
 def shapes_folder(tmp_path):
     """A folder of 24 coloured 32 px shapes."""
     return make_shapes(tmp_path / "shapes")
+
+
+@pytest.fixture
+def shapes_factory():
+    """make_shapes(folder, count=24, size=32, seed=0, colors=None) for tests that need several folders."""
+    return make_shapes

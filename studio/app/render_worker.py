@@ -1,0 +1,377 @@
+"""Rendering for the explorer in a background QThread, where the newest request wins.
+
+The pattern is StyleGAN3 visualizer's `AsyncRenderer`, with Qt threads instead of a process:
+
+* The GUI thread submits requests (latents to render, or a job to run with the model) under a
+  *key* ("pad", "grid", "gallery", ...). Each request gets a stamp from a counter. Per key only
+  the newest request waits: submitting a newer one drops the queued older one (`dropped(stamp)`),
+  so a fast drag never builds a backlog and the picture never lags behind the mouse.
+* `RenderWorker` (a QObject moved to a QThread) owns its generator: it loads a project's
+  checkpoint itself or copies weights handed over from a running training (`set_weights`); the
+  trainer and the renderer never share a module. It serves the waiting request of the most urgent
+  priority (0: the picture under the user's hand; 1: backgrounds such as the pad's map or the
+  gallery; 2: long jobs), oldest first within a priority, and emits
+  `rendered(stamp, uint8 (B, H, W, C))`.
+* `RenderController` (GUI thread) owns the worker and its thread, and turns results into
+  `ready(key, stamp, pictures)`. A result is stale, and silently discarded, when the worker has
+  already finished a newer request for the same key: results queued behind a busy GUI thread are
+  skipped to the newest instead of being painted one after another.
+
+A busy worker thread has no event loop, so requests and control go through thread-safe methods
+guarded by a `threading.Condition`, and everything emitted is plain data (numpy arrays, str).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal
+
+from studio.engine.errors import UserError
+
+Job = Callable[[object], object]  # fn(renderer) -> result, run on the render thread
+UPGRADE_AFTER_S = 2.0  # live training weights move to the fast backend after this long without new ones
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the worker is rendering with (emitted with `model_ready`)."""
+
+    z_dim: int  # latent length
+    size: int  # image side in pixels
+    channels: int  # 1, 3 or 4
+    step: int  # training step of the weights
+    backend: str  # "onnxruntime" or "torch"
+    device: str  # e.g. "cpu", "cuda"
+    source: str  # project folder, or "training" for weights handed over by a running run
+    setup_s: float  # seconds spent preparing the model
+
+
+@dataclass
+class _Request:
+    stamp: int
+    key: str
+    latents: np.ndarray | None = None  # (B, z_dim) float32 to render
+    job: Job | None = None  # or a function of the renderer to run
+    priority: int = 0  # lower is served first (0 interactive, 1 background, 2 long jobs)
+
+
+class RenderWorker(QObject):
+    """Owns one generator and renders requests on the thread it is moved to.
+
+    `submit`, `submit_job`, `load_project`, `set_weights`, `set_model` and `stop` may be called
+    from any thread; `run()` must be connected to `QThread.started`."""
+
+    rendered = Signal(int, object)  # (stamp, uint8 (B, H, W, C) numpy)
+    computed = Signal(int, object)  # (stamp, result of a job)
+    dropped = Signal(int)  # stamp of a queued request replaced by a newer one with the same key
+    failed = Signal(str)  # one line for the user
+    request_failed = Signal(int, str)  # (stamp, one line): which request could not be served
+    model_ready = Signal(object)  # ModelInfo
+    backend_changed = Signal(str)  # live weights moved to the fast backend (same pictures, faster)
+
+    def __init__(self, backend: str = "auto", threads: int | None = None, device: str = "auto"):
+        """`device`: auto (CUDA, then Apple GPU, then CPU) | cpu | cuda | mps. `backend`: auto
+        (onnxruntime on a CPU, the model itself on a GPU) | torch | onnxruntime."""
+        super().__init__()
+        self._backend = backend
+        self._threads = threads
+        self._device = device
+        self._cond = threading.Condition()
+        self._stamps = itertools.count(1)
+        self._pending: dict[str, _Request] = {}
+        self._finished: dict[str, int] = {}  # newest stamp rendered per key
+        self._model_change: tuple | None = None  # ("project", path, checkpoint) | ("weights", cfg, state, step) | ("model", m)
+        self._stop = False
+        self._upgrade_at: float | None = None  # monotonic time to move live weights to onnxruntime
+        self._renderer = None  # only touched on the worker thread
+        self.renders = 0  # requests served (statistics)
+        self.drops = 0  # requests replaced before they were served
+
+    # ----- any thread ----------------------------------------------------------------------------
+    def submit(self, key: str, latents, priority: int = 0) -> int:
+        """Queue latents (B, z_dim) or (z_dim,) for rendering under `key`; returns the stamp.
+        A request still waiting under the same key is dropped."""
+        z = np.array(latents, dtype=np.float32, copy=True)  # the caller may reuse its array
+        if z.ndim == 1:
+            z = z[None]
+        return self._enqueue(key, latents=z, priority=priority)
+
+    def submit_job(self, key: str, job: Job, priority: int = 2) -> int:
+        """Queue `job(renderer)` to run on the render thread (e.g. principal directions); the result
+        comes back with `computed(stamp, result)`. Newest-wins per key like renders."""
+        return self._enqueue(key, job=job, priority=priority)
+
+    def _enqueue(self, key: str, **kw) -> int:
+        with self._cond:
+            stamp = next(self._stamps)
+            old = self._pending.get(key)
+            self._pending[key] = _Request(stamp, key, **kw)
+            self._cond.notify()
+        if old is not None:
+            self.drops += 1
+            self.dropped.emit(old.stamp)
+        return stamp
+
+    def load_project(self, project_dir: Path | str, checkpoint: Path | str | None = None) -> None:
+        """Load the EMA generator of a project's latest (or a given) checkpoint on the render thread.
+        `model_ready` or `failed` follows."""
+        self._change(("project", str(project_dir), checkpoint))
+
+    def set_weights(self, cfg, state: dict, step: int = 0) -> None:
+        """Render with new EMA weights from a running training (a CPU copy such as
+        `trainer.generator_state()`; they are copied again into the worker's own model)."""
+        self._change(("weights", cfg, state, step))
+
+    def set_model(self, model) -> None:
+        """Hand over a GeneratorModel (the caller must not use it afterwards)."""
+        self._change(("model", model))
+
+    def _change(self, what: tuple) -> None:
+        with self._cond:
+            self._model_change = what  # the newest model wins too
+            self._cond.notify()
+
+    def stop(self) -> None:
+        """Ask `run()` to return after the current request."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify()
+
+    def finished_stamp(self, key: str) -> int:
+        """Stamp of the newest request rendered under `key` (0 if none)."""
+        with self._cond:
+            return self._finished.get(key, 0)
+
+    @property
+    def has_model(self) -> bool:
+        return self._renderer is not None
+
+    # ----- worker thread -------------------------------------------------------------------------------
+    def run(self) -> None:
+        """The render loop: wait, apply model changes first, then serve the most urgent request;
+        when idle, upgrade live training weights to the fast backend (see `_apply_change`)."""
+        while True:
+            upgrade = False
+            with self._cond:
+                while not self._stop and self._model_change is None and (not self._pending or self._renderer is None):
+                    if self._upgrade_at is not None:
+                        left = self._upgrade_at - time.monotonic()
+                        if left <= 0:
+                            upgrade = True
+                            break
+                        self._cond.wait(left)
+                    else:
+                        self._cond.wait()
+                if self._stop:
+                    return
+                change, self._model_change = self._model_change, None
+                request = None
+                if change is None and not upgrade:
+                    request = min(self._pending.values(), key=lambda r: (r.priority, r.stamp))
+                    del self._pending[request.key]
+            if change is not None:
+                self._apply_change(change)
+            elif upgrade:
+                self._upgrade()
+            else:
+                self._serve(request)
+
+    def _apply_change(self, change: tuple) -> None:
+        from studio.engine.renderer import Renderer, model_from_state
+
+        t0 = time.perf_counter()
+        try:
+            if change[0] == "project":
+                from studio.engine.inference import load_generator
+
+                model = load_generator(change[1], change[2], device=self._device)
+                source = change[1]
+            elif change[0] == "weights":
+                from studio.engine.device import pick_device
+
+                _, cfg, state, step = change
+                model = model_from_state(cfg, state, step, device=pick_device(self._device))
+                source = "training"
+            else:
+                model, source = change[1], "model"
+            # Weights from a running training may arrive every few seconds: exporting them to
+            # onnxruntime each time (~0.6 s on a CPU) would stall the pad, so they render with torch at
+            # once and move to the fast backend after UPGRADE_AFTER_S without new weights.
+            live = change[0] == "weights" and self._backend == "auto" and model.device.type == "cpu"
+            renderer = Renderer(model, "torch" if live else self._backend, self._threads)
+            self._upgrade_at = time.monotonic() + UPGRADE_AFTER_S if live else None
+        except UserError as e:
+            self.failed.emit(str(e))
+            return
+        except Exception as e:  # noqa: BLE001 - reported to the user, the worker keeps running
+            traceback.print_exc()
+            self.failed.emit(f"cannot load the generator: {e.__class__.__name__}: {e}")
+            return
+        self._renderer = renderer
+        cfg = model.cfg
+        self.model_ready.emit(ModelInfo(cfg.z_dim, cfg.size, cfg.channels, model.step, renderer.backend,
+                                        str(model.device), source, time.perf_counter() - t0))
+
+    def _upgrade(self) -> None:
+        from studio.engine.renderer import Renderer
+
+        self._upgrade_at = None
+        try:
+            renderer = Renderer(self._renderer.model, self._backend, self._threads)
+        except Exception:  # noqa: BLE001 - stay on torch: slower, still correct
+            traceback.print_exc()
+            return
+        self._renderer = renderer
+        self.backend_changed.emit(renderer.backend)
+
+    def _serve(self, request: _Request) -> None:
+        try:
+            if request.job is not None:
+                result = request.job(self._renderer)
+            else:
+                result = self._renderer.generate(request.latents)
+        except UserError as e:
+            self._fail(request, str(e))
+            return
+        except Exception as e:  # noqa: BLE001
+            traceback.print_exc()
+            self._fail(request, f"{e.__class__.__name__}: {e}")
+            return
+        with self._cond:
+            self._finished[request.key] = request.stamp
+        self.renders += 1
+        (self.computed if request.job is not None else self.rendered).emit(request.stamp, result)
+
+    def _fail(self, request: _Request, message: str) -> None:
+        with self._cond:
+            self._finished[request.key] = request.stamp
+        self.request_failed.emit(request.stamp, message)
+        self.failed.emit(message)
+
+
+class RenderController(QObject):
+    """GUI-thread owner of a RenderWorker and its QThread. Views call `request()` and listen to
+    `ready(key, stamp, pictures)`; `shutdown()` joins the thread (call it before the owner closes)."""
+
+    ready = Signal(str, int, object)  # (key, stamp, uint8 (B, H, W, C))
+    computed = Signal(str, int, object)  # (key, stamp, job result)
+    failed = Signal(str)  # one line for the user
+    model_ready = Signal(object)  # ModelInfo
+    backend_changed = Signal(str)  # the same model now renders with another backend
+
+    def __init__(self, backend: str = "auto", threads: int | None = None, device: str = "auto",
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.worker = RenderWorker(backend, threads, device)
+        self._thread = QThread()
+        self._thread.setObjectName("gan-studio-render")
+        self.worker.moveToThread(self._thread)
+        self._thread.started.connect(self.worker.run)
+        self._keys: dict[int, str] = {}  # stamp -> key of requests in flight
+        self._latest: dict[str, int] = {}  # newest stamp requested per key
+        self._delivered: dict[str, int] = {}  # newest stamp delivered per key
+        self.info: ModelInfo | None = None
+        self.discarded = 0  # stale results skipped (statistics)
+        self.worker.rendered.connect(self._on_rendered)
+        self.worker.computed.connect(self._on_computed)
+        self.worker.dropped.connect(self._on_dropped)
+        self.worker.request_failed.connect(self._on_request_failed)
+        self.worker.failed.connect(self.failed)
+        self.worker.model_ready.connect(self._on_model_ready)
+        self.worker.backend_changed.connect(self._on_backend_changed)
+        self._thread.start()
+
+    # ----- requests ----------------------------------------------------------------------------------
+    def request(self, key: str, latents, priority: int = 0) -> int:
+        """Render latents (B, z_dim) under `key`; newest wins. `priority` 0 is for what the user is
+        touching now, 1 for background pictures (served when nothing urgent waits). Returns the stamp."""
+        stamp = self.worker.submit(key, latents, priority)
+        self._keys[stamp] = key
+        self._latest[key] = stamp
+        return stamp
+
+    def compute(self, key: str, job: Job, priority: int = 2) -> int:
+        """Run `job(renderer)` on the render thread; the result arrives with `computed`."""
+        stamp = self.worker.submit_job(key, job, priority)
+        self._keys[stamp] = key
+        self._latest[key] = stamp
+        return stamp
+
+    def latest_stamp(self, key: str) -> int:
+        """Stamp of the newest request made under `key` (0 if none)."""
+        return self._latest.get(key, 0)
+
+    def is_current(self, key: str, stamp: int) -> bool:
+        """True when `stamp` answers the newest request made under `key`."""
+        return stamp == self._latest.get(key, 0)
+
+    @property
+    def has_model(self) -> bool:
+        return self.info is not None
+
+    # ----- model ----------------------------------------------------------------------------------------
+    def load_project(self, project_dir, checkpoint=None) -> None:
+        self.worker.load_project(project_dir, checkpoint)
+
+    def set_weights(self, cfg, state: dict, step: int = 0) -> None:
+        self.worker.set_weights(cfg, state, step)
+
+    def set_model(self, model) -> None:
+        self.worker.set_model(model)
+
+    def shutdown(self, timeout_s: float = 30.0) -> None:
+        """Stop the worker and join its thread (idempotent)."""
+        if self._thread is None:
+            return
+        self.worker.stop()
+        self._thread.quit()
+        self._thread.wait(int(timeout_s * 1000))
+        self._thread = None
+
+    # ----- results (GUI thread) ---------------------------------------------------------------------
+    def _accept(self, stamp: int) -> str | None:
+        key = self._keys.pop(stamp, None)
+        if key is None:
+            return None
+        # Stale: the worker already finished a newer request of this key (its result is queued
+        # right behind this one), or a newer result was delivered already.
+        if stamp < self.worker.finished_stamp(key) or stamp <= self._delivered.get(key, 0):
+            self.discarded += 1
+            return None
+        self._delivered[key] = stamp
+        return key
+
+    def _on_rendered(self, stamp: int, pictures) -> None:
+        key = self._accept(stamp)
+        if key is not None:
+            self.ready.emit(key, stamp, pictures)
+
+    def _on_computed(self, stamp: int, result) -> None:
+        key = self._accept(stamp)
+        if key is not None:
+            self.computed.emit(key, stamp, result)
+
+    def _on_dropped(self, stamp: int) -> None:
+        self._keys.pop(stamp, None)
+
+    def _on_request_failed(self, stamp: int, message: str) -> None:
+        self._keys.pop(stamp, None)
+
+    def _on_model_ready(self, info: ModelInfo) -> None:
+        self.info = info
+        self.model_ready.emit(info)
+
+    def _on_backend_changed(self, backend: str) -> None:
+        import dataclasses
+
+        if self.info is not None:
+            self.info = dataclasses.replace(self.info, backend=backend)
+            self.backend_changed.emit(backend)

@@ -1,0 +1,142 @@
+"""One-shot background jobs with progress and cancel (preparing images, translating a folder).
+
+`TaskRunner` (GUI thread) runs a plain function on a fresh QThread through a `TaskWorker`. The
+function receives `progress(done, total, text)` and `should_cancel()` callbacks, both safe to call
+from the worker thread; it returns a plain-data result or raises. Results, errors and progress
+come back as queued signals; the function must never touch a widget.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal
+
+from studio.engine.errors import UserError
+
+# fn(progress(done, total, text), should_cancel()) -> result
+TaskFn = Callable[[Callable[[int, int, str], None], Callable[[], bool]], object]
+
+PROGRESS_INTERVAL_S = 0.05
+
+
+class TaskWorker(QObject):
+    """Runs one task function on the thread it was moved to. `cancel()` may be called from any thread."""
+
+    progress = Signal(int, int, str)  # (done, total, what is happening)
+    finished = Signal(object)  # the function's result
+    failed = Signal(str)  # one line for the user
+    cancelled = Signal()
+
+    def __init__(self, fn: TaskFn):
+        super().__init__()
+        self._fn = fn
+        self._cancel = threading.Event()
+        self._last_emit = 0.0
+
+    def cancel(self) -> None:
+        """Ask the task to stop at its next check. Any thread."""
+        self._cancel.set()
+
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def _progress(self, done: int, total: int, text: str = "") -> None:
+        now = time.perf_counter()
+        # throttled, but the last update always goes out so bars end full
+        if done >= total or now - self._last_emit >= PROGRESS_INTERVAL_S:
+            self._last_emit = now
+            self.progress.emit(int(done), int(total), text)
+
+    def run(self) -> None:
+        """Worker thread only. Emits exactly one of finished / failed / cancelled."""
+        try:
+            result = self._fn(self._progress, self._cancel.is_set)
+        except UserError as e:
+            self.failed.emit(str(e))
+        except Exception as e:  # noqa: BLE001 - errors come back as a message, never a crash
+            if self._cancel.is_set() and e.__class__.__name__ == "Cancelled":
+                self.cancelled.emit()
+            else:
+                traceback.print_exc()
+                self.failed.emit(f"{e.__class__.__name__}: {e}")
+        else:
+            if self._cancel.is_set():
+                self.cancelled.emit()
+            else:
+                self.finished.emit(result)
+
+
+class TaskRunner(QObject):
+    """Runs at most one task at a time on its own QThread. GUI thread only.
+
+    Signals are re-emitted from the runner (a long-lived object) so views connect once."""
+
+    progress = Signal(int, int, str)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    busy_changed = Signal(bool)
+
+    def __init__(self, name: str = "task", parent: QObject | None = None):
+        super().__init__(parent)
+        self._name = name
+        self._thread: QThread | None = None
+        self._worker: TaskWorker | None = None
+        self._last_worker: TaskWorker | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None
+
+    def start(self, fn: TaskFn) -> None:
+        """Run `fn` on a new thread; cancels and joins any task still running first."""
+        if self._thread is not None:
+            self.cancel_and_join()
+        thread = QThread()
+        thread.setObjectName(f"gan-studio-{self._name}")
+        worker = TaskWorker(fn)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        for sig in (worker.finished, worker.failed, worker.cancelled):
+            sig.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        worker.progress.connect(self.progress)
+        worker.finished.connect(self.finished)
+        worker.failed.connect(self.failed)
+        worker.cancelled.connect(self.cancelled)
+        thread.finished.connect(self._on_thread_finished)
+        self._thread, self._worker = thread, worker
+        thread.start()
+        self.busy_changed.emit(True)
+
+    def cancel(self) -> None:
+        """Ask the running task to stop; `cancelled` follows. Returns at once."""
+        if self._worker is not None:
+            self._worker.cancel()
+
+    def join(self, timeout_s: float = 30.0) -> bool:
+        thread = self._thread
+        if thread is None:
+            return True
+        ok = thread.wait(int(timeout_s * 1000))
+        if ok:
+            self._on_thread_finished()
+        return ok
+
+    def cancel_and_join(self, timeout_s: float = 30.0) -> bool:
+        self.cancel()
+        return self.join(timeout_s)
+
+    def _on_thread_finished(self) -> None:
+        thread = self._thread
+        sender = self.sender()
+        if thread is None or (sender is not None and sender is not thread):
+            return
+        thread.wait()
+        self._thread = None
+        self._last_worker, self._worker = self._worker, None
+        thread.deleteLater()
+        self.busy_changed.emit(False)

@@ -1,0 +1,131 @@
+"""Pieces the explorer's views share: latent items, thumbnails, small widgets. GUI thread only."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPixmap, QPolygonF
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+from studio.ui import style
+from studio.ui.qimage import to_qimage
+
+_ids = itertools.count(1)
+
+
+@dataclass(eq=False)
+class LatentItem:
+    """A latent with a human label: a gallery sample, a bookmark, a pad corner, an exemplar."""
+
+    z: np.ndarray  # float32 (z_dim,)
+    label: str  # e.g. "seed 7 #3", "red chair"
+    source: str = ""  # provenance written into bookmarks
+    id: int = field(default_factory=lambda: next(_ids))  # identity for lists (latents may repeat)
+
+    def __post_init__(self):
+        self.z = np.array(self.z, dtype=np.float32, copy=True).reshape(-1)
+
+
+def unique_key(owner: object, name: str) -> str:
+    """A render-request key private to one view instance (views share one render worker)."""
+    return f"{type(owner).__name__}@{id(owner):x}:{name}"
+
+
+def pixmap(picture: np.ndarray, side: int | None = None, smooth: bool | None = None) -> QPixmap:
+    """uint8 (H, W, C) -> QPixmap, optionally scaled to fit `side` (crisp when enlarging by whole factors)."""
+    pm = QPixmap.fromImage(to_qimage(picture))
+    if side is None:
+        return pm
+    if smooth is None:
+        smooth = side < pm.width() or side % pm.width() != 0
+    mode = Qt.TransformationMode.SmoothTransformation if smooth else Qt.TransformationMode.FastTransformation
+    return pm.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, mode)
+
+
+def star_path(center: QPointF, r: float) -> QPainterPath:
+    pts = []
+    for i in range(10):
+        rad = r if i % 2 == 0 else r * 0.45
+        a = -np.pi / 2 + i * np.pi / 5
+        pts.append(QPointF(center.x() + rad * np.cos(a), center.y() + rad * np.sin(a)))
+    path = QPainterPath()
+    path.addPolygon(QPolygonF(pts))
+    path.closeSubpath()
+    return path
+
+
+def badge(pm: QPixmap, favourite: bool = False, text: str = "") -> QPixmap:
+    """A copy of `pm` with a star badge (favourite) and/or a small text tag drawn on it."""
+    if not favourite and not text:
+        return pm
+    out = QPixmap(pm)
+    p = QPainter(out)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    if favourite:
+        r = max(6.0, out.width() / 9)
+        c = QPointF(out.width() - r - 3, r + 3)
+        p.setPen(QColor(40, 30, 0))
+        p.setBrush(QColor(255, 200, 60))
+        p.drawPath(star_path(c, r))
+    if text:
+        f = QFont(p.font())
+        f.setPointSizeF(max(7.0, out.width() / 12))
+        f.setBold(True)
+        p.setFont(f)
+        m = p.fontMetrics()
+        w, h = m.horizontalAdvance(text) + 8, m.height() + 2
+        box = QRectF(3, out.height() - h - 3, w, h)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(0, 0, 0, 170))
+        p.drawRoundedRect(box, 3, 3)
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+    p.end()
+    return out
+
+
+def placeholder_pixmap(side: int, text: str = "") -> QPixmap:
+    pm = QPixmap(side, side)
+    pm.fill(style.CANVAS)
+    if text:
+        p = QPainter(pm)
+        p.setPen(style.MUTED)
+        p.drawText(pm.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
+        p.end()
+    return pm
+
+
+class Thumb(QLabel):
+    """A fixed-size thumbnail label."""
+
+    def __init__(self, side: int = 56, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.side = side
+        self.setFixedSize(QSize(side, side))
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.setStyleSheet("QLabel { background: #18181a; border: 1px solid #3c3d42; border-radius: 3px; }")
+        self.picture: np.ndarray | None = None
+
+    def set_picture(self, picture: np.ndarray | None, text: str = "") -> None:
+        self.picture = picture
+        if picture is None:
+            self.setPixmap(placeholder_pixmap(self.side - 2, text))
+        else:
+            self.setPixmap(badge(pixmap(picture, self.side - 2), text=text))
+
+
+def heading(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("heading")
+    return label
+
+
+def muted_label(text: str = "", wrap: bool = True) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(wrap)
+    style.muted(label)
+    return label

@@ -1,0 +1,367 @@
+"""GalleryView: generate N samples, pick, favourite, delete; favourites and bookmarks too.
+
+The samples of "seed S, N images" are exactly `gan-studio generate --seed S --count N`'s images.
+Selections feed the pad's corners and the arithmetic panel's slots. Favourites and bookmarks live in
+the project's explore.json (see studio.engine.bookmarks). GUI thread only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QInputDialog,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.engine.latent import random_latents
+from studio.ui.explorer.common import LatentItem, badge, muted_label, pixmap, placeholder_pixmap, unique_key
+
+SOURCES = (("samples", "Samples"), ("favourites", "Favourites"), ("bookmarks", "Bookmarks"))
+ROLE = Qt.ItemDataRole.UserRole
+
+
+class GalleryView(QWidget):
+    """A grid of generated images to pick from. Needs the shared RenderController."""
+
+    selection_changed = Signal()
+    activated = Signal(object)  # LatentItem double-clicked (e.g. show it on the pad)
+    message = Signal(str)
+    send_requested = Signal(str, object)  # (target, [LatentItem]): "corner:0".."corner:3", "slot:0".., "center"
+
+    def __init__(self, renderer, parent: QWidget | None = None, icon_size: int = 88):
+        super().__init__(parent)
+        self.renderer = renderer
+        self.store = None
+        self.z_dim: int | None = None
+        self._samples: list[LatentItem] = []
+        self._pictures: dict[bytes, np.ndarray] = {}  # latent bytes -> picture (same latent, same picture)
+        self._requested: dict[int, list[LatentItem]] = {}  # stamp -> items of a render in flight
+        self._shown: list[LatentItem] = []
+        self._key = unique_key(self, "thumbs")
+        self._icon = icon_size
+        self._slot_names: list[str] = []
+
+        self.source_combo = QComboBox()
+        for data, text in SOURCES:
+            self.source_combo.addItem(text, data)
+        self.source_combo.currentIndexChanged.connect(self.refresh)
+        self.count_spin = QSpinBox()
+        self.count_spin.setRange(1, 256)
+        self.count_spin.setValue(24)
+        self.count_spin.setToolTip("How many images to generate")
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2**31 - 1)
+        self.seed_spin.setPrefix("seed ")
+        self.seed_spin.setToolTip("Same seed, same images (as `gan-studio generate --seed`)")
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setObjectName("primary")
+        self.generate_button.clicked.connect(self.generate)
+        self.next_button = QPushButton("Next seed")
+        self.next_button.setToolTip("Generate the next seed's images")
+        self.next_button.clicked.connect(self.next_seed)
+
+        self.list = QListWidget()
+        self.list.setViewMode(QListView.ViewMode.IconMode)
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.list.setMovement(QListView.Movement.Static)
+        self.list.setIconSize(QSize(icon_size, icon_size))
+        self.list.setGridSize(QSize(icon_size + 12, icon_size + 26))
+        self.list.setSpacing(2)
+        self.list.setUniformItemSizes(True)
+        self.list.setWordWrap(False)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._context_menu)
+        self.list.itemSelectionChanged.connect(self._on_selection)
+        self.list.itemDoubleClicked.connect(lambda it: self.activated.emit(it.data(ROLE)))
+
+        self.favourite_button = QPushButton("★ Favourite")
+        self.favourite_button.setToolTip("Mark or unmark the selected images as favourites (F)")
+        self.favourite_button.clicked.connect(self.toggle_favourite)
+        self.bookmark_button = QPushButton("Bookmark…")
+        self.bookmark_button.setToolTip("Save the selected image under a name")
+        self.bookmark_button.clicked.connect(lambda: self.bookmark_selected())
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.setToolTip("Remove the selected images from this list (Delete)")
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.use_button = QPushButton("Use ▾")
+        self.use_button.setToolTip("Send the selection to a pad corner or an arithmetic slot")
+        self.use_button.clicked.connect(lambda: self._use_menu().exec(self.use_button.mapToGlobal(self.use_button.rect().bottomLeft())))
+        self.info_label = muted_label("", wrap=False)
+
+        for text, key, slot in (("Favourite", "F", self.toggle_favourite), ("Delete", QKeySequence.StandardKey.Delete,
+                                                                            self.delete_selected)):
+            act = QAction(text, self)
+            act.setShortcut(QKeySequence(key))
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            act.triggered.connect(slot)
+            self.list.addAction(act)
+
+        top = QHBoxLayout()
+        top.addWidget(self.source_combo)
+        top.addStretch(1)
+        gen = QHBoxLayout()
+        gen.addWidget(self.count_spin)
+        gen.addWidget(self.seed_spin, 1)
+        gen.addWidget(self.generate_button)
+        gen.addWidget(self.next_button)
+        actions = QHBoxLayout()
+        actions.addWidget(self.favourite_button)
+        actions.addWidget(self.bookmark_button)
+        actions.addWidget(self.delete_button)
+        actions.addWidget(self.use_button)
+        root = QVBoxLayout(self)
+        root.setContentsMargins(8, 8, 8, 8)
+        root.addLayout(top)
+        root.addLayout(gen)
+        root.addWidget(self.list, 1)
+        root.addLayout(actions)
+        root.addWidget(self.info_label)
+
+        renderer.ready.connect(self._on_ready)
+        renderer.model_ready.connect(self._on_model_ready)
+        if renderer.info is not None:
+            self._on_model_ready(renderer.info)
+        self._update_buttons()
+
+    # ----- sources ------------------------------------------------------------------------------------------
+    def set_store(self, store) -> None:
+        self.store = store
+        self.refresh()
+
+    def set_slot_names(self, names: list[str]) -> None:
+        """Names of the arithmetic slots offered in the "Use" menu."""
+        self._slot_names = list(names)
+
+    @property
+    def source(self) -> str:
+        return self.source_combo.currentData()
+
+    def set_source(self, source: str) -> None:
+        self.source_combo.setCurrentIndex([s for s, _ in SOURCES].index(source))
+
+    def _on_model_ready(self, info) -> None:
+        if self.z_dim != info.z_dim:
+            self.z_dim = info.z_dim
+            self._samples = []
+            self._pictures.clear()
+            self.generate()
+        else:  # new weights: same latents, new pictures
+            self._pictures.clear()
+            self.refresh()
+
+    # ----- generating -------------------------------------------------------------------------------------
+    def generate(self) -> None:
+        """Generate `count` images of `seed` into the Samples list."""
+        if self.z_dim is None:
+            return
+        seed, count = self.seed_spin.value(), self.count_spin.value()
+        z = random_latents(seed, count, self.z_dim)
+        self._samples = [LatentItem(z[i], f"seed {seed} #{i}", f"seed {seed} #{i} of {count}") for i in range(count)]
+        if self.source != "samples":
+            self.set_source("samples")
+        else:
+            self.refresh()
+
+    def next_seed(self) -> None:
+        self.seed_spin.setValue(self.seed_spin.value() + 1)
+        self.generate()
+
+    def items(self) -> list[LatentItem]:
+        """The items listed now, in order."""
+        return list(self._shown)
+
+    def refresh(self) -> None:
+        """Rebuild the list from the current source; render what has no picture yet."""
+        if self.source == "samples":
+            items = self._samples
+        elif self.store is None:
+            items = []
+        elif self.source == "favourites":
+            items = [LatentItem(e.vector, e.source or "favourite", e.source) for e in self.store.favourites]
+        else:
+            items = [LatentItem(e.vector, e.name, f"bookmark {e.name}") for e in self.store.latents]
+        self._shown = list(items)
+        self.list.clear()
+        missing = []
+        for it in items:
+            w = QListWidgetItem(it.label)
+            w.setData(ROLE, it)
+            w.setToolTip(it.source or it.label)
+            pic = self._picture_for(it)
+            if pic is None:
+                missing.append(it)
+            self._set_icon(w, it, pic)
+            self.list.addItem(w)
+        if missing and self.z_dim is not None:
+            stamp = self.renderer.request(self._key, np.stack([m.z for m in missing]), priority=1)
+            self._requested[stamp] = missing
+        self._update_info()
+        self._update_buttons()
+
+    def _picture_for(self, it: LatentItem) -> np.ndarray | None:
+        return self._pictures.get(it.z.tobytes())
+
+    def _set_icon(self, w: QListWidgetItem, it: LatentItem, pic) -> None:
+        fav = self.store is not None and self.source != "favourites" and self.store.is_favourite(it.z)
+        base = pixmap(pic, self._icon) if pic is not None else placeholder_pixmap(self._icon, "…")
+        w.setIcon(QIcon(badge(base, favourite=fav)))
+
+    def _on_ready(self, key: str, stamp: int, pictures) -> None:
+        if key != self._key:
+            return
+        requested = self._requested.pop(stamp, [])
+        self._requested = {s: v for s, v in self._requested.items() if s > stamp}  # older ones never come
+        for it, pic in zip(requested, pictures):
+            self._pictures[it.z.tobytes()] = pic
+        for row in range(self.list.count()):
+            w = self.list.item(row)
+            it = w.data(ROLE)
+            pic = self._pictures.get(it.z.tobytes())
+            if pic is not None:
+                self._set_icon(w, it, pic)
+
+    def picture(self, item: LatentItem) -> np.ndarray | None:
+        return self._pictures.get(item.z.tobytes())
+
+    # ----- selection and actions ----------------------------------------------------------------------------
+    def selected_items(self) -> list[LatentItem]:
+        return [w.data(ROLE) for w in self.list.selectedItems()]
+
+    def select_rows(self, rows: list[int]) -> None:
+        self.list.clearSelection()
+        for r in rows:
+            self.list.item(r).setSelected(True)
+
+    def _on_selection(self) -> None:
+        self._update_buttons()
+        self._update_info()
+        self.selection_changed.emit()
+
+    def _update_buttons(self) -> None:
+        n = len(self.list.selectedItems())
+        has_store = self.store is not None
+        self.favourite_button.setEnabled(n > 0 and has_store)
+        self.bookmark_button.setEnabled(n == 1 and has_store)
+        self.delete_button.setEnabled(n > 0)
+        self.use_button.setEnabled(n > 0)
+        self.generate_button.setEnabled(self.z_dim is not None)
+        self.next_button.setEnabled(self.z_dim is not None)
+        if self.source == "favourites":
+            self.favourite_button.setText("☆ Unfavourite")
+        else:
+            self.favourite_button.setText("★ Favourite")
+
+    def _update_info(self) -> None:
+        n, sel = self.list.count(), len(self.list.selectedItems())
+        what = {"samples": "images", "favourites": "favourites", "bookmarks": "bookmarks"}[self.source]
+        text = f"{n} {what}" + (f" · {sel} selected" if sel else "")
+        if n == 0 and self.source == "favourites":
+            text = "No favourites yet: select images and press ★ Favourite (F)."
+        elif n == 0 and self.source == "bookmarks":
+            text = "No bookmarks yet: save an image with Bookmark…"
+        self.info_label.setText(text)
+
+    def toggle_favourite(self) -> None:
+        """Favourite the selection (or unfavourite it, if every selected image already is one)."""
+        items = self.selected_items()
+        if not items or self.store is None:
+            return
+        try:
+            if self.source == "favourites" or all(self.store.is_favourite(i.z) for i in items):
+                for it in items:
+                    self.store.remove_favourite(it.z)
+                self.message.emit(f"Removed {len(items)} from favourites")
+            else:
+                for it in items:
+                    self.store.add_favourite(it.z, source=it.source or it.label)
+                self.message.emit(f"{len(items)} added to favourites")
+        except Exception as e:  # noqa: BLE001 - a disk problem: say so, keep going
+            self.message.emit(str(e))
+        rows = [self.list.row(w) for w in self.list.selectedItems()]
+        self.refresh()
+        if self.source != "favourites":
+            self.select_rows([r for r in rows if r < self.list.count()])
+
+    def delete_selected(self) -> None:
+        """Remove the selection from the list shown (favourites and bookmarks: from the project)."""
+        items = self.selected_items()
+        if not items:
+            return
+        ids = {i.id for i in items}
+        if self.source == "samples":
+            self._samples = [s for s in self._samples if s.id not in ids]
+        elif self.store is not None:
+            if self.source == "bookmarks":
+                names = ", ".join(i.label for i in items)
+                answer = QMessageBox.question(self, "Delete bookmarks", f"Delete the bookmark(s) {names}?")
+                if answer != QMessageBox.StandardButton.Yes:
+                    return
+            try:
+                for it in items:
+                    if self.source == "favourites":
+                        self.store.remove_favourite(it.z)
+                    else:
+                        self.store.remove_latent(it.label)
+            except Exception as e:  # noqa: BLE001
+                self.message.emit(str(e))
+        self.refresh()
+
+    def bookmark_selected(self, name: str | None = None) -> str | None:
+        items = self.selected_items()
+        if len(items) != 1 or self.store is None:
+            return None
+        if name is None:
+            name, ok = QInputDialog.getText(self, "Bookmark", "Name for this image:", text="")
+            if not ok or not name.strip():
+                return None
+        try:
+            entry = self.store.add_latent(name, items[0].z, source=items[0].source or items[0].label)
+        except Exception as e:  # noqa: BLE001
+            self.message.emit(str(e))
+            return None
+        self.message.emit(f"Bookmarked “{entry.name}”")
+        if self.source == "bookmarks":
+            self.refresh()
+        return entry.name
+
+    def _use_menu(self) -> QMenu:
+        items = self.selected_items()
+        menu = QMenu(self)
+        corners = menu.addMenu("Pad corner")
+        for i, name in enumerate(("Top left", "Top right", "Bottom left", "Bottom right")):
+            corners.addAction(name, lambda i=i: self.send_requested.emit(f"corner:{i}", items[:1]))
+        corners.addSeparator()
+        act = corners.addAction("All four (first four selected)", lambda: self.send_requested.emit("corners", items[:4]))
+        act.setEnabled(len(items) >= 4)
+        menu.addAction("Centre of the pad's plane", lambda: self.send_requested.emit("center", items[:1]))
+        if self._slot_names:
+            slots = menu.addMenu("Arithmetic slot")
+            for i, name in enumerate(self._slot_names):
+                slots.addAction(f"Add to {name}", lambda i=i: self.send_requested.emit(f"slot:{i}", items))
+        return menu
+
+    def _context_menu(self, pos) -> None:
+        if not self.selected_items():
+            return
+        menu = self._use_menu()
+        menu.addSeparator()
+        menu.addAction(self.favourite_button.text(), self.toggle_favourite)
+        if len(self.selected_items()) == 1:
+            menu.addAction("Bookmark…", lambda: self.bookmark_selected())
+        menu.addAction("Delete", self.delete_selected)
+        menu.exec(self.list.viewport().mapToGlobal(pos))

@@ -1,0 +1,840 @@
+"""LatentPadView: a square pad whose position picks a latent; the image follows the point live.
+
+Two modes:
+
+* Blend: four corner latents (seeds, gallery picks, bookmarks, arithmetic results) blended by the
+  point's position, bilinearly or spherically (StyleGAN3's latent widget, on a plane).
+* Plane: the plane through a centre latent along two directions (saved attribute directions from
+  the arithmetic panel, or the generator's principal directions), with the axes labelled.
+
+The pad's background is a map of the plane: a low-resolution contact sheet whose cells are centred
+exactly on the positions they show, so the corner cells *are* the corner latents' images and the
+cell under the point is what the big preview shows. Grid mode shows the whole plane as a contact
+sheet in the preview. A truncation slider and an "amount of <direction>" slider apply to every
+point. Keyboard: arrows nudge the point (Shift: larger steps), Home returns to the centre.
+
+All rendering goes through the shared RenderController (newest request wins). GUI thread only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QKeyEvent, QMouseEvent, QPainter, QPen
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.engine import latent as L
+from studio.ui import style
+from studio.ui.explorer.common import LatentItem, muted_label, unique_key
+from studio.ui.qimage import to_qimage
+from studio.ui.widgets.image_view import ImageView
+
+MAP_CELLS = 5  # the pad background's map: 5 x 5 thumbnails
+CORNER_NAMES = ("top left", "top right", "bottom left", "bottom right")
+DEFAULT_SEEDS = (1, 2, 3, 4)
+
+
+@dataclass
+class Axis:
+    """One axis of the plane mode: a direction and what to call it."""
+
+    name: str  # "glasses", "PC1"
+    vector: np.ndarray  # (z_dim,)
+    unit: str = ""  # how an amount reads, e.g. "σ" for principal directions
+
+
+@dataclass
+class PadModel:
+    """What the pad maps positions to (plain numpy; no Qt)."""
+
+    corners: list[LatentItem] = field(default_factory=list)  # 4, in TL, TR, BL, BR order
+    spherical: bool = False  # slerp instead of lerp between corners
+    mode: str = "blend"  # blend | plane
+    center: LatentItem | None = None  # plane mode: the plane passes through this latent
+    axes: tuple[Axis | None, Axis | None] = (None, None)  # plane mode: x and y directions
+    span: float = 2.0  # plane mode: the pad's edges are at -span and +span along each axis
+    psi: float = 1.0  # truncation toward the mean latent
+    adjust: Axis | None = None  # "amount of X" applied to every point
+    amount: float = 0.0
+
+    def ready(self) -> bool:
+        if self.mode == "blend":
+            return len(self.corners) == 4
+        return self.center is not None  # axes not chosen (or still computing) count as zero
+
+    def latents(self, u, v) -> np.ndarray:
+        """Latent(s) at pad position(s) (u right, v down, in [0, 1]); shape (..., z_dim)."""
+        if self.mode == "blend":
+            base = L.bilinear(np.stack([c.z for c in self.corners]), u, v, self.spherical)
+        else:
+            a, b = L.pad_to_plane(u, v, self.span)
+            zero = np.zeros_like(self.center.z)
+            d1, d2 = (ax.vector if ax is not None and ax.vector is not None else zero for ax in self.axes)
+            base = L.plane(self.center.z, d1, d2, a, b)
+        z = L.truncate(base, self.psi)
+        if self.adjust is not None and self.amount:
+            z = L.apply_direction(z, self.adjust.vector, self.amount)
+        return z
+
+    def grid(self, n: int) -> np.ndarray:
+        """n x n latents covering the pad corner to corner, row-major: (n * n, z_dim)."""
+        u, v = L.pad_grid_positions(n)
+        return self.latents(u, v).reshape(n * n, -1)
+
+
+# ----- the pad surface ----------------------------------------------------------------------------------
+class PadSurface(QWidget):
+    """The square pad: map background, corner tags or axis labels, the draggable point."""
+
+    position_changed = Signal(float, float)  # (u, v) in [0, 1]
+    corner_clicked = Signal(int, object)  # (corner index, global QPoint) on right-click or corner double-click
+    drag_finished = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.u, self.v = 0.5, 0.5
+        self._map: list = []  # n * n QImages
+        self._map_n = MAP_CELLS
+        self._corner_tags: list[str] = []
+        self._axis_labels: tuple[str, str] | None = None
+        self._dragging = False
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMinimumSize(220, 220)
+        sp = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        sp.setHeightForWidth(True)
+        self.setSizePolicy(sp)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setToolTip("Drag to explore. Arrow keys nudge (Shift: bigger steps), Home recentres.\n"
+                        "Right-click a corner to choose its image.")
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(360, 360)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt API
+        return True
+
+    def heightForWidth(self, w: int) -> int:  # noqa: N802 - Qt API
+        return w
+
+    # ----- content ----------------------------------------------------------------------------------------
+    def set_map(self, pictures: np.ndarray | None, n: int = MAP_CELLS) -> None:
+        self._map = [] if pictures is None else [to_qimage(p) for p in pictures]
+        self._map_n = n
+        self.update()
+
+    def set_corner_tags(self, tags: list[str]) -> None:
+        self._corner_tags = list(tags)
+        self.update()
+
+    def set_axis_labels(self, labels: tuple[str, str] | None) -> None:
+        self._axis_labels = labels
+        self.update()
+
+    def set_position(self, u: float, v: float, emit: bool = True) -> None:
+        u, v = float(np.clip(u, 0, 1)), float(np.clip(v, 0, 1))
+        if (u, v) == (self.u, self.v):
+            return
+        self.u, self.v = u, v
+        self.update()
+        if emit:
+            self.position_changed.emit(u, v)
+
+    # ----- geometry ---------------------------------------------------------------------------------------
+    def square(self) -> QRectF:
+        """The pad's square, centred in the widget."""
+        side = min(self.width(), self.height()) - 2
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    def active(self) -> QRectF:
+        """Where positions live: inset by half a map cell, so each cell is centred on its position."""
+        sq = self.square()
+        half = sq.width() / self._map_n / 2
+        return sq.adjusted(half, half, -half, -half)
+
+    def point_for(self, u: float, v: float) -> QPointF:
+        a = self.active()
+        return QPointF(a.left() + u * a.width(), a.top() + v * a.height())
+
+    def position_at(self, p: QPointF) -> tuple[float, float]:
+        a = self.active()
+        return (float(np.clip((p.x() - a.left()) / a.width(), 0, 1)),
+                float(np.clip((p.y() - a.top()) / a.height(), 0, 1)))
+
+    def corner_at(self, p: QPointF) -> int | None:
+        """Index of the corner map cell under `p`, if any."""
+        sq = self.square()
+        cell = sq.width() / self._map_n
+        col = 0 if p.x() < sq.left() + cell else 1 if p.x() > sq.right() - cell else None
+        row = 0 if p.y() < sq.top() + cell else 1 if p.y() > sq.bottom() - cell else None
+        if col is None or row is None:
+            return None
+        return row * 2 + col
+
+    # ----- input ------------------------------------------------------------------------------------------
+    def mousePressEvent(self, e: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if e.button() == Qt.MouseButton.RightButton:
+            corner = self.corner_at(e.position())
+            if corner is not None:
+                self.corner_clicked.emit(corner, e.globalPosition().toPoint())
+            return
+        if e.button() == Qt.MouseButton.LeftButton:
+            self._dragging = True
+            self.set_position(*self.position_at(e.position()))
+
+    def mouseMoveEvent(self, e: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if self._dragging:
+            self.set_position(*self.position_at(e.position()))
+
+    def mouseReleaseEvent(self, e: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if self._dragging and e.button() == Qt.MouseButton.LeftButton:
+            self._dragging = False
+            self.drag_finished.emit()
+
+    def mouseDoubleClickEvent(self, e: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        corner = self.corner_at(e.position())
+        if corner is not None and self._corner_tags:
+            self.corner_clicked.emit(corner, e.globalPosition().toPoint())
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:  # noqa: N802 - Qt API
+        step = 0.05 if e.modifiers() & Qt.KeyboardModifier.ShiftModifier else 0.01
+        moves = {Qt.Key.Key_Left: (-step, 0), Qt.Key.Key_Right: (step, 0), Qt.Key.Key_Up: (0, -step),
+                 Qt.Key.Key_Down: (0, step)}
+        if e.key() in moves:
+            du, dv = moves[e.key()]
+            self.set_position(self.u + du, self.v + dv)
+        elif e.key() == Qt.Key.Key_Home:
+            self.set_position(0.5, 0.5)
+        else:
+            super().keyPressEvent(e)
+
+    # ----- painting ---------------------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        sq = self.square()
+        p.fillRect(sq, style.CANVAS)  # outside the square the page shows through
+        if not self.isEnabled():  # no generator yet: say so instead of showing a dead pad
+            p.setPen(style.MUTED)
+            p.drawText(sq, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, "No generator loaded")
+            p.end()
+            return
+        n = self._map_n
+        cell = sq.width() / n
+        if len(self._map) == n * n:
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            for i, img in enumerate(self._map):
+                r, c = divmod(i, n)
+                p.drawImage(QRectF(sq.left() + c * cell, sq.top() + r * cell, cell, cell), img)
+            p.fillRect(sq, QColor(0, 0, 0, 55))  # dim the map so the point and labels read clearly
+        # light grid through the cell centres
+        p.setPen(QPen(QColor(255, 255, 255, 28), 1))
+        a = self.active()
+        for i in range(n):
+            x = a.left() + i * a.width() / (n - 1)
+            y = a.top() + i * a.height() / (n - 1)
+            p.drawLine(QPointF(x, a.top()), QPointF(x, a.bottom()))
+            p.drawLine(QPointF(a.left(), y), QPointF(a.right(), y))
+        if self._axis_labels:
+            self._paint_axes(p, a)
+        elif self._corner_tags:
+            self._paint_corner_tags(p, sq, cell)
+        # the point
+        pt = self.point_for(self.u, self.v)
+        p.setPen(QPen(QColor(0, 0, 0, 160), 4))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawEllipse(pt, 9, 9)
+        p.setPen(QPen(QColor(255, 255, 255), 2))
+        p.drawEllipse(pt, 9, 9)
+        p.setBrush(style.ACCENT)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.drawEllipse(pt, 3.5, 3.5)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setPen(QPen(style.ACCENT if self.hasFocus() else QColor(70, 72, 78), 1.5))
+        p.drawRect(sq.adjusted(0.5, 0.5, -0.5, -0.5))
+        p.end()
+
+    def _tag(self, p: QPainter, anchor: QPointF, text: str, align) -> None:
+        f = QFont(self.font())
+        f.setPointSizeF(max(8.0, self.font().pointSizeF() - 1))
+        p.setFont(f)
+        m = p.fontMetrics()
+        w, h = m.horizontalAdvance(text) + 10, m.height() + 4
+        x = anchor.x() if align & Qt.AlignmentFlag.AlignLeft else anchor.x() - w if align & Qt.AlignmentFlag.AlignRight \
+            else anchor.x() - w / 2
+        y = anchor.y() if align & Qt.AlignmentFlag.AlignTop else anchor.y() - h if align & Qt.AlignmentFlag.AlignBottom \
+            else anchor.y() - h / 2
+        box = QRectF(x, y, w, h)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(0, 0, 0, 175))
+        p.drawRoundedRect(box, 4, 4)
+        p.setPen(QColor(235, 236, 240))
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _paint_corner_tags(self, p: QPainter, sq: QRectF, cell: float) -> None:
+        pad = 4
+        spots = [
+            (QPointF(sq.left() + pad, sq.top() + pad), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop),
+            (QPointF(sq.right() - pad, sq.top() + pad), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop),
+            (QPointF(sq.left() + pad, sq.bottom() - pad), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom),
+            (QPointF(sq.right() - pad, sq.bottom() - pad), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom),
+        ]
+        for (anchor, align), text in zip(spots, self._corner_tags):
+            self._tag(p, anchor, text, align)
+
+    def _paint_axes(self, p: QPainter, a: QRectF) -> None:
+        x_name, y_name = self._axis_labels
+        c = a.center()
+        p.setPen(QPen(QColor(255, 255, 255, 110), 1.2, Qt.PenStyle.DashLine))
+        p.drawLine(QPointF(a.left(), c.y()), QPointF(a.right(), c.y()))
+        p.drawLine(QPointF(c.x(), a.top()), QPointF(c.x(), a.bottom()))
+        sq = self.square()
+        pad = 4
+        self._tag(p, QPointF(sq.right() - pad, c.y() - pad), f"{x_name} +", Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom)
+        self._tag(p, QPointF(sq.left() + pad, c.y() - pad), f"− {x_name}", Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
+        self._tag(p, QPointF(c.x() + pad, sq.top() + pad), f"{y_name} +", Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self._tag(p, QPointF(c.x() + pad, sq.bottom() - pad), f"− {y_name}", Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
+
+
+# ----- the view -------------------------------------------------------------------------------------------
+class LatentPadView(QWidget):
+    """The pad with its preview and controls. GUI thread only.
+
+    Needs a RenderController (`renderer`); `set_store` gives it the project's bookmarks and
+    `set_selection_source` a function returning the gallery's selected LatentItems."""
+
+    latent_changed = Signal(object)  # the current latent (z_dim,) whenever the point or the plane changes
+    picture_shown = Signal(object)  # the uint8 (H, W, C) picture now in the preview
+    message = Signal(str)  # one line for the status bar
+    directions_wanted = Signal()  # plane mode asked for principal directions that are not computed yet
+
+    def __init__(self, renderer, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.renderer = renderer
+        self.model = PadModel()
+        self.z_dim: int | None = None
+        self.store = None
+        self._selection_source: Callable[[], list[LatentItem]] | None = None
+        self._pcs: list[Axis] = []
+        self._key_point = unique_key(self, "point")
+        self._key_map = unique_key(self, "map")
+        self._key_sheet = unique_key(self, "sheet")
+        self._pending: dict[int, np.ndarray] = {}  # stamp -> latent, for requests in flight
+        self.shown_latent: np.ndarray | None = None  # the latent whose picture the preview shows
+        self.shown_picture: np.ndarray | None = None
+        self._build()
+        renderer.ready.connect(self._on_ready)
+        renderer.model_ready.connect(self._on_model_ready)
+        if renderer.info is not None:
+            self._on_model_ready(renderer.info)
+
+    # ----- building ---------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.surface = PadSurface()
+        self.surface.position_changed.connect(self._on_position)
+        self.surface.corner_clicked.connect(self._corner_menu)
+        self.preview = ImageView("Open a trained DCGAN project to explore it.")
+        self.preview.setMinimumSize(200, 200)
+
+        # mode row
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItem("Blend four corners", "blend")
+        self.mode_combo.addItem("Plane through an image", "plane")
+        self.mode_combo.setToolTip("Blend: the point mixes the four corner images.\n"
+                                   "Plane: the point moves away from one image along two directions.")
+        self.mode_combo.currentIndexChanged.connect(self._on_mode)
+        self.grid_check = QCheckBox("Contact sheet")
+        self.grid_check.setToolTip("Show the whole pad as a grid of images")
+        self.grid_check.toggled.connect(self._on_grid_toggled)
+        self.grid_spin = QSpinBox()
+        self.grid_spin.setRange(3, 10)
+        self.grid_spin.setValue(6)
+        self.grid_spin.setSuffix(" × n")
+        self.grid_spin.setPrefix("n = ")
+        self.grid_spin.valueChanged.connect(lambda _: self._request_sheet())
+
+        # blend options
+        self.spherical_check = QCheckBox("Spherical blend")
+        self.spherical_check.setToolTip("Blend along the sphere where typical latents live (slerp):\n"
+                                        "in-between images stay as rich as the corners")
+        self.spherical_check.toggled.connect(self._on_spherical)
+        self.seeds_edit = QLineEdit(", ".join(map(str, DEFAULT_SEEDS)))
+        self.seeds_edit.setPlaceholderText("four seeds, e.g. 1, 2, 3, 4")
+        self.seeds_edit.setToolTip("Seeds of the corners: top left, top right, bottom left, bottom right")
+        self.seeds_edit.returnPressed.connect(self.apply_seed_text)
+        self.seeds_button = QPushButton("Apply")
+        self.seeds_button.clicked.connect(self.apply_seed_text)
+        self.shuffle_button = QPushButton("Shuffle")
+        self.shuffle_button.setToolTip("Four random seeds")
+        self.shuffle_button.clicked.connect(self.shuffle_corners)
+
+        # plane options
+        self.x_combo, self.y_combo = QComboBox(), QComboBox()
+        for combo, tip in ((self.x_combo, "Direction along the horizontal axis"),
+                           (self.y_combo, "Direction along the vertical axis")):
+            combo.setToolTip(tip)
+            combo.setMinimumContentsLength(10)
+            combo.currentIndexChanged.connect(self._on_axes)
+        self.span_spin = QDoubleSpinBox()
+        self.span_spin.setRange(0.1, 10.0)
+        self.span_spin.setSingleStep(0.5)
+        self.span_spin.setValue(self.model.span)
+        self.span_spin.setPrefix("± ")
+        self.span_spin.setToolTip("How far the pad's edges are from the centre image, in units of each direction\n"
+                                  "(principal directions: standard deviations of the latent)")
+        self.span_spin.valueChanged.connect(self._on_span)
+        self.center_button = QPushButton("Centre on this image")
+        self.center_button.setToolTip("Make the plane pass through the image shown now")
+        self.center_button.clicked.connect(self.recenter)
+
+        # truncation + adjust
+        self.psi_slider = QSlider(Qt.Orientation.Horizontal)
+        self.psi_slider.setRange(0, 150)
+        self.psi_slider.setValue(100)
+        self.psi_slider.setToolTip("Truncation: lower values give more typical, less varied images")
+        self.psi_slider.valueChanged.connect(self._on_psi)
+        self.psi_label = QLabel("1.00")
+        self.psi_label.setMinimumWidth(36)
+        self.adjust_combo = QComboBox()
+        self.adjust_combo.setToolTip("A saved direction (e.g. from the arithmetic panel) to add to the image")
+        self.adjust_combo.setMinimumContentsLength(10)
+        self.adjust_combo.currentIndexChanged.connect(self._on_adjust)
+        self.amount_slider = QSlider(Qt.Orientation.Horizontal)
+        self.amount_slider.setRange(-300, 300)
+        self.amount_slider.setValue(0)
+        self.amount_slider.valueChanged.connect(self._on_amount)
+        self.amount_label = QLabel("+0.00")
+        self.amount_label.setMinimumWidth(44)
+
+        self.bookmark_button = QPushButton("Bookmark…")
+        self.bookmark_button.setToolTip("Save this image's latent under a name (kept in the project)")
+        self.bookmark_button.clicked.connect(self.bookmark_current)
+        self.favourite_button = QPushButton("★ Favourite")
+        self.favourite_button.setToolTip("Add this image to the gallery's favourites")
+        self.favourite_button.clicked.connect(self.favourite_current)
+
+        self.blend_row = QWidget()
+        br = QHBoxLayout(self.blend_row)
+        br.setContentsMargins(0, 0, 0, 0)
+        br.addWidget(QLabel("Corner seeds"))
+        br.addWidget(self.seeds_edit, 1)
+        br.addWidget(self.seeds_button)
+        br.addWidget(self.shuffle_button)
+
+        self.plane_row = QWidget()
+        pr = QHBoxLayout(self.plane_row)
+        pr.setContentsMargins(0, 0, 0, 0)
+        pr.addWidget(QLabel("x"))
+        pr.addWidget(self.x_combo, 1)
+        pr.addWidget(QLabel("y"))
+        pr.addWidget(self.y_combo, 1)
+        pr.addWidget(self.span_spin)
+        pr.addWidget(self.center_button)
+        self.plane_row.hide()
+
+        controls = QGridLayout()
+        controls.setHorizontalSpacing(8)
+        controls.setVerticalSpacing(6)
+        top = QHBoxLayout()
+        top.addWidget(self.mode_combo)
+        top.addWidget(self.spherical_check)
+        top.addStretch(1)
+        top.addWidget(self.grid_check)
+        top.addWidget(self.grid_spin)
+        controls.addLayout(top, 0, 0, 1, 3)
+        controls.addWidget(self.blend_row, 1, 0, 1, 3)
+        controls.addWidget(self.plane_row, 2, 0, 1, 3)
+        controls.addWidget(QLabel("Truncation"), 3, 0)
+        controls.addWidget(self.psi_slider, 3, 1)
+        controls.addWidget(self.psi_label, 3, 2)
+        adj = QHBoxLayout()
+        adj.setContentsMargins(0, 0, 0, 0)
+        adj.addWidget(QLabel("Amount of"))
+        adj.addWidget(self.adjust_combo, 1)
+        controls.addLayout(adj, 4, 0)
+        controls.addWidget(self.amount_slider, 4, 1)
+        controls.addWidget(self.amount_label, 4, 2)
+        controls.setColumnStretch(1, 1)
+
+        self.position_label = muted_label("", wrap=False)
+        actions = QHBoxLayout()
+        actions.addWidget(self.position_label, 1)
+        actions.addWidget(self.favourite_button)
+        actions.addWidget(self.bookmark_button)
+
+        # pad and its controls on the left, the picture on the right at full height
+        left = QVBoxLayout()
+        left.addWidget(self.surface)  # square (height for width); the controls sit right under it
+        left.addSpacing(4)
+        left.addLayout(controls)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(self.preview, 1)
+        right.addLayout(actions)
+        root = QHBoxLayout(self)
+        root.setContentsMargins(8, 8, 8, 8)
+        root.setSpacing(12)
+        root.addLayout(left, 1)
+        root.addLayout(right, 1)
+        self._refresh_adjust_combo()
+        self._update_enabled()
+
+    # ----- sources ----------------------------------------------------------------------------------------
+    def set_store(self, store) -> None:
+        """The project's ExploreStore (bookmarks, directions, favourites), or None."""
+        self.store = store
+        self.refresh_directions()
+
+    def set_selection_source(self, fn: Callable[[], list[LatentItem]] | None) -> None:
+        self._selection_source = fn
+
+    def set_principal_directions(self, axes: list[Axis]) -> None:
+        """Principal directions (computed on the render thread by the owner) offered as plane axes."""
+        self._pcs = list(axes)
+        self.refresh_directions()
+
+    def refresh_directions(self) -> None:
+        """Re-read the saved directions into the axis and adjust menus, keeping the selections."""
+        self._refresh_axis_combos()
+        self._refresh_adjust_combo()
+
+    def _direction_choices(self) -> list[Axis]:
+        saved = [Axis(e.name, e.vector) for e in (self.store.directions if self.store else [])]
+        pcs = self._pcs or ([Axis(f"PC{i}", None, "σ") for i in (1, 2, 3, 4)] if self.z_dim else [])
+        return saved + pcs
+
+    def _refresh_axis_combos(self) -> None:
+        choices = self._direction_choices()
+        for combo, default in ((self.x_combo, 0), (self.y_combo, 1)):
+            current = combo.currentText()
+            combo.blockSignals(True)
+            combo.clear()
+            for axis in choices:
+                combo.addItem(axis.name if axis.vector is not None else f"{axis.name} (compute)", axis)
+            names = [a.name for a in choices]
+            pcs_first = [i for i, a in enumerate(choices) if a.name.startswith("PC")]
+            if current.split(" (")[0] in names:
+                combo.setCurrentIndex(names.index(current.split(" (")[0]))
+            elif pcs_first:
+                combo.setCurrentIndex(pcs_first[min(default, len(pcs_first) - 1)])
+            combo.blockSignals(False)
+        if self.model.mode == "plane":
+            self._on_axes()
+
+    def _refresh_adjust_combo(self) -> None:
+        current = self.adjust_combo.currentText()
+        self.adjust_combo.blockSignals(True)
+        self.adjust_combo.clear()
+        self.adjust_combo.addItem("— no direction —", None)
+        for axis in self._direction_choices():
+            if axis.vector is not None:
+                self.adjust_combo.addItem(axis.name, axis)
+        i = self.adjust_combo.findText(current)
+        self.adjust_combo.setCurrentIndex(max(0, i))
+        self.adjust_combo.blockSignals(False)
+        self._on_adjust()
+
+    # ----- model ------------------------------------------------------------------------------------------
+    def _on_model_ready(self, info) -> None:
+        if self.z_dim != info.z_dim:
+            self.z_dim = info.z_dim
+            self._pcs = []
+            self.model.corners = [LatentItem(L.seed_latent(s, info.z_dim), f"seed {s}", f"seed {s}") for s in DEFAULT_SEEDS]
+            self.model.center = None
+            self.model.adjust = None
+            self.seeds_edit.setText(", ".join(map(str, DEFAULT_SEEDS)))
+            self.refresh_directions()
+        self.preview.set_placeholder("")
+        self._update_enabled()
+        self._corners_changed()
+
+    def _update_enabled(self) -> None:
+        on = self.z_dim is not None
+        for w in (self.surface, self.mode_combo, self.spherical_check, self.grid_check, self.grid_spin, self.blend_row,
+                  self.plane_row,
+                  self.psi_slider, self.adjust_combo, self.amount_slider, self.bookmark_button, self.favourite_button):
+            w.setEnabled(on)
+        self.amount_slider.setEnabled(on and self.model.adjust is not None)
+
+    def current_latent(self) -> np.ndarray | None:
+        """The latent at the point now (what the preview is showing or about to show)."""
+        if self.z_dim is None or not self.model.ready():
+            return None
+        return self.model.latents(self.surface.u, self.surface.v)
+
+    def sheet_latents(self, n: int | None = None) -> np.ndarray | None:
+        """The n x n contact sheet of the pad's plane (row-major), for exports."""
+        if self.z_dim is None or not self.model.ready():
+            return None
+        return self.model.grid(n or self.grid_spin.value())
+
+    def corner_items(self) -> list[LatentItem]:
+        return list(self.model.corners)
+
+    def set_corner(self, index: int, item: LatentItem) -> None:
+        """Put a latent in a corner (switches to blend mode)."""
+        if self.z_dim is None or len(item.z) != self.z_dim:
+            return
+        self.model.corners[index] = LatentItem(item.z, item.label, item.source)
+        if not all(c.label.startswith("seed ") for c in self.model.corners):
+            self.seeds_edit.clear()
+        else:
+            self.seeds_edit.setText(", ".join(c.label[5:] for c in self.model.corners))
+        if self.model.mode != "blend":
+            self.mode_combo.setCurrentIndex(0)
+        self._corners_changed()
+
+    def set_corner_seeds(self, seeds: list[int]) -> None:
+        if self.z_dim is None:
+            return
+        if len(seeds) != 4:
+            raise ValueError("the pad needs four seeds")
+        self.model.corners = [LatentItem(L.seed_latent(s, self.z_dim), f"seed {s}", f"seed {s}") for s in seeds]
+        self.seeds_edit.setText(", ".join(map(str, seeds)))
+        self._corners_changed()
+
+    def apply_seed_text(self) -> None:
+        text = self.seeds_edit.text().replace(";", ",").replace(" ", ",")
+        try:
+            seeds = [int(s) for s in text.split(",") if s.strip()]
+        except ValueError:
+            self.message.emit("Corner seeds must be whole numbers, e.g. 1, 2, 3, 4")
+            return
+        if len(seeds) != 4:
+            self.message.emit(f"The pad has four corners: give four seeds (got {len(seeds)})")
+            return
+        self.set_corner_seeds(seeds)
+
+    def shuffle_corners(self) -> None:
+        rng = np.random.default_rng()
+        self.set_corner_seeds([int(s) for s in rng.integers(0, 100_000, 4)])
+
+    def set_center(self, item: LatentItem) -> None:
+        """Plane mode through `item` (switches to plane mode)."""
+        if self.z_dim is None or len(item.z) != self.z_dim:
+            return
+        self.model.center = LatentItem(item.z, item.label, item.source)
+        if self.model.mode != "plane":
+            self.mode_combo.setCurrentIndex(1)  # -> _on_mode
+        else:
+            self.surface.set_position(0.5, 0.5, emit=False)
+            self._corners_changed()
+
+    def recenter(self) -> None:
+        z = self.current_latent()
+        if z is None:
+            return
+        # The new centre is the point without the adjust amount, which keeps being applied on top.
+        base = z if self.model.adjust is None else L.apply_direction(z, self.model.adjust.vector, -self.model.amount)
+        if self.model.psi != 1.0:
+            base = base / np.float32(self.model.psi) if self.model.psi else base
+        self.set_center(LatentItem(base, "centre", "pad"))
+
+    # ----- controls ---------------------------------------------------------------------------------------
+    def _on_mode(self) -> None:
+        mode = self.mode_combo.currentData()
+        if mode == "plane" and self.model.center is None:
+            z = self.current_latent()
+            if z is not None:
+                self.model.center = LatentItem(z, "centre", "pad")
+        self.model.mode = mode
+        self.blend_row.setVisible(mode == "blend")
+        self.spherical_check.setVisible(mode == "blend")
+        self.plane_row.setVisible(mode == "plane")
+        self.surface.set_position(0.5, 0.5, emit=False)
+        if mode == "plane":
+            self._on_axes()
+        else:
+            self._corners_changed()
+
+    def _on_axes(self) -> None:
+        x, y = self.x_combo.currentData(), self.y_combo.currentData()
+        if self.model.mode == "plane" and (x is None or y is None or x.vector is None or y.vector is None):
+            if any(a is not None and a.vector is None for a in (x, y)):
+                self.directions_wanted.emit()
+                self.message.emit("Finding the generator's principal directions…")
+            self.model.axes = (None, None)
+            self._corners_changed()
+            return
+        self.model.axes = (x, y)
+        self._corners_changed()
+
+    def _on_span(self, value: float) -> None:
+        self.model.span = float(value)
+        self._corners_changed()
+
+    def _on_spherical(self, on: bool) -> None:
+        self.model.spherical = on
+        self._corners_changed()
+
+    def _on_psi(self, value: int) -> None:
+        self.model.psi = value / 100
+        self.psi_label.setText(f"{self.model.psi:.2f}")
+        self._corners_changed()
+
+    def _on_adjust(self) -> None:
+        self.model.adjust = self.adjust_combo.currentData()
+        self.amount_slider.setEnabled(self.model.adjust is not None and self.z_dim is not None)
+        self._corners_changed()
+
+    def _on_amount(self, value: int) -> None:
+        self.model.amount = value / 100
+        self.amount_label.setText(f"{self.model.amount:+.2f}")
+        self._corners_changed()
+
+    def set_adjust(self, name: str, amount: float) -> None:
+        """Select a saved direction by name and set its amount (the "amount of X" slider)."""
+        i = self.adjust_combo.findText(name)
+        if i < 0:
+            raise KeyError(name)
+        self.adjust_combo.setCurrentIndex(i)
+        self.amount_slider.setValue(int(round(amount * 100)))
+
+    def _on_grid_toggled(self, on: bool) -> None:
+        if on:
+            self._request_sheet()
+        else:
+            self._request_point()
+
+    # ----- rendering --------------------------------------------------------------------------------------
+    def _corners_changed(self) -> None:
+        """Anything but the position changed: refresh the map, labels and the picture."""
+        if self.model.mode == "blend":
+            self.surface.set_axis_labels(None)
+            self.surface.set_corner_tags([c.label for c in self.model.corners])
+        else:
+            x, y = self.model.axes
+            self.surface.set_corner_tags([])
+            self.surface.set_axis_labels((x.name, y.name) if x is not None and y is not None else None)
+        if self.z_dim is None or not self.model.ready():
+            self.surface.set_map(None)
+            return
+        self.renderer.request(self._key_map, self.model.grid(MAP_CELLS), priority=1)
+        if self.grid_check.isChecked():
+            self._request_sheet()
+        self._request_point()
+
+    def _on_position(self, u: float, v: float) -> None:
+        self._request_point()
+
+    def _request_point(self) -> None:
+        z = self.current_latent()
+        self.position_label.setText(self._describe_position())
+        if z is None:
+            return
+        self.latent_changed.emit(z)
+        if self.grid_check.isChecked():
+            return
+        stamp = self.renderer.request(self._key_point, z)
+        # keep only what can still arrive: requests newer than the last shown
+        self._pending = {s: v for s, v in self._pending.items() if s >= self.renderer.worker.finished_stamp(self._key_point)}
+        self._pending[stamp] = z
+
+    def _request_sheet(self) -> None:
+        if self.grid_check.isChecked():
+            latents = self.sheet_latents()
+            if latents is not None:
+                self.renderer.request(self._key_sheet, latents, priority=1)
+
+    def _describe_position(self) -> str:
+        u, v = self.surface.u, self.surface.v
+        if self.model.mode == "plane" and all(a is not None for a in self.model.axes):
+            a, b = L.pad_to_plane(u, v, self.model.span)
+            x, y = self.model.axes
+            return f"{x.name} {float(a):+.2f}{x.unit}   {y.name} {float(b):+.2f}{y.unit}"
+        return f"x {u:.2f}   y {v:.2f}"
+
+    def _on_ready(self, key: str, stamp: int, pictures) -> None:
+        if key == self._key_point:
+            self.shown_latent = self._pending.pop(stamp, None)
+            self._pending = {s: v for s, v in self._pending.items() if s > stamp}
+            self.shown_picture = pictures[0]
+            self.preview.set_picture(pictures[0])
+            self.preview.set_caption("")
+            self.picture_shown.emit(pictures[0])
+        elif key == self._key_map:
+            self.surface.set_map(pictures, MAP_CELLS)
+        elif key == self._key_sheet and self.grid_check.isChecked():
+            from studio.engine.images import make_grid
+
+            n = int(round(np.sqrt(len(pictures))))
+            self.shown_picture = make_grid(pictures, nrow=n)
+            self.preview.set_picture(self.shown_picture)
+            self.preview.set_caption(f"contact sheet {n} × {n}")
+
+    # ----- corners menu, bookmarks --------------------------------------------------------------------------
+    def _corner_menu(self, index: int, global_pos) -> None:
+        if self.z_dim is None or self.model.mode != "blend":
+            return
+        menu = QMenu(self)
+        menu.addSection(f"Corner: {CORNER_NAMES[index]}")
+        menu.addAction("Seed…", lambda: self._ask_seed(index))
+        menu.addAction("Random seed", lambda: self._random_seed(index))
+        z = self.current_latent()
+        if z is not None:
+            menu.addAction("The image at the point", lambda: self.set_corner(index, LatentItem(z, "point", "pad")))
+        selection = self._selection_source() if self._selection_source else []
+        act = menu.addAction("First selected gallery image")
+        act.setEnabled(bool(selection))
+        if selection:
+            act.triggered.connect(lambda: self.set_corner(index, selection[0]))
+        if self.store is not None and self.store.latents:
+            sub = menu.addMenu("Bookmark")
+            for e in self.store.latents:
+                sub.addAction(e.name, lambda e=e: self.set_corner(index, LatentItem(e.vector, e.name, f"bookmark {e.name}")))
+        menu.exec(global_pos)
+
+    def _ask_seed(self, index: int) -> None:
+        seed, ok = QInputDialog.getInt(self, "Corner seed", f"Seed for the {CORNER_NAMES[index]} corner:", 0, 0, 2**31 - 1)
+        if ok:
+            self.set_corner(index, LatentItem(L.seed_latent(seed, self.z_dim), f"seed {seed}", f"seed {seed}"))
+
+    def _random_seed(self, index: int) -> None:
+        seed = int(np.random.default_rng().integers(0, 100_000))
+        self.set_corner(index, LatentItem(L.seed_latent(seed, self.z_dim), f"seed {seed}", f"seed {seed}"))
+
+    def bookmark_current(self, name: str | None = None) -> str | None:
+        """Save the latent at the point as a named bookmark; asks for a name unless given."""
+        z = self.current_latent()
+        if z is None or self.store is None:
+            return None
+        if name is None:
+            name, ok = QInputDialog.getText(self, "Bookmark", "Name for this image:")
+            if not ok or not name.strip():
+                return None
+        try:
+            entry = self.store.add_latent(name, z, source="pad")
+        except Exception as e:  # noqa: BLE001 - UserError / OSError: tell the user, keep going
+            self.message.emit(str(e))
+            return None
+        self.message.emit(f"Bookmarked “{entry.name}”")
+        return entry.name
+
+    def favourite_current(self) -> None:
+        z = self.current_latent()
+        if z is None or self.store is None:
+            return
+        try:
+            self.store.add_favourite(z, source="pad")
+        except Exception as e:  # noqa: BLE001
+            self.message.emit(str(e))
+            return
+        self.message.emit("Added to favourites")

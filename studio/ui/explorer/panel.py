@@ -1,0 +1,343 @@
+"""ExplorerPanel: the gallery, the latent pad and the arithmetic panel over one shared render worker.
+
+    panel = ExplorerPanel(project_dir)          # or ExplorerPanel() then panel.set_project(dir)
+    panel.set_generator_state(cfg, state, step) # explore weights handed over by a running training
+    panel.shutdown()                            # joins the render thread (closeEvent does it too)
+
+`install_explorer(main_window, project_dir)` docks a panel into a QMainWindow and shuts it down
+with the window. GUI thread only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.app.render_worker import ModelInfo, RenderController
+from studio.engine.errors import UserError
+from studio.ui.explorer.arithmetic import ArithmeticPanel
+from studio.ui.explorer.common import LatentItem, muted_label, unique_key
+from studio.ui.explorer.export_dialog import ExportContext, ExportDialog
+from studio.ui.explorer.gallery import GalleryView
+from studio.ui.explorer.pad import Axis, LatentPadView
+
+
+class ExplorerPanel(QWidget):
+    """Explore a trained DCGAN: gallery | pad / arithmetic, with exports."""
+
+    message = Signal(str)  # one line for the status bar
+    model_changed = Signal(object)  # ModelInfo
+
+    def __init__(self, project_dir: Path | str | None = None, parent: QWidget | None = None,
+                 backend: str = "auto", threads: int | None = None, device: str = "auto"):
+        super().__init__(parent)
+        self.project_dir: Path | None = None
+        self.store = None
+        self._weights = None  # (cfg, state, step) when exploring weights from a running training
+        self._pca_key = unique_key(self, "pca")
+        self._pca_for = None  # the ModelInfo the principal directions were computed for
+        self.export_dialog: ExportDialog | None = None
+        self.renderer = RenderController(backend=backend, threads=threads, device=device, parent=self)
+        self.renderer.model_ready.connect(self._on_model_ready)
+        self.renderer.backend_changed.connect(lambda _: self._show_info(self.renderer.info))
+        self.renderer.failed.connect(self._on_failed)
+        self.renderer.computed.connect(self._on_computed)
+
+        self.title = QLabel("Explore")
+        self.title.setObjectName("heading")
+        self.info_label = muted_label("No generator loaded", wrap=False)
+        self.reload_button = QPushButton("Reload latest")
+        self.reload_button.setToolTip("Load the project's newest checkpoint")
+        self.reload_button.clicked.connect(self.reload)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Animations, time-lapse, pictures, grids, ONNX")
+        self.export_button.clicked.connect(lambda: self.open_export())
+        self.status_label = muted_label("", wrap=False)
+
+        self.gallery = GalleryView(self.renderer)
+        self.pad = LatentPadView(self.renderer)
+        self.arithmetic = ArithmeticPanel(self.renderer)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.pad, "Latent pad")
+        self.tabs.addTab(self.arithmetic, "Arithmetic")
+        selection = self.gallery.selected_items
+        self.pad.set_selection_source(selection)
+        self.arithmetic.set_selection_source(selection)
+        self.gallery.set_slot_names(self.arithmetic.slot_names())
+        self.arithmetic.add_slot_button.clicked.connect(lambda: self.gallery.set_slot_names(self.arithmetic.slot_names()))
+
+        self.gallery.send_requested.connect(self._on_send)
+        self.gallery.activated.connect(self._on_gallery_activated)
+        self.arithmetic.send_to_pad.connect(self._on_result_to_pad)
+        self.arithmetic.directions_changed.connect(self.pad.refresh_directions)
+        self.arithmetic.bookmarks_changed.connect(self._on_bookmarks_changed)
+        self.pad.directions_wanted.connect(self.compute_principal_directions)
+        for w in (self.gallery, self.pad, self.arithmetic):
+            w.message.connect(self._show_message)
+
+        head = QHBoxLayout()
+        head.addWidget(self.title)
+        head.addWidget(self.info_label, 1)
+        head.addWidget(self.reload_button)
+        head.addWidget(self.export_button)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.gallery)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 5)
+        self.splitter.setSizes([340, 860])
+        root = QVBoxLayout(self)
+        root.setContentsMargins(6, 6, 6, 6)
+        root.addLayout(head)
+        root.addWidget(self.splitter, 1)
+        root.addWidget(self.status_label)
+        self._update_buttons()
+        if project_dir is not None:
+            self.set_project(project_dir)
+
+    # ----- model sources ----------------------------------------------------------------------------------
+    def set_project(self, project_dir: Path | str | None) -> None:
+        """Explore a project's latest checkpoint (None: nothing). Loads on the render thread."""
+        from studio.engine.bookmarks import ExploreStore
+        from studio.engine.project import Project
+
+        self.project_dir = Path(project_dir) if project_dir is not None else None
+        self._weights = None
+        self.store = None
+        if self.project_dir is not None:
+            try:
+                project = Project.open(self.project_dir)
+                if project.kind != "dcgan":
+                    raise UserError(f"The explorer works with DCGAN projects; {project.name} is a {project.kind} project.")
+                z_dim = (project.meta.get("model") or {}).get("z_dim")
+                self.store = ExploreStore.open(self.project_dir, z_dim)
+                for w in self.store.warnings:
+                    self._show_message(w)
+            except UserError as e:
+                self._show_message(str(e))
+                self.info_label.setText(str(e))
+                self.pad.preview.set_placeholder(str(e))
+                self.store = None
+                self._apply_store()
+                self._update_buttons()
+                return
+            self.title.setText(f"Explore {project.name}")
+            self.info_label.setText("Loading the generator…")
+            self.renderer.load_project(self.project_dir)
+        self._apply_store()
+        self._update_buttons()
+
+    def reload(self) -> None:
+        if self.project_dir is not None:
+            self.info_label.setText("Loading the newest checkpoint…")
+            self._weights = None
+            self.renderer.load_project(self.project_dir)
+
+    def set_generator_state(self, cfg, state: dict, step: int = 0) -> None:
+        """Explore weights from a running training (a CPU copy, e.g. `trainer.generator_state()`)."""
+        self._weights = (cfg, {k: v.clone() for k, v in state.items()}, step)
+        if self.store is None and self.project_dir is not None:
+            from studio.engine.bookmarks import ExploreStore
+
+            self.store = ExploreStore.open(self.project_dir, cfg.z_dim)
+            self._apply_store()
+        self.renderer.set_weights(cfg, state, step)
+
+    def set_model(self, model) -> None:
+        """Explore a GeneratorModel (tests, embedding); the explorer owns it afterwards."""
+        self._weights = (model.cfg, {k: v.detach().clone() for k, v in model.G.state_dict().items()}, model.step)
+        self.renderer.set_model(model)
+
+    def set_store(self, store) -> None:
+        """Use an ExploreStore (normally opened from the project by set_project)."""
+        self.store = store
+        self._apply_store()
+
+    def _apply_store(self) -> None:
+        self.gallery.set_store(self.store)
+        self.pad.set_store(self.store)
+        self.arithmetic.set_store(self.store)
+
+    def _show_info(self, info: ModelInfo) -> None:
+        src = f"live weights from training, step {info.step:,}" if info.source == "training" else f"step {info.step:,}"
+        self.info_label.setText(f"{src} · {info.size} px · z {info.z_dim} · {info.backend} on {info.device}")
+
+    def _on_model_ready(self, info: ModelInfo) -> None:
+        self._show_info(info)
+        # Principal directions belong to a generator: a different project (or z size) needs new
+        # ones; weights from the same running training keep the old ones until asked again.
+        old = self._pca_for
+        if old is not None and (old.z_dim != info.z_dim or old.source != info.source or info.source != "training"):
+            self.pad.set_principal_directions([])
+        self._pca_for = None
+        self._update_buttons()
+        self.model_changed.emit(info)
+
+    def _on_failed(self, message: str) -> None:
+        self._show_message(message)
+        if not self.renderer.has_model:
+            self.info_label.setText(message)
+            self.pad.preview.set_placeholder(message)
+
+    def _update_buttons(self) -> None:
+        self.reload_button.setEnabled(self.project_dir is not None)
+        self.export_button.setEnabled(self.renderer.has_model or self.project_dir is not None)
+
+    def _show_message(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.message.emit(text)
+
+    def _on_bookmarks_changed(self) -> None:
+        if self.gallery.source == "bookmarks":
+            self.gallery.refresh()
+
+    # ----- routing between views ----------------------------------------------------------------------------
+    def _on_send(self, target: str, items: list[LatentItem]) -> None:
+        if not items:
+            return
+        if target.startswith("corner:"):
+            self.pad.set_corner(int(target.split(":")[1]), items[0])
+            self.tabs.setCurrentWidget(self.pad)
+        elif target == "corners":
+            for i, it in enumerate(items[:4]):
+                self.pad.set_corner(i, it)
+            self.tabs.setCurrentWidget(self.pad)
+        elif target == "center":
+            self.pad.set_center(items[0])
+            self.tabs.setCurrentWidget(self.pad)
+        elif target.startswith("slot:"):
+            i = int(target.split(":")[1])
+            if i < len(self.arithmetic.slots):
+                self.arithmetic.slots[i].add(items)
+                self.tabs.setCurrentWidget(self.arithmetic)
+
+    def _on_gallery_activated(self, item: LatentItem) -> None:
+        self.pad.set_center(item)
+        self.tabs.setCurrentWidget(self.pad)
+
+    def _on_result_to_pad(self, item: LatentItem) -> None:
+        self.pad.set_center(item)
+        self.tabs.setCurrentWidget(self.pad)
+
+    # ----- principal directions -----------------------------------------------------------------------------
+    def compute_principal_directions(self, count: int = 8) -> None:
+        """Find the generator's principal directions on the render thread; the pad gets them as axes."""
+        if not self.renderer.has_model or self._pca_for is self.renderer.info:
+            return
+        from studio.engine.latent import principal_directions
+
+        self._pca_for = self.renderer.info
+        self.renderer.compute(self._pca_key, lambda r: principal_directions(r.generate, r.z_dim, count=count))
+
+    def _on_computed(self, key: str, stamp: int, result) -> None:
+        if key != self._pca_key:
+            return
+        axes = [Axis(name, vec, "σ") for name, vec in zip(result.names, result.vectors)]
+        self.pad.set_principal_directions(axes)
+        self._show_message(f"Principal directions ready: PC1 moves the image most ({result.strengths[0]:.1f} levels per σ)")
+
+    # ----- exports ----------------------------------------------------------------------------------------
+    def _model_factory(self):
+        weights, root = self._weights, self.project_dir
+        if weights is not None:
+            cfg, state, step = weights
+
+            def from_weights():
+                from studio.engine.renderer import model_from_state
+
+                return model_from_state(cfg, state, step, device="cpu")
+
+            return from_weights
+        if root is not None:
+
+            def from_project():
+                from studio.engine.inference import load_generator
+
+                return load_generator(root, device="auto")
+
+            return from_project
+        return None
+
+    def export_context(self) -> ExportContext:
+        bookmarks = [LatentItem(e.vector, e.name) for e in self.store.latents] if self.store else []
+        info = self.renderer.info
+        return ExportContext(
+            project_dir=self.project_dir,
+            model_factory=self._model_factory(),
+            image_size=info.size if info else 64,
+            current_latent=self.pad.current_latent(),
+            pad_corners=self.pad.corner_items(),
+            pad_sheet=self.pad.sheet_latents,
+            gallery_items=self.gallery.items(),
+            gallery_selection=self.gallery.selected_items(),
+            bookmarks=bookmarks,
+            psi=self.pad.model.psi,
+        )
+
+    def open_export(self, kind: str = "walk") -> ExportDialog:
+        """Open the export dialog (non-modal) with the explorer's current state."""
+        if self.export_dialog is not None:
+            self.export_dialog.close()
+            self.export_dialog.deleteLater()
+        self.export_dialog = ExportDialog(self.export_context(), self, kind=kind)
+        self.export_dialog.exported.connect(lambda p: self._show_message(f"Exported {p}"))
+        self.export_dialog.show()
+        return self.export_dialog
+
+    # ----- lifetime ---------------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop background work (render thread, a running export) and join the threads."""
+        if self.export_dialog is not None:
+            self.export_dialog.runner.cancel_and_join()
+        self.renderer.shutdown()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.shutdown()
+        super().closeEvent(event)
+
+
+class _CloseWatcher(QObject):
+    """Shuts the explorer down once its main window has really closed (before Qt destroys the thread
+    objects). A Close event may still be refused ("training is running, quit anyway?"), so the
+    signal is the non-spontaneous Hide that follows an accepted close (minimising is spontaneous)."""
+
+    def __init__(self, panel: ExplorerPanel, window: QMainWindow):
+        super().__init__(window)
+        self.panel = panel
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.Hide and not event.spontaneous():
+            self.panel.shutdown()
+        return False
+
+
+def install_explorer(main_window: QMainWindow, project_dir: Path | str | None = None,
+                     area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea) -> QDockWidget:
+    """Dock an ExplorerPanel ("Explore") into `main_window`; returns the dock (`dock.widget()` is the
+    panel). The panel's render thread is joined when the window closes (or the application quits).
+    A window that embeds the panel some other way should call `panel.shutdown()` when it closes."""
+    panel = ExplorerPanel(project_dir)
+    dock = QDockWidget("Explore", main_window)
+    dock.setObjectName("explore_dock")
+    dock.setWidget(panel)
+    main_window.addDockWidget(area, dock)
+    watcher = _CloseWatcher(panel, main_window)
+    main_window.installEventFilter(watcher)
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(panel.shutdown)
+    return dock

@@ -1,0 +1,683 @@
+"""MainWindow: the studio. Sample grid in the middle, dockable panels around it.
+
+    central   the live sample grid (or CycleGAN A -> B -> A preview) and the timeline slider
+    Training  start / pause / resume / step / stop, progress, ETA, images/s, device, settings
+    Losses    live loss curves with smoothing
+    Project   what the project is and what its dataset report said
+    Translate (CycleGAN) drop an image to try the model, translate a whole folder
+
+The window owns the TrainController (one training QThread at a time) and the ProjectState; it
+connects them to the views. Closing while training asks, stops the run, which saves a
+checkpoint, and joins the thread before the window goes away.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.app import sessions
+from studio.app.settings import StudioSettings
+from studio.app.state import ProjectState
+from studio.app.task_worker import TaskRunner
+from studio.app.train_worker import TrainController, TrainProgress, TrainReady, TrainResult, WorkerState
+from studio.engine.errors import UserError
+from studio.engine.project import Project
+from studio.ui import style
+from studio.ui.new_project import NewProjectRequest, NewProjectWizard
+from studio.ui.panels.project_panel import ProjectPanel, describe_model
+from studio.ui.panels.training_panel import TrainingPanel
+from studio.ui.widgets.folder_field import dropped_folders
+from studio.ui.widgets.image_view import ImageView
+from studio.ui.widgets.loss_plot import LossPlotView
+from studio.ui.widgets.timeline import TimelineView
+from studio.ui.widgets.welcome_view import WelcomeView
+
+CYCLEGAN_ROWS = ["A", "A → B", "back to A", "B", "B → A", "back to B"]
+SAMPLE_CACHE = 48  # decoded snapshot images kept for fast scrubbing
+DEMO_COUNTS = {"faces": 1000, "scenes": 400}  # images drawn for the demo collections (per domain for scenes)
+
+
+class SamplesView(QWidget):
+    """Central view: heading, the sample grid, and the timeline under it. GUI thread only."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.heading = QLabel("")
+        self.heading.setWordWrap(True)
+        self.heading.setContentsMargins(14, 10, 14, 0)
+        style.muted(self.heading)
+        self.image = ImageView("Samples appear here as soon as training starts.")
+        self.timeline = TimelineView()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.image, 1)
+        layout.addWidget(self.timeline)
+        self.setAutoFillBackground(True)
+        pal = self.palette()
+        pal.setColor(self.backgroundRole(), style.CANVAS)
+        self.setPalette(pal)
+
+
+class MainWindow(QMainWindow):
+    """The studio window. GUI thread only."""
+
+    project_opened = Signal(str)  # a project is loaded and shown
+
+    def __init__(self, settings: StudioSettings | None = None, device: str = "auto", remember_layout: bool = True):
+        """`remember_layout=False` starts from the default layout and does not save it (screenshots)."""
+        super().__init__()
+        self._remember_layout = remember_layout
+        self.settings = settings or StudioSettings()
+        self.device_name = device  # device for new runs ("auto" | "cpu" | ...)
+        # torch CPU threads of the training worker: leave one core to the GUI (see bench/ui_latency.py)
+        self.cpu_threads: str | int | None = "leave-one"
+        self.state = ProjectState(self)
+        self.controller = TrainController(self)
+        self.translate_panel = None
+        self.last_message: QMessageBox | None = None
+        self._live_grid: tuple[int, object] | None = None  # newest (step, numpy grid) from the trainer
+        self._image_cache: dict[str, QImage] = {}
+        self._pending_new: NewProjectRequest | None = None
+        self._closing = False
+
+        self.setWindowTitle("GAN Studio")
+        self.setAcceptDrops(True)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self._build_central()
+        self._build_docks()
+        self._build_actions()
+        self._build_status()
+        self._connect()
+        self._restore_layout()
+        self._welcome_hidden: list[QDockWidget] = []  # docks put away while the welcome page shows
+        self._set_welcome_mode(True)
+        self._refresh_recent()
+        self._update_actions()
+
+    # ================================================================================================
+    # construction
+    # ================================================================================================
+    def _build_central(self) -> None:
+        self.welcome = WelcomeView()
+        self.samples_view = SamplesView()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.samples_view)
+        self.setCentralWidget(self.stack)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)  # saveState() keys the layout by object name
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        self.training_panel = TrainingPanel()
+        self.loss_plot = LossPlotView()
+        self.project_panel = ProjectPanel()
+        self.training_dock = self._dock("Training", "training_dock", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.project_dock = self._dock("Project", "project_dock", self.project_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        # Losses sit under the controls, not under the samples: the sample grid keeps the full height.
+        self.losses_dock = self._dock("Losses", "losses_dock", self.loss_plot, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.splitDockWidget(self.training_dock, self.losses_dock, Qt.Orientation.Vertical)
+        self.tabifyDockWidget(self.training_dock, self.project_dock)
+        self.training_dock.raise_()
+        self.translate_dock = None
+        try:
+            from studio.ui.panels.translate_panel import TranslatePanel
+        except ImportError:  # translation arrives with the CycleGAN engine
+            TranslatePanel = None  # noqa: N806
+        if TranslatePanel is not None:
+            self.translate_panel = TranslatePanel(self.settings)
+            self.translate_dock = self._dock("Translate", "translate_dock", self.translate_panel,
+                                             Qt.DockWidgetArea.RightDockWidgetArea)
+            self.tabifyDockWidget(self.project_dock, self.translate_dock)
+            self.translate_dock.hide()
+            self.training_dock.raise_()
+        self.resizeDocks([self.training_dock], [440], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.training_dock, self.losses_dock], [460, 340], Qt.Orientation.Vertical)
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if tip:
+            a.setStatusTip(tip)
+            a.setToolTip(f"{tip} ({a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})" if shortcut else tip)
+        a.triggered.connect(slot)
+        self.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        S = QKeySequence.StandardKey  # noqa: N806
+        self.new_action = self._action("New Project…", self.new_project, S.New, "Start a project from a folder of images")
+        self.open_action = self._action("Open Project…", self.open_project_dialog, S.Open, "Open a project folder")
+        self.close_action = self._action("Close Project", self.close_project, S.Close, "Close the project")
+        self.show_folder_action = self._action("Show Project Folder", self._show_project_folder, None,
+                                               "Open the project folder in your file browser")
+        self.quit_action = self._action("Quit", self.close, S.Quit, "Quit GAN Studio")
+        self.start_action = self._action("Start / Pause", self.training_panel.toggle, Qt.Key.Key_Space,
+                                         "Start, pause or resume training")
+        self.step_action = self._action("Single Step", self._on_step_requested, "Ctrl+.", "Train exactly one step")
+        self.stop_action = self._action("Stop", self._on_stop_requested, "Ctrl+Shift+S",
+                                        "Stop training and save the model")
+        self.prev_action = self._action("Previous Snapshot", lambda: self._nudge_timeline(-1), "Ctrl+Left")
+        self.next_action = self._action("Next Snapshot", lambda: self._nudge_timeline(1), "Ctrl+Right")
+        self.live_action = self._action("Follow Live Samples", lambda: self.samples_view.timeline.set_live(True), "Ctrl+L")
+        self.reset_layout_action = self._action("Reset Layout", self.reset_layout)
+        self.about_action = self._action("About GAN Studio", self._about)
+
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        f.addAction(self.new_action)
+        f.addAction(self.open_action)
+        self.recent_menu = f.addMenu("Open &Recent")
+        f.addSeparator()
+        f.addAction(self.show_folder_action)
+        f.addAction(self.close_action)
+        f.addSeparator()
+        f.addAction(self.quit_action)
+        t = mb.addMenu("&Training")
+        for a in (self.start_action, self.step_action, self.stop_action):
+            t.addAction(a)
+        v = mb.addMenu("&View")
+        for dock in (self.training_dock, self.project_dock, self.losses_dock, self.translate_dock):
+            if dock is not None:
+                v.addAction(dock.toggleViewAction())
+        v.addSeparator()
+        for a in (self.prev_action, self.next_action, self.live_action):
+            v.addAction(a)
+        v.addSeparator()
+        v.addAction(self.reset_layout_action)
+        h = mb.addMenu("&Help")
+        h.addAction(self.about_action)
+
+        tb = QToolBar("Main")
+        tb.setObjectName("main_toolbar")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        tb.setIconSize(QSize(18, 18))
+        tb.addAction(self.new_action)
+        tb.addAction(self.open_action)
+        tb.addSeparator()
+        self.tb_start = tb.addAction("Start", self.training_panel.toggle)
+        self.tb_start.setToolTip("Start, pause or resume training (Space)")
+        tb.addAction(self.step_action)
+        tb.addAction(self.stop_action)
+        tb.addSeparator()
+        tb.addAction(self.show_folder_action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+        self.toolbar = tb
+
+    def _build_status(self) -> None:
+        self.device_status = QLabel("")
+        style.muted(self.device_status)
+        self.statusBar().addPermanentWidget(self.device_status)
+        self.statusBar().setSizeGripEnabled(True)
+
+    def _connect(self) -> None:
+        c, st, tp = self.controller, self.state, self.training_panel
+        c.state_changed.connect(self._on_state_changed)
+        c.preparing.connect(tp.set_preparing)
+        c.ready.connect(self._on_ready)
+        c.progress.connect(self._on_progress)
+        c.samples.connect(self._on_samples)
+        c.finished.connect(self._on_finished)
+        c.failed.connect(self._on_failed)
+        tp.start_requested.connect(self.start_training)
+        tp.pause_requested.connect(self.controller.pause)
+        tp.resume_requested.connect(self.controller.resume)
+        tp.step_requested.connect(self._on_step_requested)
+        tp.stop_requested.connect(self._on_stop_requested)
+        st.project_changed.connect(self._on_project_changed)
+        st.history_reset.connect(self.loss_plot.set_records)
+        st.history_appended.connect(self.loss_plot.append_records)
+        st.samples_changed.connect(self.samples_view.timeline.set_steps)
+        self.samples_view.timeline.step_selected.connect(self._on_timeline_step)
+        self.welcome.new_requested.connect(self.new_project)
+        self.welcome.open_requested.connect(self.open_project_dialog)
+        self.welcome.recent_chosen.connect(self.open_project)
+        self.welcome.demo_requested.connect(self.start_demo)
+        self.loss_plot.set_smoothing(self.settings.value("view/smoothing", 0.9, float))
+        self.loss_plot.smoothing_changed.connect(lambda a: self.settings.set_value("view/smoothing", a))
+        self.demo_runner = TaskRunner("demo-data", self)
+        self.demo_runner.finished.connect(self._on_demo_ready)
+        self.demo_runner.failed.connect(lambda m: self.show_message("Demo images", m, QMessageBox.Icon.Warning))
+        self.demo_runner.busy_changed.connect(lambda busy: (self.welcome.faces_button.setEnabled(not busy),
+                                                            self.welcome.scenes_button.setEnabled(not busy)))
+
+    # ================================================================================================
+    # projects
+    # ================================================================================================
+    def open_project(self, root: str | Path) -> bool:
+        """Show a project folder (new, trained in the studio or from the command line)."""
+        if self.controller.busy:
+            self.show_message("Training is running", "Stop training before opening another project.")
+            return False
+        try:
+            self.state.open(root)
+        except UserError as e:
+            self.settings.remove_recent_project(root)
+            self._refresh_recent()
+            self.show_message("Cannot open project", str(e), QMessageBox.Icon.Warning)
+            return False
+        self.settings.add_recent_project(self.state.project.root)
+        self._refresh_recent()
+        self.project_opened.emit(str(self.state.project.root))
+        return True
+
+    def open_project_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a project folder", self.settings.last_folder("open"))
+        if folder:
+            self.settings.set_last_folder("open", str(Path(folder).parent))
+            self.open_project(folder)
+
+    def close_project(self) -> None:
+        if self.controller.busy:
+            self.show_message("Training is running", "Stop training before closing the project.")
+            return
+        self.state.close()
+
+    def new_project(self, folders: list[str] | None = None) -> None:
+        """Open the new-project wizard (pre-filled with dropped folders) and start training from it."""
+        if self.controller.busy:
+            self.show_message("Training is running", "Stop training before starting a new project.")
+            return
+        wizard = NewProjectWizard(self, self.settings, folders=folders or None, device=self.device_name)
+        self.wizard = wizard
+        wizard.accepted.connect(lambda: self.create_project(wizard.request()))
+        wizard.finished.connect(wizard.deleteLater)  # done() has joined its preparation thread
+        wizard.open()
+
+    def start_demo(self, which: str) -> None:
+        """Draw a procedural demo collection (once) and open the new-project flow on it."""
+        from studio.ui.new_project import default_project_root
+
+        folder = default_project_root() / "demo images" / which
+        marker = folder.parent / f".{which}-complete"  # outside the image folder: not a stray file in its report
+        if marker.exists() and folder.is_dir():
+            self._on_demo_ready((which, str(folder)))
+            return
+        self.statusBar().showMessage("Drawing demo images…")
+
+        def task(progress, should_cancel):
+            import shutil
+
+            from studio.engine.demo_data import write_faces, write_scenes
+
+            if folder.exists():
+                shutil.rmtree(folder)  # an interrupted earlier attempt
+            (write_faces if which == "faces" else write_scenes)(folder, DEMO_COUNTS[which], 64, 0)
+            marker.write_text("")
+            return which, str(folder)
+
+        self.demo_runner.start(task)
+
+    def _on_demo_ready(self, result) -> None:
+        which, folder = result
+        self.statusBar().clearMessage()
+        folders = [folder] if which == "faces" else [str(Path(folder) / "A"), str(Path(folder) / "B")]
+        self.new_project(folders)
+
+    def create_project(self, request: NewProjectRequest) -> None:
+        """Create the project folder and start training it (on the training thread)."""
+        if self.controller.busy:
+            return
+        self.state.close()
+        self._set_welcome_mode(False)  # the panels show the preparation progress
+        self._pending_new = request
+        self._live_grid = None
+        self.training_panel.set_project(Path(request.out).name, "Preparing…", 0, request.settings.steps,
+                                        request.settings.sample_every, request.settings.checkpoint_every, "—")
+        self.controller.start(sessions.new_project(request.out, request.kind, request.folders, request.data_cfg,
+                                                   request.settings, request.overrides), cpu_threads=self.cpu_threads)
+
+    def _set_welcome_mode(self, on: bool) -> None:
+        """With no project, the panels have nothing to show: put them away so the welcome page stands
+        alone, and bring back exactly those that were open when a project opens."""
+        docks = [d for d in (self.training_dock, self.project_dock, self.losses_dock) if d is not None]
+        if on and not self._welcome_hidden:
+            self._welcome_hidden = [d for d in docks if not d.isHidden()]
+            for d in self._welcome_hidden:
+                d.hide()
+        elif not on and self._welcome_hidden:
+            for d in self._welcome_hidden:
+                d.show()
+            self._welcome_hidden = []
+            self.training_dock.raise_()
+
+    def _on_project_changed(self, project: Project | None) -> None:
+        self._image_cache.clear()
+        self.project_panel.set_project(project)
+        self.stack.setCurrentWidget(self.samples_view if project is not None else self.welcome)
+        self._set_welcome_mode(project is None and not self.controller.busy)
+        if project is None:
+            self.setWindowTitle("GAN Studio")
+            self.training_panel.clear_project()
+            self.samples_view.image.set_picture(None)
+            self.samples_view.heading.setText("")
+            if self.translate_dock is not None:
+                self.translate_dock.hide()
+            self._update_actions()
+            return
+        self.setWindowTitle(f"{project.name} — GAN Studio")
+        run = sessions.run_settings_of(project.meta)
+        self.training_panel.set_project(project.name, describe_model(project), project.step, run.steps,
+                                        run.sample_every, run.checkpoint_every, self._device_label(run.device))
+        if self.state.history:
+            self.training_panel.show_record(self.state.history[-1])
+        self.device_status.setText(self.training_panel.device_label.text())
+        cyc = project.kind == "cyclegan"
+        self.samples_view.image.set_row_labels(CYCLEGAN_ROWS if cyc else [])
+        self.samples_view.heading.setText(
+            "Each column is one preview image: translated to the other style, then back again."
+            if cyc else
+            "The same random seeds every snapshot, so what changes is the model, not the luck of the draw."
+        )
+        if not project.sample_steps():
+            self.samples_view.image.set_picture(None)
+        if self.translate_dock is not None:
+            self.translate_dock.setVisible(cyc)
+            self.translate_panel.set_project(project if cyc else None)
+        self._update_actions()
+
+    def _device_label(self, device: str) -> str:
+        try:
+            from studio.app.suggest import device_info
+
+            return device_info(device if device else "auto").label
+        except UserError as e:
+            return str(e)
+
+    def _refresh_recent(self) -> None:
+        recent = self.settings.recent_projects()
+        self.welcome.set_recent(recent)
+        self.recent_menu.clear()
+        for p in recent:
+            a = self.recent_menu.addAction(f"{Path(p).name}  —  {p}")
+            a.triggered.connect(lambda checked=False, p=p: self.open_project(p))
+        self.recent_menu.setEnabled(bool(recent))
+
+    def _show_project_folder(self) -> None:
+        if self.state.project is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.state.project.root)))
+
+    # ================================================================================================
+    # training
+    # ================================================================================================
+    def start_training(self, start_paused: bool = False) -> None:
+        """Continue the open project towards the panel's step target."""
+        project = self.state.project
+        if project is None or self.controller.busy:
+            return
+        s = self.training_panel.settings()
+        self._live_grid = None
+        self.controller.start(
+            sessions.continue_project(project.root, steps=s["steps"], sample_every=s["sample_every"],
+                                      checkpoint_every=s["checkpoint_every"]),
+            start_paused=start_paused,
+            cpu_threads=self.cpu_threads,
+        )
+        if start_paused:
+            self.controller.step_once()
+
+    def _on_step_requested(self) -> None:
+        if self.controller.busy:
+            self.controller.step_once()
+        elif self.state.project is not None:
+            self.start_training(start_paused=True)
+
+    def _on_stop_requested(self) -> None:
+        if self.controller.busy:
+            self.controller.stop()
+
+    def _on_state_changed(self, state: WorkerState) -> None:
+        self.training_panel.set_state(state)
+        self.statusBar().showMessage({
+            WorkerState.PREPARING: "Preparing images…",
+            WorkerState.RUNNING: "Training",
+            WorkerState.PAUSED: "Paused",
+            WorkerState.STOPPING: "Stopping and saving…",
+        }.get(state, ""))
+        self._update_actions()
+
+    def _on_ready(self, info: TrainReady) -> None:
+        if self._pending_new is not None or self.state.project is None or \
+                Path(info.project).resolve() != self.state.project.root.resolve():
+            self._pending_new = None
+            self.state.open(info.project)
+            self.settings.add_recent_project(info.project)
+            self._refresh_recent()
+        else:
+            self.state.truncate_after(info.step)
+        self.training_panel.set_ready(info)
+        self.device_status.setText(info.device)
+        for w in info.warnings:
+            self.show_message("Note", w)
+
+    def _on_progress(self, p: TrainProgress) -> None:
+        self.state.add_records([{"step": s, **losses} for s, losses in p.records])
+        self.training_panel.set_progress(p)
+        if p.checkpoint_path and self.translate_panel is not None and self.state.project is not None \
+                and self.state.project.kind == "cyclegan":
+            self.translate_panel.set_project(self.state.project)  # a saved model: translation can start
+        for m in p.messages:
+            self.training_panel.set_warning(m)
+            self.statusBar().showMessage(m, 15000)
+
+    def _on_samples(self, step: int, grid) -> None:
+        self._live_grid = (step, grid)
+        shown = self.samples_view.image.caption
+        self.state.add_sample(step)  # a live timeline moves to it and shows it via _on_timeline_step
+        if self.samples_view.timeline.live and self.samples_view.image.caption == shown:
+            self._show_grid(step, grid)  # the step was already listed (e.g. step 0 again): show it anyway
+
+    def _on_finished(self, result: TrainResult) -> None:
+        self.training_panel.set_finished(result.step, result.target, result.stopped, result.checkpoint_path is not None)
+        if result.reason == "diverged":
+            self.state.truncate_after(result.step)  # rolled back: the curves continue from the checkpoint
+        if result.reason:
+            text = " ".join(result.messages) or f"Training stopped ({result.reason})."
+            self.training_panel.set_warning(text)
+            if not self._closing:
+                self.show_message("Training paused", text, QMessageBox.Icon.Warning)
+        if self.state.project is not None:
+            try:
+                self.state.project = Project.open(self.state.project.root)  # fresh step / run settings
+            except UserError:
+                pass
+            self.state.set_step(result.step)
+            self.project_panel.set_project(self.state.project)
+            if self.translate_panel is not None and self.state.project.kind == "cyclegan":
+                self.translate_panel.set_project(self.state.project)
+        self.statusBar().showMessage(
+            f"Stopped at step {result.step:,}; model saved" if result.stopped else f"Training finished at step {result.step:,}",
+            10000)
+
+    def _on_failed(self, message: str) -> None:
+        if self._pending_new is not None:
+            self._pending_new = None
+            if self.state.project is None:
+                self.training_panel.clear_project()
+        self.training_panel.set_message(message)
+        if not self._closing:
+            self.show_message("Training stopped", message, QMessageBox.Icon.Warning)
+
+    def _update_actions(self) -> None:
+        has = self.state.project is not None
+        state = self.controller.state
+        busy = self.controller.busy
+        self.close_action.setEnabled(has and not busy)
+        self.show_folder_action.setEnabled(has)
+        self.step_action.setEnabled(self.training_panel.step_button.isEnabled())
+        self.stop_action.setEnabled(self.training_panel.stop_button.isEnabled())
+        self.start_action.setEnabled(self.training_panel.start_button.isEnabled() or state == WorkerState.RUNNING)
+        self.tb_start.setEnabled(self.start_action.isEnabled())
+        self.tb_start.setText({WorkerState.RUNNING: "Pause", WorkerState.PAUSED: "Resume"}.get(
+            state, "Continue" if has and self.state.step > 0 else "Start"))
+
+    # ================================================================================================
+    # samples and timeline
+    # ================================================================================================
+    def _show_grid(self, step: int, picture) -> None:
+        view = self.samples_view.image
+        view.set_picture(picture)
+        view.set_caption(f"Step {step:,}" + ("   ·   live" if self.controller.busy and self.samples_view.timeline.live else ""))
+
+    def _on_timeline_step(self, step: int, path: str) -> None:
+        if self._live_grid is not None and self._live_grid[0] == step:
+            self._show_grid(step, self._live_grid[1])
+            return
+        img = self._image_cache.get(path)
+        if img is None:
+            img = QImage(path)
+            if img.isNull():
+                self.samples_view.image.set_caption(f"Step {step:,}: snapshot could not be read")
+                return
+            if len(self._image_cache) >= SAMPLE_CACHE:
+                self._image_cache.pop(next(iter(self._image_cache)))
+            self._image_cache[path] = img
+        self._show_grid(step, img)
+
+    def _nudge_timeline(self, delta: int) -> None:
+        s = self.samples_view.timeline.slider
+        s.setValue(max(0, min(s.maximum(), s.value() + delta)))
+
+    # ================================================================================================
+    # drag & drop: a folder of images starts a new project; a project folder opens it
+    # ================================================================================================
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if dropped_folders(event.mimeData()):
+            event.acceptProposedAction()
+            self.welcome.set_drag_hover(True)
+
+    def dragLeaveEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.welcome.set_drag_hover(False)
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.welcome.set_drag_hover(False)
+        folders = dropped_folders(event.mimeData())
+        if not folders:
+            return
+        event.acceptProposedAction()
+        self.handle_dropped_folders(folders)
+
+    def handle_dropped_folders(self, folders: list[str]) -> None:
+        if len(folders) == 1 and Project.is_project(folders[0]):
+            self.open_project(folders[0])
+        else:
+            self.new_project(folders[:2])
+
+    # ================================================================================================
+    # messages, layout, closing
+    # ================================================================================================
+    def show_message(self, title: str, text: str, icon=QMessageBox.Icon.Information) -> QMessageBox:
+        """A window-modal message that does not block the event loop (training signals keep flowing)."""
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.last_message = box
+        return box
+
+    def _about(self) -> None:
+        from studio import __version__
+
+        self.show_message("About GAN Studio",
+                          f"GAN Studio {__version__}\nTrain DCGANs and CycleGANs on your own images.")
+
+    def _restore_layout(self) -> None:
+        self._default_state = self.saveState()
+        if not self._remember_layout:
+            self.resize(1440, 900)
+            return
+        geo, state = self.settings.window_geometry(), self.settings.window_state()
+        if geo is not None:
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1440, 900)
+        if state is not None:
+            self.restoreState(state)
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state)
+
+    def save_layout(self) -> None:
+        if not self._remember_layout:
+            return
+        self._set_welcome_mode(False)  # remember the user's panels, not the welcome page's
+        self.settings.save_window(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+
+    def confirm_close_while_training(self) -> bool:
+        """Ask whether to stop training and quit. Tests replace this."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Training is running",
+                          "Stop training, save the model and quit?\nYou can continue training from here later.",
+                          QMessageBox.StandardButton.Cancel, self)
+        quit_button = box.addButton("Save and Quit", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(quit_button)
+        box.exec()
+        return box.clickedButton() is quit_button
+
+    def shutdown(self) -> None:
+        """Stop every background thread (training saves a checkpoint first). Blocks until they ended."""
+        self._closing = True
+        if self.controller.busy:
+            self.statusBar().showMessage("Saving the model…")
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                self.controller.shutdown(timeout_s=600)
+            finally:
+                QApplication.restoreOverrideCursor()
+        self.demo_runner.cancel_and_join()
+        wizard = getattr(self, "wizard", None)
+        if wizard is not None:
+            try:
+                wizard.report_page.runner.cancel_and_join()
+            except RuntimeError:  # the wizard is already closed and deleted
+                pass
+        if self.translate_panel is not None:
+            self.translate_panel.shutdown()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if self.controller.busy and self.controller.state != WorkerState.STOPPING:
+            if not self.confirm_close_while_training():
+                event.ignore()
+                return
+        self.shutdown()
+        self.save_layout()
+        event.accept()
+
+    # ----- for --screenshot and tests -------------------------------------------------------------------
+    def is_rendered(self) -> bool:
+        """The project's latest samples and its loss curves are on screen."""
+        project = self.state.project
+        if project is None:
+            return self.isVisible()
+        if self.state.sample_steps and not self.samples_view.image.has_picture():
+            return False
+        if self.state.history and self.loss_plot.point_count() == 0:
+            return False
+        return True
+
+

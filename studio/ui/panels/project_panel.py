@@ -1,0 +1,105 @@
+"""ProjectPanel: what this project is: model, sizes, data folders and the dataset report."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+
+from studio.engine.dataset_report import DatasetReport
+from studio.engine.project import Project
+
+ROLE_TITLES = {"data": "Images", "a": "Folder A", "b": "Folder B"}
+KIND_TITLES = {"dcgan": "DCGAN — new images", "cyclegan": "CycleGAN — translation A ↔ B"}
+
+
+def describe_model(project: Project) -> str:
+    """One line: 'DCGAN · 64 px · batch 64 · width 64'."""
+    m = project.meta.get("model", {})
+    parts = [project.kind.upper() if project.kind != "cyclegan" else "CycleGAN"]
+    if "size" in m:
+        parts.append(f"{m['size']} px")
+    if "batch" in m:
+        parts.append(f"batch {m['batch']}")
+    if "ngf" in m:
+        parts.append(f"width {m['ngf']}")
+    if m.get("channels") == 4:
+        parts.append("transparent")
+    elif m.get("channels") == 1:
+        parts.append("greyscale")
+    return " · ".join(parts)
+
+
+class ProjectPanel(QWidget):
+    """Read-only project summary. GUI thread only."""
+
+    open_folder_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._root: Path | None = None
+        self.text = QTextBrowser()
+        self.text.setOpenLinks(False)
+        self.text.setOpenExternalLinks(False)
+        self.text.anchorClicked.connect(self._on_link)
+        self.folder_button = QPushButton("Show project folder")
+        self.folder_button.clicked.connect(self._open_folder)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.folder_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 10)
+        layout.addWidget(self.text, 1)
+        layout.addLayout(row)
+        self.set_project(None)
+
+    def set_project(self, project: Project | None) -> None:
+        self._root = project.root if project else None
+        self.folder_button.setEnabled(project is not None)
+        if project is None:
+            self.text.setHtml("<p style='color:#9698a0'>No project open.</p>")
+            return
+        e = html.escape
+        m = project.meta
+        data = m.get("data", {})
+        rows = [
+            ("Model", KIND_TITLES.get(project.kind, project.kind)),
+            ("Setup", describe_model(project)),
+            ("Trained", f"{project.step:,} steps"),
+            ("Created", m.get("created", "—").replace("T", " ")),
+            ("Folder", str(project.root)),
+        ]
+        out = ["<table cellspacing='0' cellpadding='3'>"]
+        for k, v in rows:
+            out.append(f"<tr><td style='color:#9698a0;padding-right:10px'>{e(k)}</td><td>{e(str(v))}</td></tr>")
+        out.append("</table>")
+        for role, folder in data.get("folders", {}).items():
+            count = data.get("counts", {}).get(role)
+            out.append(f"<h4 style='margin-bottom:2px'>{e(ROLE_TITLES.get(role, role))}"
+                       + (f" — {count:,} images" if count is not None else "") + "</h4>")
+            out.append(f"<div><a href='file://{e(folder)}' style='color:#5e99ff'>{e(folder)}</a></div>")
+            rep = data.get("reports", {}).get(role)
+            if rep:
+                try:
+                    lines = DatasetReport.from_dict(rep).lines(max_items=5)[1:]
+                except (KeyError, TypeError, ValueError):
+                    lines = []
+                if lines:
+                    out.append("<ul style='margin-top:4px;color:#b8bac0'>")
+                    for line in lines:
+                        if line.startswith("  "):
+                            out.append(f"<li style='color:#9698a0'>{e(line.strip())}</li>")
+                        else:
+                            out.append(f"<li>{e(line)}</li>")
+                    out.append("</ul>")
+        self.text.setHtml("".join(out))
+
+    def _on_link(self, url: QUrl) -> None:
+        QDesktopServices.openUrl(url)
+
+    def _open_folder(self) -> None:
+        if self._root is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._root)))

@@ -1,0 +1,306 @@
+"""TranslatePanel (CycleGAN): drop any image to try the model, see before / after, translate a folder.
+
+Translation runs on the translation thread (studio.app.translate_worker) with the newest saved
+checkpoint, so it works while training continues. Any size works: the engine pads, tiles and
+crops back to the exact input size.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.app.settings import StudioSettings
+from studio.app.task_worker import TaskRunner
+from studio.app.translate_worker import TranslateController, TranslatedImage, translate_folder_task
+from studio.engine.data import IMAGE_EXTENSIONS
+from studio.engine.project import Project
+from studio.ui import style
+from studio.ui.widgets.split_view import SplitView
+
+DIRECTION_TITLES = {"a2b": "A → B", "b2a": "B → A"}
+
+
+def dropped_paths(mime) -> list[Path]:
+    if not mime.hasUrls():
+        return []
+    return [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()]
+
+
+def is_image_file(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+class TranslatePanel(QWidget):
+    """GUI thread only."""
+
+    translated = Signal(object)  # TranslatedImage shown
+    folder_done = Signal(object)  # the engine's TranslateResult
+
+    def __init__(self, settings: StudioSettings | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings = settings or StudioSettings()
+        self.project: Project | None = None
+        self.current_path: Path | None = None
+        self.result: TranslatedImage | None = None
+        self.controller = TranslateController(self)
+        self.controller.image_done.connect(self._on_image_done)
+        self.controller.image_failed.connect(self._on_image_failed)
+        self.controller.busy_changed.connect(self._on_busy)
+        self.runner = TaskRunner("translate-folder", self)
+        self.runner.progress.connect(self._on_folder_progress)
+        self.runner.finished.connect(self._on_folder_done)
+        self.runner.failed.connect(self._on_folder_failed)
+        self.runner.cancelled.connect(self._on_folder_cancelled)
+        self.runner.busy_changed.connect(self._on_folder_busy)
+
+        self.a2b_button = QPushButton("A → B")
+        self.b2a_button = QPushButton("B → A")
+        self.direction_group = QButtonGroup(self)
+        for b, d in ((self.a2b_button, "a2b"), (self.b2a_button, "b2a")):
+            b.setCheckable(True)
+            b.setProperty("direction", d)
+            self.direction_group.addButton(b)
+        self.a2b_button.setChecked(True)
+        self.direction_group.buttonToggled.connect(self._on_direction)
+        top = QHBoxLayout()
+        dl = QLabel("Direction")
+        style.muted(dl)
+        top.addWidget(dl)
+        top.addWidget(self.a2b_button)
+        top.addWidget(self.b2a_button)
+        top.addStretch(1)
+
+        self.view = SplitView("Drop an image here to try the model\n\nAny size works — drag the divider to compare")
+        self.view.setMinimumHeight(220)
+        self.caption = QLabel("")
+        self.caption.setWordWrap(True)
+        style.muted(self.caption)
+        self.choose_button = QPushButton("Choose image…")
+        self.choose_button.clicked.connect(self._choose_image)
+        self.save_button = QPushButton("Save result…")
+        self.save_button.clicked.connect(self._save_result)
+        self.save_button.setEnabled(False)
+        row = QHBoxLayout()
+        row.addWidget(self.choose_button)
+        row.addWidget(self.save_button)
+        row.addStretch(1)
+
+        batch = QGroupBox("Translate a whole folder")
+        self.folder_button = QPushButton("Choose folder…")
+        self.folder_button.setToolTip("Translate every image in a folder and its subfolders into a new folder")
+        self.folder_button.clicked.connect(self._choose_folder)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.runner.cancel)
+        self.cancel_button.setEnabled(False)
+        self.folder_progress = QProgressBar()
+        self.folder_progress.setRange(0, 1)
+        self.folder_progress.setValue(0)
+        self.folder_progress.setFormat("")
+        self.folder_status = QLabel("Names, formats and subfolders are kept.")
+        self.folder_status.setWordWrap(True)
+        style.muted(self.folder_status)
+        b_row = QHBoxLayout()
+        b_row.addWidget(self.folder_button)
+        b_row.addWidget(self.folder_progress, 1)
+        b_row.addWidget(self.cancel_button)
+        bl = QVBoxLayout(batch)
+        bl.addLayout(b_row)
+        bl.addWidget(self.folder_status)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 10)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.caption)
+        layout.addLayout(row)
+        layout.addWidget(batch)
+        self.setAcceptDrops(True)
+        self.set_project(None)
+
+    # ----- project ----------------------------------------------------------------------------------
+    def set_project(self, project: Project | None) -> None:
+        changed = (project.root if project else None) != (self.project.root if self.project else None)
+        self.project = project
+        if changed:
+            self.controller.release_models()
+            self.view.set_pair(None, None)
+            self.result = None
+            self.save_button.setEnabled(False)
+        trained = project is not None and _has_checkpoint(project)
+        for w in (self.choose_button, self.folder_button, self.a2b_button, self.b2a_button):
+            w.setEnabled(trained)
+        if project is None:
+            self.caption.setText("")
+        elif not trained:
+            self.caption.setText("Train for a while first: translation uses the latest saved model.")
+        elif changed:
+            self.caption.setText("Uses the latest saved model, also while training continues.")
+
+    def direction(self) -> str:
+        b = self.direction_group.checkedButton()
+        return b.property("direction") if b is not None else "a2b"
+
+    def set_direction(self, direction: str) -> None:
+        (self.b2a_button if direction == "b2a" else self.a2b_button).setChecked(True)
+
+    # ----- single images ----------------------------------------------------------------------------
+    def translate_file(self, path: str | Path) -> int | None:
+        """Translate one image file with the current direction; the result shows when ready."""
+        if self.project is None or not _has_checkpoint(self.project):
+            self.set_project(self.project)
+            return None
+        self.current_path = Path(path)
+        self.caption.setText(f"Translating {self.current_path.name} ({DIRECTION_TITLES[self.direction()]})…")
+        return self.controller.translate(self.project.root, self.direction(), self.current_path)
+
+    def _on_direction(self, button, checked: bool) -> None:
+        if checked and self.current_path is not None:
+            self.translate_file(self.current_path)
+
+    def _on_image_done(self, r: TranslatedImage) -> None:
+        self.result = r
+        self.view.set_pair(r.before, r.after)
+        h, w = r.after.shape[:2]
+        self.caption.setText(f"{Path(r.path).name}  ·  {w} × {h} px  ·  {DIRECTION_TITLES[r.direction]}  ·  "
+                             f"model at step {r.step:,}")
+        self.save_button.setEnabled(True)
+        self.translated.emit(r)
+
+    def _on_image_failed(self, message: str) -> None:
+        self.caption.setText(message)
+
+    def _on_busy(self, busy: bool) -> None:
+        self.view.setCursor(Qt.CursorShape.BusyCursor if busy else Qt.CursorShape.ArrowCursor)
+
+    def _choose_image(self) -> None:
+        exts = " ".join(f"*{e}" for e in sorted(IMAGE_EXTENSIONS))
+        path, _ = QFileDialog.getOpenFileName(self, "Choose an image to translate",
+                                              self.settings.last_folder("translate"), f"Images ({exts})")
+        if path:
+            self.settings.set_last_folder("translate", str(Path(path).parent))
+            self.translate_file(path)
+
+    def _save_result(self) -> None:
+        if self.result is None:
+            return
+        src = Path(self.result.path)
+        suggested = src.with_name(f"{src.stem}-{self.result.direction}{src.suffix}")
+        path, _ = QFileDialog.getSaveFileName(self, "Save the translated image", str(suggested))
+        if path:
+            self.save_result_to(path)
+
+    def save_result_to(self, path: str | Path) -> None:
+        from studio.engine.atomic import write_bytes_atomic
+        from studio.engine.translate import encode_like
+
+        p = Path(path)
+        write_bytes_atomic(p, encode_like(self.result.after, p.suffix or ".png"))
+        self.caption.setText(f"Saved {p.name}")
+
+    # ----- folders ----------------------------------------------------------------------------------
+    def translate_folder(self, folder: str | Path, out_dir: str | Path | None = None) -> Path | None:
+        """Translate a folder into `out_dir` (default: a new folder next to it). Returns the output folder."""
+        if self.project is None or not _has_checkpoint(self.project) or self.runner.busy:
+            return None
+        folder = Path(folder)
+        out = Path(out_dir) if out_dir else _free_name(folder.parent / f"{folder.name}-{self.direction()}")
+        self.folder_status.setText(f"Translating {folder.name} into {out}…")
+        self.folder_progress.setRange(0, 0)
+        self.runner.start(translate_folder_task(self.project.root, self.direction(), folder, out))
+        self._out_dir = out
+        return out
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a folder of images to translate",
+                                                  self.settings.last_folder("translate"))
+        if not folder:
+            return
+        default = _free_name(Path(folder).parent / f"{Path(folder).name}-{self.direction()}")
+        out = QFileDialog.getExistingDirectory(self, "Choose where the translated images go (a new or empty folder)",
+                                               str(default.parent))
+        if out:
+            self.settings.set_last_folder("translate", str(Path(folder).parent))
+            if Path(out).resolve() == Path(folder).resolve():
+                self.folder_status.setText("Choose a different folder for the results.")
+                return
+            if Path(out) == default.parent:
+                out = str(default)  # the user accepted the suggested place: make the new folder inside it
+            self.translate_folder(folder, out)
+
+    def _on_folder_progress(self, done: int, total: int, text: str) -> None:
+        if total > 0:
+            self.folder_progress.setRange(0, total)
+            self.folder_progress.setValue(done)
+            self.folder_progress.setFormat(f"{done:,} / {total:,}")
+        self.folder_status.setText(text)
+
+    def _on_folder_done(self, result) -> None:
+        n = len(result.written)
+        text = f"Wrote {n:,} image{'s' if n != 1 else ''} to {self._out_dir}"
+        if result.failed:
+            text += f"; skipped {len(result.failed)}: " + "; ".join(f"{Path(p).name} ({r})" for p, r in result.failed[:3])
+        self.folder_status.setText(text)
+        self.folder_progress.setRange(0, 1)
+        self.folder_progress.setValue(1)
+        self.folder_done.emit(result)
+
+    def _on_folder_failed(self, message: str) -> None:
+        self.folder_status.setText(message)
+        self.folder_progress.setRange(0, 1)
+        self.folder_progress.setValue(0)
+
+    def _on_folder_cancelled(self) -> None:
+        self.folder_status.setText(f"Cancelled. Images translated so far are in {self._out_dir}.")
+        self.folder_progress.setRange(0, 1)
+        self.folder_progress.setValue(0)
+
+    def _on_folder_busy(self, busy: bool) -> None:
+        self.cancel_button.setEnabled(busy)
+        self.folder_button.setEnabled(not busy and self.project is not None and _has_checkpoint(self.project))
+
+    # ----- drops ------------------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        paths = dropped_paths(event.mimeData())
+        if self.project is not None and any(is_image_file(p) or p.is_dir() for p in paths):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        paths = dropped_paths(event.mimeData())
+        images = [p for p in paths if is_image_file(p)]
+        if images:
+            event.acceptProposedAction()
+            self.translate_file(images[0])
+        elif paths and paths[0].is_dir():
+            event.acceptProposedAction()
+            self.translate_folder(paths[0])
+
+    def shutdown(self) -> None:
+        """Stop the translation threads (window closing)."""
+        self.runner.cancel_and_join()
+        self.controller.shutdown()
+
+
+def _has_checkpoint(project: Project) -> bool:
+    d = project.checkpoints_dir
+    return d.is_dir() and any(p.suffix == ".json" for p in d.iterdir())
+
+
+def _free_name(path: Path) -> Path:
+    candidate, n = path, 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}-{n}")
+        n += 1
+    return candidate

@@ -1,0 +1,1 @@
+"""Reusable views: images, loss curves, timeline, folder fields, dataset report, split view."""

@@ -1,0 +1,64 @@
+"""FolderField: a path box with a Browse… button (native dialog) that also accepts a dropped folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLineEdit, QPushButton, QWidget
+
+
+def dropped_folders(mime) -> list[str]:
+    """Local folders in a drag's mime data (files are ignored)."""
+    if not mime.hasUrls():
+        return []
+    out = []
+    for url in mime.urls():
+        if url.isLocalFile() and Path(url.toLocalFile()).is_dir():
+            out.append(url.toLocalFile())
+    return out
+
+
+class FolderField(QWidget):
+    """Pick a folder by typing, browsing or dropping. GUI thread only."""
+
+    changed = Signal(str)
+
+    def __init__(self, placeholder: str = "", dialog_title: str = "Choose a folder", start_dir: str = "",
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self._title = dialog_title
+        self._start_dir = start_dir
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText(placeholder)
+        self.edit.setClearButtonEnabled(True)
+        self.edit.textChanged.connect(self.changed)
+        self.button = QPushButton("Browse…")
+        self.button.clicked.connect(self.browse)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.edit, 1)
+        row.addWidget(self.button)
+        self.setAcceptDrops(True)
+
+    def path(self) -> str:
+        return self.edit.text().strip()
+
+    def set_path(self, path: str) -> None:
+        self.edit.setText(str(path))
+
+    def browse(self) -> None:
+        start = self.path() if self.path() and Path(self.path()).is_dir() else self._start_dir
+        folder = QFileDialog.getExistingDirectory(self, self._title, start)
+        if folder:
+            self.set_path(folder)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if dropped_folders(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        folders = dropped_folders(event.mimeData())
+        if folders:
+            self.set_path(folders[0])
+            event.acceptProposedAction()

@@ -1,0 +1,131 @@
+"""The CycleGAN path through the real window: two folders -> train -> stop -> drop an image -> translate a folder."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from studio.engine.project import Project
+from studio.ui.main_window import CYCLEGAN_ROWS, MainWindow
+
+RED = [(220, 40, 40), (180, 20, 30)]
+BLUE = [(40, 60, 220), (20, 30, 170)]
+
+
+def _drop_files(widget, paths):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(widget, QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                              Qt.KeyboardModifier.NoModifier))
+
+
+def test_cyclegan_project_train_translate_dropped_image_and_folder(qtbot, window, fill_wizard, tmp_path,
+                                                                    shapes_factory):
+    make_shapes = shapes_factory
+    a = make_shapes(tmp_path / "red", count=8, colors=RED, seed=1)
+    make_shapes(a / "more", count=2, colors=RED, seed=3)  # a subfolder: folder translation mirrors it
+    b = make_shapes(tmp_path / "blue", count=6, colors=BLUE, seed=2)
+
+    window.new_project()
+    report, settings = fill_wizard(window.wizard, {"a": a, "b": b}, tmp_path, "red2blue", steps=100_000,
+                                   sample_every=1)
+    assert set(report.views) == {"a", "b"}
+    assert report.views["a"].thumbs.count() == 10 and report.views["b"].thumbs.count() == 6
+    assert settings.size_combo.currentData() == 32
+    assert settings.batch_spin.value() == 1  # the paper's choice on a CPU
+    assert settings.identity_check.isVisibleTo(window.wizard) and not settings.diffaugment_check.isVisibleTo(window.wizard)
+    assert window.wizard.request().overrides["identity"] is True
+    window.wizard.accept()
+
+    qtbot.waitUntil(lambda: len(window.samples_view.timeline.steps()) >= 2, timeout=60_000)
+    assert window.state.project.kind == "cyclegan"
+    assert window.samples_view.image.has_picture()
+    assert window.samples_view.image._row_labels == CYCLEGAN_ROWS
+    assert window.translate_dock is not None and not window.translate_dock.isHidden()
+    qtbot.waitUntil(lambda: window.loss_plot.point_count() > 0, timeout=10_000)
+    with qtbot.waitSignal(window.controller.finished, timeout=60_000):
+        window.controller.stop()
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
+
+    # --- drop an image of an odd size onto the translate panel -------------------------------------------
+    panel = window.translate_panel
+    assert panel.choose_button.isEnabled()  # a checkpoint exists now
+    odd = tmp_path / "odd.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (31, 45, 3), dtype=np.uint8)).save(odd)
+    with qtbot.waitSignal(panel.translated, timeout=30_000) as got:
+        _drop_files(panel, [odd])
+    r = got.args[0]
+    assert r.direction == "a2b" and r.before.shape == r.after.shape == (31, 45, 3)
+    assert panel.view.after_image is not None and panel.view.after_image.width() == 45
+    assert "model at step" in panel.caption.text()
+    with qtbot.waitSignal(panel.translated, timeout=30_000) as got:
+        panel.set_direction("b2a")  # switching direction re-translates the same image
+    assert got.args[0].direction == "b2a"
+    saved = tmp_path / "result.png"
+    panel.save_result_to(saved)
+    assert Image.open(saved).size == (45, 31)
+
+    # --- batch-translate a folder -------------------------------------------------------------------------
+    out = tmp_path / "translated"
+    with qtbot.waitSignal(panel.folder_done, timeout=60_000) as done:
+        panel.translate_folder(a, out)
+    result = done.args[0]
+    assert len(result.written) == 10 and not result.failed
+    assert (out / "more").is_dir() and len(list((out / "more").glob("*.png"))) == 2
+    assert "Wrote 10 images" in panel.folder_status.text()
+    qtbot.waitUntil(lambda: not panel.runner.busy, timeout=10_000)
+
+    # --- reopen: timeline and translate panel come back ---------------------------------------------------
+    root = window.state.project.root
+    w2 = MainWindow(device="cpu")
+    qtbot.addWidget(w2)
+    w2.show()
+    assert w2.open_project(root)
+    qtbot.waitUntil(w2.is_rendered, timeout=10_000)
+    assert w2.samples_view.timeline.steps() == [s for s, _ in Project.open(root).sample_steps()]
+    assert not w2.translate_dock.isHidden() and w2.translate_panel.choose_button.isEnabled()
+    w2.close()
+
+
+def test_folder_translation_can_be_cancelled(qtbot, window, trained_cyclegan, tmp_path):
+    assert window.open_project(trained_cyclegan)
+    panel = window.translate_panel
+    with qtbot.waitSignal(panel.runner.cancelled, timeout=30_000):
+        panel.translate_folder(tmp_path / "red", tmp_path / "out")
+        qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    assert panel.folder_status.text().startswith("Cancelled")
+    qtbot.waitUntil(lambda: not panel.runner.busy, timeout=10_000)
+
+
+def test_translate_needs_a_trained_model(qtbot, window, tmp_path, shapes_factory):
+    from studio.engine.config import RunSettings
+    from studio.engine.data import DataConfig
+    from studio.engine.kinds import create_session
+
+    a = shapes_factory(tmp_path / "a", count=4)
+    b = shapes_factory(tmp_path / "b", count=4)
+    create_session(tmp_path / "fresh", "cyclegan", {"a": str(a), "b": str(b)}, DataConfig(size=32),
+                   RunSettings(steps=5, device="cpu"), {"ngf": 8, "ndf": 8, "n_blocks": 1})
+    assert window.open_project(tmp_path / "fresh")
+    panel = window.translate_panel
+    assert not panel.choose_button.isEnabled() and "Train for a while first" in panel.caption.text()
+    assert panel.translate_file(a / "shape000.png") is None
+
+
+def test_bad_dropped_file_is_a_message(qtbot, window, trained_cyclegan, tmp_path):
+    window.open_project(trained_cyclegan)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    panel = window.translate_panel
+    with qtbot.waitSignal(panel.controller.image_failed, timeout=30_000):
+        _drop_files(panel, [bad])
+    assert "bad.png" in panel.caption.text()
