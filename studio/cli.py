@@ -43,6 +43,8 @@ def _add_common_training(p: argparse.ArgumentParser) -> None:
     g.add_argument("--steps", type=_positive, default=None, help=f"total training steps (default {d.steps})")
     g.add_argument("--minutes", type=float, default=None, help="train for this many minutes instead")
     p.add_argument("--device", default=d.device, help="auto | cpu | cuda | mps (default auto)")
+    p.add_argument("--devices", type=_positive, default=1,
+                   help="train data-parallel on N GPUs (or N CPU processes) with PyTorch DDP via torchrun")
     p.add_argument("--seed", type=int, default=d.seed, help="same seed, same run")
     p.add_argument("--checkpoint-every", type=_positive, default=d.checkpoint_every)
     p.add_argument("--sample-every", type=_positive, default=d.sample_every)
@@ -83,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--steps", type=_positive, default=None, help="new total number of steps")
     res.add_argument("--minutes", type=float, default=None, help="train for this many more minutes")
     res.add_argument("--device", default=None)
+    res.add_argument("--devices", type=_positive, default=1, help="data-parallel processes (PyTorch DDP)")
 
     gen = sub.add_parser("generate", help="write new images from a trained DCGAN")
     gen.add_argument("project")
@@ -140,6 +143,12 @@ def _drive(session, minutes: float | None) -> int:
 
     from studio.engine.checkpoint import list_checkpoints
 
+    if not session.dist.is_main:  # data-parallel helper process: rank 0 reports for everyone
+        for ev in session.run(minutes=minutes):
+            if ev.stopped:
+                return 1
+        return 0
+
     for w in session.warnings:
         print(f"warning: {w}", file=sys.stderr)
     project = session.project
@@ -176,9 +185,11 @@ def _drive(session, minutes: float | None) -> int:
 
 
 def _cmd_train(args) -> int:
+    import dataclasses
+
     from studio.engine.config import RunSettings
     from studio.engine.data import DataConfig
-    from studio.engine.kinds import create_session
+    from studio.engine.kinds import create_session, open_session
 
     kind = args.kind
     steps = args.steps if args.steps is not None else (10**9 if args.minutes else RunSettings().steps)
@@ -215,10 +226,63 @@ def _cmd_train(args) -> int:
             overrides["identity"] = False
         if args.width:
             overrides["ngf"] = overrides["ndf"] = args.width
-    session = create_session(args.out, kind, folders, data_cfg, settings, overrides, progress=_decode_progress())
-    for role, line in _report_lines(session.project):
-        print(f"[{role}] {line}" if role != "data" else line)
+    info, device = _join_processes(args.device)
+    if info.active:
+        settings = dataclasses.replace(settings, device=device)
+
+    def make():
+        return create_session(args.out, kind, folders, data_cfg, settings, overrides,
+                              progress=_decode_progress() if info.is_main else None)
+
+    session = _on_rank0_then_all(info, device, make, lambda: open_session(args.out, device=device, dist_info=info))
+    if session is None:
+        return 2
+    if info.is_main:
+        for role, line in _report_lines(session.project):
+            print(f"[{role}] {line}" if role != "data" else line)
     return _drive(session, args.minutes)
+
+
+def _check_distributable(args) -> None:
+    """Refuse --devices for a kind without data-parallel training before starting N processes."""
+    from studio.engine.kinds import get_kind
+    from studio.engine.project import Project
+
+    spec = get_kind(args.kind if args.command == "train" else Project.open(args.project).kind)
+    if not spec.distributed:
+        raise UserError(f"{spec.title} cannot train on several devices yet; drop --devices")
+
+
+def _join_processes(device: str):
+    from studio.engine.distributed import init_from_env
+
+    return init_from_env(device)
+
+
+def _on_rank0_then_all(info, device: str, make, reopen):
+    """Rank 0 creates the project (decoding and caching the data); then every rank opens it.
+    Every rank learns whether rank 0 failed, so none waits forever on a bad folder."""
+    import torch
+
+    from studio.engine.distributed import any_across, barrier
+
+    if not info.active:
+        return make()
+    error, session = None, None
+    if info.is_main:
+        try:
+            session = make()
+        except UserError as e:
+            error = e
+    if any_across(info, error is not None, torch.device(device)):
+        if error is not None:
+            raise error
+        return None
+    # Every rank (rank 0 too) now opens the project with a data-parallel trainer: building DDP
+    # modules is itself a collective, so all ranks must do it at the same point.
+    session = reopen()
+    barrier(info)  # nobody writes before every rank has opened the project
+    return session
 
 
 def _report_lines(project):
@@ -250,7 +314,9 @@ def _decode_progress():
 def _cmd_resume(args) -> int:
     from studio.engine.kinds import open_session
 
-    session = open_session(args.project, device=args.device, steps=args.steps, progress=_decode_progress())
+    info, device = _join_processes(args.device or "auto")
+    session = open_session(args.project, device=device if info.active else args.device, steps=args.steps,
+                           progress=_decode_progress() if info.is_main else None, dist_info=info)
     if session.trainer.global_step >= session.settings.steps and not args.minutes:
         raise UserError(
             f"{args.project} already reached step {session.trainer.global_step}; pass --steps N (a larger total) "
@@ -325,6 +391,12 @@ def main(argv: list[str] | None = None) -> int:
         if not argv or argv[0] not in SUBCOMMANDS + ("-h", "--help"):
             return _open_studio(argv)
         args = build_parser().parse_args(argv)
+        if getattr(args, "devices", 1) > 1:
+            from studio.engine.distributed import launched_by_torchrun, relaunch
+
+            if not launched_by_torchrun():
+                _check_distributable(args)
+                return relaunch(argv, args.devices)
         handler = {
             "train": _cmd_train,
             "resume": _cmd_resume,

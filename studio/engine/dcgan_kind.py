@@ -8,6 +8,7 @@ from studio.engine.config import config_from_dict
 from studio.engine.data import DataConfig
 from studio.engine.augment import SMALL_DATASET
 from studio.engine.dcgan_trainer import STABLE_PRESET, DCGANConfig, DCGANTrainer
+from studio.engine.distributed import SINGLE
 from studio.engine.errors import UserError
 from studio.engine.kinds import KindSpec, register
 
@@ -33,8 +34,8 @@ def _default_config(data_cfg: DataConfig, datasets: dict, overrides: dict) -> DC
     return cfg
 
 
-def _make_trainer(cfg: DCGANConfig, settings, datasets: dict, device) -> DCGANTrainer:
-    return DCGANTrainer(cfg, datasets["data"].images, device=device, seed=settings.seed)
+def _make_trainer(cfg: DCGANConfig, settings, datasets: dict, device, dist_info=SINGLE) -> DCGANTrainer:
+    return DCGANTrainer(cfg, datasets["data"].images, device=device, seed=settings.seed, dist_info=dist_info)
 
 
 register(
@@ -44,6 +45,7 @@ register(
         roles=("data",),
         config_cls=DCGANConfig,
         make_trainer=_make_trainer,
+        distributed=True,
         load_config=lambda cfg, data_cfg: data_cfg,
         default_config=_default_config,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +13,7 @@ import torch.nn.functional as F
 
 from studio.engine.augment import diff_augment
 from studio.engine.device import fast_path
+from studio.engine.distributed import SINGLE, DistInfo, mean_across
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import make_grid, to_uint8
 from studio.engine.metrics import swd
@@ -48,6 +50,7 @@ class DCGANConfig:
     loss: str = "ns"  # ns = non-saturating (the paper), hinge = hinge loss (the "stable" preset)
     spectral_norm: bool = False  # spectral normalisation in D instead of BatchNorm ("stable" preset)
     r1_gamma: float = 0.0  # R1 gradient penalty weight on real images, 0 = off ("stable" preset: 0.2)
+    bn_chunks: int = 1  # BatchNorm statistics per 1/k of the batch (what k data-parallel devices compute)
 
     def validate(self) -> None:
         if self.size not in SIZES:
@@ -79,8 +82,11 @@ class DCGANTrainer:
 
     kind = "dcgan"
 
-    def __init__(self, cfg: DCGANConfig, images: torch.Tensor, device: torch.device | str = "cpu", seed: int = 0):
+    def __init__(self, cfg: DCGANConfig, images: torch.Tensor, device: torch.device | str = "cpu", seed: int = 0,
+                 dist_info: DistInfo = SINGLE):
         cfg.validate()
+        if dist_info.active and (cfg.batch % dist_info.world or cfg.r1_gamma > 0):
+            raise UserError(f"multi-device training needs a batch divisible by {dist_info.world} and no R1 penalty")
         if images.ndim != 4 or images.shape[1:] != (cfg.channels, cfg.size, cfg.size) or images.dtype != torch.uint8:
             raise ValueError(f"images must be uint8 (N, {cfg.channels}, {cfg.size}, {cfg.size}), got {tuple(images.shape)}")
         if len(images) == 0:
@@ -90,6 +96,7 @@ class DCGANTrainer:
         self.global_step = 0
         self.batch = cfg.batch  # may shrink after running out of GPU memory (reduce_batch)
         self.images_per_step = cfg.batch
+        self.dist = dist_info
         self.images = images.to(self.device)  # resident: no per-step decode or host->device copy
         self.precision, channels_last = fast_path(self.device, cfg.precision, cfg.channels_last)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
@@ -103,6 +110,16 @@ class DCGANTrainer:
         self.G.to(self.device, memory_format=self.memory_format)
         self.D.to(self.device, memory_format=self.memory_format)
         self.ema = EMA(self.G, cfg.ema_decay)
+        # Forward passes go through DDP wrappers when data-parallel; state stays with the bare modules.
+        self._G, self._D = self.G, self.D
+        if dist_info.active:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            # broadcast_buffers=False: D runs several times per step and BatchNorm statistics stay per
+            # device (its replacement, forward_sync_buffers, would still sync them at init).
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                self._G, self._D = (DDP(m, broadcast_buffers=False) for m in (self.G, self.D))
         fused = self.device.type == "cuda"
         kw = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **({"fused": True} if fused else {"foreach": True}))
         self.opt_G = torch.optim.Adam(self.G.parameters(), **kw)
@@ -126,13 +143,28 @@ class DCGANTrainer:
         self.cursor += b
         return idx
 
+    def _mine(self, x: torch.Tensor) -> torch.Tensor:
+        """This device's slice of a global-batch tensor (every rank draws the whole batch from the same
+        RNG, so ranks stay in lockstep and one checkpoint fits all)."""
+        if not self.dist.active:
+            return x
+        b = len(x) // self.dist.world
+        return x[self.dist.rank * b : (self.dist.rank + 1) * b]
+
     def _real_batch(self) -> torch.Tensor:
         idx = self._next_indices()
+        flip = torch.rand(len(idx), generator=self.rng) < 0.5 if self.cfg.flip else None
+        idx = self._mine(idx)
         x = self.images[idx.to(self.images.device)].float().div_(127.5).sub_(1)  # (B, C, H, W) in [-1, 1]
-        if self.cfg.flip:
-            flip = (torch.rand(len(idx), generator=self.rng) < 0.5).to(self.device)
+        if flip is not None:
+            flip = self._mine(flip).to(self.device)
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
         return x.contiguous(memory_format=self.memory_format)
+
+    def _chunked(self, net, x: torch.Tensor) -> torch.Tensor:
+        if self.cfg.bn_chunks <= 1:
+            return net(x)
+        return torch.cat([net(c) for c in x.chunk(self.cfg.bn_chunks)])
 
     def _autocast(self):
         if self.precision == "bf16":
@@ -143,11 +175,15 @@ class DCGANTrainer:
     def _d_input(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, self.rng) if self.cfg.diffaugment else x
 
-    def _d_losses(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+    def _d_real_loss(self, d_real: torch.Tensor) -> torch.Tensor:
         if self.cfg.loss == "hinge":
-            return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
-        # push real logits up, fake logits down (BCE-with-logits in its stable softplus form)
-        return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+            return F.relu(1 - d_real).mean()
+        return F.softplus(-d_real).mean()  # push real logits up (BCE-with-logits, stable softplus form)
+
+    def _d_fake_loss(self, d_fake: torch.Tensor) -> torch.Tensor:
+        if self.cfg.loss == "hinge":
+            return F.relu(1 + d_fake).mean()
+        return F.softplus(d_fake).mean()  # push fake logits down
 
     def _g_loss(self, d_fake: torch.Tensor) -> torch.Tensor:
         if self.cfg.loss == "hinge":
@@ -156,40 +192,46 @@ class DCGANTrainer:
 
     def step(self) -> dict[str, float]:
         real = self._real_batch()
-        z = torch.randn(self.batch, self.cfg.z_dim, generator=self.rng).to(self.device)
+        z = self._mine(torch.randn(self.batch, self.cfg.z_dim, generator=self.rng)).to(self.device)
         r1_now = self.cfg.r1_gamma > 0 and self.global_step % R1_INTERVAL == 0
         with self._autocast():
-            fake = self.G(z)
-            if r1_now:
-                real.requires_grad_(True)
-            d_real = self.D(self._d_input(real))
-            d_fake = self.D(self._d_input(fake.detach()))
-            loss_d = self._d_losses(d_real, d_fake)
+            fake = self._chunked(self._G, z)
+        # D: real and fake terms get a backward pass each (as in pytorch/examples): the same gradient
+        # as one summed loss, and the pattern DDP needs when one module runs twice per step.
+        self.opt_D.zero_grad(set_to_none=True)
+        if r1_now:
+            real.requires_grad_(True)
+        with self._autocast():
+            d_real = self._chunked(self._D, self._d_input(real))
+            loss_real = self._d_real_loss(d_real)
         r1 = torch.zeros((), device=self.device)
         if r1_now:
             (grad,) = torch.autograd.grad(d_real.float().sum(), real, create_graph=True)
             r1 = grad.float().pow(2).flatten(1).sum(1).mean()
-            loss_d = loss_d + (self.cfg.r1_gamma / 2) * r1 * R1_INTERVAL
-        self.opt_D.zero_grad(set_to_none=True)
-        loss_d.backward()
+            loss_real = loss_real + (self.cfg.r1_gamma / 2) * r1 * R1_INTERVAL
+        loss_real.backward()
+        with self._autocast():
+            d_fake = self._chunked(self._D, self._d_input(fake.detach()))
+            loss_fake = self._d_fake_loss(d_fake)
+        loss_fake.backward()
         self.opt_D.step()
 
         with self._autocast():
-            loss_g = self._g_loss(self.D(self._d_input(fake)))
+            loss_g = self._g_loss(self._chunked(self._D, self._d_input(fake)))
         self.opt_G.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_G.step()
         self.ema.update()
         self.global_step += 1
         losses = {
-            "loss_D": float(loss_d.detach()),
+            "loss_D": float(loss_real.detach() + loss_fake.detach()),
             "loss_G": float(loss_g.detach()),
             "D_real": float(torch.sigmoid(d_real.detach().float()).mean()),
             "D_fake": float(torch.sigmoid(d_fake.detach().float()).mean()),
         }
         if r1_now:
             losses["R1"] = float(r1.detach())
-        return losses
+        return mean_across(self.dist, losses, self.device)
 
     def reduce_batch(self) -> int | None:
         """Halve the batch after an out-of-memory error; None when it cannot shrink further."""

@@ -13,6 +13,8 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 
 def pick_device(name: str = "auto") -> torch.device:
     """'auto' picks CUDA, then Apple MPS, then the CPU; naming an absent device is a UserError."""
+    if name.startswith("cuda:") and name[5:].isdigit() and torch.cuda.is_available():
+        return torch.device(name)  # a data-parallel process's own GPU
     if name not in DEVICES:
         raise UserError(f"unknown device '{name}'; choose one of {', '.join(DEVICES)}")
     has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()

@@ -14,6 +14,7 @@ from pathlib import Path
 from studio.engine.config import RunSettings, config_from_dict
 from studio.engine.data import DataConfig, ImageDataset, dataset_fingerprint, prepare_dataset
 from studio.engine.device import pick_device
+from studio.engine.distributed import SINGLE, DistInfo
 from studio.engine.errors import UserError
 from studio.engine.project import Project
 from studio.engine.session import TrainingSession
@@ -27,12 +28,14 @@ class KindSpec:
     title: str  # shown to users
     roles: tuple[str, ...]  # data folders the kind needs, e.g. ("data",) or ("a", "b")
     config_cls: type
-    # (model config, run settings, datasets by role, device) -> trainer
+    # (model config, run settings, datasets by role, device, dist_info) -> trainer
     make_trainer: Callable[..., object]
     # (model config, data config) -> the DataConfig used to load the folders (e.g. a larger load size)
     load_config: Callable[[object, DataConfig], DataConfig]
     # (data config, datasets by role, overrides) -> model config with defaults derived from the data
     default_config: Callable[[DataConfig, dict[str, ImageDataset], dict], object]
+    # whether the kind trains data-parallel over several processes (gan-studio --devices N)
+    distributed: bool = False
 
 
 _KINDS: dict[str, KindSpec] = {}
@@ -90,6 +93,7 @@ def create_session(
     overrides: dict | None = None,
     progress: Progress | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    dist_info: DistInfo = SINGLE,
 ) -> TrainingSession:
     """Prepare the data, derive the model config, create the project folder and its trainer.
 
@@ -102,7 +106,7 @@ def create_session(
     datasets = load_datasets(spec, folders, load_cfg, progress, should_cancel)
     model_cfg = spec.default_config(data_cfg, datasets, dict(overrides or {}))
     device = pick_device(settings.device)
-    trainer = spec.make_trainer(model_cfg, settings, datasets, device)
+    trainer = _make_trainer(spec, model_cfg, settings, datasets, device, dist_info)
     project = Project.create(
         out,
         kind,
@@ -127,9 +131,10 @@ def open_session(
     steps: int | None = None,
     progress: Progress | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    dist_info: DistInfo = SINGLE,
 ) -> TrainingSession:
     """Open a project to continue training exactly where its latest checkpoint stopped."""
-    project = Project.open(root)
+    project = Project.open(root, clean=dist_info.is_main)
     spec = get_kind(project.kind)
     settings = config_from_dict(RunSettings, project.meta.get("run"))
     if device is not None:
@@ -151,10 +156,18 @@ def open_session(
                 "training continues on the folder as it is now"
             )
     datasets = load_datasets(spec, folders, spec.load_config(model_cfg, data_cfg), progress, should_cancel)
-    trainer = spec.make_trainer(model_cfg, settings, datasets, pick_device(settings.device))
+    trainer = _make_trainer(spec, model_cfg, settings, datasets, pick_device(settings.device), dist_info)
     session = TrainingSession(project, trainer, settings, warnings)
     session.restore_latest()
-    if steps is not None:
+    if steps is not None and dist_info.is_main:
         project.save_meta(run=dataclasses.asdict(settings))
     return session
 
+
+
+def _make_trainer(spec: KindSpec, model_cfg, settings: RunSettings, datasets: dict, device, dist_info: DistInfo):
+    if not dist_info.active:
+        return spec.make_trainer(model_cfg, settings, datasets, device)
+    if not spec.distributed:
+        raise UserError(f"{spec.title} cannot train on several devices yet; drop --devices")
+    return spec.make_trainer(model_cfg, settings, datasets, device, dist_info=dist_info)

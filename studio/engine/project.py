@@ -104,8 +104,9 @@ class Project:
         return project
 
     @classmethod
-    def open(cls, root: Path | str) -> "Project":
-        """Open an existing project folder; UserError if it is missing or not a project."""
+    def open(cls, root: Path | str, clean: bool = True) -> "Project":
+        """Open an existing project folder; UserError if it is missing or not a project.
+        `clean` removes temp files a killed process left (off for processes that only read)."""
         root = Path(root).expanduser()
         if not root.exists():
             raise UserError(f"project folder {root} does not exist")
@@ -121,7 +122,7 @@ class Project:
         if int(meta.get("format", 1)) > PROJECT_FORMAT:
             raise UserError(f"{root} was made by a newer GAN Studio; please update GAN Studio")
         project = cls(root, meta)
-        if project.writable:
+        if clean and project.writable:
             remove_stale_temp_files(root)
             remove_stale_temp_files(project.samples_dir)
         return project

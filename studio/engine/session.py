@@ -25,6 +25,7 @@ from studio.engine.checkpoint import (
     save_checkpoint,
 )
 from studio.engine.config import RunSettings
+from studio.engine.distributed import SINGLE, any_across, barrier
 from studio.engine.errors import CheckpointError
 from studio.engine.health import HealthMonitor
 from studio.engine.project import Project
@@ -61,23 +62,28 @@ class TrainingSession:
         self.warnings = list(warnings or [])  # shown once by the front end (e.g. dataset changed)
         self._ips = 0.0
         self.health = HealthMonitor()
+        self.dist = getattr(trainer, "dist", SINGLE)
 
     # ----- checkpoints -------------------------------------------------------------------------
     def restore_latest(self) -> int:
         """Load the newest verifiable checkpoint, if any; returns the step restored (0 if none)."""
-        clean_checkpoint_folder(self.project.checkpoints_dir)
+        if self.dist.is_main:
+            clean_checkpoint_folder(self.project.checkpoints_dir)
         found = load_latest(self.project.checkpoints_dir)
         if found is None:
             return 0
         tensors, meta = found
         self.trainer.load_state_dict(tensors, meta)
         step = self.trainer.global_step
-        if any(r.get("step", 0) > step for r in self.project.read_history()[-1:]):
+        if self.dist.is_main and any(r.get("step", 0) > step for r in self.project.read_history()[-1:]):
             self.project.truncate_history(step)  # the run died after its last checkpoint
         return step
 
     def save_checkpoint(self) -> Path:
-        """Write a checkpoint of the current state and prune old ones; returns its JSON path."""
+        """Write a checkpoint of the current state and prune old ones; returns its JSON path.
+        With several processes only rank 0 writes (the others return the same path)."""
+        if not self.dist.is_main:
+            return self.project.checkpoints_dir / f"step-{self.trainer.global_step:07d}.json"
         tensors, meta = self.trainer.state_dict()
         meta["run"] = self.project.meta.get("run", {})
         path = save_checkpoint(self.project.checkpoints_dir, self.trainer.global_step, tensors, meta)
@@ -110,15 +116,23 @@ class TrainingSession:
         deadline = start + minutes * 60 if minutes else math.inf
         t_last = start
         try:
-            if not list_checkpoints(self.project.checkpoints_dir):
+            if self.dist.is_main and not list_checkpoints(self.project.checkpoints_dir):
                 self.save_checkpoint()  # a rollback target exists from the first step on
-            if self.trainer.global_step == 0 and not self.project.sample_path(0).exists():
+            if self.dist.is_main and self.trainer.global_step == 0 and not self.project.sample_path(0).exists():
                 self.save_samples()  # step 0: the time-lapse starts from noise
         except OSError as e:
             yield self._write_error_event(target, start, e)
             return
-        while self.trainer.global_step < target:
-            if should_stop is not None and should_stop():
+        barrier(self.dist)
+        halted = False  # set by rank 0 after an error; with several processes every rank must stop together
+        while True:
+            wants_stop = (
+                halted
+                or self.trainer.global_step >= target
+                or (should_stop is not None and should_stop())
+                or time.perf_counter() >= deadline
+            )
+            if any_across(self.dist, wants_stop, self.trainer.device):
                 break
             try:
                 losses = self.trainer.step()
@@ -128,7 +142,7 @@ class TrainingSession:
                 if event.stopped:
                     return
                 continue
-            if not all(math.isfinite(v) for v in losses.values()):
+            if not all(math.isfinite(v) for v in losses.values()):  # averaged over ranks: all see it
                 yield self._diverged(target, start, losses)
                 return
             now = time.perf_counter()
@@ -139,16 +153,20 @@ class TrainingSession:
             event = TrainEvent(step, target, losses, self._ips, now - start)
             event.messages += self.health.observe_losses(step, losses)
             try:
-                self._scheduled_work(event, step, target, s)
+                if self.dist.is_main:
+                    self._scheduled_work(event, step, target, s)
             except CheckpointError:  # non-finite weights with finite losses: same as a divergence
-                yield self._diverged(target, start, losses)
-                return
+                if not self.dist.active:
+                    yield self._diverged(target, start, losses)
+                    return
+                event.messages.append("Training diverged (the weights became NaN); stopped at the last good checkpoint.")
+                event.stopped, halted = "diverged", True
             except OSError as e:
-                yield self._write_error_event(target, start, e, event)
-                return
+                self._write_error_event(target, start, e, event)
+                halted = True
             yield event
-            if now >= deadline:
-                break
+        if halted:
+            return
         try:
             if not self._has_checkpoint_at(self.trainer.global_step):
                 self.save_checkpoint()

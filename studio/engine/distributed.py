@@ -1,0 +1,96 @@
+"""Multi-process data-parallel training with PyTorch DDP, launched by torchrun.
+
+`gan-studio train ... --devices N` re-launches itself under `torch.distributed.run`; a command
+already started by `torchrun` is detected from its environment. Every rank builds the same trainer
+from the same seed and consumes the same random numbers, then trains on its own slice of each
+global batch; DistributedDataParallel averages the gradients. Rank 0 alone writes checkpoints,
+samples and history, so the project folder is the same as a single-process run's.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+from studio.engine.errors import UserError
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def active(self) -> bool:
+        return self.world > 1
+
+
+SINGLE = DistInfo()
+
+
+def launched_by_torchrun() -> bool:
+    return "TORCHELASTIC_RUN_ID" in os.environ or ("WORLD_SIZE" in os.environ and "RANK" in os.environ)
+
+
+def init_from_env(device_name: str) -> tuple[DistInfo, str]:
+    """Join the process group torchrun set up; returns the rank info and the device name to use
+    (cuda:LOCAL_RANK on GPUs, the CPU with gloo otherwise)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return SINGLE, device_name
+    info = DistInfo(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
+    use_cuda = device_name in ("auto", "cuda") and torch.cuda.is_available()
+    if use_cuda:
+        torch.cuda.set_device(info.local_rank)
+        device_name = f"cuda:{info.local_rank}"
+    else:
+        device_name = "cpu"
+        # share the cores: N processes x all threads would oversubscribe the CPU
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    return info, device_name
+
+
+def barrier(info: DistInfo) -> None:
+    if info.active:
+        dist.barrier()
+
+
+def mean_across(info: DistInfo, values: dict[str, float], device: torch.device) -> dict[str, float]:
+    """Average scalar losses over ranks so every rank logs, and reacts to NaN, identically."""
+    if not info.active or not values:
+        return values
+    t = torch.tensor(list(values.values()), dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return dict(zip(values, (t / info.world).tolist()))
+
+
+def any_across(info: DistInfo, flag: bool, device: torch.device) -> bool:
+    """True on every rank when any rank says True (stop requests, deadlines)."""
+    if not info.active:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def relaunch(argv: list[str], devices: int) -> int:
+    """Run `gan-studio argv` under torchrun with `devices` processes on this machine."""
+    if devices < 2:
+        raise UserError("--devices must be at least 2 for multi-process training")
+    if torch.cuda.is_available() and torch.cuda.device_count() < devices:
+        raise UserError(f"--devices {devices}: only {torch.cuda.device_count()} GPUs are available")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={devices}",
+           "-m", "studio", *argv]
+    return subprocess.call(cmd)

@@ -1,0 +1,60 @@
+"""Data-parallel training with PyTorch DDP (gloo, 2 CPU processes via torchrun): the same losses
+and weights as one process on the same global batch, rank 0 alone writing the project."""
+
+import json
+
+import pytest
+import torch
+
+from studio.cli import main
+from studio.engine.checkpoint import list_checkpoints, load_checkpoint
+from studio.engine.data import DataConfig, prepare_dataset
+from studio.engine.dcgan_trainer import DCGANConfig, DCGANTrainer
+from studio.engine.kinds import open_session
+from studio.engine.procedural import discs, write_folder
+
+
+@pytest.mark.timeout(300)
+def test_two_processes_match_one_process_on_the_same_global_batch(tmp_path):
+    data = write_folder(discs(64, 32, seed=0), tmp_path / "data")
+    out = tmp_path / "ddp"
+    argv = ["train", "dcgan", "--data", str(data), "--out", str(out), "--size", "32", "--batch", "16",
+            "--width", "8", "--z-dim", "16", "--steps", "4", "--log-every", "1", "--metric-every", "0",
+            "--checkpoint-every", "4", "--diffaugment", "off", "--precision", "fp32", "--seed", "5",
+            "--devices", "2"]
+    assert main(argv) == 0
+
+    # rank 0 alone wrote: one history line per step, one set of checkpoints and grids
+    history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert [h["step"] for h in history] == [1, 2, 3, 4]
+    assert [s for s, _ in list_checkpoints(out / "checkpoints")] == [0, 4]
+
+    # one process, same global batch of 16, BatchNorm statistics per half batch (what each of the
+    # two processes computes on its 8 images)
+    meta = json.loads((out / "project.json").read_text())
+    cfg = DCGANConfig(**{**meta["model"], "bn_chunks": 2})
+    ds = prepare_dataset(data, DataConfig(size=32))
+    ref = DCGANTrainer(cfg, ds.images, seed=5)
+    ref_losses = [ref.step() for _ in range(4)]
+    for h, r in zip(history, ref_losses):
+        for k in ("loss_D", "loss_G", "D_real", "D_fake"):
+            assert h[k] == pytest.approx(r[k], rel=1e-4, abs=1e-5), (h["step"], k)
+    tensors, _ = load_checkpoint(out / "checkpoints" / "step-0000004.json")
+    for k, v in ref.G.state_dict().items():
+        if v.is_floating_point() and "running" not in k:
+            assert torch.allclose(tensors[f"G.{k}"], v, atol=1e-5), k
+
+    # the project opens and continues like any other
+    session = open_session(out, steps=5)
+    assert session.trainer.global_step == 4
+    assert list(session.run())[-1].step == 5
+
+
+def test_devices_need_a_kind_that_supports_them(tmp_path, capsys):
+    a = write_folder(discs(8, 32, seed=0), tmp_path / "a")
+    b = write_folder(discs(8, 32, seed=1), tmp_path / "b")
+    code = main(["train", "cyclegan", "--data-a", str(a), "--data-b", str(b), "--out", str(tmp_path / "p"),
+                 "--size", "32", "--width", "8", "--steps", "2", "--devices", "2"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "cannot train on several devices" in err and "Traceback" not in err
