@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QStackedWidget,
+    QTabWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -115,11 +116,20 @@ class MainWindow(QMainWindow):
     # construction
     # ================================================================================================
     def _build_central(self) -> None:
+        from studio.ui.explorer import ExplorerPanel
+
         self.welcome = WelcomeView()
         self.samples_view = SamplesView()
+        self.explorer = ExplorerPanel()
+        # Watching training and exploring the generator are two views of one project: tabs, not windows.
+        self.work_tabs = QTabWidget()
+        self.work_tabs.setDocumentMode(True)
+        self.work_tabs.addTab(self.samples_view, "Samples")
+        self.explore_tab = self.work_tabs.addTab(self.explorer, "Explore")
+        self.work_tabs.currentChanged.connect(self._on_work_tab_changed)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.welcome)
-        self.stack.addWidget(self.samples_view)
+        self.stack.addWidget(self.work_tabs)
         self.setCentralWidget(self.stack)
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -239,6 +249,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         c, st, tp = self.controller, self.state, self.training_panel
         c.state_changed.connect(self._on_state_changed)
+        c.generator_weights.connect(self._on_generator_weights)
         c.preparing.connect(tp.set_preparing)
         c.ready.connect(self._on_ready)
         c.progress.connect(self._on_progress)
@@ -370,7 +381,13 @@ class MainWindow(QMainWindow):
     def _on_project_changed(self, project: Project | None) -> None:
         self._image_cache.clear()
         self.project_panel.set_project(project)
-        self.stack.setCurrentWidget(self.samples_view if project is not None else self.welcome)
+        self.stack.setCurrentWidget(self.work_tabs if project is not None else self.welcome)
+        explorable = project is not None and project.kind == "dcgan"
+        self.work_tabs.setTabEnabled(self.explore_tab, explorable)
+        self.work_tabs.setTabToolTip(self.explore_tab, "" if explorable else "Exploring needs a DCGAN project")
+        if not explorable:
+            self.work_tabs.setCurrentWidget(self.samples_view)
+        self.explorer.set_project(project.root if explorable else None)
         self._set_welcome_mode(project is None and not self.controller.busy)
         if project is None:
             self.setWindowTitle("GAN Studio")
@@ -639,9 +656,19 @@ class MainWindow(QMainWindow):
         box.exec()
         return box.clickedButton() is quit_button
 
+    def _on_work_tab_changed(self, index: int) -> None:
+        # Exploring mid-training: take a copy of the live EMA generator rather than the last checkpoint.
+        if index == self.explore_tab and self.controller.busy:
+            self.controller.request_generator_weights()
+
+    def _on_generator_weights(self, weights) -> None:
+        if weights.kind == "dcgan":
+            self.explorer.set_generator_state(weights.config, weights.state, weights.step)
+
     def shutdown(self) -> None:
         """Stop every background thread (training saves a checkpoint first). Blocks until they ended."""
         self._closing = True
+        self.explorer.shutdown()
         if self.controller.busy:
             self.statusBar().showMessage("Saving the model…")
             QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
