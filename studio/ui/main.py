@@ -65,6 +65,9 @@ def run_studio(project: str | None = None, screenshot: str | None = None) -> int
     opened = True
     if target:
         opened = window.open_project(target)
+    elif _demo_available():
+        # first launch (nothing named, nothing recent): something alive to play with at once
+        window.open_demo("faces")
     if screenshot:
         if project and not opened:
             msg = window.last_message.text() if window.last_message is not None else f"cannot open {project}"
@@ -73,6 +76,12 @@ def run_studio(project: str | None = None, screenshot: str | None = None) -> int
             return 2
         return _screenshot(app, window, Path(screenshot))
     return app.exec()
+
+
+def _demo_available() -> bool:
+    from studio.engine.demo_projects import demo_available
+
+    return demo_available("faces")
 
 
 def _install_excepthook() -> None:

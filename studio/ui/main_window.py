@@ -220,7 +220,14 @@ class MainWindow(QMainWindow):
             v.addAction(a)
         v.addSeparator()
         v.addAction(self.reset_layout_action)
+        self.demo_faces_action = self._action("Open Demo: Faces (DCGAN)", lambda: self.open_demo("faces"),
+                                              tip="A copy of the bundled faces model, ready to explore")
+        self.demo_scenes_action = self._action("Open Demo: Day and Night (CycleGAN)", lambda: self.open_demo("scenes"),
+                                               tip="A copy of the bundled day/night translation model")
         h = mb.addMenu("&Help")
+        h.addAction(self.demo_faces_action)
+        h.addAction(self.demo_scenes_action)
+        h.addSeparator()
         h.addAction(self.about_action)
 
         tb = QToolBar("Main")
@@ -656,6 +663,21 @@ class MainWindow(QMainWindow):
         box.exec()
         return box.clickedButton() is quit_button
 
+    def open_demo(self, which: str) -> bool:
+        """Open the user's copy of a bundled demo project (copied on first use; bundled files stay untouched)."""
+        from studio.engine.demo_projects import demo_project
+        from studio.engine.errors import UserError
+
+        try:
+            root = demo_project(which)
+        except (UserError, OSError) as e:
+            self.show_message("Demo", str(e), QMessageBox.Icon.Warning)
+            return False
+        opened = self.open_project(root)
+        if opened and which == "faces":
+            self.work_tabs.setCurrentIndex(self.explore_tab)
+        return opened
+
     def _on_work_tab_changed(self, index: int) -> None:
         # Exploring mid-training: take a copy of the live EMA generator rather than the last checkpoint.
         if index == self.explore_tab and self.controller.busy:
@@ -704,6 +726,8 @@ class MainWindow(QMainWindow):
         if self.state.sample_steps and not self.samples_view.image.has_picture():
             return False
         if self.state.history and self.loss_plot.point_count() == 0:
+            return False
+        if self.work_tabs.currentIndex() == self.explore_tab and not self.explorer.is_rendered():
             return False
         return True
 

@@ -181,6 +181,10 @@ class GalleryView(QWidget):
         self.seed_spin.setValue(self.seed_spin.value() + 1)
         self.generate()
 
+    def all_drawn(self) -> bool:
+        """Every listed item has its picture (for screenshots and tests)."""
+        return all(it.z.tobytes() in self._pictures for it in self._shown)
+
     def items(self) -> list[LatentItem]:
         """The items listed now, in order."""
         return list(self._shown)

@@ -170,6 +170,12 @@ class ExplorerPanel(QWidget):
         self.pad.set_store(self.store)
         self.arithmetic.set_store(self.store)
 
+    def is_rendered(self) -> bool:
+        """The generator is loaded, the pad shows its image and the gallery's pictures are drawn."""
+        if self.project_dir is None:
+            return True
+        return self.renderer.has_model and self.pad.preview.has_picture() and self.gallery.all_drawn()
+
     def _show_info(self, info: ModelInfo) -> None:
         src = f"live weights from training, step {info.step:,}" if info.source == "training" else f"step {info.step:,}"
         self.info_label.setText(f"{src} · {info.size} px · z {info.z_dim} · {info.backend} on {info.device}")
