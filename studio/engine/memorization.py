@@ -99,6 +99,7 @@ class NearestImages:
         if paths is not None and len(paths) != n:
             raise ValueError(f"{len(paths)} paths for {n} images")
         self.paths = list(paths) if paths is not None else [""] * n
+        self.images = images  # a reference (no copy), to show the neighbours
         first = _as_nchw_float(images[:1])
         self.channels = first.shape[1]
         g = torch.Generator().manual_seed(seed)
@@ -120,6 +121,13 @@ class NearestImages:
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    def picture(self, row: int) -> np.ndarray:
+        """Training image `row` as uint8 (H, W, C), for display."""
+        t = torch.as_tensor(self.images[row])
+        if t.ndim == 3 and t.shape[0] in (1, 3, 4) and t.shape[-1] not in (1, 3, 4):
+            t = t.permute(1, 2, 0)  # stored (C, H, W) like ImageDataset.images
+        return t.contiguous().numpy()
 
     # ----- descriptors ---------------------------------------------------------------------------
     def _features(self, x: torch.Tensor) -> torch.Tensor:
@@ -186,3 +194,24 @@ class NearestImages:
                 dist[dist < 1e-6] = float("inf")  # nor exact duplicates in the folder: they would zero the scale
                 self._typical[space] = float(dist.min(1).values.median())
         return self._typical[space]
+
+
+def index_project(project_dir, progress=None, should_cancel=None) -> NearestImages:
+    """Index the training images of a DCGAN project (from the decode cache when it is warm).
+
+    UserError when the images are gone (e.g. a bundled demo, whose data is procedural). Any thread."""
+    from pathlib import Path
+
+    from studio.engine.config import config_from_dict
+    from studio.engine.data import DataConfig, prepare_dataset
+    from studio.engine.errors import UserError
+    from studio.engine.project import Project
+
+    project = Project.open(project_dir)
+    folder = (project.meta.get("data", {}).get("folders") or {}).get("data")
+    if not folder or not Path(folder).is_dir():
+        raise UserError(f"the training images of {project.name} are not on this computer ({folder or 'no folder'}), "
+                        "so there is nothing to compare with")
+    cfg = config_from_dict(DataConfig, project.meta["data"].get("config"))
+    dataset = prepare_dataset(folder, cfg, progress=progress, should_cancel=should_cancel)
+    return NearestImages.from_dataset(dataset)

@@ -62,6 +62,9 @@ class ExplorerPanel(QWidget):
         self.reload_button.setToolTip("Load the project's newest checkpoint")
         self.reload_button.clicked.connect(self.reload)
         self.export_button = QPushButton("Export…")
+        self.nearest_button = QPushButton("Nearest training images…")
+        self.nearest_button.setToolTip("Is the model copying? Compare the pad's image with your training images")
+        self.nearest_button.clicked.connect(lambda: self.open_nearest())
         self.export_button.setToolTip("Animations, time-lapse, pictures, grids, ONNX")
         self.export_button.clicked.connect(lambda: self.open_export())
         self.status_label = muted_label("", wrap=False)
@@ -90,6 +93,7 @@ class ExplorerPanel(QWidget):
         head = QHBoxLayout()
         head.addWidget(self.title)
         head.addWidget(self.info_label, 1)
+        head.addWidget(self.nearest_button)
         head.addWidget(self.reload_button)
         head.addWidget(self.export_button)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -138,6 +142,18 @@ class ExplorerPanel(QWidget):
             self.renderer.load_project(self.project_dir)
         self._apply_store()
         self._update_buttons()
+
+    def open_nearest(self):
+        """The memorization check for the image on the pad; returns the (non-modal) dialog."""
+        from studio.ui.explorer.nearest_dialog import NearestImagesDialog
+
+        picture = self.pad.shown_picture
+        if picture is None or self.project_dir is None:
+            return None
+        dialog = NearestImagesDialog(self.project_dir, picture, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     def reload(self) -> None:
         if self.project_dir is not None:
@@ -200,6 +216,7 @@ class ExplorerPanel(QWidget):
     def _update_buttons(self) -> None:
         self.reload_button.setEnabled(self.project_dir is not None)
         self.export_button.setEnabled(self.renderer.has_model or self.project_dir is not None)
+        self.nearest_button.setEnabled(self.renderer.has_model and self.project_dir is not None)
 
     def _show_message(self, text: str) -> None:
         self.status_label.setText(text)
