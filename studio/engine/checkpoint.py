@@ -147,3 +147,16 @@ def clean_checkpoint_folder(folder: Path | str) -> None:
         for p in folder.glob("step-*.safetensors"):
             if not p.with_suffix(".json").exists():
                 p.unlink(missing_ok=True)
+
+
+def checkpoints_to_try(project, checkpoint: Path | str | None = None) -> list[Path]:
+    """The checkpoint(s) a loader should try for `project`, newest first: the given one, or every
+    committed one (so a damaged newest falls back to an older one). UserError for an untrained project."""
+    from studio.engine.errors import UserError
+
+    if checkpoint is not None:
+        return [Path(checkpoint)]
+    found = list_checkpoints(project.checkpoints_dir)
+    if not found:
+        raise UserError(f"{project.root} has no trained checkpoint yet; train it first")
+    return [p for _, p in reversed(found)]

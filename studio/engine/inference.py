@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from studio.engine.checkpoint import list_checkpoints, load_checkpoint
+from studio.engine.checkpoint import checkpoints_to_try, load_checkpoint
 from studio.engine.config import config_from_dict
 from studio.engine.dcgan_trainer import DCGANConfig
 from studio.engine.device import pick_device
@@ -60,13 +60,7 @@ def load_generator(project_dir: Path | str, checkpoint: Path | str | None = None
     project = Project.open(project_dir)
     if project.kind != "dcgan":
         raise UserError(f"{project_dir} is a {project.kind} project; 'generate' needs a DCGAN project")
-    if checkpoint is None:
-        found = list_checkpoints(project.checkpoints_dir)
-        if not found:
-            raise UserError(f"{project_dir} has no trained checkpoint yet; train it first")
-        candidates = [p for _, p in reversed(found)]
-    else:
-        candidates = [Path(checkpoint)]
+    candidates = checkpoints_to_try(project, checkpoint)
     last_error = None
     for path in candidates:
         try:

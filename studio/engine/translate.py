@@ -31,7 +31,7 @@ from PIL import Image
 from torch import nn
 
 from studio.engine.atomic import write_bytes_atomic
-from studio.engine.checkpoint import list_checkpoints, load_checkpoint
+from studio.engine.checkpoint import checkpoints_to_try, load_checkpoint
 from studio.engine.config import config_from_dict
 from studio.engine.cyclegan_trainer import CycleGANConfig
 from studio.engine.data import DataConfig, ImageDecodeError, decode_image, scan_folder
@@ -241,13 +241,7 @@ class Translator:
         project = Project.open(project_dir)
         if project.kind != "cyclegan":
             raise UserError(f"{project_dir} is a {project.kind} project; 'translate' needs a CycleGAN project")
-        if checkpoint is None:
-            found = list_checkpoints(project.checkpoints_dir)
-            if not found:
-                raise UserError(f"{project_dir} has no trained checkpoint yet; train it first")
-            candidates = [p for _, p in reversed(found)]
-        else:
-            candidates = [Path(checkpoint)]
+        candidates = checkpoints_to_try(project, checkpoint)
         dev = device if isinstance(device, torch.device) else pick_device(device)
         data_cfg = config_from_dict(DataConfig, project.meta.get("data", {}).get("config"))
         prefix = "G" if direction == "a2b" else "F"
