@@ -5,7 +5,8 @@
 DCGAN mode: the project's trainer (64 px, batch 64, its default fast path, in-memory uint8 data)
 against the pytorch/examples dcgan recipe (torchvision ImageFolder + DataLoader(2 workers) +
 fp32 + Sigmoid/BCELoss) on the same folder and device. Prints images/s of both and the ratio.
-Without DATA_DIR a folder of procedural 64 px images is generated first.
+Without DATA_DIR a folder of 1,000 procedural 256 px JPEGs (stand-ins for a user's photos, which
+are larger than the training size) is generated first.
 """
 
 from __future__ import annotations
@@ -119,6 +120,17 @@ def fast_dcgan_config(device: torch.device):
     return DCGANConfig(size=64, batch=64)  # the defaults a user gets
 
 
+def _photo_like_folder(folder: Path, count: int = 1000, side: int = 256) -> Path:
+    """Procedural images stored like a user's photos: larger than the training size, as JPEG."""
+    from studio.engine.images import to_pil
+    from studio.engine.procedural import discs
+
+    folder.mkdir(parents=True)
+    for i, pic in enumerate(discs(count, side, seed=0)):
+        to_pil(pic).save(folder / f"img{i:05d}.jpg", quality=90)
+    return folder
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -126,7 +138,7 @@ def _sync(device: torch.device) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("data", nargs="?", help="image folder (default: generate 2,000 procedural images)")
+    ap.add_argument("data", nargs="?", help="image folder (default: 1,000 procedural 256 px JPEGs, like small photos)")
     ap.add_argument("--mode", choices=("dcgan",), default="dcgan")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
@@ -134,11 +146,10 @@ def main() -> int:
     args = ap.parse_args()
 
     from studio.engine.device import describe_device, pick_device
-    from studio.engine.procedural import discs, write_folder
 
     device = pick_device(args.device)
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(args.data) if args.data else write_folder(discs(2000, 64, seed=0), Path(tmp) / "discs")
+        data = Path(args.data) if args.data else _photo_like_folder(Path(tmp) / "discs")
         print(f"device: {describe_device(device)}  torch {torch.__version__}  data: {data}")
         base = canonical_dcgan(data, args.steps, args.warmup, device)
         print(f"canonical eager loop (ImageFolder + DataLoader(2) + fp32 + BCE): {base:8.1f} images/s")

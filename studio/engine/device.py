@@ -49,27 +49,15 @@ def set_cpu_threads(leave_free: int = 0) -> int:
     return n
 
 
-def cpu_has_bf16() -> bool:
-    """True when this CPU computes bf16 natively (AVX-512 BF16 or AMX), where bf16 autocast pays off."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def fast_path(device: torch.device, precision: str, channels_last: bool) -> tuple[str, bool]:
     """Resolve a config's precision ("auto" | "fp32" | "bf16") and layout for `device`.
 
-    "auto" picks bf16 autocast + channels_last where it measured faster at equal quality
-    (CUDA with bf16, CPUs with native bf16: see bench/train_speed.py and bench/quality_check.py)
-    and plain fp32 elsewhere; bf16 without channels_last was 3.5x slower on the CPU, so "auto"
-    never picks one without the other. Explicit values are kept as given."""
+    "auto" picks bf16 autocast + channels_last on CUDA GPUs with bf16 (the usual fast path there;
+    not yet measured by bench/ in this project) and plain fp32 everywhere else: on this project's
+    2-core AVX-512-bf16 CPU with torch 2.14.1, bf16 autocast + channels_last measured several times
+    slower than fp32 for the DCGAN step (bench/train_speed.py, 2026-11-23). Explicit values are kept."""
     if precision != "auto":
         return precision, channels_last
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return "bf16", True
-    if device.type == "cpu" and cpu_has_bf16():
         return "bf16", True
     return "fp32", channels_last
