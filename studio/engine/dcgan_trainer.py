@@ -263,7 +263,7 @@ class DCGANTrainer:
 
     def samples(self) -> np.ndarray:
         pics = self.generate(self.fixed_z)
-        return make_grid(pics, nrow=max(1, int(np.ceil(np.sqrt(len(pics))))))
+        return make_grid(pics)  # square-ish: ceil(sqrt(n)) per row
 
     def _prepare_ema(self) -> None:
         # Recalibrate the EMA generator's BatchNorm statistics with fixed noise (deterministic, and

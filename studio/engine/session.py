@@ -174,16 +174,14 @@ class TrainingSession:
             yield self._write_error_event(target, start, e)
 
     def _scheduled_work(self, event: TrainEvent, step: int, target: int, s: RunSettings) -> None:
-        record = None
-        if step % s.log_every == 0 or step == target:
-            record = {"step": step, **event.losses, "images_per_s": round(self._ips, 2), "time": time.time()}
+        log_now = step % s.log_every == 0 or step == target
         if s.metric_every and (step % s.metric_every == 0 or step == target) and hasattr(self.trainer, "quality"):
             event.quality = self.trainer.quality()
             event.messages += self.health.observe_quality(step, event.quality)
-            record = record or {"step": step, **event.losses, "images_per_s": round(self._ips, 2), "time": time.time()}
-            record.update(event.quality)
-        if record is not None:
-            self.project.append_history(record)
+            log_now = True  # a quality measurement is always logged, whatever log_every says
+        if log_now:
+            record = {"step": step, **event.losses, "images_per_s": round(self._ips, 2), "time": time.time()}
+            self.project.append_history({**record, **(event.quality or {})})
         if step % s.sample_every == 0 or step == target:
             event.samples, path = self.save_samples()
             event.sample_path = str(path)
