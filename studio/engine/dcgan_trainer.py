@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from studio.engine.augment import diff_augment
-from studio.engine.device import fast_path
+from studio.engine.device import fast_path, keep_freed_memory
 from studio.engine.distributed import SINGLE, DistInfo, mean_across
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import make_grid, to_uint8
@@ -98,7 +98,10 @@ class DCGANTrainer:
         self.images_per_step = cfg.batch
         self.dist = dist_info
         self.images = images.to(self.device)  # resident: no per-step decode or host->device copy
-        self.precision, channels_last = fast_path(self.device, cfg.precision, cfg.channels_last)
+        keep_freed_memory()  # steps reuse their activation buffers instead of page-faulting fresh ones
+        # channels_last measured 1.15x faster for this step on the CPU (bench/train_speed.py)
+        self.precision, channels_last = fast_path(self.device, cfg.precision, cfg.channels_last,
+                                                  cpu_channels_last=True)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
 
         with torch.random.fork_rng(devices=[]):
@@ -216,10 +219,18 @@ class DCGANTrainer:
         loss_fake.backward()
         self.opt_D.step()
 
-        with self._autocast():
-            loss_g = self._g_loss(self._chunked(self._D, self._d_input(fake)))
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
+        # G step: D's weight gradients are not needed here (D already stepped), so D runs with its
+        # parameters frozen and autograd computes only the input gradients that flow back into G
+        # (about a tenth of the step's arithmetic saved). The bare module: D's data-parallel wrapper
+        # expects every parameter's gradient after each forward through it.
+        self.D.requires_grad_(False)
+        try:
+            with self._autocast():
+                loss_g = self._g_loss(self._chunked(self.D, self._d_input(fake)))
+            self.opt_G.zero_grad(set_to_none=True)
+            loss_g.backward()
+        finally:
+            self.D.requires_grad_(True)
         self.opt_G.step()
         self.ema.update()
         self.global_step += 1

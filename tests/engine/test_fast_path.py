@@ -1,0 +1,67 @@
+"""The fast path each trainer picks on the CPU, and the frozen discriminator of the DCGAN G step."""
+
+import torch
+
+from studio.engine.cyclegan_trainer import CycleGANConfig, CycleGANTrainer
+from studio.engine.dcgan_trainer import DCGANConfig, DCGANTrainer
+from studio.engine.device import fast_path
+
+CPU = torch.device("cpu")
+
+
+def test_auto_on_cpu_is_fp32_with_the_models_measured_layout():
+    assert fast_path(CPU, "auto", False, cpu_channels_last=True) == ("fp32", True)
+    assert fast_path(CPU, "auto", False, cpu_channels_last=False) == ("fp32", False)
+    # explicit choices are kept as given
+    assert fast_path(CPU, "fp32", False, cpu_channels_last=True) == ("fp32", False)
+    assert fast_path(CPU, "bf16", True) == ("bf16", True)
+
+
+def _images(n=16, size=32):
+    return torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+
+
+def test_dcgan_runs_channels_last_and_cyclegan_contiguous_on_cpu_by_default():
+    d = DCGANTrainer(DCGANConfig(size=32, batch=4, ngf=8, ndf=8), _images())
+    assert (d.precision, d.memory_format) == ("fp32", torch.channels_last)
+    assert d._real_batch().is_contiguous(memory_format=torch.channels_last)
+    assert next(d.D.parameters()).is_contiguous(memory_format=torch.channels_last)
+    c = CycleGANTrainer(CycleGANConfig(size=32, ngf=4, ndf=4), _images(4, 36), _images(4, 36))
+    assert (c.precision, c.memory_format) == ("fp32", torch.contiguous_format)
+
+
+def test_channels_last_gives_the_same_training_as_contiguous():
+    """The layout is a speed lever only: the same seed gives the same losses within float rounding."""
+    runs = []
+    for cl in (False, True):
+        t = DCGANTrainer(DCGANConfig(size=32, batch=8, ngf=8, ndf=8, precision="fp32", channels_last=cl), _images())
+        runs.append([t.step() for _ in range(3)])
+    for a, b in zip(*runs):
+        for k in a:
+            assert abs(a[k] - b[k]) <= 1e-4 * max(1.0, abs(a[k])), (k, a[k], b[k])
+
+
+def test_g_step_freezes_d_only_for_its_own_backward():
+    t = DCGANTrainer(DCGANConfig(size=32, batch=8, ngf=8, ndf=8), _images())
+    d_before = [p.detach().clone() for p in t.D.parameters()]
+    g_before = [p.detach().clone() for p in t.G.parameters()]
+    t.step()
+    assert all(p.requires_grad for p in t.D.parameters())
+    # D's gradients are those of its own loss: the G step added nothing to them
+    d_grads = [p.grad.clone() for p in t.D.parameters()]
+    assert all(not torch.equal(a, p) for a, p in zip(d_before, t.D.parameters()))
+    assert all(not torch.equal(a, p) for a, p in zip(g_before, t.G.parameters()))
+    t.step()
+    assert all(not torch.equal(g, p.grad) for g, p in zip(d_grads, t.D.parameters()))
+
+
+def test_g_update_equals_one_with_d_gradients_computed():
+    """Freezing D in the G step changes no number: compare against the same step with D unfrozen."""
+    cfg = DCGANConfig(size=32, batch=8, ngf=8, ndf=8, precision="fp32", diffaugment=False)
+    a = DCGANTrainer(cfg, _images(), seed=3)
+    b = DCGANTrainer(cfg, _images(), seed=3)
+    b.D.requires_grad_ = lambda flag=True: b.D  # b never freezes D
+    la, lb = a.step(), b.step()
+    assert la == lb
+    for pa, pb in zip(a.G.parameters(), b.G.parameters()):
+        torch.testing.assert_close(pa, pb, rtol=0, atol=1e-6)
