@@ -39,7 +39,7 @@ import torch
 from studio.engine import dataset_cache, image_decode
 from studio.engine.dataset_report import DatasetReport
 from studio.engine.errors import UserError
-from studio.engine.image_decode import ImageDecodeError, Source
+from studio.engine.image_decode import IMAGE_EXTENSIONS, ImageDecodeError, Source
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -56,7 +56,6 @@ __all__ = [
     "scan_folder",
 ]
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 
 # Long side / short side above which an image is skipped when building a dataset.
 MAX_ASPECT_RATIO = 20.0

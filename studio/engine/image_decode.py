@@ -45,6 +45,10 @@ from typing import BinaryIO, Literal, Union
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+# Files taken as images, by extension in any case (here rather than in data.py, which imports
+# torch: the studio's translate panel needs the list at start-up).
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
+
 # Largest image decoded, in pixels (an 8000x8000 photo). Bigger ones are refused
 # from the header: a 64 Mpx RGBA image already needs 256 MB while decoding.
 MAX_PIXELS = 64_000_000

@@ -6,23 +6,34 @@ import io
 import math
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 from PIL import Image
 
 from studio.engine.atomic import write_bytes_atomic
+
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported inside the two tensor functions: the picture and PNG helpers are used by the
+# studio's start-up path (opening a project), which should not wait ~2 s for torch to load.
 
 _PIL_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """(B, C, H, W) tensor in [-1, 1] on any device -> uint8 numpy (B, H, W, C) on the CPU."""
+    import torch
+
     x = x.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
     return x.permute(0, 2, 3, 1).contiguous().cpu().numpy()
 
 
 def from_uint8(a: np.ndarray | torch.Tensor) -> torch.Tensor:
     """uint8 (B, C, H, W) tensor or (H, W, C) array -> float tensor in [-1, 1], (B, C, H, W)."""
+    import torch
+
     t = torch.as_tensor(a)
     if t.ndim == 3:  # a single HWC picture
         t = t.permute(2, 0, 1).unsqueeze(0)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from studio.app.settings import StudioSettings, configure_application
 from studio.ui.style import apply_theme
 
 SCREENSHOT_TIMEOUT_S = 20.0
+# Set (to anything) by bench/startup.py: the studio prints when its window first paints.
+STARTUP_REPORT_ENV = "GAN_STUDIO_REPORT_STARTUP"
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
@@ -60,22 +63,83 @@ def run_studio(project: str | None = None, screenshot: str | None = None) -> int
     settings = StudioSettings()
     # screenshots: the default layout and size every time, whatever the user arranged
     window = MainWindow(settings, remember_layout=not screenshot)
-    window.show()
+    report = bool(os.environ.get(STARTUP_REPORT_ENV))
     target = project or (None if screenshot else settings.last_project())
-    opened = True
-    if target:
-        opened = window.open_project(target)
-    elif _demo_available():
-        # first launch (nothing named, nothing recent): something alive to play with at once
-        window.open_demo("faces")
     if screenshot:
+        window.show()
+        opened = _open_initial(window, target)
         if project and not opened:
             msg = window.last_message.text() if window.last_message is not None else f"cannot open {project}"
             print(f"gan-studio: {msg}", file=sys.stderr)
             window.close()
             return 2
         return _screenshot(app, window, Path(screenshot))
+    # The window paints first; the project (torch, the model, the first pictures: a second or two)
+    # opens right after, with a note in the status bar meanwhile (bench/startup.py).
+    if target or _demo_available():
+        window.statusBar().showMessage("Opening the project…" if target else "Opening the demo…")
+    def open_initial():
+        _open_initial(window, target)
+        if report:
+            _report_when_drawn(window)
+
+    _after_first_paint(window, open_initial, report)  # before show(): it may paint at once
+    window.show()
     return app.exec()
+
+
+def _open_initial(window, target: str | None) -> bool:
+    """The named or last project; on a first launch (nothing named, nothing recent) the faces demo,
+    so there is something alive to play with at once. False when a named project failed to open."""
+    if target:
+        opened = window.open_project(target)
+    else:
+        opened = True
+        if _demo_available():
+            window.open_demo("faces")
+    if window.statusBar().currentMessage().startswith("Opening the"):
+        window.statusBar().clearMessage()
+    return opened
+
+
+class _FirstPaint(QObject):
+    """Calls `then` once, just after the window's first paint (or after `fallback_ms` if no paint
+    comes, e.g. on a minimised start); with `report`, prints when that paint happened."""
+
+    def __init__(self, window, then, report: bool, fallback_ms: int = 1000):
+        super().__init__(window)
+        self.then, self.report, self.done = then, report, False
+        QTimer.singleShot(fallback_ms, self._run)
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Paint:
+            obj.removeEventFilter(self)
+            if self.report:
+                # CLOCK_MONOTONIC is system-wide on Linux: the launching process subtracts its own reading
+                print(f"gan-studio startup: window painted at monotonic {time.monotonic():.6f}", file=sys.stderr,
+                      flush=True)
+            QTimer.singleShot(0, self._run)  # after this paint has reached the screen
+        return False
+
+    def _run(self):
+        if not self.done:
+            self.done = True
+            self.then()
+
+
+def _after_first_paint(window, then, report: bool) -> None:
+    window.installEventFilter(_FirstPaint(window, then, report))
+
+
+def _report_when_drawn(window) -> None:
+    def poll():  # when the project's pictures are on screen
+        if window.is_rendered():
+            print(f"gan-studio startup: project drawn at monotonic {time.monotonic():.6f}", file=sys.stderr,
+                  flush=True)
+        else:
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(0, poll)
 
 
 def _demo_available() -> bool:

@@ -14,6 +14,7 @@ checkpoint, and joins the thread before the window goes away.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QImage, QKeySequence
@@ -31,7 +32,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.app import sessions
 from studio.app.settings import StudioSettings
 from studio.app.state import ProjectState
 from studio.app.task_worker import TaskRunner
@@ -39,7 +39,6 @@ from studio.app.train_worker import TrainController, TrainProgress, TrainReady, 
 from studio.engine.errors import UserError
 from studio.engine.project import Project
 from studio.ui import style
-from studio.ui.new_project import NewProjectRequest, NewProjectWizard
 from studio.ui.panels.project_panel import ProjectPanel, describe_model
 from studio.ui.panels.training_panel import TrainingPanel
 from studio.ui.widgets.folder_field import dropped_folders
@@ -47,6 +46,12 @@ from studio.ui.widgets.image_view import ImageView
 from studio.ui.widgets.loss_plot import LossPlotView
 from studio.ui.widgets.timeline import TimelineView
 from studio.ui.widgets.welcome_view import WelcomeView
+
+if TYPE_CHECKING:
+    from studio.ui.new_project import NewProjectRequest
+
+# Modules that import torch (sessions, the new-project wizard) load on first use, not at start-up:
+# torch takes ~2 s to import here and the window should be on screen before that (bench/startup.py).
 
 CYCLEGAN_ROWS = ["A", "A → B", "back to A", "B", "B → A", "back to B"]
 SAMPLE_CACHE = 48  # decoded snapshot images kept for fast scrubbing
@@ -322,6 +327,8 @@ class MainWindow(QMainWindow):
         if self.controller.busy:
             self.show_message("Training is running", "Stop training before starting a new project.")
             return
+        from studio.ui.new_project import NewProjectWizard
+
         wizard = NewProjectWizard(self, self.settings, folders=folders or None, device=self.device_name)
         self.wizard = wizard
         wizard.accepted.connect(lambda: self.create_project(wizard.request()))
@@ -368,6 +375,8 @@ class MainWindow(QMainWindow):
         self._live_grid = None
         self.training_panel.set_project(Path(request.out).name, "Preparing…", 0, request.settings.steps,
                                         request.settings.sample_every, request.settings.checkpoint_every, "—")
+        from studio.app import sessions
+
         self.controller.start(sessions.new_project(request.out, request.kind, request.folders, request.data_cfg,
                                                    request.settings, request.overrides), cpu_threads=self.cpu_threads)
 
@@ -406,6 +415,8 @@ class MainWindow(QMainWindow):
             self._update_actions()
             return
         self.setWindowTitle(f"{project.name} — GAN Studio")
+        from studio.app import sessions
+
         run = sessions.run_settings_of(project.meta)
         self.training_panel.set_project(project.name, describe_model(project), project.step, run.steps,
                                         run.sample_every, run.checkpoint_every, self._device_label(run.device))
@@ -455,6 +466,8 @@ class MainWindow(QMainWindow):
         project = self.state.project
         if project is None or self.controller.busy:
             return
+        from studio.app import sessions
+
         s = self.training_panel.settings()
         self._live_grid = None
         self.controller.start(

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from studio.app.settings import StudioSettings
 from studio.app.task_worker import TaskRunner
 from studio.app.translate_worker import TranslateController, TranslatedImage, translate_folder_task
-from studio.engine.data import IMAGE_EXTENSIONS
+from studio.engine.image_decode import IMAGE_EXTENSIONS
 from studio.engine.project import Project
 from studio.ui import style
 from studio.ui.widgets.split_view import SplitView
