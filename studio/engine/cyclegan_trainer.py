@@ -31,6 +31,7 @@ from studio.engine.metrics import swd
 from studio.engine.nets.cyclegan import NLayerDiscriminator, ResnetGenerator, init_weights
 from studio.engine.trainer import (
     check_module_tensors,
+    cpu_copy,
     load_module,
     load_optimizer,
     module_tensors,
@@ -369,7 +370,7 @@ class CycleGANTrainer:
     def generator_state(self) -> dict[str, torch.Tensor]:
         """CPU copies of both generators: keys 'G.*' (A -> B) and 'F.*' (B -> A)."""
         tensors = {**module_tensors("G", self.G), **module_tensors("F", self.F)}
-        return {k: v.detach().to("cpu", copy=True) for k, v in tensors.items()}
+        return cpu_copy(tensors)
 
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict]:
         tensors: dict[str, torch.Tensor] = {}

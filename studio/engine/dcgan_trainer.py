@@ -21,6 +21,7 @@ from studio.engine.nets.dcgan import SIZES, Discriminator, Generator, init_weigh
 from studio.engine.trainer import (
     EMA,
     check_module_tensors,
+    cpu_copy,
     load_module,
     load_optimizer,
     module_tensors,
@@ -287,7 +288,7 @@ class DCGANTrainer:
 
     def generator_state(self) -> dict[str, torch.Tensor]:
         self._prepare_ema()
-        return {k: v.detach().to("cpu", copy=True) for k, v in self.ema.ema.state_dict().items()}
+        return cpu_copy(self.ema.ema.state_dict())
 
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict]:
         tensors = {

@@ -9,6 +9,7 @@ samples and history, so the project folder is the same as a single-process run's
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
@@ -59,7 +60,16 @@ def init_from_env(device_name: str) -> tuple[DistInfo, str]:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     if not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo")
+        # Leave the group before the interpreter tears down: left to static destructors, gloo's
+        # threads are sometimes still joinable and the process aborts ("terminate called without
+        # an active exception") after an otherwise finished run.
+        atexit.register(_leave_group)
     return info, device_name
+
+
+def _leave_group() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def barrier(info: DistInfo) -> None:

@@ -42,7 +42,13 @@ class Trainer(Protocol):
 
 # ----- state (de)serialisation -------------------------------------------------------------------
 def module_tensors(prefix: str, module: nn.Module) -> dict[str, torch.Tensor]:
-    return {f"{prefix}.{k}": v for k, v in module.state_dict().items()}
+    # contiguous: weights of a channels_last model have NHWC strides, which safetensors refuses
+    return {f"{prefix}.{k}": v.contiguous() for k, v in module.state_dict().items()}
+
+
+def cpu_copy(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Detached, contiguous CPU copies, safe to hand to another thread or to safetensors."""
+    return {k: v.detach().to("cpu", memory_format=torch.contiguous_format, copy=True) for k, v in tensors.items()}
 
 
 def optimizer_state(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list]:
@@ -51,7 +57,7 @@ def optimizer_state(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, 
     tensors = {}
     for idx, st in sd["state"].items():
         for name, value in st.items():
-            tensors[f"{prefix}.state.{idx}.{name}"] = torch.as_tensor(value)
+            tensors[f"{prefix}.state.{idx}.{name}"] = torch.as_tensor(value).contiguous()
     groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in sd["param_groups"]]
     return tensors, groups
 
