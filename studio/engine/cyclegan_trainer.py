@@ -24,9 +24,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from studio.engine.device import fast_path, keep_freed_memory
+from studio.engine.device import fast_path
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import make_grid, to_uint8
+from studio.engine.memory import keep_freed_memory
 from studio.engine.metrics import swd
 from studio.engine.nets.cyclegan import NLayerDiscriminator, ResnetGenerator, init_weights
 from studio.engine.trainer import (

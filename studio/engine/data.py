@@ -40,6 +40,7 @@ from studio.engine import dataset_cache, image_decode
 from studio.engine.dataset_report import DatasetReport
 from studio.engine.errors import UserError
 from studio.engine.image_decode import IMAGE_EXTENSIONS, ImageDecodeError, Source
+from studio.engine.memory import release_freed_memory
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -226,6 +227,7 @@ def prepare_dataset(
         if report is not None:
             if progress is not None:
                 progress(len(scan.files), len(scan.files))
+            release_freed_memory()  # the cache file's read buffers
             return ImageDataset(torch.from_numpy(images), paths, report, fingerprint, cfg)
 
     images, paths, report = _decode_all(scan, cfg, progress, should_cancel)
@@ -233,6 +235,7 @@ def prepare_dataset(
         raise UserError(_all_skipped_message(scan, report))
     if not any(r.startswith(_TRANSIENT_REASONS) for _, r in report.skipped):
         dataset_cache.save(cache_file, key=key, images=images, paths=paths, report=report.to_dict())
+    release_freed_memory()  # the decoders' buffers: the process keeps the pixels and little else
     return ImageDataset(torch.from_numpy(images), paths, report, fingerprint, cfg)
 
 

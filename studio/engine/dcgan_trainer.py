@@ -12,10 +12,11 @@ import torch
 import torch.nn.functional as F
 
 from studio.engine.augment import diff_augment
-from studio.engine.device import fast_path, keep_freed_memory
+from studio.engine.device import fast_path
 from studio.engine.distributed import SINGLE, DistInfo, mean_across
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import make_grid, to_uint8
+from studio.engine.memory import keep_freed_memory
 from studio.engine.metrics import swd
 from studio.engine.nets.dcgan import SIZES, Discriminator, Generator, init_weights
 from studio.engine.trainer import (

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
-import sys
 
 import torch
 
@@ -30,32 +27,6 @@ def pick_device(name: str = "auto") -> torch.device:
     if name == "mps" and not has_mps:
         raise UserError("--device mps: Apple Metal is not available on this machine (try --device auto)")
     return torch.device(name)
-
-
-_ALLOCATOR_TUNED: list[bool] = []
-
-
-def keep_freed_memory() -> bool:
-    """Let glibc keep freed blocks for reuse instead of handing them back to the kernel.
-
-    A CPU training step allocates and frees the same few-MB activation buffers every step; by
-    default glibc serves them with fresh mmap()s or trims them off the heap, and the kernel then
-    zero-fills every page again on first touch: ~240,000 page faults and ~8% of the CPU time of a
-    64 px DCGAN step here (bench/train_speed.py). With the mmap threshold at its maximum (32 MiB on
-    64-bit) and trimming off, the process keeps its peak working set (a few hundred MB at most)
-    and reuses it. Process-wide and idempotent; False where the C library is not glibc."""
-    if _ALLOCATOR_TUNED:
-        return _ALLOCATOR_TUNED[0]
-    ok = False
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
-            ok = bool(libc.mallopt(m_mmap_threshold, 32 * 2**20)) and bool(libc.mallopt(m_trim_threshold, 2**30))
-        except (OSError, AttributeError):  # musl or an unusual libc: nothing to tune
-            ok = False
-    _ALLOCATOR_TUNED.append(ok)
-    return ok
 
 
 def describe_device(device: torch.device) -> str:
