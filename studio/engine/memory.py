@@ -14,10 +14,10 @@ def keep_freed_memory() -> bool:
 
     A CPU training step allocates and frees the same few-MB activation buffers every step; by
     default glibc serves them with fresh mmap()s or trims them off the heap, and the kernel then
-    zero-fills every page again on first touch: ~240,000 page faults and ~8% of the CPU time of a
-    64 px DCGAN step here (bench/train_speed.py). With the mmap threshold at its maximum (32 MiB on
-    64-bit) and trimming off (measured with getrusage; bench/train_speed.py shows the speed), the process keeps its peak working set (a few hundred MB at most)
-    and reuses it. Process-wide and idempotent; False where the C library is not glibc."""
+    zero-fills every page again on first touch: ~114,000 page faults per 6 steps of a 64 px DCGAN
+    here and ~9% of its CPU time (measured with getrusage). With the mmap threshold at its maximum
+    (32 MiB on 64-bit) and trimming off, the process keeps its peak working set (a few hundred MB
+    at most) and reuses it. Process-wide and idempotent; False where the C library is not glibc."""
     if _ALLOCATOR_TUNED:
         return _ALLOCATOR_TUNED[0]
     ok = False
