@@ -1,5 +1,5 @@
 import sys
 
-from studio.cli import main
+from studio.cli import entry
 
-sys.exit(main())
+entry()

@@ -385,6 +385,16 @@ def _open_studio(argv: list[str]) -> int:
     return run_studio(args.project, screenshot=args.screenshot)
 
 
+def entry() -> None:
+    """The `gan-studio` command and `python -m studio` (what torchrun starts on every rank)."""
+    code = main()
+    if "torch.distributed" in sys.modules:  # only a torchrun rank can have joined a process group
+        from studio.engine.distributed import exit_rank
+
+        exit_rank(code)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:

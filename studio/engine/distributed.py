@@ -10,6 +10,7 @@ samples and history, so the project folder is the same as a single-process run's
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import subprocess
 import sys
@@ -70,6 +71,30 @@ def init_from_env(device_name: str) -> tuple[DistInfo, str]:
 def _leave_group() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def exit_rank(code: int) -> None:
+    """End a torchrun rank once its command has returned, without running C++ static destructors.
+
+    Leaving the group at exit was not enough: a rank still aborted now and then after a finished
+    run ("terminate called without an active exception": a c10d/gloo std::thread destroyed while
+    joinable), and torchrun then failed the whole job. All work is done and written by now (the
+    engine runs no background threads of its own), so after a barrier, which keeps a fast rank
+    from leaving while another is still in a collective, the process ends with os._exit.
+    Returns (and the caller exits normally) when this process never joined a group."""
+    if not dist.is_initialized():
+        return
+    try:
+        dist.barrier()
+    except Exception:  # a peer already gone: torchrun reports that one; just leave
+        pass
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def barrier(info: DistInfo) -> None:
