@@ -36,6 +36,7 @@ _POOL = 4  # each level's responses are averaged onto a 4x4 grid (and over the w
 # The finest band is also sampled at stride 2: 4x cheaper, and no less accurate in that measurement.
 _LEVEL_WEIGHTS = (0.5, 1.0, 1.0)
 _CHUNK = 512  # images per batch while indexing (bounds memory for large collections)
+_TYPICAL_CANDIDATES = 16  # nearest candidates re-measured exactly per sampled image
 _TYPICAL_SAMPLE = 200  # training images used to estimate the typical nearest-neighbour distance
 
 
@@ -189,10 +190,15 @@ class NearestImages:
             else:
                 g = torch.Generator().manual_seed(7)
                 rows = torch.randperm(n, generator=g)[:_TYPICAL_SAMPLE]
-                dist = self._distances(self._desc[space][rows], space)
+                q = self._desc[space][rows]
+                dist = self._distances(q, space)
                 dist[torch.arange(len(rows)), rows] = float("inf")  # not itself
-                dist[dist < 1e-6] = float("inf")  # nor exact duplicates in the folder: they would zero the scale
-                self._typical[space] = float(dist.min(1).values.median())
+                # The expanded form leaves duplicates a rounding error (~1e-3) apart, which depends on the
+                # BLAS kernel: take a few candidates and measure them exactly before dropping duplicates.
+                top = torch.topk(dist, min(_TYPICAL_CANDIDATES, n - 1), dim=1, largest=False).indices
+                exact = (self._desc[space][top] - q[:, None]).norm(dim=2)
+                exact[exact < 1e-6] = float("inf")  # exact duplicates in the folder would zero the scale
+                self._typical[space] = float(exact.min(1).values.median())
         return self._typical[space]
 
 
