@@ -1,6 +1,7 @@
 """Suite-wide settings: headless Qt, and small thread counts so parallel helpers do not thrash."""
 
 import os
+import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # One intra-op thread per test process (subprocesses inherit it): with more threads than free cores,
@@ -59,6 +60,10 @@ def _qt_isolation(request, tmp_path_factory):
         yield
     finally:
         mp.undo()
+        # The studio's training worker sets torch's (process-wide) thread count for its machine:
+        # put the suite's back so later tests run as configured.
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     dangling = []
     for thread, where in started.items():
         try:

@@ -122,10 +122,11 @@ class TrainWorker(QObject):
         make_session: SessionFactory,
         until_step: int | None = None,
         start_paused: bool = False,
-        cpu_threads: str | int | None = "leave-one",
+        cpu_threads: str | int | None = "background",
     ):
         """`make_session` builds the TrainingSession on the worker thread. `cpu_threads`: "leave-one"
-        caps torch at cores-1 so the GUI thread keeps a core, an int sets it, None leaves torch alone."""
+        caps torch at cores-1 so the GUI thread keeps a core, "background" uses every core at a
+        lower priority, an int sets the count, None leaves torch alone."""
         super().__init__()
         self._make_session = make_session
         self._until_step = until_step
@@ -213,6 +214,14 @@ class TrainWorker(QObject):
 
         if self._cpu_threads == "leave-one":
             set_cpu_threads(leave_free=1)
+        elif self._cpu_threads == "background":
+            # Every core, at a lower priority: the GUI thread preempts training when it has work
+            # (a repaint, a drag) and training takes the rest. Before the first torch op on this
+            # thread, so the OpenMP team it starts inherits the priority.
+            from studio.engine.device import lower_this_thread_priority
+
+            lower_this_thread_priority()
+            set_cpu_threads(leave_free=0)
         elif isinstance(self._cpu_threads, int):
             import torch
 
@@ -396,7 +405,7 @@ class TrainController(QObject):
         make_session: SessionFactory,
         until_step: int | None = None,
         start_paused: bool = False,
-        cpu_threads: str | int | None = "leave-one",
+        cpu_threads: str | int | None = "background",
     ) -> TrainWorker:
         """Start a run on a new thread. Raises RuntimeError if one is already in progress."""
         if self._thread is not None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import threading
 
 import torch
 
@@ -39,10 +41,26 @@ def describe_device(device: torch.device) -> str:
     return f"CPU ({n} thread{'' if n == 1 else 's'})"
 
 
+def lower_this_thread_priority(nice: int = 5) -> bool:
+    """Make the calling thread, and the compute threads it starts afterwards (they inherit it),
+    yield to normal-priority threads such as a GUI thread: its nice value goes up by `nice` (at
+    most 19). Linux only, where nice is per thread; returns False where it cannot be done. Lowering
+    one's own priority needs no privileges."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+        return True
+    except OSError:
+        return False
+
+
 def set_cpu_threads(leave_free: int = 0) -> int:
     """Cap torch's intra-op threads at (cores - leave_free), at least 1; returns the count.
 
-    The studio leaves one core to the GUI thread so the window stays responsive while training."""
+    leave_free=1 keeps a core for a GUI thread; the studio instead trains on every core at a lower
+    priority (see `lower_this_thread_priority` and bench/ui_latency.py)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     n = max(1, cores - leave_free)
     torch.set_num_threads(n)

@@ -92,8 +92,10 @@ class MainWindow(QMainWindow):
         self._remember_layout = remember_layout
         self.settings = settings or StudioSettings()
         self.device_name = device  # device for new runs ("auto" | "cpu" | ...)
-        # torch CPU threads of the training worker: leave one core to the GUI (see bench/ui_latency.py)
-        self.cpu_threads: str | int | None = "leave-one"
+        # Training uses every core at a lower priority than this GUI thread: on 2 cores, leaving one
+        # to the GUI cost ~45% of the speed, and all cores at equal priority doubled the worst
+        # heartbeat delay (bench/ui_latency.py)
+        self.cpu_threads: str | int | None = "background"
         self.state = ProjectState(self)
         self.controller = TrainController(self)
         self.translate_panel = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from types import SimpleNamespace
@@ -98,6 +100,35 @@ def test_fake_run_emits_every_step_throttled_on_worker_thread(qtbot, tmp_path):
     assert rec.ready[0].warnings == ("hello",) and rec.ready[0].device.startswith("CPU")
     assert rec.finished[0].step == 400 and not rec.finished[0].stopped
     assert not c.busy and c.state == WorkerState.IDLE
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority is Linux's")
+def test_background_policy_trains_on_every_core_below_the_gui_threads_priority(qtbot, tmp_path):
+    session = FakeSession(tmp_path / "p", steps=3)
+    seen = {}
+
+    def factory(progress, should_cancel):
+        tid = threading.get_native_id()
+        seen["nice"], seen["threads"] = os.getpriority(os.PRIO_PROCESS, tid), torch.get_num_threads()
+        # compute threads the worker starts from now on inherit its priority
+        child = threading.Thread(target=lambda: seen.update(child=os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+        child.start()
+        child.join()
+        return session
+
+    gui_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    before = torch.get_num_threads()
+    c = TrainController()
+    rec = Recorder(c)
+    try:
+        c.start(factory, cpu_threads="background")
+        qtbot.waitUntil(lambda: bool(rec.finished), timeout=10_000)
+        assert c.join()
+    finally:
+        torch.set_num_threads(before)
+    assert seen["nice"] == min(19, gui_nice + 5) and seen["child"] == seen["nice"]
+    assert seen["threads"] == len(os.sched_getaffinity(0))
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui_nice  # the GUI thread is untouched
 
 
 def test_pause_resume_single_step_and_stop(qtbot, tmp_path):
