@@ -209,6 +209,7 @@ def prepare_dataset(
         "max_pixels": image_decode.MAX_PIXELS,
         "max_aspect": MAX_ASPECT_RATIO,
         "pillow": PIL.__version__,
+        "colour": "ICC-tagged RGB converted to sRGB",  # decoded pixels differ from earlier versions
     }
     # One cache file per folder_id: a new state of the folder (or a Pillow
     # upgrade) replaces the old file instead of piling up next to it.

@@ -22,8 +22,12 @@ Policies (documented here because users will ask):
   minimum/maximum.
 * Transparency is composited over a solid background after resizing (Pillow
   resizes RGBA premultiplied, so edges do not get dark fringes), or kept.
-* Colour management: embedded ICC profiles are ignored (CMYK uses Pillow's
-  plain conversion).
+* Colour management: RGB(A) pixels tagged with an ICC profile other than sRGB
+  (Display P3 from phones, Adobe RGB from cameras and scanners) are converted to
+  sRGB, the space of untagged pictures and of everything the studio shows and
+  writes; left as they are, their colours would come out dull or shifted. A
+  damaged profile is ignored. Other modes (CMYK, grey, palettes) keep Pillow's
+  plain conversion.
 
 Thread safety: :func:`decode` may be called from any thread, concurrently;
 Pillow releases the GIL while decoding and resizing.
@@ -234,7 +238,7 @@ def _decode_opened(
     # other formats leave the orientation to us.
     orientation = _exif_orientation(im)
     upright = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
-    work = _to_working_mode(im, mode)
+    work = _to_working_mode(_to_srgb(im), mode)
     transpose = _TRANSPOSES.get(orientation)
     if transpose is not None:
         work = work.transpose(transpose)
@@ -272,6 +276,47 @@ def _exif_orientation(im: Image.Image) -> int:
         return int(value) if value in _TRANSPOSES else 1
     except Exception:  # noqa: BLE001 - broken EXIF is common and harmless
         return 1
+
+
+def _to_srgb(im: Image.Image) -> Image.Image:
+    """`im` converted to sRGB when it is RGB(A) tagged with another ICC profile, else `im` itself."""
+    icc = im.info.get("icc_profile")
+    if not icc or im.mode not in ("RGB", "RGBA"):
+        return im
+    transform = _srgb_transform(bytes(icc), "RGBA" if "transparency" in im.info else im.mode)
+    if transform is None:
+        return im
+    if im.mode == "RGB" and "transparency" in im.info:
+        im = im.convert("RGBA")  # apply a colour key while it still matches the pixels
+    from PIL import ImageCms
+
+    try:
+        return ImageCms.applyTransform(im, transform)
+    except (ImageCms.PyCMSError, ValueError, OSError):
+        return im
+
+
+@functools.lru_cache(maxsize=16)
+def _srgb_transform(icc: bytes, mode: str):
+    """A cached profile -> sRGB transform, or None for sRGB itself and for profiles LittleCMS
+    cannot read. NOCACHE: LittleCMS's one-pixel cache is not safe when decoding threads share
+    a transform."""
+    from PIL import ImageCms
+
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in (ImageCms.getProfileDescription(source) or "").lower():
+            return None  # by far the most common tag: nothing to do
+        return ImageCms.buildTransform(source, _srgb_profile(), mode, mode, flags=ImageCms.Flags.NOCACHE)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def _srgb_profile():
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 def _to_working_mode(im: Image.Image, out: OutMode) -> Image.Image:
