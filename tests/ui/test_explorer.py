@@ -229,6 +229,29 @@ def test_arithmetic_result_is_generate_of_mean_a_minus_mean_b_plus_mean_c(qtbot,
     assert np.array_equal(panel.pad.current_latent(), ar.result_latent())
 
 
+def test_typical_length_option_rescales_the_result_but_not_the_difference(qtbot, panel, reference):
+    from studio.engine import latent as L
+
+    gallery, ar = panel.gallery, panel.arithmetic
+    for slot, rows in zip(ar.slots, ([0, 1, 2, 3], [4, 5, 6], [7, 8])):
+        gallery.select_rows(rows)
+        slot.add_selection()
+    plain, plain_diff = ar.result_latent(), ar.difference()
+    assert not ar.typical_check.isChecked()  # the paper's plain sum unless asked
+    ar.typical_check.setChecked(True)
+    r = ar.result_latent()
+    assert np.allclose(r, L.to_typical_length(plain), atol=1e-6)
+    assert float(np.linalg.norm(r)) == pytest.approx(np.sqrt(len(r)), rel=1e-5)
+    assert not np.allclose(r, plain, atol=1e-3)
+    assert np.allclose(ar.difference(), plain_diff, atol=1e-6)
+    assert ar.equation.text().endswith(", at typical length")
+    qtbot.waitUntil(lambda: ar.result_shown_for is not None and np.array_equal(ar.result_shown_for, r), timeout=10_000)
+    assert np.array_equal(ar.result_picture, reference.generate(r)[0])
+    assert ar.save_difference("d") == "d" and np.allclose(panel.store.direction("d"), plain_diff, atol=1e-5)
+    ar.typical_check.setChecked(False)
+    assert np.array_equal(ar.result_latent(), plain)
+
+
 # ----- gallery and bookmarks ---------------------------------------------------------------------------
 def test_gallery_generate_favourite_delete(qtbot, panel):
     g = panel.gallery
