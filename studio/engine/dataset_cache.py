@@ -6,6 +6,12 @@ and settings, so the cache does not grow with every edit of the folder.
 Files are written atomically (temp file + fsync + os.replace) and read with
 ``allow_pickle=False``; an unreadable or inconsistent file is treated as a miss.
 
+The whole cache stays under a size limit (:func:`size_limit`, 4 GiB unless
+``$GAN_STUDIO_CACHE_LIMIT_GB`` says otherwise): after each write the least
+recently used files go first, never the file just written. Using a file
+refreshes its modification time, which is what "recently used" reads (access
+times are often not kept).
+
 Any thread; two processes preparing the same folder at once both decode and
 the last rename wins, which is harmless.
 """
@@ -36,6 +42,19 @@ def default_cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "gan-studio" / "datasets"
+
+
+DEFAULT_LIMIT_BYTES = 4 * 2**30  # a 256 px dataset of 10,000 images is 1.8 GiB
+
+
+def size_limit() -> int:
+    """Bytes the cache may hold: $GAN_STUDIO_CACHE_LIMIT_GB (GiB, may be fractional) or 4 GiB."""
+    raw = os.environ.get("GAN_STUDIO_CACHE_LIMIT_GB", "").strip()
+    try:
+        return max(0, int(float(raw) * 2**30)) if raw else DEFAULT_LIMIT_BYTES
+    except ValueError:
+        log.warning("ignoring GAN_STUDIO_CACHE_LIMIT_GB=%r: not a number", raw)
+        return DEFAULT_LIMIT_BYTES
 
 
 def cache_path(cache_dir: Path, folder_id: str, key: str) -> Path:
@@ -70,6 +89,10 @@ def load(path: Path, *, key: str, shape: tuple[int, int, int]) -> tuple[np.ndarr
     ):
         log.info("ignoring inconsistent dataset cache %s", path)
         return None
+    try:
+        os.utime(path)  # recently used: the last to be evicted
+    except OSError:
+        pass
     return np.ascontiguousarray(images), paths, meta["report"]
 
 
@@ -104,6 +127,35 @@ def save(path: Path, *, key: str, images: np.ndarray, paths: list[str], report: 
                 old.unlink(missing_ok=True)
             except OSError:
                 pass
+    trim(path.parent, size_limit(), keep=path)
+
+
+def trim(cache_dir: Path, limit: int, keep: Path | None = None) -> list[Path]:
+    """Delete the least recently used cache files until the rest fit in `limit` bytes; `keep` is
+    never deleted. Returns what was deleted. Only this cache's own ``*.npz`` files are touched."""
+    entries = []
+    for f in Path(cache_dir).glob("*.npz"):
+        try:
+            st = f.stat()
+        except OSError:
+            continue  # deleted meanwhile by another process
+        entries.append((st.st_mtime, st.st_size, f))
+    total = sum(size for _, size, _ in entries)
+    removed = []
+    for _, size, f in sorted(entries):  # oldest first
+        if total <= limit:
+            break
+        if keep is not None and f == Path(keep):
+            continue
+        try:
+            f.unlink(missing_ok=True)
+        except OSError:
+            continue
+        total -= size
+        removed.append(f)
+    if removed:
+        log.info("dataset cache over %.1f GiB: removed %d least recently used file(s)", limit / 2**30, len(removed))
+    return removed
 
 
 def _write_npz(f, **arrays: np.ndarray) -> None:

@@ -309,6 +309,52 @@ def test_cache_keeps_one_file_per_folder_and_settings(tmp_path, cache):
     assert not [p for p in cache.iterdir() if p.suffix != ".npz"]  # no temp files left
 
 
+def test_cache_stays_under_its_size_limit_dropping_the_least_recently_used(tmp_path, cache, monkeypatch):
+    folders = []
+    for name in ("a", "b", "c"):
+        root = tmp_path / name
+        corpus.write_good_images(root, 6, prefix=name)
+        folders.append(root)
+    prepare_dataset(folders[0], CFG, cache_dir=cache)
+    one = max(f.stat().st_size for f in cache.glob("*.npz"))
+    # room for two datasets, not three
+    monkeypatch.setenv("GAN_STUDIO_CACHE_LIMIT_GB", str(2.5 * one / 2**30))
+    prepare_dataset(folders[1], CFG, cache_dir=cache)
+    first = {f.name for f in cache.glob("*.npz")}
+    assert len(first) == 2
+    past = time.time() - 100
+    for i, f in enumerate(sorted(cache.glob("*.npz"))):
+        os.utime(f, (past + i, past + i))
+    prepare_dataset(folders[0], CFG, cache_dir=cache)  # a cache hit: a now the most recently used
+    prepare_dataset(folders[2], CFG, cache_dir=cache)  # over the limit: b goes, a stays
+    left = list(cache.glob("*.npz"))
+    assert len(left) == 2 and sum(f.stat().st_size for f in left) <= 2.5 * one
+    calls = []
+    monkeypatch.setattr(data, "_decode_all", lambda *a, **k: calls.append(1) or pytest.fail("a was decoded again"))
+    prepare_dataset(folders[0], CFG, cache_dir=cache)
+    assert not calls
+
+
+def test_a_dataset_larger_than_the_limit_is_still_cached_alone(tmp_path, cache, monkeypatch):
+    monkeypatch.setenv("GAN_STUDIO_CACHE_LIMIT_GB", "0")
+    for name in ("a", "b"):
+        corpus.write_good_images(tmp_path / name, 4, prefix=name)
+        prepare_dataset(tmp_path / name, CFG, cache_dir=cache)
+    left = list(cache.glob("*.npz"))
+    assert len(left) == 1  # the newest; the older one made room
+    (cache / "notes.txt").write_text("not ours")
+    assert dataset_cache.trim(cache, 0) == left and (cache / "notes.txt").exists()
+
+
+def test_cache_limit_setting(monkeypatch):
+    monkeypatch.delenv("GAN_STUDIO_CACHE_LIMIT_GB", raising=False)
+    assert dataset_cache.size_limit() == 4 * 2**30
+    monkeypatch.setenv("GAN_STUDIO_CACHE_LIMIT_GB", "0.5")
+    assert dataset_cache.size_limit() == 2**29
+    monkeypatch.setenv("GAN_STUDIO_CACHE_LIMIT_GB", "lots")
+    assert dataset_cache.size_limit() == 4 * 2**30
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncate", "wrong-shape", "pickle", "bad-report"])
 def test_corrupt_cache_is_ignored_and_rebuilt(tmp_path, cache, damage):
     root = tmp_path / "imgs"
