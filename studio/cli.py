@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--minutes", type=float, default=None, help="train for this many more minutes")
     res.add_argument("--device", default=None)
     res.add_argument("--devices", type=_positive, default=1, help="data-parallel processes (PyTorch DDP)")
+    res.add_argument("--data", default=None, help="new place of a DCGAN project's images (after moving them)")
+    res.add_argument("--data-a", default=None, help="new place of a CycleGAN project's domain A images")
+    res.add_argument("--data-b", default=None, help="new place of a CycleGAN project's domain B images")
 
     gen = sub.add_parser("generate", help="write new images from a trained DCGAN")
     gen.add_argument("project")
@@ -311,12 +314,25 @@ def _decode_progress():
     return progress
 
 
-def _cmd_resume(args) -> int:
-    from studio.engine.kinds import open_session
+_RELOCATE_FLAGS = {"data": "--data", "A": "--data-a", "B": "--data-b"}
 
+
+def _cmd_resume(args) -> int:
+    from studio.engine import data_folders
+    from studio.engine.kinds import open_session
+    from studio.engine.project import Project
+
+    moved = {role: getattr(args, flag[2:].replace("-", "_")) for role, flag in _RELOCATE_FLAGS.items()}
+    moved = {role: folder for role, folder in moved.items() if folder}
+    if moved:
+        data_folders.relocate(Project.open(args.project), moved)
     info, device = _join_processes(args.device or "auto")
-    session = open_session(args.project, device=device if info.active else args.device, steps=args.steps,
-                           progress=_decode_progress() if info.is_main else None, dist_info=info)
+    try:
+        session = open_session(args.project, device=device if info.active else args.device, steps=args.steps,
+                               progress=_decode_progress() if info.is_main else None, dist_info=info)
+    except data_folders.ImagesMissing as e:
+        flags = " ".join(f"{_RELOCATE_FLAGS.get(role, '--data')} NEW_FOLDER" for role in e.missing)
+        raise UserError(f"{e}; if you moved them, resume with {flags}") from None
     if session.trainer.global_step >= session.settings.steps and not args.minutes:
         raise UserError(
             f"{args.project} already reached step {session.trainer.global_step}; pass --steps N (a larger total) "

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from studio.engine.config import RunSettings, config_from_dict
 from studio.engine.data import DataConfig, ImageDataset, dataset_fingerprint, prepare_dataset
+from studio.engine.data_folders import check_folders
 from studio.engine.device import pick_device
 from studio.engine.distributed import SINGLE, DistInfo
 from studio.engine.errors import UserError
@@ -146,9 +147,8 @@ def open_session(
     model_cfg = config_from_dict(spec.config_cls, project.meta.get("model"))
     folders = data.get("folders", {})
     warnings = []
+    check_folders(project)
     for role, folder in folders.items():
-        if not Path(folder).is_dir():
-            raise UserError(f"the training images of this project are gone: {folder} does not exist")
         old = data.get("fingerprints", {}).get(role)
         if old and dataset_fingerprint(folder) != old:
             warnings.append(

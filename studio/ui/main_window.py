@@ -470,6 +470,8 @@ class MainWindow(QMainWindow):
             return
         from studio.app import sessions
 
+        if not self._images_in_place(project):
+            return
         s = self.training_panel.settings()
         self._live_grid = None
         self.controller.start(
@@ -667,6 +669,45 @@ class MainWindow(QMainWindow):
         self._set_welcome_mode(False)  # remember the user's panels, not the welcome page's
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
+
+    def _images_in_place(self, project) -> bool:
+        """Training draws from the project's images: when their folder has moved, ask where it is
+        now and record it (project.json), instead of failing with "gone"."""
+        from studio.engine import data_folders
+        from studio.engine.errors import UserError
+
+        missing = data_folders.missing_folders(project)
+        if any(data_folders.is_procedural(f) for f in missing.values()):
+            self.show_message("Continue training",
+                              "This demo learned from pictures that GAN Studio draws, which are not stored with it, "
+                              "so it cannot train further.\n\nTo train a model of your own on the same kind of "
+                              "pictures, choose the demo on the welcome page (File ▸ Close Project).",
+                              QMessageBox.Icon.Information)
+            return False
+        for role, folder in missing.items():
+            new = self.ask_new_image_folder("training images" if role == "data" else f"“{role}” images", folder)
+            if not new:
+                return False
+            try:
+                data_folders.relocate(project, {role: new})
+            except UserError as e:
+                self.show_message("Images moved", str(e), QMessageBox.Icon.Warning)
+                return False
+        return True
+
+    def ask_new_image_folder(self, label: str, old: str) -> str | None:
+        """Ask where a moved image folder is now; None when the user cancels. Tests replace this."""
+        answer = QMessageBox.question(
+            self, "Images moved",
+            f"The {label} of this project were in\n{old}\nwhich is no longer there.\n\n"
+            "Show GAN Studio where they are now? Training continues from the same step.",
+            QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Open)
+        if answer != QMessageBox.StandardButton.Open:
+            return None
+        start = Path(old)
+        while not start.is_dir() and start != start.parent:
+            start = start.parent  # the nearest folder that still exists
+        return QFileDialog.getExistingDirectory(self, f"Where are the {label} now?", str(start)) or None
 
     def confirm_close_while_training(self) -> bool:
         """Ask whether to stop training and quit. Tests replace this."""

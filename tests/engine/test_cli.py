@@ -64,6 +64,38 @@ def test_resume_continues_exactly(data, tmp_path):
     assert steps == list(range(1, 11))
 
 
+def test_resume_after_moving_the_images_says_how_and_continues_exactly(data, tmp_path, capsys):
+    import shutil
+
+    straight, moved = tmp_path / "straight", tmp_path / "moved"
+    assert _train(data, straight, 10) == 0
+    images = shutil.copytree(data, tmp_path / "images")
+    assert _train(images, moved, 5) == 0
+    images.rename(tmp_path / "elsewhere")
+    capsys.readouterr()
+    assert main(["resume", str(moved), "--steps", "10"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "gone" in err and str(images) in err and "--data NEW_FOLDER" in err
+    assert main(["resume", str(moved), "--steps", "10", "--data", str(tmp_path / "elsewhere")]) == 0
+    assert json.loads((moved / "project.json").read_text())["data"]["folders"]["data"] == str(tmp_path / "elsewhere")
+    a, _ = load_checkpoint(straight / "checkpoints" / "step-0000010.json")
+    b, _ = load_checkpoint(moved / "checkpoints" / "step-0000010.json")
+    assert all(torch.equal(a[k], b[k]) for k in a)  # same images, same training
+    assert main(["resume", str(moved), "--data", str(tmp_path / "nowhere")]) == 2
+    assert "Folder not found" in capsys.readouterr().err
+
+
+def test_resuming_the_bundled_demo_says_how_to_draw_its_images(tmp_path, capsys):
+    import shutil
+
+    from studio.engine.demo_projects import bundled_models_dir
+
+    demo = shutil.copytree(bundled_models_dir() / "demo-faces", tmp_path / "demo")
+    assert main(["resume", str(demo), "--steps", "7001"]) == 2
+    err = capsys.readouterr().err
+    assert "drawn by the program" in err and "gan-studio demo-data faces DIR" in err and "--data NEW_FOLDER" in err
+
+
 def test_generate_is_reproducible_by_seed(data, tmp_path):
     proj = tmp_path / "proj"
     assert _train(data, proj, 5) == 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -209,3 +211,33 @@ def test_demo_button_draws_images_and_opens_the_wizard(qtbot, window, tmp_path, 
     assert Path(src.b_field.path()).name == "B"
     window.wizard.reject()
     qtbot.waitUntil(lambda: not window.demo_runner.busy, timeout=5000)
+
+
+def test_continuing_after_the_images_moved_asks_where_they_are_now(qtbot, window, trained_dcgan, shapes_folder,
+                                                                   tmp_path):
+    elsewhere = shapes_folder.rename(tmp_path / "moved shapes")
+    assert window.open_project(trained_dcgan)
+    asked = []
+    window.ask_new_image_folder = lambda label, old: asked.append((label, old)) or None  # the user cancels
+    window.start_training()
+    assert asked == [("training images", str(shapes_folder))] and not window.controller.busy
+
+    window.ask_new_image_folder = lambda label, old: str(elsewhere)
+    window.training_panel.steps_spin.setValue(8)
+    window.start_training()
+    qtbot.waitUntil(lambda: not window.controller.busy and window.state.step == 8, timeout=30_000)
+    assert Project.open(trained_dcgan).meta["data"]["folders"]["data"] == str(elsewhere)
+    assert window.state.project.meta["data"]["folders"]["data"] == str(elsewhere)  # later saves keep it
+
+
+def test_continuing_the_bundled_demo_explains_instead_of_failing(qtbot, window, tmp_path, monkeypatch):
+    import shutil
+
+    from studio.engine.demo_projects import bundled_models_dir
+
+    demo = shutil.copytree(bundled_models_dir() / "demo-faces", tmp_path / "demo")
+    window.ask_new_image_folder = lambda label, old: pytest.fail("a demo's images cannot be located")
+    assert window.open_project(demo)
+    window.start_training()
+    assert not window.controller.busy
+    assert "pictures that GAN Studio draws" in window.last_message.text()

@@ -1,0 +1,62 @@
+"""Where a project's training images live, and pointing it at their new place after a move.
+
+Continuing a project needs its images (the trainer draws batches from them). A designer moves
+and renames folders; the project then says where they were, and this module lets the studio
+and the command line point it at where they are now. A bundled demo's images were drawn by the
+program and never existed as files: its folder entry says how to draw them again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from studio.engine.errors import UserError
+from studio.engine.project import Project
+
+PROCEDURAL_PREFIX = "(procedural:"
+
+
+class ImagesMissing(UserError):
+    """A project's training-image folder is not where the project says. `missing` maps each role
+    ("data", "A", "B") to the folder recorded for it."""
+
+    def __init__(self, missing: dict[str, str]):
+        self.missing = dict(missing)
+        role, folder = next(iter(self.missing.items()))
+        if is_procedural(folder):
+            text = (f"the images of this demo were drawn by the program, not stored with it; draw them again with "
+                    f"'{folder[len(PROCEDURAL_PREFIX):].strip(' )')}' and point the project at that folder")
+        else:
+            text = f"the training images of this project are gone: {folder} does not exist"
+        super().__init__(text)
+
+
+def is_procedural(folder: str) -> bool:
+    return folder.startswith(PROCEDURAL_PREFIX)
+
+
+def missing_folders(project: Project) -> dict[str, str]:
+    """Roles whose recorded image folder is not a folder on this computer now."""
+    folders = project.meta.get("data", {}).get("folders", {})
+    return {role: folder for role, folder in folders.items() if not Path(folder).is_dir()}
+
+
+def check_folders(project: Project) -> None:
+    """ImagesMissing when any of the project's image folders is gone."""
+    missing = missing_folders(project)
+    if missing:
+        raise ImagesMissing(missing)
+
+
+def relocate(project: Project, new: dict[str, str | Path]) -> None:
+    """Record new places for some of the project's image folders (written to project.json at once).
+    The images need not be identical: continuing warns when they changed, as for any folder."""
+    data = dict(project.meta.get("data", {}))
+    folders = dict(data.get("folders", {}))
+    for role, folder in new.items():
+        if role not in folders:
+            raise UserError(f"this project has no '{role}' images to relocate (it has: {', '.join(folders)})")
+        if not Path(folder).is_dir():
+            raise UserError(f"Folder not found: {folder}")
+        folders[role] = str(Path(folder).expanduser().resolve())
+    data["folders"] = folders
+    project.save_meta(data=data)
