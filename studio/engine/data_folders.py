@@ -23,8 +23,9 @@ class ImagesMissing(UserError):
         self.missing = dict(missing)
         role, folder = next(iter(self.missing.items()))
         if is_procedural(folder):
-            text = (f"the images of this demo were drawn by the program, not stored with it; draw them again with "
-                    f"'{folder[len(PROCEDURAL_PREFIX):].strip(' )')}' and point the project at that folder")
+            how = folder[len(PROCEDURAL_PREFIX):].strip().removesuffix(")").strip()
+            text = (f"the training images of this demo were drawn by the program and are not stored with it; to "
+                    f"train it further, draw them again ({how}) and point the project at them")
         else:
             text = f"the training images of this project are gone: {folder} does not exist"
         super().__init__(text)
