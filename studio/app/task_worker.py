@@ -13,8 +13,9 @@ import time
 import traceback
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QObject, Signal
 
+from studio.app.worker_thread import WorkerThread
 from studio.engine.errors import UserError
 
 # fn(progress(done, total, text), should_cancel()) -> result
@@ -83,60 +84,33 @@ class TaskRunner(QObject):
 
     def __init__(self, name: str = "task", parent: QObject | None = None):
         super().__init__(parent)
-        self._name = name
-        self._thread: QThread | None = None
-        self._worker: TaskWorker | None = None
-        self._last_worker: TaskWorker | None = None
+        self._runner = WorkerThread(f"gan-studio-{name}", self)
+        self._runner.ended.connect(lambda: self.busy_changed.emit(False))
 
     @property
     def busy(self) -> bool:
-        return self._thread is not None
+        return self._runner.running
 
     def start(self, fn: TaskFn) -> None:
         """Run `fn` on a new thread; cancels and joins any task still running first."""
-        if self._thread is not None:
+        if self._runner.running:
             self.cancel_and_join()
-        thread = QThread()
-        thread.setObjectName(f"gan-studio-{self._name}")
         worker = TaskWorker(fn)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        for sig in (worker.finished, worker.failed, worker.cancelled):
-            sig.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         worker.progress.connect(self.progress)
         worker.finished.connect(self.finished)
         worker.failed.connect(self.failed)
         worker.cancelled.connect(self.cancelled)
-        thread.finished.connect(self._on_thread_finished)
-        self._thread, self._worker = thread, worker
-        thread.start()
+        self._runner.start(worker, (worker.finished, worker.failed, worker.cancelled))
         self.busy_changed.emit(True)
 
     def cancel(self) -> None:
         """Ask the running task to stop; `cancelled` follows. Returns at once."""
-        if self._worker is not None:
-            self._worker.cancel()
+        if self._runner.worker is not None:
+            self._runner.worker.cancel()
 
     def join(self, timeout_s: float = 30.0) -> bool:
-        thread = self._thread
-        if thread is None:
-            return True
-        ok = thread.wait(int(timeout_s * 1000))
-        if ok:
-            self._on_thread_finished()
-        return ok
+        return self._runner.join(timeout_s)
 
     def cancel_and_join(self, timeout_s: float = 30.0) -> bool:
         self.cancel()
         return self.join(timeout_s)
-
-    def _on_thread_finished(self) -> None:
-        thread = self._thread
-        sender = self.sender()
-        if thread is None or (sender is not None and sender is not thread):
-            return
-        thread.wait()
-        self._thread = None
-        self._last_worker, self._worker = self._worker, None
-        thread.deleteLater()
-        self.busy_changed.emit(False)

@@ -21,8 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QObject, Signal
 
+from studio.app.worker_thread import WorkerThread
 from studio.engine.errors import UserError
 
 # (progress(done, total), should_cancel()) -> TrainingSession. Runs on the worker thread.
@@ -381,9 +382,8 @@ class TrainController(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._thread: QThread | None = None
-        self._worker: TrainWorker | None = None
-        self._last_worker: TrainWorker | None = None
+        self._runner = WorkerThread("gan-studio-train", self)
+        self._runner.ended.connect(lambda: self._set_state(WorkerState.IDLE))
         self._state = WorkerState.IDLE
 
     @property
@@ -393,7 +393,11 @@ class TrainController(QObject):
     @property
     def busy(self) -> bool:
         """A run is in progress (preparing, running, paused or stopping)."""
-        return self._thread is not None
+        return self._runner.running
+
+    @property
+    def _worker(self) -> TrainWorker | None:
+        return self._runner.worker
 
     def _set_state(self, state: WorkerState) -> None:
         if state != self._state:
@@ -408,16 +412,9 @@ class TrainController(QObject):
         cpu_threads: str | int | None = "background",
     ) -> TrainWorker:
         """Start a run on a new thread. Raises RuntimeError if one is already in progress."""
-        if self._thread is not None:
+        if self._runner.running:
             raise RuntimeError("a training run is already in progress")
-        thread = QThread()
-        thread.setObjectName("gan-studio-train")
         worker = TrainWorker(make_session, until_step, start_paused, cpu_threads)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        # Direct: quit() is thread-safe, and a GUI thread blocked in join() could not deliver a queued call.
-        worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-        worker.failed.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         worker.preparing.connect(self.preparing)
         worker.ready.connect(self._on_ready)
         worker.progress.connect(self.progress)
@@ -426,10 +423,8 @@ class TrainController(QObject):
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         worker.generator_weights.connect(self.generator_weights)
-        thread.finished.connect(self._on_thread_finished)
-        self._thread, self._worker = thread, worker
         self._set_state(WorkerState.PREPARING)
-        thread.start()
+        self._runner.start(worker, (worker.finished, worker.failed))
         return worker
 
     # ----- control --------------------------------------------------------------------------------
@@ -463,13 +458,7 @@ class TrainController(QObject):
     def join(self, timeout_s: float = 60.0) -> bool:
         """Block until the thread has ended (after `stop()`); True if it did. Queued signals of the
         ending run are still delivered afterwards by the event loop."""
-        thread = self._thread
-        if thread is None:
-            return True
-        ok = thread.wait(int(timeout_s * 1000))
-        if ok:
-            self._on_thread_finished()
-        return ok
+        return self._runner.join(timeout_s)
 
     def shutdown(self, timeout_s: float = 60.0) -> bool:
         """Stop and join: used on window close. The checkpoint is written before this returns."""
@@ -484,7 +473,7 @@ class TrainController(QObject):
 
     def _on_paused_changed(self, paused: bool) -> None:
         # a late signal of a run that is already stopping or joined must not revive the state
-        if self._thread is not None and self._state not in (WorkerState.STOPPING, WorkerState.IDLE):
+        if self._runner.running and self._state not in (WorkerState.STOPPING, WorkerState.IDLE):
             self._set_state(WorkerState.PAUSED if paused else WorkerState.RUNNING)
         self.paused_changed.emit(paused)
 
@@ -493,17 +482,3 @@ class TrainController(QObject):
 
     def _on_failed(self, message: str) -> None:
         self.failed.emit(message)
-
-    def _on_thread_finished(self) -> None:
-        thread = self._thread
-        # A queued `finished` of an earlier thread may arrive after join() and a new start(): only the
-        # current thread is torn down (sender() is None when join() calls this directly).
-        sender = self.sender()
-        if thread is None or (sender is not None and sender is not thread):
-            return
-        thread.wait()  # `finished` is emitted just before the thread really ends
-        self._thread = None
-        # Kept until the next run: queued signals of the ended run may still be on their way.
-        self._last_worker, self._worker = self._worker, None
-        thread.deleteLater()
-        self._set_state(WorkerState.IDLE)
