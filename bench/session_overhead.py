@@ -23,16 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from timing import timed  # noqa: E402
 
-def timed(fn, repeats: int) -> float:
+
+def median_time(fn, repeats: int) -> float:
     """Median seconds of `repeats` calls (after one untimed call)."""
-    fn()
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return statistics.median(out)
+    return statistics.median(timed(fn, repeats, warmup=1))
 
 
 def main() -> int:
@@ -55,13 +51,13 @@ def main() -> int:
                                  overrides={"batch": 64})
         t = session.trainer
         print(f"device: {describe_device(t.device)}; DCGAN {args.size} px, batch {t.batch}, {args.images} images")
-        step = timed(t.step, args.steps)
+        step = median_time(t.step, args.steps)
         record = {"step": 1, "loss_D": 1.0, "loss_G": 1.0, "images_per_s": 1.0, "time": time.time()}
         costs = {
-            "sample grid": (timed(session.save_samples, 3), s.sample_every),
-            "quality metric": (timed(t.quality, 2), s.metric_every),
-            "checkpoint": (timed(session.save_checkpoint, 2), s.checkpoint_every),
-            "history line": (timed(lambda: session.project.append_history(record), 20), s.log_every),
+            "sample grid": (median_time(session.save_samples, 3), s.sample_every),
+            "quality metric": (median_time(t.quality, 2), s.metric_every),
+            "checkpoint": (median_time(session.save_checkpoint, 2), s.checkpoint_every),
+            "history line": (median_time(lambda: session.project.append_history(record), 20), s.log_every),
         }
         print(f"training step: {step * 1000:8.1f} ms (median of {args.steps})")
         total = 0.0

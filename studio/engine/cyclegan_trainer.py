@@ -36,8 +36,8 @@ from studio.engine.trainer import (
     load_module,
     load_optimizer,
     module_tensors,
-    optimizer_state,
     require,
+    store_optimizers,
 )
 
 MIN_SIZE, MAX_SIZE = 32, 512
@@ -388,10 +388,6 @@ class CycleGANTrainer:
                 "pool_B": self.pools["B"].images,
             }
         )
-        tg, groups_g = optimizer_state("opt_G", self.opt_G)
-        td, groups_d = optimizer_state("opt_D", self.opt_D)
-        tensors.update(tg)
-        tensors.update(td)
         meta = {
             "kind": self.kind,
             "config": dataclasses.asdict(self.cfg),
@@ -400,8 +396,7 @@ class CycleGANTrainer:
             "cursor_A": self.cursor["A"],
             "cursor_B": self.cursor["B"],
             "batch": self.batch,
-            "opt_G": groups_g,
-            "opt_D": groups_d,
+            **store_optimizers(tensors, opt_G=self.opt_G, opt_D=self.opt_D),
         }
         return tensors, meta
 

@@ -26,9 +26,9 @@ from studio.engine.trainer import (
     load_module,
     load_optimizer,
     module_tensors,
-    optimizer_state,
     recalibrate_batchnorm,
     require,
+    store_optimizers,
 )
 
 
@@ -300,10 +300,6 @@ class DCGANTrainer:
             "order": self.order.clone(),
             "fixed_z": self.fixed_z,
         }
-        tg, groups_g = optimizer_state("opt_G", self.opt_G)
-        td, groups_d = optimizer_state("opt_D", self.opt_D)
-        tensors.update(tg)
-        tensors.update(td)
         meta = {
             "kind": self.kind,
             "config": dataclasses.asdict(self.cfg),
@@ -311,8 +307,7 @@ class DCGANTrainer:
             "cursor": self.cursor,
             "batch": self.batch,
             "ema_updates": self.ema.updates,
-            "opt_G": groups_g,
-            "opt_D": groups_d,
+            **store_optimizers(tensors, opt_G=self.opt_G, opt_D=self.opt_D),
         }
         return tensors, meta
 

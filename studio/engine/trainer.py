@@ -62,6 +62,16 @@ def optimizer_state(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, 
     return tensors, groups
 
 
+def store_optimizers(tensors: dict[str, torch.Tensor], **optimizers: torch.optim.Optimizer) -> dict[str, list]:
+    """Add each named optimizer's state to `tensors`; returns the param groups by name, for the
+    checkpoint's JSON metadata (loaded back with `load_optimizer(name, opt, tensors, meta[name])`)."""
+    groups = {}
+    for name, opt in optimizers.items():
+        state, groups[name] = optimizer_state(name, opt)
+        tensors.update(state)
+    return groups
+
+
 def load_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict, groups: list) -> None:
     state: dict[int, dict] = {}
     for key, value in tensors.items():
