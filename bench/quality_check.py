@@ -1,14 +1,18 @@
-"""Does the fast path keep quality? Train the same DCGAN config in plain fp32 (NCHW) and on the
-fast path for equal steps from 3 seeds each, and compare the sliced Wasserstein distance (SWD,
-x1e3, lower is better) of EMA-generator samples to held-out data.
+"""Does the fast path keep quality? Train the same config in plain fp32 (NCHW) and on the fast
+path for equal steps from 3 seeds each, and compare a quality score (lower is better).
 
-    python bench/quality_check.py [--steps 600] [--size 32] [--seeds 0 1 2] [--fast auto|bf16]
-                                  [--device auto] [--shots DIR]
+    python bench/quality_check.py [--model dcgan|cyclegan] [--steps N] [--seeds 0 1 2]
+                                  [--fast auto|bf16] [--device auto] [--shots DIR]
 
-The fast path is what `precision="auto"` resolves to on the device (fp32 + channels_last on a
-CPU, bf16 autocast + channels_last on a GPU); `--fast bf16` forces bf16 autocast + channels_last.
-Verdict: the fast path passes when its mean SWD lies within the fp32 seeds' spread (min..max) or
-below it.
+DCGAN (32 px discs, 600 steps): sliced Wasserstein distance (SWD, x1e3) of EMA-generator samples
+to held-out data. CycleGAN (red <-> blue shapes, 32 px, 150 steps): how far the translated shapes'
+colour stays from the target domain's, relative to the gap between domains, averaged over both
+directions; shapes must also stay in place (IoU with the input's, reported).
+
+The fast path is what `precision="auto"` resolves to on the device (bf16 autocast where the CPU or
+GPU computes bf16 natively, fp32 elsewhere; channels_last where it measured faster for the model);
+`--fast bf16` forces bf16 autocast. Verdict: the fast path passes when its mean score lies within
+the fp32 seeds' spread (min..max) or below it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -43,11 +48,38 @@ def train_and_score(cfg: DCGANConfig, data: torch.Tensor, held_out, steps: int, 
     return score, elapsed
 
 
+def train_and_score_cyclegan(cfg, data, held_out, steps: int, seed: int, shots: Path | None, device: torch.device,
+                             name: str):
+    from studio.engine.cyclegan_trainer import CycleGANTrainer
+    from studio.engine.images import to_uint8
+    from studio.engine.procedural import shape_translation_scores
+
+    (train_a, train_b), (test_a, test_b) = data, held_out
+    t = CycleGANTrainer(cfg, train_a, train_b, seed=seed, total_steps=steps, device=device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        t.step()
+    elapsed = time.perf_counter() - t0
+
+    def translated(pictures, direction):
+        x = torch.from_numpy(pictures).permute(0, 3, 1, 2).contiguous()
+        return to_uint8(t.translate(x, direction))
+
+    s = shape_translation_scores(test_a, test_b, translated(test_a, "a2b"), translated(test_b, "b2a"))
+    if shots is not None:
+        save_png(shots / f"{name}-seed{seed}.png", np.concatenate([test_a[:8], translated(test_a[:8], "a2b")], 1)
+                 .transpose(1, 0, 2, 3).reshape(64, -1, 3))
+    print(f"    seed {seed}: colour a2b {s['a2b_colour']:.3f} b2a {s['b2a_colour']:.3f}, "
+          f"shapes in place IoU {s['a2b_iou']:.2f} / {s['b2a_iou']:.2f}", flush=True)
+    return (s["a2b_colour"] + s["b2a_colour"]) / 2, elapsed
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--model", choices=("dcgan", "cyclegan"), default="dcgan")
+    ap.add_argument("--steps", type=int, default=None, help="training steps (600 DCGAN, 150 CycleGAN)")
     ap.add_argument("--size", type=int, default=32)
-    ap.add_argument("--width", type=int, default=32)
+    ap.add_argument("--width", type=int, default=None, help="network width (32 DCGAN, 8 CycleGAN)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--shots", type=Path, default=None, help="folder for the final sample grids")
     ap.add_argument("--fast", choices=("auto", "bf16"), default="auto")
@@ -58,30 +90,46 @@ def main() -> int:
     device = pick_device(args.device)
     if args.shots:
         args.shots.mkdir(parents=True, exist_ok=True)
-    data = torch.from_numpy(discs(2000, args.size, seed=0)).permute(0, 3, 1, 2).contiguous()
-    held_out = discs(512, args.size, seed=1)
-    base = dict(size=args.size, batch=64, ngf=args.width, ndf=args.width)
-    fast_cfg = DCGANConfig(**base, precision="bf16", channels_last=True) if args.fast == "bf16" else DCGANConfig(**base)
-    probe = DCGANTrainer(fast_cfg, data[:2], device=device)  # what the trainer resolves "auto" to here
+    if args.model == "dcgan":
+        args.steps, args.width = args.steps or 600, args.width or 32
+        data = torch.from_numpy(discs(2000, args.size, seed=0)).permute(0, 3, 1, 2).contiguous()
+        held_out = discs(512, args.size, seed=1)
+        base = dict(size=args.size, batch=64, ngf=args.width, ndf=args.width)
+        config, trainer_cls, score_name, run = DCGANConfig, DCGANTrainer, "SWD", train_and_score
+    else:
+        from studio.engine.cyclegan_trainer import CycleGANConfig, CycleGANTrainer
+        from studio.engine.procedural import coloured_shapes
+
+        args.steps, args.width = args.steps or 150, args.width or 8
+        base = dict(size=args.size, ngf=args.width, ndf=args.width, n_blocks=2, batch=4)
+        load = CycleGANConfig(**base).load_size
+        red, blue = (200, 40, 50), (40, 60, 200)
+        data = tuple(torch.from_numpy(coloured_shapes(n, load, seed=s, colour=c)).permute(0, 3, 1, 2).contiguous()
+                     for n, s, c in ((64, 1, red), (48, 2, blue)))
+        held_out = (coloured_shapes(16, args.size, seed=101, colour=red), coloured_shapes(16, args.size, seed=102, colour=blue))
+        config, trainer_cls, score_name, run = CycleGANConfig, CycleGANTrainer, "colour", train_and_score_cyclegan
+    fast_cfg = config(**base, precision="bf16") if args.fast == "bf16" else config(**base)
+    probe_data = (data[0][:2], data[1][:2]) if args.model == "cyclegan" else (data[:2],)
+    probe = trainer_cls(fast_cfg, *probe_data, device=device)  # what the trainer resolves "auto" to here
     fast_name = f"fast ({probe.precision}{' + channels_last' if probe.memory_format == torch.channels_last else ''})"
     del probe
-    print(f"device: {describe_device(device)}  torch {torch.__version__}  {args.steps} steps, {args.size} px, "
-          f"width {args.width}, seeds {args.seeds}")
-    paths = {"fp32": DCGANConfig(**base, precision="fp32", channels_last=False), fast_name: fast_cfg}
+    print(f"device: {describe_device(device)}  torch {torch.__version__}  {args.model}, {args.steps} steps, "
+          f"{args.size} px, width {args.width}, seeds {args.seeds}")
+    paths = {"fp32": config(**base, precision="fp32", channels_last=False), fast_name: fast_cfg}
     results = {}
     for name, cfg in paths.items():
         tag = "fp32" if name == "fp32" else "fast"
-        results[name] = [train_and_score(cfg, data, held_out, args.steps, s, args.shots, device, tag)
-                         for s in args.seeds]
+        print(f"{name}:", flush=True)
+        results[name] = [run(cfg, data, held_out, args.steps, s, args.shots, device, tag) for s in args.seeds]
         scores = [r[0] for r in results[name]]
         secs = sum(r[1] for r in results[name])
-        print(f"{name:28s} SWD per seed: {', '.join(f'{x:6.1f}' for x in scores)}   "
-              f"mean {statistics.mean(scores):6.1f}   train time {secs:6.1f} s")
+        print(f"{name:28s} {score_name} per seed: {', '.join(f'{x:6.3g}' for x in scores)}   "
+              f"mean {statistics.mean(scores):6.3g}   train time {secs:6.1f} s", flush=True)
     ref = [r[0] for r in results["fp32"]]
     fast = statistics.mean(r[0] for r in results[fast_name])
     lo, hi = min(ref), max(ref)
     ok = fast <= hi  # within the spread, or better than every fp32 seed
-    print(f"fp32 spread: {lo:.1f} .. {hi:.1f}; fast path mean {fast:.1f} -> {'PASS' if ok else 'FAIL'}")
+    print(f"fp32 spread: {lo:.3g} .. {hi:.3g}; fast path mean {fast:.3g} -> {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
 
 

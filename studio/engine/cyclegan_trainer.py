@@ -180,7 +180,8 @@ class CycleGANTrainer:
         self.images_per_step = 2 * cfg.batch  # one A and one B image per pair
         self.images = {"A": images_a.to(self.device), "B": images_b.to(self.device)}
         keep_freed_memory()  # steps reuse their activation buffers instead of page-faulting fresh ones
-        # channels_last measured 1.5x *slower* for this step on the CPU (256 px), so not there
+        # CPU: channels_last measured 1.5x *slower* for this step (256 px), so not there; bf16 on CPUs
+        # with native bf16 was 2.1x faster but missed bench/quality_check.py (see fast_path)
         self.precision, channels_last = fast_path(self.device, cfg.precision, cfg.channels_last,
                                                   cpu_channels_last=False)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format

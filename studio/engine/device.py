@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -67,18 +68,34 @@ def set_cpu_threads(leave_free: int = 0) -> int:
     return n
 
 
+@functools.lru_cache(maxsize=1)
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs that compute in bf16 in hardware (AVX-512 BF16, or AMX tiles: Intel Xeon since
+    Cooper Lake / Sapphire Rapids, AMD since Zen 4); elsewhere bf16 is emulated and very slow."""
+    checks = [getattr(torch.cpu, name, None) for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")]
+    try:
+        return any(check() for check in checks if check is not None)
+    except Exception:  # noqa: BLE001 - private torch helpers: a missing or failing probe means "no"
+        return False
+
+
 def fast_path(device: torch.device, precision: str, channels_last: bool,
-              cpu_channels_last: bool = False) -> tuple[str, bool]:
+              cpu_channels_last: bool = False, cpu_bf16: bool = False) -> tuple[str, bool]:
     """Resolve a config's precision ("auto" | "fp32" | "bf16") and layout for `device`.
 
     "auto" picks bf16 autocast + channels_last on CUDA GPUs with bf16 (the usual fast path there;
-    not yet measured by bench/ in this project). On a CPU it is fp32, with channels_last where the
-    model measured faster that way (`cpu_channels_last`, chosen per model by bench/train_speed.py):
-    on this project's 2-core machines (AMD EPYC, AVX2 without native bf16; torch 2.14.1) bf16 runs
-    emulated, a 2048^2 bf16 matmul at 0.3 GFLOP/s against 140 in fp32, so autocast would be hundreds
-    of times slower. Explicit values are kept."""
+    not yet measured by bench/ in this project). On a CPU the layout is channels_last where the
+    model measured faster that way (`cpu_channels_last`), and the precision bf16 autocast where the
+    CPU computes bf16 natively (`cpu_has_native_bf16`) and the model passed bench/quality_check.py
+    in bf16 (`cpu_bf16`), else fp32. On a 2-core Xeon with AMX, bf16 trained the DCGAN 2.1x faster
+    within the fp32 seeds' quality spread; the CycleGAN also ran 2.1x faster but its mean score fell
+    just outside the spread, so it stays fp32. Without native bf16 (a 2-core AMD EPYC, AVX2) a
+    2048^2 bf16 matmul ran at 0.3 GFLOP/s against 140 in fp32. Explicit values are kept.
+    """
     if precision != "auto":
         return precision, channels_last
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return "bf16", True
-    return "fp32", channels_last or (device.type == "cpu" and cpu_channels_last)
+    if device.type == "cpu":
+        return ("bf16" if cpu_bf16 and cpu_has_native_bf16() else "fp32"), channels_last or cpu_channels_last
+    return "fp32", channels_last

@@ -8,48 +8,12 @@ same must hold from B back to A.
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
 
 from studio.engine.cyclegan_trainer import CycleGANConfig, CycleGANTrainer
+from studio.engine.procedural import coloured_shapes as shapes
+from studio.engine.procedural import shape_translation_scores
 
 RED, BLUE = (200, 40, 50), (40, 60, 200)
-
-
-def shapes(count: int, size: int, seed: int, colour: tuple[int, int, int]) -> np.ndarray:
-    """Discs, squares and triangles of jittered `colour` on random light grey: uint8 (N, size, size, 3)."""
-    rng = np.random.default_rng(seed)
-    out = np.empty((count, size, size, 3), np.uint8)
-    s = size * 4  # drawn at 4x and downsampled: anti-aliased edges
-    for i in range(count):
-        g = int(rng.integers(200, 250))
-        im = Image.new("RGB", (s, s), (g, g, g))
-        draw = ImageDraw.Draw(im)
-        r = rng.uniform(0.2, 0.35) * s
-        cx, cy = rng.uniform(r, s - r, 2)
-        fill = tuple(int(np.clip(c + d, 0, 255)) for c, d in zip(colour, rng.integers(-25, 26, 3)))
-        kind = rng.integers(3)
-        if kind == 0:
-            draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill)
-        elif kind == 1:
-            draw.rectangle([cx - r, cy - r, cx + r, cy + r], fill=fill)
-        else:
-            draw.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=fill)
-        out[i] = np.asarray(im.resize((size, size), Image.Resampling.BOX))
-    return out
-
-
-def foreground(pictures: np.ndarray) -> np.ndarray:
-    """Saturated pixels: the shapes (backgrounds are grey). (N, H, W) bool."""
-    p = pictures.astype(np.int16)
-    return (p.max(-1) - p.min(-1)) > 60
-
-
-def colour_of(pictures: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    return pictures.astype(np.float64)[mask].mean(0)
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a & b).sum() / max((a | b).sum(), 1))
 
 
 def to_tensor(pictures: np.ndarray) -> torch.Tensor:
@@ -63,17 +27,7 @@ def to_pictures(x: torch.Tensor) -> np.ndarray:
 def _scores(trainer, test_a, test_b):
     ga = to_pictures(trainer.translate(to_tensor(test_a), "a2b"))
     fb = to_pictures(trainer.translate(to_tensor(test_b), "b2a"))
-    ma, mb = foreground(test_a), foreground(test_b)
-    col_a, col_b = colour_of(test_a, ma), colour_of(test_b, mb)
-    gap = np.linalg.norm(col_a - col_b)
-    return {
-        # distance of the translated foreground colour to the target domain's, relative to the A-B gap
-        "a2b_colour": np.linalg.norm(colour_of(ga, ma) - col_b) / gap,
-        "b2a_colour": np.linalg.norm(colour_of(fb, mb) - col_a) / gap,
-        "a2b_iou": iou(ma, foreground(ga)),
-        "b2a_iou": iou(mb, foreground(fb)),
-        "a2b_background_chroma": float(np.ptp(ga.astype(np.int16), axis=-1)[~ma].mean()),
-    }
+    return shape_translation_scores(test_a, test_b, ga, fb)
 
 
 def test_red_shapes_become_blue_shapes_in_place():

@@ -1,7 +1,9 @@
 """The fast path each trainer picks on the CPU, and the frozen discriminator of the DCGAN G step."""
 
+import pytest
 import torch
 
+from studio.engine import device as device_mod
 from studio.engine.cyclegan_trainer import CycleGANConfig, CycleGANTrainer
 from studio.engine.dcgan_trainer import DCGANConfig, DCGANTrainer
 from studio.engine.device import fast_path
@@ -9,23 +11,33 @@ from studio.engine.device import fast_path
 CPU = torch.device("cpu")
 
 
-def test_auto_on_cpu_is_fp32_with_the_models_measured_layout():
-    assert fast_path(CPU, "auto", False, cpu_channels_last=True) == ("fp32", True)
-    assert fast_path(CPU, "auto", False, cpu_channels_last=False) == ("fp32", False)
+@pytest.mark.parametrize("native_bf16", [False, True])
+def test_auto_on_cpu_uses_bf16_only_where_native_and_quality_checked(monkeypatch, native_bf16):
+    monkeypatch.setattr(device_mod, "cpu_has_native_bf16", lambda: native_bf16)
+    fast = "bf16" if native_bf16 else "fp32"
+    assert fast_path(CPU, "auto", False, cpu_channels_last=True, cpu_bf16=True) == (fast, True)
+    assert fast_path(CPU, "auto", False, cpu_channels_last=False) == ("fp32", False)  # the model did not pass
     # explicit choices are kept as given
-    assert fast_path(CPU, "fp32", False, cpu_channels_last=True) == ("fp32", False)
+    assert fast_path(CPU, "fp32", False, cpu_channels_last=True, cpu_bf16=True) == ("fp32", False)
     assert fast_path(CPU, "bf16", True) == ("bf16", True)
+
+
+def test_native_bf16_probe_answers_without_failing():
+    assert device_mod.cpu_has_native_bf16() in (True, False)
 
 
 def _images(n=16, size=32):
     return torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
 
 
-def test_dcgan_runs_channels_last_and_cyclegan_contiguous_on_cpu_by_default():
+@pytest.mark.parametrize("native_bf16", [False, True])
+def test_dcgan_runs_channels_last_and_cyclegan_contiguous_fp32_on_cpu_by_default(monkeypatch, native_bf16):
+    monkeypatch.setattr(device_mod, "cpu_has_native_bf16", lambda: native_bf16)
     d = DCGANTrainer(DCGANConfig(size=32, batch=4, ngf=8, ndf=8), _images())
-    assert (d.precision, d.memory_format) == ("fp32", torch.channels_last)
+    assert (d.precision, d.memory_format) == ("bf16" if native_bf16 else "fp32", torch.channels_last)
     assert d._real_batch().is_contiguous(memory_format=torch.channels_last)
     assert next(d.D.parameters()).is_contiguous(memory_format=torch.channels_last)
+    d.step()  # the bf16 autocast step runs (emulated where the CPU lacks bf16: slow, still correct)
     c = CycleGANTrainer(CycleGANConfig(size=32, ngf=4, ndf=4), _images(4, 36), _images(4, 36))
     assert (c.precision, c.memory_format) == ("fp32", torch.contiguous_format)
 
