@@ -317,15 +317,24 @@ def _decode_progress():
 _RELOCATE_FLAGS = {"data": "--data", "A": "--data-a", "B": "--data-b"}
 
 
-def _cmd_resume(args) -> int:
+def _relocate_from_args(args) -> None:
+    """Record the new places of moved image folders given to resume (--data, --data-a, --data-b).
+    The launcher of a multi-process run does this once; on its ranks the places already match and
+    nothing is written (relocate skips an unchanged project)."""
     from studio.engine import data_folders
-    from studio.engine.kinds import open_session
     from studio.engine.project import Project
 
     moved = {role: getattr(args, flag[2:].replace("-", "_")) for role, flag in _RELOCATE_FLAGS.items()}
     moved = {role: folder for role, folder in moved.items() if folder}
     if moved:
-        data_folders.relocate(Project.open(args.project), moved)
+        data_folders.relocate(Project.open(args.project, clean=False), moved)
+
+
+def _cmd_resume(args) -> int:
+    from studio.engine import data_folders
+    from studio.engine.kinds import open_session
+
+    _relocate_from_args(args)
     info, device = _join_processes(args.device or "auto")
     try:
         session = open_session(args.project, device=device if info.active else args.device, steps=args.steps,
@@ -422,6 +431,8 @@ def main(argv: list[str] | None = None) -> int:
 
             if not launched_by_torchrun():
                 _check_distributable(args)
+                if args.command == "resume":
+                    _relocate_from_args(args)  # once, before the ranks start reading the project
                 return relaunch(argv, args.devices)
         handler = {
             "train": _cmd_train,

@@ -59,5 +59,7 @@ def relocate(project: Project, new: dict[str, str | Path]) -> None:
         if not Path(folder).is_dir():
             raise UserError(f"Folder not found: {folder}")
         folders[role] = str(Path(folder).expanduser().resolve())
+    if folders == data.get("folders", {}):
+        return  # already recorded: no write (ranks of a multi-process run all get the same flags)
     data["folders"] = folders
     project.save_meta(data=data)

@@ -83,6 +83,14 @@ def test_resume_after_moving_the_images_says_how_and_continues_exactly(data, tmp
     assert all(torch.equal(a[k], b[k]) for k in a)  # same images, same training
     assert main(["resume", str(moved), "--data", str(tmp_path / "nowhere")]) == 2
     assert "Folder not found" in capsys.readouterr().err
+    # naming the place already recorded writes nothing (every rank of a multi-process run does)
+    meta_file = moved / "project.json"
+    before = meta_file.stat().st_mtime_ns
+    from studio.engine import data_folders
+    from studio.engine.project import Project
+
+    data_folders.relocate(Project.open(moved), {"data": str(tmp_path / "elsewhere")})
+    assert meta_file.stat().st_mtime_ns == before
 
 
 def test_resuming_the_bundled_demo_says_how_to_draw_its_images(tmp_path, capsys):
