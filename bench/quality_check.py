@@ -65,10 +65,11 @@ def train_and_score_cyclegan(cfg, data, held_out, steps: int, seed: int, shots: 
         x = torch.from_numpy(pictures).permute(0, 3, 1, 2).contiguous()
         return to_uint8(t.translate(x, direction))
 
-    s = shape_translation_scores(test_a, test_b, translated(test_a, "a2b"), translated(test_b, "b2a"))
-    if shots is not None:
-        save_png(shots / f"{name}-seed{seed}.png", np.concatenate([test_a[:8], translated(test_a[:8], "a2b")], 1)
-                 .transpose(1, 0, 2, 3).reshape(64, -1, 3))
+    a2b = translated(test_a, "a2b")
+    s = shape_translation_scores(test_a, test_b, a2b, translated(test_b, "b2a"))
+    if shots is not None:  # 8 inputs above their translations
+        save_png(shots / f"{name}-seed{seed}.png", np.concatenate([test_a[:8], a2b[:8]], 1)
+                 .transpose(1, 0, 2, 3).reshape(2 * test_a.shape[1], -1, 3))
     print(f"    seed {seed}: colour a2b {s['a2b_colour']:.3f} b2a {s['b2a_colour']:.3f}, "
           f"shapes in place IoU {s['a2b_iou']:.2f} / {s['b2a_iou']:.2f}", flush=True)
     return (s["a2b_colour"] + s["b2a_colour"]) / 2, elapsed
@@ -98,12 +99,12 @@ def main() -> int:
         config, trainer_cls, score_name, run = DCGANConfig, DCGANTrainer, "SWD", train_and_score
     else:
         from studio.engine.cyclegan_trainer import CycleGANConfig, CycleGANTrainer
-        from studio.engine.procedural import coloured_shapes
+        from studio.engine.procedural import SHAPES_BLUE, SHAPES_RED, coloured_shapes
 
         args.steps, args.width = args.steps or 150, args.width or 8
         base = dict(size=args.size, ngf=args.width, ndf=args.width, n_blocks=2, batch=4)
         load = CycleGANConfig(**base).load_size
-        red, blue = (200, 40, 50), (40, 60, 200)
+        red, blue = SHAPES_RED, SHAPES_BLUE
         data = tuple(torch.from_numpy(coloured_shapes(n, load, seed=s, colour=c)).permute(0, 3, 1, 2).contiguous()
                      for n, s, c in ((64, 1, red), (48, 2, blue)))
         held_out = (coloured_shapes(16, args.size, seed=101, colour=red), coloured_shapes(16, args.size, seed=102, colour=blue))

@@ -31,6 +31,10 @@ def discs(count: int, size: int = 32, seed: int = 0) -> np.ndarray:
     return out
 
 
+# The two domains of the red <-> blue shapes translation task (tests and bench/quality_check.py)
+SHAPES_RED, SHAPES_BLUE = (200, 40, 50), (40, 60, 200)
+
+
 def coloured_shapes(count: int, size: int, seed: int, colour: tuple[int, int, int]) -> np.ndarray:
     """Discs, squares and triangles of jittered `colour` on random light grey: uint8 (N, size, size, 3).
     Two calls with different colours make an unpaired translation task (red shapes <-> blue shapes)."""

@@ -10,10 +10,10 @@ import numpy as np
 import torch
 
 from studio.engine.cyclegan_trainer import CycleGANConfig, CycleGANTrainer
+from studio.engine.procedural import SHAPES_BLUE as BLUE
+from studio.engine.procedural import SHAPES_RED as RED
 from studio.engine.procedural import coloured_shapes as shapes
 from studio.engine.procedural import shape_translation_scores
-
-RED, BLUE = (200, 40, 50), (40, 60, 200)
 
 
 def to_tensor(pictures: np.ndarray) -> torch.Tensor:
