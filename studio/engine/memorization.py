@@ -159,6 +159,19 @@ class NearestImages:
         d2 = self._sqnorm[space][None] + q.pow(2).sum(1, keepdim=True) - 2.0 * (q @ self._desc[space].T)
         return d2.clamp_min_(0).sqrt_()
 
+    def _nearest(self, q: torch.Tensor, space: str, k: int, skip: torch.Tensor | None = None):
+        """(indices, distances) of the `k` training images nearest to each query descriptor, nearest
+        first; `skip` (one training index per query) is left out. The expanded form loses precision
+        for near-identical vectors (duplicates come out ~1e-3 apart, depending on the BLAS kernel),
+        so the candidates it picks are measured again exactly."""
+        dist = self._distances(q, space)
+        if skip is not None:
+            dist[torch.arange(len(q)), skip] = float("inf")
+        top = torch.topk(dist, k, dim=1, largest=False).indices  # (Q, k)
+        exact = (self._desc[space][top] - q[:, None]).norm(dim=2)
+        order = torch.argsort(exact, dim=1, stable=True)
+        return top.gather(1, order), exact.gather(1, order)
+
     def query(self, picture: np.ndarray | torch.Tensor, k: int = 5, space: str = "pixel") -> Neighbours:
         """The `k` training images nearest to one picture (uint8 (H, W, C); any size, same channels)."""
         return self.query_many(picture, k, space)[0]
@@ -166,13 +179,7 @@ class NearestImages:
     def query_many(self, pictures: np.ndarray | torch.Tensor, k: int = 5, space: str = "pixel") -> list[Neighbours]:
         """`query` for a batch of pictures at once ((N, H, W, C) uint8 array or (N, C, H, W) tensor)."""
         q = self.descriptors(pictures, space)
-        k = max(1, min(k, len(self)))
-        dist = self._distances(q, space)
-        top = torch.topk(dist, k, dim=1, largest=False).indices  # (Q, k)
-        # The expanded form loses precision for near-identical vectors: recompute the winners exactly.
-        exact = (self._desc[space][top] - q[:, None]).norm(dim=2)
-        order = torch.argsort(exact, dim=1, stable=True)
-        top, exact = top.gather(1, order), exact.gather(1, order)
+        top, exact = self._nearest(q, space, max(1, min(k, len(self))))
         typical = self.typical_distance(space)
         return [
             Neighbours(idx.numpy().astype(np.int64), d.numpy().astype(np.float32), [self.paths[i] for i in idx.tolist()],
@@ -190,13 +197,7 @@ class NearestImages:
             else:
                 g = torch.Generator().manual_seed(7)
                 rows = torch.randperm(n, generator=g)[:_TYPICAL_SAMPLE]
-                q = self._desc[space][rows]
-                dist = self._distances(q, space)
-                dist[torch.arange(len(rows)), rows] = float("inf")  # not itself
-                # The expanded form leaves duplicates a rounding error (~1e-3) apart, which depends on the
-                # BLAS kernel: take a few candidates and measure them exactly before dropping duplicates.
-                top = torch.topk(dist, min(_TYPICAL_CANDIDATES, n - 1), dim=1, largest=False).indices
-                exact = (self._desc[space][top] - q[:, None]).norm(dim=2)
+                _, exact = self._nearest(self._desc[space][rows], space, min(_TYPICAL_CANDIDATES, n - 1), skip=rows)
                 exact[exact < 1e-6] = float("inf")  # exact duplicates in the folder would zero the scale
                 self._typical[space] = float(exact.min(1).values.median())
         return self._typical[space]
