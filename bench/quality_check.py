@@ -107,7 +107,7 @@ def main() -> int:
         red, blue = SHAPES_RED, SHAPES_BLUE
         data = tuple(torch.from_numpy(coloured_shapes(n, load, seed=s, colour=c)).permute(0, 3, 1, 2).contiguous()
                      for n, s, c in ((64, 1, red), (48, 2, blue)))
-        held_out = (coloured_shapes(16, args.size, seed=101, colour=red), coloured_shapes(16, args.size, seed=102, colour=blue))
+        held_out = tuple(coloured_shapes(16, args.size, seed=s, colour=c) for s, c in ((101, red), (102, blue)))
         config, trainer_cls, score_name, run = CycleGANConfig, CycleGANTrainer, "colour", train_and_score_cyclegan
     fast_cfg = config(**base, precision="bf16") if args.fast == "bf16" else config(**base)
     probe_data = (data[0][:2], data[1][:2]) if args.model == "cyclegan" else (data[:2],)

@@ -111,7 +111,10 @@ def test_background_policy_trains_on_every_core_below_the_gui_threads_priority(q
         tid = threading.get_native_id()
         seen["nice"], seen["threads"] = os.getpriority(os.PRIO_PROCESS, tid), torch.get_num_threads()
         # compute threads the worker starts from now on inherit its priority
-        child = threading.Thread(target=lambda: seen.update(child=os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+        def child_nice():
+            seen["child"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+        child = threading.Thread(target=child_nice)
         child.start()
         child.join()
         return session
