@@ -19,7 +19,7 @@ from studio.engine.images import make_grid, to_uint8
 from studio.engine.memory import keep_freed_memory
 from studio.engine.metrics import swd
 from studio.engine.nets.dcgan import SIZES, Discriminator, Generator, init_weights
-from studio.engine.nets.matmul_weight_grad import use_matmul_weight_grads
+from studio.engine.nets.small_map_conv import use_small_map_convs
 from studio.engine.trainer import (
     EMA,
     check_module_tensors,
@@ -118,10 +118,10 @@ class DCGANTrainer:
         self.D.to(self.device, memory_format=self.memory_format)
         self.ema = EMA(self.G, cfg.ema_decay)
         if self.device.type == "cpu" and self.precision == "bf16":
-            # oneDNN's bf16 weight gradients of the small deep layers run far below matmul speed
-            # (nets/matmul_weight_grad.py); the same gradients as one matmul each
+            # oneDNN's bf16 kernels for the deepest layers' 4x4 maps run far below matmul speed
+            # (nets/small_map_conv.py): the same arithmetic as matrix products there
             for net in (self.G, self.D):
-                use_matmul_weight_grads(net)
+                use_small_map_convs(net)
         # Forward passes go through DDP wrappers when data-parallel; state stays with the bare modules.
         self._G, self._D = self.G, self.D
         if dist_info.active:

@@ -1,12 +1,13 @@
-"""Convolutions with a matmul weight gradient: the same gradients as torch's, and used only where meant."""
+"""Small-map convolutions as matrix products: the same results and gradients as torch's, used only where meant."""
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from studio.engine import device as device_mod
 from studio.engine.dcgan_trainer import DCGANConfig, DCGANTrainer
-from studio.engine.nets import matmul_weight_grad as mwg
+from studio.engine.nets import small_map_conv as smc
 from studio.engine.nets.dcgan import Discriminator, Generator
 
 # (transposed, in channels, out channels, kernel, stride, padding, input side): DCGAN's layers and odd ones
@@ -32,7 +33,7 @@ def test_weight_and_input_gradients_equal_torchs(transposed, c_in, c_out, k, s, 
     plain = _layer(transposed, c_in, c_out, k, s, p)
     fast = _layer(transposed, c_in, c_out, k, s, p)
     fast.load_state_dict(plain.state_dict())
-    assert mwg.use_matmul_weight_grads(fast) == 1 and type(fast).__name__.startswith("MatmulWeightGrad")
+    assert smc.use_small_map_convs(fast) == 1 and type(fast).__name__.startswith("SmallMap")
     x = torch.randn(3, c_in, side, side)
     xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
     ya, yb = plain(xa), fast(xb)
@@ -53,10 +54,37 @@ def test_gradients_and_second_order_gradients_check_numerically(transposed, c_in
     w = torch.randn(*((c_in, c_out) if transposed else (c_out, c_in)), k, k, dtype=torch.float64, requires_grad=True)
 
     def f(x, w):
-        return mwg._Conv.apply(x, w, (s, s), (p, p), transposed)
+        return smc._Conv.apply(x, w, (s, s), (p, p), transposed)
 
     assert torch.autograd.gradcheck(f, (x, w))
     assert torch.autograd.gradgradcheck(f, (x, w))
+
+
+def test_frozen_weights_get_no_gradient_and_inputs_the_right_one():
+    """The DCGAN's G step runs D frozen: only the input gradient is computed."""
+    torch.manual_seed(4)
+    plain = _layer(False, 6, 10, 4, 2, 1).requires_grad_(False)
+    fast = _layer(False, 6, 10, 4, 2, 1)
+    fast.load_state_dict(plain.state_dict())
+    smc.use_small_map_convs(fast.requires_grad_(False))
+    xa, xb = (torch.randn(2, 6, 8, 8, generator=torch.Generator().manual_seed(5)).requires_grad_() for _ in "ab")
+    plain(xa).square().sum().backward()
+    out = fast(xb)
+    assert "_Conv" in type(out.grad_fn).__name__
+    out.square().sum().backward()
+    assert fast.weight.grad is None
+    torch.testing.assert_close(xb.grad, xa.grad, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_sub_pixel_input_gradient_equals_a_transposed_conv_on_non_square_maps(channels_last):
+    g = torch.randn(2, 5, 3, 2, dtype=torch.float64)
+    w = torch.randn(5, 7, 4, 4, dtype=torch.float64)
+    if channels_last:
+        g, w = (t.contiguous(memory_format=torch.channels_last) for t in (g, w))
+    out = smc.conv_input_grad_k4s2p1(g, w)
+    assert out.shape == (2, 7, 6, 4)
+    torch.testing.assert_close(out, F.conv_transpose2d(g, w, None, 2, 1), rtol=1e-12, atol=1e-12)
 
 
 def test_bf16_autocast_gradients_match_onednns_within_bf16_rounding():
@@ -64,7 +92,7 @@ def test_bf16_autocast_gradients_match_onednns_within_bf16_rounding():
     plain = Discriminator(32, ndf=8).to(memory_format=torch.channels_last)
     fast = Discriminator(32, ndf=8).to(memory_format=torch.channels_last)
     fast.load_state_dict(plain.state_dict())
-    assert mwg.use_matmul_weight_grads(fast) == 4
+    assert smc.use_small_map_convs(fast) == 4
     x = torch.randn(16, 3, 32, 32).contiguous(memory_format=torch.channels_last)
     for net in (plain, fast):
         with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -79,25 +107,23 @@ def test_bf16_autocast_gradients_match_onednns_within_bf16_rounding():
 def test_the_parents_path_runs_where_the_matmul_would_not_pay_or_is_not_needed():
     torch.manual_seed(3)
     conv = _layer(False, 4, 4, 4, 2, 1)
-    mwg.use_matmul_weight_grads(conv)
+    smc.use_small_map_convs(conv)
     big = torch.randn(2, 4, 16, 16, requires_grad=True)  # 8x8 output map: above MAX_PIXELS
     assert "_Conv" not in type(conv(big).grad_fn).__name__
     small = torch.randn(2, 4, 8, 8, requires_grad=True)
     with torch.no_grad():
         assert conv(small).grad_fn is None
-    conv.weight.requires_grad_(False)  # frozen (the DCGAN's G step): oneDNN's input gradient only
-    assert "_Conv" not in type(conv(small).grad_fn).__name__
 
 
 def test_switching_keeps_the_state_and_skips_layers_it_does_not_cover():
     g = Generator(32, ngf=8)
     keys = list(g.state_dict())
-    assert mwg.use_matmul_weight_grads(g) == 4
+    assert smc.use_small_map_convs(g) == 4
     assert list(g.state_dict()) == keys and isinstance(g.main[0], nn.ConvTranspose2d)
-    assert mwg.use_matmul_weight_grads(g) == 0  # idempotent
+    assert smc.use_small_map_convs(g) == 0  # idempotent
     sn = Discriminator(32, ndf=8, spectral_norm=True)
     with_bias = nn.Conv2d(3, 3, 4, 2, 1)
-    assert mwg.use_matmul_weight_grads(sn) == 0 and mwg.use_matmul_weight_grads(with_bias) == 0
+    assert smc.use_small_map_convs(sn) == 0 and smc.use_small_map_convs(with_bias) == 0
 
 
 @pytest.mark.parametrize("native_bf16", [False, True])
@@ -106,8 +132,8 @@ def test_dcgan_trainer_uses_it_on_the_cpu_bf16_path_only(monkeypatch, native_bf1
     images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
     t = DCGANTrainer(DCGANConfig(size=32, batch=4, ngf=8, ndf=8), images)
     switched = {type(m) for m in (*t.G.modules(), *t.D.modules())}
-    assert (mwg.MatmulWeightGradConv2d in switched) is native_bf16
-    assert (mwg.MatmulWeightGradConvTranspose2d in switched) is native_bf16
-    assert mwg.MatmulWeightGradConvTranspose2d not in {type(m) for m in t.ema.ema.modules()}  # export stays plain
+    assert (smc.SmallMapConv2d in switched) is native_bf16
+    assert (smc.SmallMapConvTranspose2d in switched) is native_bf16
+    assert smc.SmallMapConvTranspose2d not in {type(m) for m in t.ema.ema.modules()}  # export stays plain
     losses = t.step()
     assert all(torch.isfinite(torch.tensor(v)) for v in losses.values())
