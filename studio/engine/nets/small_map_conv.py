@@ -11,11 +11,12 @@ gradient 19 ms. Written as matrix products:
   matching transposed conv, G's 4x4 -> 8x8 layer): each output pixel parity (even/odd row and
   column) receives exactly 2x2 kernel taps, so it is one batched matmul over the four parities
   ("sub-pixel" form), summed inside the matmul in fp32: 4.6 ms;
-- the forward pass stays with oneDNN (close to matmul speed once its result is 4x4).
-The 64 px DCGAN's bf16 training step went from ~285 to ~215 ms. On 8x8 and larger maps the
-copied columns grow with the map and oneDNN is as fast or faster (the sub-pixel input gradient
-took 11.4 ms against oneDNN's 2.7 ms on 16x16 -> 8x8), so only maps of at most `MAX_PIXELS` take
-this path.
+- the conv's forward pass stays with oneDNN (im2col + matmul took 4.5 ms against 6.2: ~2% of
+  the step, not worth another path).
+The 64 px DCGAN's bf16 training step (batch 64) took 237-247 ms against 303-329 ms without, in
+one interleaved run (1.3x). On 8x8 and larger maps the copied columns grow with the map and
+oneDNN is as fast or faster (the sub-pixel input gradient took 11.4 ms against oneDNN's 2.7 ms on
+16x16 -> 8x8), so only maps of at most `MAX_PIXELS` take this path.
 
 `SmallMapConv2d` / `SmallMapConvTranspose2d` add no state to their torch.nn parents (same
 parameters, same state_dict); `use_small_map_convs` switches the qualifying layers of a network in
