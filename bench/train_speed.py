@@ -4,8 +4,8 @@
                                 [--rounds 3] [--steps N] [--device auto]
 
 DCGAN mode (64 px, batch 64): the project's trainer with its defaults (resident uint8 dataset,
-the device's fast path: fp32 + channels_last on a CPU, bf16 autocast + channels_last on a GPU;
-frozen D in the G step) against the pytorch/examples dcgan recipe (torchvision ImageFolder +
+the device's fast path: channels_last, with bf16 autocast and the small-map matmuls on a CPU that
+computes bf16 natively, fp32 on other CPUs, bf16 autocast on a GPU; frozen D in the G step) against the pytorch/examples dcgan recipe (torchvision ImageFolder +
 DataLoader(2 workers) + fp32 + Sigmoid/BCELoss, NCHW) on the same folder and device.
 
 CycleGAN mode (256 px, batch 1): the project's trainer against the reference repository's
