@@ -44,8 +44,8 @@ def measure(folder: str, warm_up_folder: str, cache: str, size: int) -> dict:
     """Runs in the child process; sizes in bytes."""
     import torch  # noqa: F401  (imported before the baseline, like in the studio)
 
-    from studio.engine.data import DataConfig, prepare_dataset
-    from studio.engine.dcgan_trainer import DCGANConfig, DCGANTrainer
+    from studio.engine.data.dataset import DataConfig, prepare_dataset
+    from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 
     start = _status_bytes("VmRSS")
     warm = prepare_dataset(warm_up_folder, DataConfig(size=size), cache_dir=Path(cache))
@@ -71,7 +71,7 @@ def main() -> int:
         print(json.dumps(measure(*args.child[:3], int(args.child[3]))))
         return 0
 
-    from studio.engine.procedural import discs, write_folder
+    from studio.engine.data.procedural import discs, write_folder
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_folder(discs(args.count, args.source_side, seed=0), Path(tmp) / "images")

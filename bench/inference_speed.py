@@ -34,10 +34,10 @@ def percentiles(seconds: list[float]) -> str:
 
 
 def dcgan_single(device: torch.device, repeats: int, threads: int) -> float:
-    from studio.engine.dcgan_trainer import DCGANConfig
-    from studio.engine.inference import GeneratorModel
-    from studio.engine.nets.dcgan import Generator, init_weights
-    from studio.engine.renderer import Renderer
+    from studio.engine.models.dcgan.trainer import DCGANConfig
+    from studio.engine.explore.generator import GeneratorModel
+    from studio.engine.models.dcgan.nets import Generator, init_weights
+    from studio.engine.explore.renderer import Renderer
 
     cfg = DCGANConfig(size=64)
     torch.manual_seed(0)
@@ -59,9 +59,9 @@ def dcgan_single(device: torch.device, repeats: int, threads: int) -> float:
 
 
 def cyclegan_256(device: torch.device, repeats: int, threads: int) -> float:
-    from studio.engine.nets.cyclegan import ResnetGenerator, init_weights
-    from studio.engine.procedural import discs
-    from studio.engine.translate import Translator
+    from studio.engine.models.cyclegan.nets import ResnetGenerator, init_weights
+    from studio.engine.data.procedural import discs
+    from studio.engine.models.cyclegan.translate import Translator
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -89,7 +89,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from studio.engine.device import describe_device, pick_device
-    from studio.engine.renderer import default_threads
+    from studio.engine.explore.renderer import default_threads
 
     device = pick_device(args.device)
     cores = torch.get_num_threads()

@@ -44,9 +44,9 @@ def row(name, values, extra=""):
 
 
 def make_model(size: int, ngf: int, z_dim: int, device: str):
-    from studio.engine.dcgan_trainer import DCGANConfig
-    from studio.engine.inference import GeneratorModel
-    from studio.engine.nets.dcgan import Generator, init_weights
+    from studio.engine.models.dcgan.trainer import DCGANConfig
+    from studio.engine.explore.generator import GeneratorModel
+    from studio.engine.models.dcgan.nets import Generator, init_weights
 
     cfg = DCGANConfig(size=size, ngf=ngf, ndf=ngf, z_dim=z_dim)
     torch.manual_seed(0)
@@ -62,8 +62,8 @@ def path_positions(n: int) -> np.ndarray:
 
 
 def bench_bare(model, moves: int, corners, backend: str):
-    from studio.engine.latent import bilinear
-    from studio.engine.renderer import Renderer
+    from studio.engine.explore.latent import bilinear
+    from studio.engine.explore.renderer import Renderer
 
     r = Renderer(model, backend=backend, threads=torch.get_num_threads())
     pos = path_positions(moves)
@@ -81,7 +81,7 @@ def bench_pad(app, model_factory, backend: str, moves: int, corners, threads: in
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
 
     from studio.app.render_worker import RenderController
-    from studio.engine.latent import bilinear
+    from studio.engine.explore.latent import bilinear
     from studio.ui.qimage import to_qimage
 
     c = RenderController(backend=backend, threads=threads)
@@ -157,7 +157,7 @@ def main() -> int:
     from PySide6.QtGui import QGuiApplication
 
     app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
-    from studio.engine.latent import random_latents
+    from studio.engine.explore.latent import random_latents
 
     corners = random_latents(1, 4, args.z_dim)
     model = make_model(args.size, args.ngf, args.z_dim, args.device)

@@ -39,10 +39,10 @@ def main() -> int:
     args = ap.parse_args()
 
     from studio.engine.config import RunSettings
-    from studio.engine.data import DataConfig
+    from studio.engine.data.dataset import DataConfig
     from studio.engine.device import describe_device
-    from studio.engine.kinds import create_session
-    from studio.engine.procedural import discs, write_folder
+    from studio.engine.models.sessions import create_session
+    from studio.engine.data.procedural import discs, write_folder
 
     s = RunSettings()
     with tempfile.TemporaryDirectory() as tmp:

@@ -2,7 +2,7 @@
 
     python bench/soak.py [--minutes 30] [--count 10000] [--size 64] [--threads N] [--out DIR]
 
-Generates `count` procedural disc images (studio.engine.procedural), trains a DCGAN on them through the
+Generates `count` procedural disc images (studio.engine.data.procedural), trains a DCGAN on them through the
 same TrainingSession the studio and CLI use (samples, history, quality metric and checkpoints on their
 schedules), and samples the process's resident memory (RSS) along the way. Warm-up ends once every
 periodic task (sample grid, quality metric, checkpoint + prune) has run at least twice and at least 20% of
@@ -61,9 +61,9 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     from studio.engine.config import RunSettings
-    from studio.engine.data import DataConfig
-    from studio.engine.kinds import create_session
-    from studio.engine.procedural import discs, write_folder
+    from studio.engine.data.dataset import DataConfig
+    from studio.engine.models.sessions import create_session
+    from studio.engine.data.procedural import discs, write_folder
 
     tmp = None
     if args.out:

@@ -191,8 +191,8 @@ class CanonicalCycleGAN:
     prep_seconds = 0.0
 
     def __init__(self, dir_a: Path, dir_b: Path, device: torch.device, size: int):
-        from studio.engine.nets.cyclegan import NLayerDiscriminator, ResnetGenerator
-        from studio.engine.nets.cyclegan import init_weights as cyc_init
+        from studio.engine.models.cyclegan.nets import NLayerDiscriminator, ResnetGenerator
+        from studio.engine.models.cyclegan.nets import init_weights as cyc_init
 
         self.data = _Endless(torch.utils.data.DataLoader(_Unaligned(dir_a, dir_b, size), batch_size=1, shuffle=True,
                                                         num_workers=2))
@@ -256,8 +256,8 @@ class Studio:
 
 
 def studio_dcgan(data_dir: Path, device: torch.device, cache: Path) -> Studio:
-    from studio.engine.data import DataConfig, prepare_dataset
-    from studio.engine.dcgan_trainer import DCGANConfig, DCGANTrainer
+    from studio.engine.data.dataset import DataConfig, prepare_dataset
+    from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 
     t0 = time.perf_counter()
     ds = prepare_dataset(data_dir, DataConfig(size=64), cache_dir=cache)
@@ -266,8 +266,8 @@ def studio_dcgan(data_dir: Path, device: torch.device, cache: Path) -> Studio:
 
 
 def studio_cyclegan(dir_a: Path, dir_b: Path, device: torch.device, cache: Path, size: int) -> Studio:
-    from studio.engine.cyclegan_trainer import CycleGANConfig, CycleGANTrainer
-    from studio.engine.data import DataConfig, prepare_dataset
+    from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
+    from studio.engine.data.dataset import DataConfig, prepare_dataset
 
     cfg = CycleGANConfig(size=size)
     t0 = time.perf_counter()
@@ -347,7 +347,7 @@ def source_folder(folder: Path, kind: str, seed: int = 0, count: int | None = No
     """Procedural images stored like a user's collection of `kind` (see SOURCES)."""
     from PIL import Image
 
-    from studio.engine.procedural import discs
+    from studio.engine.data.procedural import discs
 
     w, h, default_count, fmt, grain = SOURCES[kind]
     count = count or default_count

@@ -31,7 +31,7 @@ WARMUP_STEPS = 5  # the first steps pay for allocator warm-up and lazy initialis
 
 
 def make_data(folder: Path, count: int) -> Path:
-    from studio.engine.procedural import discs, write_folder
+    from studio.engine.data.procedural import discs, write_folder
 
     return write_folder(discs(count, 64, seed=0), folder)
 
@@ -46,8 +46,8 @@ def baseline(data: Path, out: Path, steps: int, batch: int, sample_every: int, t
     """images/s of the engine's loop on the main thread, no Qt involved."""
     import torch
 
-    from studio.engine.data import DataConfig
-    from studio.engine.kinds import create_session
+    from studio.engine.data.dataset import DataConfig
+    from studio.engine.models.sessions import create_session
 
     torch.set_num_threads(threads)
     session = create_session(out, "dcgan", {"data": str(data)}, DataConfig(size=64), settings_for(steps, sample_every),
@@ -75,7 +75,7 @@ def studio_run(app, data: Path, out: Path, steps: int, batch: int, sample_every:
     """Train in the studio window's worker; returns heartbeat lateness (ms) and images/s."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
 
-    from studio.engine.data import DataConfig
+    from studio.engine.data.dataset import DataConfig
     from studio.ui.main_window import MainWindow
     from studio.ui.new_project import NewProjectRequest
 

@@ -127,9 +127,9 @@ def main() -> int:
     d.close()
     panel.shutdown()
 
-    from studio.engine import export as E
-    from studio.engine import latent as L
-    from studio.engine.inference import load_generator
+    from studio.engine.explore import export as E
+    from studio.engine.explore import latent as L
+    from studio.engine.explore.generator import load_generator
 
     model = load_generator(project, device="cpu")
     z = np.stack([i.z for i in g.items()])

@@ -5,8 +5,8 @@
     .venv/bin/python scripts/make_demo_models.py --out /tmp/m    # somewhere else
 
 Everything goes through the project's own pipeline, the code `gan-studio train` runs:
-procedural datasets (`studio.engine.demo_data`, the code of `gan-studio demo-data`) are written to a
-temporary folder, trained with `studio.engine.kinds.create_session` + `TrainingSession.run`, and the
+procedural datasets (`studio.engine.data.demo_sets`, the code of `gan-studio demo-data`) are written to a
+temporary folder, trained with `studio.engine.models.sessions.create_session` + `TrainingSession.run`, and the
 finished project folders are trimmed for bundling:
 
     models/demo-faces/    DCGAN, 32 px, trained on 3,000 labelled portraits (+ explore.json)
@@ -41,11 +41,11 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from studio.engine.checkpoint import list_checkpoints  # noqa: E402
+from studio.engine.project.checkpoints import list_checkpoints  # noqa: E402
 from studio.engine.config import RunSettings  # noqa: E402
-from studio.engine.data import DataConfig  # noqa: E402
-from studio.engine.demo_data import write_faces, write_scenes  # noqa: E402
-from studio.engine.kinds import create_session  # noqa: E402
+from studio.engine.data.dataset import DataConfig  # noqa: E402
+from studio.engine.data.demo_sets import write_faces, write_scenes  # noqa: E402
+from studio.engine.models.sessions import create_session  # noqa: E402
 
 LIMIT_BYTES = 25_000_000  # models/ must stay under 25 MB (decimal, the stricter reading)
 BUDGET_BYTES = 24_200_000  # what the trimming aims for: a margin below the limit
@@ -180,9 +180,9 @@ def write_explore(project: Path) -> dict:
     """Bookmarks and directions for demo-faces, chosen by the tests' attribute classifier. Returns rates."""
     from tests.engine.attribute_classifier import predict, train_classifier
 
-    from studio.engine import latent as L
-    from studio.engine.bookmarks import ExploreStore
-    from studio.engine.inference import load_generator
+    from studio.engine.explore import latent as L
+    from studio.engine.explore.bookmarks import ExploreStore
+    from studio.engine.explore.generator import load_generator
 
     log("explore: training the attribute classifier (~30-60 s)")
     clf = train_classifier(FACES["size"], 0)
@@ -257,17 +257,17 @@ def write_explore(project: Path) -> dict:
 def check_bundled(dest: Path) -> None:
     """The bundled folder opens like any project and its model loads; resuming says why it cannot."""
     from studio.engine.errors import UserError
-    from studio.engine.kinds import open_session
-    from studio.engine.project import Project
+    from studio.engine.models.sessions import open_session
+    from studio.engine.project.folder import Project
 
     project = Project.open(dest)
     if project.kind == "dcgan":
-        from studio.engine.inference import load_generator
+        from studio.engine.explore.generator import load_generator
 
         G = load_generator(dest, device="cpu")
         assert G.generate_seeded(4, 0).shape == (4, G.cfg.size, G.cfg.size, 3)
     else:
-        from studio.engine.translate import Translator
+        from studio.engine.models.cyclegan.translate import Translator
 
         t = Translator.load(dest, "a2b", device="cpu")
         assert t.translate_array(np.zeros((40, 56, 3), np.uint8)).shape == (40, 56, 3)

@@ -1,5 +1,5 @@
 import sys
 
-from studio.cli import entry
+from studio.cli.main import entry
 
 entry()

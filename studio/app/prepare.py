@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from studio.app.suggest import DeviceInfo, Suggestion, device_info, probe_sizes, suggest
-from studio.engine.data import DataConfig, ImageDataset, prepare_dataset, scan_folder
+from studio.engine.data.dataset import DataConfig, ImageDataset, prepare_dataset, scan_folder
 from studio.engine.errors import UserError
-from studio.engine.kinds import get_kind
-
-ROLE_TITLES = {"data": "Images", "a": "Folder A", "b": "Folder B"}
+from studio.engine.models import get_kind
+from studio.engine.models.kind import Suggestion
+from studio.engine.suggest import DeviceInfo, device_info, probe_sizes
 
 
 @dataclass
 class PreparedData:
     """The outcome of preparing a new project's folders. Read-only once made; any thread."""
 
-    kind: str  # "dcgan" | "cyclegan"
+    kind: str  # a key of studio.engine.models.KINDS
     folders: dict[str, str]  # role -> folder
     data_cfg: DataConfig  # the training data settings (size = the suggested training size)
     datasets: dict[str, ImageDataset]  # role -> prepared images (at the kind's load size)
@@ -40,28 +39,28 @@ def prepare_folders(kind: str, folders: dict[str, str], data_cfg: DataConfig | N
 
     `size` forces the training size instead of suggesting one."""
     spec = get_kind(kind)
-    missing = [r for r in spec.roles if not folders.get(r)]
+    missing = [r.title for r in spec.roles if not folders.get(r.name)]
     if missing:
-        raise UserError(f"Choose a folder for {', '.join(ROLE_TITLES.get(r, r) for r in missing)}.")
+        raise UserError(f"Choose a folder for {', '.join(missing)}.")
     base_cfg = data_cfg or DataConfig()
 
     def run(progress, should_cancel) -> PreparedData:
         progress(0, 0, "Looking at the images…")
-        files = {role: scan_folder(folders[role]) for role in spec.roles}
+        files = {r.name: scan_folder(folders[r.name]) for r in spec.roles}
         for role, found in files.items():
             if not found:
                 raise UserError(f"No images found in {folders[role]} (JPEG, PNG, WebP, BMP, GIF or TIFF).")
-        sizes = [wh for role in spec.roles for wh in probe_sizes(files[role])]
+        sizes = [wh for found in files.values() for wh in probe_sizes(found)]
         dev = device_info(device)
-        sug = suggest(kind, [len(f) for f in files.values()], sizes, dev)
+        sug = spec.suggest([len(f) for f in files.values()], sizes, dev)
         if size is not None:
-            sug = replace(sug, size=size, size_reason="Chosen by you")
+            sug = replace(sug, size=size, reasons={**sug.reasons, "size": "Chosen by you"})
         cfg = replace(base_cfg, size=sug.size)
         model_cfg = spec.default_config(cfg, {}, {})
         load_cfg = spec.load_config(model_cfg, cfg)
         datasets = {}
-        for role in spec.roles:
-            title = ROLE_TITLES.get(role, role)
+        for role in (r.name for r in spec.roles):
+            title = spec.role(role).title
 
             def role_progress(done, total, title=title):
                 progress(done, total, f"Preparing {title.lower()}: {done} of {total}")

@@ -185,12 +185,12 @@ class RenderWorker(QObject):
                 self._serve(request)
 
     def _apply_change(self, change: tuple) -> None:
-        from studio.engine.renderer import Renderer, model_from_state
+        from studio.engine.explore.renderer import Renderer, model_from_state
 
         t0 = time.perf_counter()
         try:
             if change[0] == "project":
-                from studio.engine.inference import load_generator
+                from studio.engine.explore.generator import load_generator
 
                 model = load_generator(change[1], change[2], device=self._device)
                 source = change[1]
@@ -221,7 +221,7 @@ class RenderWorker(QObject):
                                         str(model.device), source, time.perf_counter() - t0))
 
     def _upgrade(self) -> None:
-        from studio.engine.renderer import Renderer
+        from studio.engine.explore.renderer import Renderer
 
         self._upgrade_at = None
         try:

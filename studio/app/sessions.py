@@ -10,7 +10,7 @@ import dataclasses
 from pathlib import Path
 
 from studio.engine.config import RunSettings
-from studio.engine.data import DataConfig
+from studio.engine.data.dataset import DataConfig
 
 
 def new_project(out: str | Path, kind: str, folders: dict[str, str], data_cfg: DataConfig,
@@ -18,7 +18,7 @@ def new_project(out: str | Path, kind: str, folders: dict[str, str], data_cfg: D
     """Create the project folder and its trainer (see engine.kinds.create_session)."""
 
     def make(progress, should_cancel):
-        from studio.engine.kinds import create_session
+        from studio.engine.models.sessions import create_session
 
         return create_session(out, kind, folders, data_cfg, settings, dict(overrides or {}),
                               progress=progress, should_cancel=should_cancel)
@@ -32,7 +32,7 @@ def continue_project(root: str | Path, steps: int | None = None, sample_every: i
     which are saved into project.json so the command line continues the same way."""
 
     def make(progress, should_cancel):
-        from studio.engine.kinds import open_session
+        from studio.engine.models.sessions import open_session
 
         session = open_session(root, device=device, steps=steps, progress=progress, should_cancel=should_cancel)
         changes = {k: v for k, v in (("sample_every", sample_every), ("checkpoint_every", checkpoint_every))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from studio.engine.project import Project
+from studio.engine.project.folder import Project
 
 
 class ProjectState(QObject):

@@ -55,9 +55,9 @@ class TranslateWorker(QObject):
             return self._latest
 
     def _translator(self, project: str, direction: str):
-        from studio.engine.checkpoint import list_checkpoints
-        from studio.engine.project import Project
-        from studio.engine.translate import Translator
+        from studio.engine.project.checkpoints import list_checkpoints
+        from studio.engine.project.folder import Project
+        from studio.engine.models.cyclegan.translate import Translator
 
         found = list_checkpoints(Project.open(project).checkpoints_dir)
         newest = found[-1][0] if found else None
@@ -73,8 +73,8 @@ class TranslateWorker(QObject):
         if request_id != self.latest():
             return  # a newer request is queued behind this one
         try:
-            from studio.engine.data import decode_image
-            from studio.engine.translate import TranslationCancelled, match_channels
+            from studio.engine.data.dataset import decode_image
+            from studio.engine.models.cyclegan.translate import TranslationCancelled, match_channels
 
             translator = self._translator(project, direction)
             picture = decode_image(path, translator.data_cfg, full_resolution=True)
@@ -190,7 +190,7 @@ def translate_folder_task(project: str | Path, direction: str, folder: str | Pat
     Returns the engine's TranslateResult; cancelling stops between files (and between tiles)."""
 
     def run(progress, should_cancel):
-        from studio.engine.translate import Translator
+        from studio.engine.models.cyclegan.translate import Translator
 
         progress(0, 0, "Loading the model…")
         translator = Translator.load(project, direction=direction)

@@ -7,6 +7,11 @@ import typing
 from dataclasses import dataclass
 
 
+# Collections with fewer images than this get DiffAugment by default: the discriminator would
+# otherwise memorise them (Zhao et al. 2020 show the gap from ~1k-5k images down).
+SMALL_DATASET = 2000
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """How a training run is driven (not what is trained)."""

@@ -49,7 +49,7 @@ def run_studio(project: str | None = None, screenshot: str | None = None) -> int
     With `screenshot`, waits until the samples and loss curves are drawn, saves a PNG of the
     window to that file and returns 0 (2 if the project cannot be opened)."""
     from studio.engine.errors import UserError
-    from studio.engine.project import Project
+    from studio.engine.project.folder import Project
     from studio.ui.main_window import MainWindow
 
     if screenshot and project:
@@ -143,7 +143,7 @@ def _report_when_drawn(window) -> None:
 
 
 def _demo_available() -> bool:
-    from studio.engine.demo_projects import demo_available
+    from studio.engine.project.demos import demo_available
 
     return demo_available("faces")
 

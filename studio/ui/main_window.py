@@ -37,7 +37,7 @@ from studio.app.state import ProjectState
 from studio.app.task_worker import TaskRunner
 from studio.app.train_worker import TrainController, TrainProgress, TrainReady, TrainResult, WorkerState
 from studio.engine.errors import UserError
-from studio.engine.project import Project
+from studio.engine.project.folder import Project
 from studio.ui import style
 from studio.ui.panels.project_panel import ProjectPanel, describe_model
 from studio.ui.panels.training_panel import TrainingPanel
@@ -351,7 +351,7 @@ class MainWindow(QMainWindow):
         def task(progress, should_cancel):
             import shutil
 
-            from studio.engine.demo_data import write_faces, write_scenes
+            from studio.engine.data.demo_sets import write_faces, write_scenes
 
             if folder.exists():
                 shutil.rmtree(folder)  # an interrupted earlier attempt
@@ -441,7 +441,7 @@ class MainWindow(QMainWindow):
 
     def _device_label(self, device: str) -> str:
         try:
-            from studio.app.suggest import device_info
+            from studio.engine.suggest import device_info
 
             return device_info(device if device else "auto").label
         except UserError as e:
@@ -673,7 +673,7 @@ class MainWindow(QMainWindow):
     def _images_in_place(self, project) -> bool:
         """Training draws from the project's images: when their folder has moved, ask where it is
         now and record it (project.json), instead of failing with "gone"."""
-        from studio.engine import data_folders
+        from studio.engine.project import relocation as data_folders
         from studio.engine.errors import UserError
 
         missing = data_folders.missing_folders(project)
@@ -721,7 +721,7 @@ class MainWindow(QMainWindow):
 
     def open_demo(self, which: str) -> bool:
         """Open the user's copy of a bundled demo project (copied on first use; bundled files stay untouched)."""
-        from studio.engine.demo_projects import demo_project
+        from studio.engine.project.demos import demo_project
         from studio.engine.errors import UserError
 
         try:

@@ -39,18 +39,19 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from studio.app.prepare import ROLE_TITLES, PreparedData, prepare_folders
+from studio.app.prepare import PreparedData, prepare_folders
 from studio.app.settings import StudioSettings
-from studio.app.suggest import CYCLEGAN_SIZES, DCGAN_SIZES
+from studio.engine.models import KINDS, get_kind
 from studio.app.task_worker import TaskRunner
 from studio.engine.config import RunSettings
-from studio.engine.data import DataConfig
+from studio.engine.data.dataset import DataConfig
 from studio.engine.errors import UserError
 from studio.ui import style
 from studio.ui.widgets.dataset_report_view import DatasetReportView
 from studio.ui.widgets.folder_field import FolderField
 
-KIND_ROLES = {"dcgan": ("data",), "cyclegan": ("a", "b")}
+KIND_ROLES = {name: tuple(r.name for r in k.roles) for name, k in KINDS.items()}
+ROLE_TITLES = {r.name: r.title for k in KINDS.values() for r in k.roles}
 
 
 @dataclass(frozen=True)
@@ -461,20 +462,20 @@ class SettingsPage(QWizardPage):
         if prepared is None:
             return
         s = prepared.suggestion
-        sizes = CYCLEGAN_SIZES if prepared.kind == "cyclegan" else DCGAN_SIZES
+        sizes = get_kind(prepared.kind).sizes
         self.size_combo.clear()
         for size in sizes:
             self.size_combo.addItem(f"{size} × {size} px", size)
         self.size_combo.setCurrentIndex(max(0, self.size_combo.findData(s.size)))
-        self.size_reason.setText(s.size_reason)
+        self.size_reason.setText(s.reasons.get("size", ""))
         self.batch_spin.setValue(s.batch)
         self.batch_spin.setSuffix(" pairs per step" if prepared.kind == "cyclegan" else " images per step")
-        self.batch_reason.setText(s.batch_reason)
+        self.batch_reason.setText(s.reasons.get("batch", ""))
         self.flip_check.setChecked(s.flip)
-        self.flip_reason.setText(s.flip_reason)
+        self.flip_reason.setText(s.reasons.get("flip", ""))
         dcgan = prepared.kind == "dcgan"
-        self.diffaugment_check.setChecked(s.diffaugment)
-        self.diffaugment_reason.setText(s.diffaugment_reason)
+        self.diffaugment_check.setChecked(bool(s.options.get("diffaugment")))
+        self.diffaugment_reason.setText(s.reasons.get("diffaugment", ""))
         self.model_form.setRowVisible(self.diffaugment_check.parentWidget(), dcgan)
         self.model_form.setRowVisible(self.preset_combo, dcgan)
         self.model_form.setRowVisible(self.identity_check, not dcgan)

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from studio.app.render_worker import ModelInfo, RenderController
-from studio.engine.dcgan_trainer import DCGANConfig, DCGANTrainer
-from studio.engine.inference import GeneratorModel
-from studio.engine.latent import random_latents
+from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
+from studio.engine.explore.generator import GeneratorModel
+from studio.engine.explore.latent import random_latents
 
 Z = 16
 CFG = DCGANConfig(size=32, ngf=8, ndf=8, z_dim=Z, batch=4, preview_count=4)
@@ -168,8 +168,8 @@ def test_failures_come_back_as_one_line_and_the_worker_survives(qtbot, controlle
 
 
 def test_load_project_errors_and_success(qtbot, tmp_path):
-    from studio.engine.checkpoint import save_checkpoint
-    from studio.engine.project import Project
+    from studio.engine.project.checkpoints import save_checkpoint
+    from studio.engine.project.folder import Project
 
     c = RenderController(backend="auto")
     try:
@@ -191,7 +191,7 @@ def test_load_project_errors_and_success(qtbot, tmp_path):
         z = random_latents(4, 4, Z)
         with qtbot.waitSignal(c.ready, timeout=10_000) as blocker:
             c.request("pad", z)
-        from studio.engine.inference import load_generator
+        from studio.engine.explore.generator import load_generator
 
         ref = load_generator(tmp_path / "proj", device="cpu").generate(z)
         assert np.abs(blocker.args[2].astype(int) - ref).max() <= 1

@@ -11,10 +11,15 @@ import pytest
 from studio.app.prepare import PreparedData, prepare_folders
 from studio.app.settings import StudioSettings
 from studio.app.state import ProjectState
-from studio.app.suggest import DeviceInfo, suggest
+from studio.engine.models import get_kind
+from studio.engine.suggest import DeviceInfo
+
+
+def suggest(kind, counts, sizes, device):
+    return get_kind(kind).suggest(counts, sizes, device)
 from studio.app.task_worker import TaskRunner
 from studio.engine.errors import UserError
-from studio.engine.project import Project
+from studio.engine.project.folder import Project
 
 GB = 1024**3
 
@@ -132,9 +137,9 @@ def test_suggest_mirroring_for_small_sets():
     assert suggest("dcgan", [200], [(64, 64)], CPU).flip
     assert not suggest("dcgan", [20_000], [(64, 64)], CPU).flip
     s = suggest("dcgan", [200], [(64, 64)], CPU)
-    assert "200" in s.flip_reason and s.size_reason and s.batch_reason
-    assert s.diffaugment and not suggest("dcgan", [20_000], [(64, 64)], CPU).diffaugment
-    assert not suggest("cyclegan", [200], [(64, 64)], CPU).diffaugment  # a DCGAN option
+    assert "200" in s.reasons["flip"] and s.reasons["size"] and s.reasons["batch"]
+    assert s.options["diffaugment"] and not suggest("dcgan", [20_000], [(64, 64)], CPU).options["diffaugment"]
+    assert "diffaugment" not in suggest("cyclegan", [200], [(64, 64)], CPU).options  # a DCGAN option
 
 
 def _project(tmp_path, kind="dcgan") -> Project:

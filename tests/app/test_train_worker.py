@@ -15,11 +15,11 @@ import torch
 from studio.app import sessions
 from studio.app.train_worker import TrainController, TrainProgress, TrainResult, WorkerState
 from studio.engine.config import RunSettings
-from studio.engine.data import DataConfig
+from studio.engine.data.dataset import DataConfig
 from studio.engine.errors import UserError
-from studio.engine.kinds import open_session
-from studio.engine.project import Project
-from studio.engine.session import TrainEvent
+from studio.engine.models.sessions import open_session
+from studio.engine.project.folder import Project
+from studio.engine.train.session import TrainEvent
 
 TINY = {"ngf": 8, "ndf": 8, "z_dim": 16, "batch": 8, "preview_count": 16}
 

@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from studio.engine.demo_data import BINARY_ATTRIBUTES, binary_attributes, faces, scenes
-from studio.engine.procedural import discs
+from studio.engine.data.demo_sets import BINARY_ATTRIBUTES, binary_attributes, faces, scenes
+from studio.engine.data.procedural import discs
 
 HEADS = ("face",) + BINARY_ATTRIBUTES  # face, glasses, long_hair, smile
 INPUT = 32  # the network sees every picture at 32 px (larger ones are area-downsampled)

@@ -109,7 +109,7 @@ def write_unreadable(folder: Path, name: str = UNREADABLE_NAME) -> Path:
 
 def simulate_unreadable(monkeypatch, name: str = UNREADABLE_NAME) -> None:
     """Make the image decoder's ``open`` fail with EACCES for files called ``name``, as for a non-root user."""
-    import studio.engine.image_decode as image_decode
+    import studio.engine.data.decode as image_decode
 
     def guarded_open(file, *args, **kwargs):
         if os.path.basename(os.fsdecode(file)) == name:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tests.engine.attribute_classifier import HEADS, _negatives, predict, train_classifier
-from studio.engine.demo_data import BINARY_ATTRIBUTES, binary_attributes, faces
+from studio.engine.data.demo_sets import BINARY_ATTRIBUTES, binary_attributes, faces
 
 
 @pytest.fixture(scope="module")

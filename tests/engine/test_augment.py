@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from studio.engine.augment import diff_augment
+from studio.engine.train.augment import diff_augment
 
 
 @pytest.mark.parametrize("channels", [1, 3, 4])

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from studio.engine.bookmarks import FILE_NAME, ExploreStore
+from studio.engine.explore.bookmarks import FILE_NAME, ExploreStore
 from studio.engine.errors import UserError
 
 Z = 12

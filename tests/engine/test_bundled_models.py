@@ -20,15 +20,15 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine import latent as L
-from studio.engine.bookmarks import ExploreStore
-from studio.engine.checkpoint import list_checkpoints, load_checkpoint
-from studio.engine.demo_data import scenes
+from studio.engine.explore import latent as L
+from studio.engine.explore.bookmarks import ExploreStore
+from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
+from studio.engine.data.demo_sets import scenes
 from studio.engine.errors import UserError
 from studio.engine.images import load_png
-from studio.engine.inference import load_generator
-from studio.engine.project import Project
-from studio.engine.translate import Translator
+from studio.engine.explore.generator import load_generator
+from studio.engine.project.folder import Project
+from studio.engine.models.cyclegan.translate import Translator
 from tests.engine.attribute_classifier import predict, train_classifier
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -243,7 +243,7 @@ def test_bundled_project_folders_are_valid(root, kind):
         assert folder.startswith("(procedural: gan-studio demo-data ")
     assert "/tmp" not in (root / "project.json").read_text(encoding="utf-8")
     # ...and resuming training says so in one line instead of failing somewhere deep.
-    from studio.engine.kinds import open_session
+    from studio.engine.models.sessions import open_session
 
     with pytest.raises(UserError, match="training images"):
         open_session(root)

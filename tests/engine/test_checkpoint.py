@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from studio.engine import atomic
-from studio.engine.checkpoint import (
+from studio.engine.project.checkpoints import (
     clean_checkpoint_folder,
     list_checkpoints,
     load_checkpoint,

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from studio.cli import main
-from studio.engine.checkpoint import list_checkpoints, load_checkpoint
+from studio.cli.main import main
+from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
 from studio.engine.images import load_png
-from studio.engine.procedural import discs, write_folder
+from studio.engine.data.procedural import discs, write_folder
 
 TINY = ["--size", "32", "--batch", "8", "--width", "8", "--z-dim", "16", "--seed", "1"]
 
@@ -86,8 +86,8 @@ def test_resume_after_moving_the_images_says_how_and_continues_exactly(data, tmp
     # naming the place already recorded writes nothing (every rank of a multi-process run does)
     meta_file = moved / "project.json"
     before = meta_file.stat().st_mtime_ns
-    from studio.engine import data_folders
-    from studio.engine.project import Project
+    from studio.engine.project import relocation as data_folders
+    from studio.engine.project.folder import Project
 
     data_folders.relocate(Project.open(moved), {"data": str(tmp_path / "elsewhere")})
     assert meta_file.stat().st_mtime_ns == before
@@ -96,7 +96,7 @@ def test_resume_after_moving_the_images_says_how_and_continues_exactly(data, tmp
 def test_resuming_the_bundled_demo_says_how_to_draw_its_images(tmp_path, capsys):
     import shutil
 
-    from studio.engine.demo_projects import bundled_models_dir
+    from studio.engine.project.demos import bundled_models_dir
 
     demo = shutil.copytree(bundled_models_dir() / "demo-faces", tmp_path / "demo")
     assert main(["resume", str(demo), "--steps", "7001"]) == 2

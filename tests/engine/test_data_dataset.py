@@ -13,8 +13,12 @@ import pytest
 import torch
 from PIL import Image
 
-from studio.engine import data, dataset_cache, image_decode
-from studio.engine.data import (
+from studio.engine.data import dataset as data
+
+from studio.engine.data import cache as dataset_cache
+
+from studio.engine.data import decode as image_decode
+from studio.engine.data.dataset import (
     IMAGE_EXTENSIONS,
     Cancelled,
     DataConfig,

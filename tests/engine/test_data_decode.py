@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile, JpegImagePlugin
 
-from studio.engine import image_decode
-from studio.engine.data import DataConfig, ImageDecodeError, decode_image
+from studio.engine.data import decode as image_decode
+from studio.engine.data.dataset import DataConfig, ImageDecodeError, decode_image
 
 from tests.engine import image_corpus as corpus
 
@@ -444,6 +444,6 @@ def test_concurrent_decodes_from_several_threads(tmp_path):
 
 
 def test_importing_the_engine_leaves_pillow_globals_alone():
-    # studio.engine.data is imported at the top of this module.
+    # studio.engine.data.dataset is imported at the top of this module.
     assert Image.MAX_IMAGE_PIXELS == PILLOW_DEFAULT_MAX_PIXELS
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from studio.engine.data import DataConfig, ImageDecodeError, decode_image
+from studio.engine.data.dataset import DataConfig, ImageDecodeError, decode_image
 
 from tests.engine import image_corpus as corpus
 

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from studio.engine.checkpoint import load_checkpoint, save_checkpoint
-from studio.engine.dcgan_trainer import DCGANConfig, DCGANTrainer
+from studio.engine.project.checkpoints import load_checkpoint, save_checkpoint
+from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 from studio.engine.errors import CheckpointError, UserError
-from studio.engine.nets.dcgan import Discriminator, Generator, init_weights
+from studio.engine.models.dcgan.nets import Discriminator, Generator, init_weights
 
 
 @pytest.mark.parametrize("size", [32, 64, 128, 256])

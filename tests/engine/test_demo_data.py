@@ -6,9 +6,9 @@ import csv
 import numpy as np
 import pytest
 
-from studio.cli import main
-from studio.engine import demo_data
-from studio.engine.demo_data import (
+from studio.cli.main import main
+from studio.engine.data import demo_sets as demo_data
+from studio.engine.data.demo_sets import (
     BACKGROUNDS,
     HAIR_COLOURS,
     LABEL_COLUMNS,

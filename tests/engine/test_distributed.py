@@ -6,12 +6,12 @@ import json
 import pytest
 import torch
 
-from studio.cli import main
-from studio.engine.checkpoint import list_checkpoints, load_checkpoint
-from studio.engine.data import DataConfig, prepare_dataset
-from studio.engine.dcgan_trainer import DCGANConfig, DCGANTrainer
-from studio.engine.kinds import open_session
-from studio.engine.procedural import discs, write_folder
+from studio.cli.main import main
+from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
+from studio.engine.data.dataset import DataConfig, prepare_dataset
+from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
+from studio.engine.models.sessions import open_session
+from studio.engine.data.procedural import discs, write_folder
 
 
 @pytest.mark.timeout(300)

@@ -12,13 +12,13 @@ import pytest
 import torch
 from PIL import Image
 
-from studio.cli import main
-from studio.engine import export as E
-from studio.engine.dcgan_trainer import DCGANConfig, DCGANTrainer
+from studio.cli.main import main
+from studio.engine.explore import export as E
+from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 from studio.engine.images import load_png
-from studio.engine.inference import GeneratorModel
-from studio.engine.latent import WalkSettings, random_latents, walk_length
-from studio.engine.procedural import discs, write_folder
+from studio.engine.explore.generator import GeneratorModel
+from studio.engine.explore.latent import WalkSettings, random_latents, walk_length
+from studio.engine.data.procedural import discs, write_folder
 
 Z = 16
 TINY = ["--size", "32", "--batch", "8", "--width", "8", "--z-dim", str(Z), "--seed", "1", "--metric-every", "0"]
@@ -157,7 +157,7 @@ def test_unknown_animation_extension_is_a_user_error(model, tmp_path):
 
 
 def test_timelapse_with_step_overlay(project, tmp_path):
-    from studio.engine.project import Project
+    from studio.engine.project.folder import Project
 
     p = Project.open(project)
     steps = p.sample_steps()
@@ -219,7 +219,7 @@ def test_cli_export_walk_grid_timelapse_onnx(project, tmp_path, capsys):
 
 
 def test_cli_export_walk_through_bookmarks(project, tmp_path):
-    from studio.engine.bookmarks import ExploreStore
+    from studio.engine.explore.bookmarks import ExploreStore
 
     store = ExploreStore.open(project, Z)
     if not store.latents:
@@ -250,7 +250,7 @@ def test_cli_export_errors_are_one_line(project, tmp_path, capsys, args, message
 
 
 def test_cli_export_project_errors(tmp_path, capsys):
-    from studio.engine.project import Project
+    from studio.engine.project.folder import Project
 
     assert main(["export", str(tmp_path / "nowhere"), "--onnx", str(tmp_path / "g.onnx")]) == 2
     assert "does not exist" in capsys.readouterr().err

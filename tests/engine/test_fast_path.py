@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from studio.engine import device as device_mod
-from studio.engine.cyclegan_trainer import CycleGANConfig, CycleGANTrainer
-from studio.engine.dcgan_trainer import DCGANConfig, DCGANTrainer
+from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
+from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 from studio.engine.device import fast_path
 
 CPU = torch.device("cpu")
@@ -86,8 +86,8 @@ def test_allocator_settings_hold_for_the_process(tmp_path):
 
     code = (
         "import resource, torch\n"
-        "from studio.engine.memory import keep_freed_memory, release_freed_memory\n"
-        "from studio.engine.dcgan_trainer import DCGANConfig, DCGANTrainer\n"
+        "from studio.engine.allocator import keep_freed_memory, release_freed_memory\n"
+        "from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer\n"
         "t = DCGANTrainer(DCGANConfig(size=32, batch=16, ngf=16, ndf=16), torch.zeros(32, 3, 32, 32, dtype=torch.uint8))\n"
         "assert keep_freed_memory() is True and keep_freed_memory() is True\n"
         "release_freed_memory()\n"

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine import latent as L
-from studio.engine.dcgan_trainer import DCGANConfig, DCGANTrainer
-from studio.engine.inference import GeneratorModel, latents_for_seed
-from studio.engine.procedural import discs
+from studio.engine.explore import latent as L
+from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
+from studio.engine.explore.generator import GeneratorModel, latents_for_seed
+from studio.engine.data.procedural import discs
 
 Z = 16
 

@@ -22,10 +22,10 @@ SCRIPT = textwrap.dedent(
     names = [m.name for m in pkgutil.walk_packages(studio.engine.__path__, "studio.engine.")]
     for name in names:
         importlib.import_module(name)
-    import studio.cli  # the CLI imports no Qt either until the studio opens
+    import studio.cli.main  # the CLI imports no Qt either until the studio opens
 
     import torch
-    from studio.engine.dcgan_trainer import DCGANConfig, DCGANTrainer
+    from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
     t = DCGANTrainer(DCGANConfig(size=32, batch=4, ngf=4, ndf=4, z_dim=8, preview_count=4),
                      torch.zeros(8, 3, 32, 32, dtype=torch.uint8))
     t.step()

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine.data import DataConfig, prepare_dataset
-from studio.engine.memorization import NearestImages
-from studio.engine.procedural import discs, write_folder
+from studio.engine.data.dataset import DataConfig, prepare_dataset
+from studio.engine.explore.nearest_images import NearestImages
+from studio.engine.data.procedural import discs, write_folder
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,14 @@ import torch
 from safetensors.torch import save as st_save
 from safetensors.torch import save_file
 
-from studio.engine.checkpoint import save_checkpoint
-from studio.engine.cyclegan_trainer import CycleGANConfig
-from studio.engine.dcgan_trainer import DCGANConfig, DCGANTrainer
+from studio.engine.project.checkpoints import save_checkpoint
+from studio.engine.models.cyclegan.trainer import CycleGANConfig
+from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 from studio.engine.errors import CheckpointError, UserError
-from studio.engine.inference import GeneratorModel
-from studio.engine.model_files import PICKLE, SAFETENSORS, TORCH_ZIP, import_generator, read_weights, sniff_format
-from studio.engine.nets.cyclegan import ResnetGenerator
-from studio.engine.procedural import discs
+from studio.engine.explore.generator import GeneratorModel
+from studio.engine.models.weight_import import PICKLE, SAFETENSORS, TORCH_ZIP, import_generator, read_weights, sniff_format
+from studio.engine.models.cyclegan.nets import ResnetGenerator
+from studio.engine.data.procedural import discs
 
 CFG = DCGANConfig(size=32, z_dim=16, ngf=8, ndf=8, batch=4, preview_count=4)
 

@@ -7,13 +7,13 @@ import pytest
 import torch
 from PIL import Image
 
-from studio.engine.checkpoint import save_checkpoint
-from studio.engine.cyclegan_trainer import CycleGANConfig, CycleGANTrainer
-from studio.engine.data import DataConfig
+from studio.engine.project.checkpoints import save_checkpoint
+from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
+from studio.engine.data.dataset import DataConfig
 from studio.engine.errors import UserError
-from studio.engine.nets.cyclegan import ResnetGenerator, init_weights
-from studio.engine.project import Project
-from studio.engine.translate import (
+from studio.engine.models.cyclegan.nets import ResnetGenerator, init_weights
+from studio.engine.project.folder import Project
+from studio.engine.models.cyclegan.translate import (
     SharedStatsNorm,
     TranslationCancelled,
     Translator,

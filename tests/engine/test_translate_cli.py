@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio.cli import main
+from studio.cli.main import main
 from studio.engine.images import load_png
-from studio.engine.project import Project
+from studio.engine.project.folder import Project
 
 
 def _folder(path, count, colour, seed):

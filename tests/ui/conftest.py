@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from studio.engine.config import RunSettings
-from studio.engine.data import DataConfig
+from studio.engine.data.dataset import DataConfig
 
 TINY_DCGAN = {"ngf": 8, "ndf": 8, "z_dim": 16, "batch": 8, "preview_count": 16}
 TINY_CYCLEGAN = {"ngf": 8, "ndf": 8, "n_blocks": 1, "batch": 1, "preview_count": 2, "pool_size": 4}
@@ -15,7 +15,7 @@ TINY_CYCLEGAN = {"ngf": 8, "ndf": 8, "n_blocks": 1, "batch": 1, "preview_count":
 
 def train_project(out: Path, kind: str, folders: dict, steps: int, overrides: dict, sample_every: int = 2) -> Path:
     """Create and train a tiny project with the engine alone (no Qt)."""
-    from studio.engine.kinds import create_session
+    from studio.engine.models.sessions import create_session
 
     settings = RunSettings(steps=steps, sample_every=sample_every, checkpoint_every=1000, log_every=1, device="cpu")
     session = create_session(out, kind, folders, DataConfig(size=32), settings, overrides)

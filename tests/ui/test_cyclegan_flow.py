@@ -8,7 +8,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from studio.engine.project import Project
+from studio.engine.project.folder import Project
 from studio.ui.main_window import CYCLEGAN_ROWS, MainWindow
 
 RED = [(220, 40, 40), (180, 20, 30)]
@@ -108,8 +108,8 @@ def test_folder_translation_can_be_cancelled(qtbot, window, trained_cyclegan, tm
 
 def test_translate_needs_a_trained_model(qtbot, window, tmp_path, shapes_factory):
     from studio.engine.config import RunSettings
-    from studio.engine.data import DataConfig
-    from studio.engine.kinds import create_session
+    from studio.engine.data.dataset import DataConfig
+    from studio.engine.models.sessions import create_session
 
     a = shapes_factory(tmp_path / "a", count=4)
     b = shapes_factory(tmp_path / "b", count=4)

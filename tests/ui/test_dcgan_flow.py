@@ -11,8 +11,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from studio.app.train_worker import WorkerState
-from studio.engine.kinds import open_session
-from studio.engine.project import Project
+from studio.engine.models.sessions import open_session
+from studio.engine.project.folder import Project
 from studio.ui.main_window import MainWindow
 
 
@@ -233,7 +233,7 @@ def test_continuing_after_the_images_moved_asks_where_they_are_now(qtbot, window
 def test_continuing_the_bundled_demo_explains_instead_of_failing(qtbot, window, tmp_path, monkeypatch):
     import shutil
 
-    from studio.engine.demo_projects import bundled_models_dir
+    from studio.engine.project.demos import bundled_models_dir
 
     demo = shutil.copytree(bundled_models_dir() / "demo-faces", tmp_path / "demo")
     window.ask_new_image_folder = lambda label, old: pytest.fail("a demo's images cannot be located")

@@ -8,10 +8,10 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QMainWindow
 
-from studio.cli import main
-from studio.engine import latent as L
-from studio.engine.inference import load_generator
-from studio.engine.procedural import discs, write_folder
+from studio.cli.main import main
+from studio.engine.explore import latent as L
+from studio.engine.explore.generator import load_generator
+from studio.engine.data.procedural import discs, write_folder
 from studio.ui.explorer import ExplorerPanel, install_explorer
 from studio.ui.explorer.common import LatentItem
 
@@ -230,7 +230,7 @@ def test_arithmetic_result_is_generate_of_mean_a_minus_mean_b_plus_mean_c(qtbot,
 
 
 def test_typical_length_option_rescales_the_result_but_not_the_difference(qtbot, panel, reference):
-    from studio.engine import latent as L
+    from studio.engine.explore import latent as L
 
     gallery, ar = panel.gallery, panel.arithmetic
     for slot, rows in zip(ar.slots, ([0, 1, 2, 3], [4, 5, 6], [7, 8])):
@@ -394,7 +394,7 @@ def test_install_explorer_docks_and_joins_its_thread_on_close(qtbot, project):
 
 
 def test_cyclegan_project_gets_a_clear_message(qtbot, tmp_path):
-    from studio.engine.project import Project
+    from studio.engine.project.folder import Project
 
     Project.create(tmp_path / "cyc", "cyclegan", {"model": {}})
     p = ExplorerPanel(tmp_path / "cyc")
@@ -409,8 +409,8 @@ def test_cyclegan_project_gets_a_clear_message(qtbot, tmp_path):
 def test_exploring_weights_handed_over_by_a_running_training(qtbot, tmp_path):
     import torch
 
-    from studio.engine.dcgan_trainer import DCGANConfig, DCGANTrainer
-    from studio.engine.inference import GeneratorModel
+    from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
+    from studio.engine.explore.generator import GeneratorModel
 
     cfg = DCGANConfig(size=32, ngf=8, ndf=8, z_dim=Z, batch=4, preview_count=4)
     trainer = DCGANTrainer(cfg, torch.zeros(4, 3, 32, 32, dtype=torch.uint8), seed=3)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.engine.demo_projects import bundled_models_dir, demo_available, demo_project
+from studio.engine.project.demos import bundled_models_dir, demo_available, demo_project
 
 pytestmark = pytest.mark.skipif(not demo_available("faces"), reason="models/ has no bundled demo")
 
@@ -40,7 +40,7 @@ def test_fresh_home_launches_into_the_demo_and_bundled_files_stay_identical(tmp_
 
     # explore and export in the real window, on the user's copy
     monkeypatch.setenv("GAN_STUDIO_DATA", str(home / ".local/share/gan-studio"))
-    from studio.engine.bookmarks import ExploreStore
+    from studio.engine.explore.bookmarks import ExploreStore
     from studio.ui.main_window import MainWindow
 
     w = MainWindow(device="cpu", remember_layout=False)
@@ -54,7 +54,7 @@ def test_fresh_home_launches_into_the_demo_and_bundled_files_stay_identical(tmp_
     w.explorer.gallery.next_seed()
     qtbot.waitUntil(w.explorer.is_rendered, timeout=60_000)
     w.close()
-    from studio.cli import main
+    from studio.cli.main import main
 
     assert main(["export", str(copy), "--grid", str(tmp_path / "grid.png"), "--count", "4"]) == 0
     assert main(["export", str(copy), "--walk", str(copy / "exports" / "walk.gif"), "--frames", "6"]) == 0

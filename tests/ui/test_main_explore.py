@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from studio.engine.project import Project
+from studio.engine.project.folder import Project
 
 
 def test_explore_tab_follows_the_project_kind(qtbot, window, trained_dcgan, trained_cyclegan):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from studio.engine.errors import UserError
-from studio.engine.memorization import index_project
+from studio.engine.explore.nearest_images import index_project
 from studio.ui.explorer import ExplorerPanel
 from studio.ui.explorer.nearest_dialog import K, verdict
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from studio.engine.demo_projects import demo_available
+from studio.engine.project.demos import demo_available
 from studio.ui.main import STARTUP_REPORT_ENV
 from tests.ui.test_first_launch import _fresh_env
 

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine import latent as L
+from studio.engine.explore import latent as L
 from studio.engine.images import make_grid
 from studio.ui.explorer.common import LatentItem, Thumb, heading, muted_label, unique_key
 from studio.ui.widgets.image_view import ImageView

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.app.task_worker import TaskRunner
-from studio.engine import latent as L
+from studio.engine.explore import latent as L
 from studio.ui.explorer.common import LatentItem, muted_label
 
 KINDS = (
@@ -209,7 +209,7 @@ class ExportDialog(QDialog):
         self.tl_scale = self._scale_spin(1)
         n = 0
         if self.ctx.project_dir is not None:
-            from studio.engine.project import Project
+            from studio.engine.project.folder import Project
 
             try:
                 n = len(Project.open(self.ctx.project_dir).sample_steps())
@@ -340,7 +340,7 @@ class ExportDialog(QDialog):
 
     def _task(self, path: Path):
         """Build the export function (runs on the task thread) from the dialog's settings."""
-        from studio.engine import export as E
+        from studio.engine.explore import export as E
 
         kind = self.kind
         factory = self.ctx.model_factory
@@ -370,7 +370,7 @@ class ExportDialog(QDialog):
             root = self.ctx.project_dir
 
             def run(progress, should_cancel):
-                from studio.engine.project import Project
+                from studio.engine.project.folder import Project
 
                 return E.export_timelapse(Project.open(root), path, fps=fps, overlay=overlay, scale=scale,
                                           progress=adapt(progress), should_cancel=should_cancel)

@@ -2,7 +2,7 @@
 
 The samples of "seed S, N images" are exactly `gan-studio generate --seed S --count N`'s images.
 Selections feed the pad's corners and the arithmetic panel's slots. Favourites and bookmarks live in
-the project's explore.json (see studio.engine.bookmarks). GUI thread only.
+the project's explore.json (see studio.engine.explore.bookmarks). GUI thread only.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.latent import random_latents
+from studio.engine.explore.latent import random_latents
 from studio.ui.explorer.common import LatentItem, badge, muted_label, pixmap, placeholder_pixmap, unique_key
 
 SOURCES = (("samples", "Samples"), ("favourites", "Favourites"), ("bookmarks", "Bookmarks"))

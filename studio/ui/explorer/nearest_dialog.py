@@ -58,7 +58,7 @@ class NearestImagesDialog(QDialog):
         project_dir = Path(project_dir)
 
         def task(progress, should_cancel):
-            from studio.engine.memorization import index_project
+            from studio.engine.explore.nearest_images import index_project
 
             index = index_project(project_dir, lambda d, t: progress(d, t, ""), should_cancel)
             return index, index.query(picture, k=K, space="feature")

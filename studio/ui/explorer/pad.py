@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine import latent as L
+from studio.engine.explore import latent as L
 from studio.ui import style
 from studio.ui.explorer.common import LatentItem, muted_label, unique_key
 from studio.ui.qimage import to_qimage

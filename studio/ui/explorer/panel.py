@@ -114,8 +114,8 @@ class ExplorerPanel(QWidget):
     # ----- model sources ----------------------------------------------------------------------------------
     def set_project(self, project_dir: Path | str | None) -> None:
         """Explore a project's latest checkpoint (None: nothing). Loads on the render thread."""
-        from studio.engine.bookmarks import ExploreStore
-        from studio.engine.project import Project
+        from studio.engine.explore.bookmarks import ExploreStore
+        from studio.engine.project.folder import Project
 
         self.project_dir = Path(project_dir) if project_dir is not None else None
         self._weights = None
@@ -165,7 +165,7 @@ class ExplorerPanel(QWidget):
         """Explore weights from a running training (a CPU copy, e.g. `trainer.generator_state()`)."""
         self._weights = (cfg, {k: v.clone() for k, v in state.items()}, step)
         if self.store is None and self.project_dir is not None:
-            from studio.engine.bookmarks import ExploreStore
+            from studio.engine.explore.bookmarks import ExploreStore
 
             self.store = ExploreStore.open(self.project_dir, cfg.z_dim)
             self._apply_store()
@@ -259,7 +259,7 @@ class ExplorerPanel(QWidget):
         """Find the generator's principal directions on the render thread; the pad gets them as axes."""
         if not self.renderer.has_model or self._pca_for is self.renderer.info:
             return
-        from studio.engine.latent import principal_directions
+        from studio.engine.explore.latent import principal_directions
 
         self._pca_for = self.renderer.info
         self.renderer.compute(self._pca_key, lambda r: principal_directions(r.generate, r.z_dim, count=count))
@@ -278,7 +278,7 @@ class ExplorerPanel(QWidget):
             cfg, state, step = weights
 
             def from_weights():
-                from studio.engine.renderer import model_from_state
+                from studio.engine.explore.renderer import model_from_state
 
                 return model_from_state(cfg, state, step, device="cpu")
 
@@ -286,7 +286,7 @@ class ExplorerPanel(QWidget):
         if root is not None:
 
             def from_project():
-                from studio.engine.inference import load_generator
+                from studio.engine.explore.generator import load_generator
 
                 return load_generator(root, device="auto")
 

@@ -9,8 +9,8 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
-from studio.engine.dataset_report import DatasetReport
-from studio.engine.project import Project
+from studio.engine.data.report import DatasetReport
+from studio.engine.project.folder import Project
 
 ROLE_TITLES = {"data": "Images", "a": "Folder A", "b": "Folder B"}
 KIND_TITLES = {"dcgan": "DCGAN — new images", "cyclegan": "CycleGAN — translation A ↔ B"}

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 from studio.app.settings import StudioSettings
 from studio.app.task_worker import TaskRunner
 from studio.app.translate_worker import TranslateController, TranslatedImage, translate_folder_task
-from studio.engine.image_decode import IMAGE_EXTENSIONS
-from studio.engine.project import Project
+from studio.engine.data.decode import IMAGE_EXTENSIONS
+from studio.engine.project.folder import Project
 from studio.ui import style
 from studio.ui.widgets.split_view import SplitView
 
@@ -204,7 +204,7 @@ class TranslatePanel(QWidget):
 
     def save_result_to(self, path: str | Path) -> None:
         from studio.engine.atomic import write_bytes_atomic
-        from studio.engine.translate import encode_like
+        from studio.engine.models.cyclegan.translate import encode_like
 
         p = Path(path)
         write_bytes_atomic(p, encode_like(self.result.after, p.suffix or ".png"))

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.dataset_report import DatasetReport
+from studio.engine.data.report import DatasetReport
 from studio.ui import style
 from studio.ui.qimage import to_qimage
 

@@ -11,16 +11,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from studio.engine.augment import diff_augment
+from studio.engine.train.augment import diff_augment
 from studio.engine.device import fast_path
-from studio.engine.distributed import SINGLE, DistInfo, mean_across
+from studio.engine.train.distributed import SINGLE, DistInfo, mean_across
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import make_grid, to_uint8
-from studio.engine.memory import keep_freed_memory
-from studio.engine.metrics import swd
-from studio.engine.nets.dcgan import SIZES, Discriminator, Generator, init_weights
-from studio.engine.nets.small_map_conv import use_small_map_convs
-from studio.engine.trainer import (
+from studio.engine.allocator import keep_freed_memory
+from studio.engine.train.metrics import swd
+from studio.engine.models.dcgan.nets import SIZES, Discriminator, Generator, init_weights
+from studio.engine.train.small_map_conv import use_small_map_convs
+from studio.engine.train.protocol import (
     EMA,
     check_module_tensors,
     cpu_copy,

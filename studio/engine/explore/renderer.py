@@ -18,7 +18,7 @@ import time
 import numpy as np
 import torch
 
-from studio.engine.inference import GeneratorModel
+from studio.engine.explore.generator import GeneratorModel
 
 BACKENDS = ("auto", "torch", "onnxruntime")
 
@@ -74,13 +74,13 @@ class Renderer:
         if z.shape[-1] != self.z_dim:
             raise ValueError(f"latents must have {self.z_dim} values, got {z.shape[-1]}")
         out = [self._session.run(None, {"z": np.ascontiguousarray(z[i : i + 64])})[0] for i in range(0, len(z), 64)]
-        from studio.engine.onnx_export import images_to_uint8
+        from studio.engine.explore.onnx import images_to_uint8
 
         return images_to_uint8(np.concatenate(out))
 
 
 def _build_session(model: GeneratorModel, threads: int):
-    from studio.engine.onnx_export import generator_onnx_bytes, ort_session
+    from studio.engine.explore.onnx import generator_onnx_bytes, ort_session
 
     return ort_session(generator_onnx_bytes(model.G, model.z_dim), threads)
 

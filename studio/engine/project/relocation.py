@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from studio.engine.errors import UserError
-from studio.engine.project import Project
+from studio.engine.project.folder import Project
 
 PROCEDURAL_PREFIX = "(procedural:"
 

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 from studio.engine.atomic import _UMASK, TEMP_PREFIX
 from studio.engine.errors import UserError
 from studio.engine.images import load_png, make_grid, save_png
-from studio.engine.latent import WalkSettings, bilinear, pad_grid_positions, truncate, walk_latents
+from studio.engine.explore.latent import WalkSettings, bilinear, pad_grid_positions, truncate, walk_latents
 
 Generate = Callable[[np.ndarray], np.ndarray]
 Progress = Callable[[int, int], None]
@@ -364,7 +364,7 @@ def export_onnx(model, path: Path | str, verify: bool = True) -> float:
     import torch
 
     from studio.engine.atomic import write_bytes_atomic
-    from studio.engine.onnx_export import generator_onnx_bytes, ort_session
+    from studio.engine.explore.onnx import generator_onnx_bytes, ort_session
 
     path = check_extension(path, (".onnx",), "generators")
     _check_folder(path)

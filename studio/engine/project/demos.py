@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from studio.engine.errors import UserError
-from studio.engine.project import Project
+from studio.engine.project.folder import Project
 
 DEMOS = {"faces": "demo-faces", "scenes": "demo-scenes"}
 
@@ -20,7 +20,7 @@ DEMOS = {"faces": "demo-faces", "scenes": "demo-scenes"}
 def bundled_models_dir() -> Path:
     """models/ beside the studio package ($GAN_STUDIO_MODELS overrides, e.g. for packagers)."""
     env = os.environ.get("GAN_STUDIO_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "models"
 
 
 def user_data_dir() -> Path:

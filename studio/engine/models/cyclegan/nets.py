@@ -6,7 +6,7 @@ eval mode compute the same thing), convolution biases on (InstanceNorm has no sh
 weights drawn from N(0, 0.02).
 
 The generator downsamples twice by 2, so it maps an (H, W) image to an (H, W) image whenever H
-and W are multiples of `Generator.MULTIPLE`; `studio.engine.translate` pads other sizes.
+and W are multiples of `Generator.MULTIPLE`; `studio.engine.models.cyclegan.translate` pads other sizes.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from studio.engine.metrics import laplacian_pyramid
+from studio.engine.train.metrics import laplacian_pyramid
 
 SPACES = ("pixel", "feature")
 PIXEL_SIDE = 16  # side of the area-averaged thumbnails compared in pixel space
@@ -210,9 +210,9 @@ def index_project(project_dir, progress=None, should_cancel=None) -> NearestImag
     from pathlib import Path
 
     from studio.engine.config import config_from_dict
-    from studio.engine.data import DataConfig, prepare_dataset
+    from studio.engine.data.dataset import DataConfig, prepare_dataset
     from studio.engine.errors import UserError
-    from studio.engine.project import Project
+    from studio.engine.project.folder import Project
 
     project = Project.open(project_dir)
     folder = (project.meta.get("data", {}).get("folders") or {}).get("data")

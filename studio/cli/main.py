@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--size", type=_positive, default=64, help="image size in pixels (default 64)")
     demo.add_argument("--seed", type=int, default=0, help="same seed, same images")
 
-    from studio.engine.export_cli import add_export_parser  # argparse + engine only: no Qt, no torch
+    from studio.cli.export import add_export_parser  # argparse + engine only: no Qt, no torch
 
     add_export_parser(sub, _positive)
     return parser
@@ -144,7 +144,7 @@ class _StopFlag:
 def _drive(session, minutes: float | None) -> int:
     from tqdm import tqdm
 
-    from studio.engine.checkpoint import list_checkpoints
+    from studio.engine.project.checkpoints import list_checkpoints
 
     if not session.dist.is_main:  # data-parallel helper process: rank 0 reports for everyone
         for ev in session.run(minutes=minutes):
@@ -191,8 +191,8 @@ def _cmd_train(args) -> int:
     import dataclasses
 
     from studio.engine.config import RunSettings
-    from studio.engine.data import DataConfig
-    from studio.engine.kinds import create_session, open_session
+    from studio.engine.data.dataset import DataConfig
+    from studio.engine.models.sessions import create_session, open_session
 
     kind = args.kind
     steps = args.steps if args.steps is not None else (10**9 if args.minutes else RunSettings().steps)
@@ -248,16 +248,16 @@ def _cmd_train(args) -> int:
 
 def _check_distributable(args) -> None:
     """Refuse --devices for a kind without data-parallel training before starting N processes."""
-    from studio.engine.kinds import get_kind
-    from studio.engine.project import Project
+    from studio.engine.models import get_kind
+    from studio.engine.project.folder import Project
 
     spec = get_kind(args.kind if args.command == "train" else Project.open(args.project).kind)
-    if not spec.distributed:
+    if not spec.capabilities.multi_device:
         raise UserError(f"{spec.title} cannot train on several devices yet; drop --devices")
 
 
 def _join_processes(device: str):
-    from studio.engine.distributed import init_from_env
+    from studio.engine.train.distributed import init_from_env
 
     return init_from_env(device)
 
@@ -267,7 +267,7 @@ def _on_rank0_then_all(info, device: str, make, reopen):
     Every rank learns whether rank 0 failed, so none waits forever on a bad folder."""
     import torch
 
-    from studio.engine.distributed import any_across, barrier
+    from studio.engine.train.distributed import any_across, barrier
 
     if not info.active:
         return make()
@@ -289,7 +289,7 @@ def _on_rank0_then_all(info, device: str, make, reopen):
 
 
 def _report_lines(project):
-    from studio.engine.data import DatasetReport
+    from studio.engine.data.dataset import DatasetReport
 
     for role, rep in project.meta["data"].get("reports", {}).items():
         for line in DatasetReport.from_dict(rep).lines():
@@ -321,8 +321,8 @@ def _relocate_from_args(args) -> None:
     """Record the new places of moved image folders given to resume (--data, --data-a, --data-b).
     The launcher of a multi-process run does this once; on its ranks the places already match and
     nothing is written (relocate skips an unchanged project)."""
-    from studio.engine import data_folders
-    from studio.engine.project import Project
+    from studio.engine.project import relocation as data_folders
+    from studio.engine.project.folder import Project
 
     moved = {role: getattr(args, flag[2:].replace("-", "_")) for role, flag in _RELOCATE_FLAGS.items()}
     moved = {role: folder for role, folder in moved.items() if folder}
@@ -331,8 +331,8 @@ def _relocate_from_args(args) -> None:
 
 
 def _cmd_resume(args) -> int:
-    from studio.engine import data_folders
-    from studio.engine.kinds import open_session
+    from studio.engine.project import relocation as data_folders
+    from studio.engine.models.sessions import open_session
 
     _relocate_from_args(args)
     info, device = _join_processes(args.device or "auto")
@@ -356,7 +356,7 @@ def _cmd_resume(args) -> int:
 
 def _cmd_generate(args) -> int:
     from studio.engine.images import save_png
-    from studio.engine.inference import load_generator
+    from studio.engine.explore.generator import load_generator
 
     model = load_generator(args.project, device=args.device)
     out = Path(args.out)
@@ -372,13 +372,13 @@ def _cmd_generate(args) -> int:
 
 
 def _cmd_translate(args) -> int:
-    from studio.engine.translate_cli import run_translate
+    from studio.cli.translate import run_translate
 
     return run_translate(args)
 
 
 def _cmd_demo_data(args) -> int:
-    from studio.engine.demo_data import write_faces, write_scenes
+    from studio.engine.data.demo_sets import write_faces, write_scenes
 
     write = write_faces if args.dataset == "faces" else write_scenes
     out = write(args.out, args.count, args.size, args.seed)
@@ -389,7 +389,7 @@ def _cmd_demo_data(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from studio.engine.export_cli import run_export
+    from studio.cli.export import run_export
 
     return run_export(args)
 
@@ -414,7 +414,7 @@ def entry() -> None:
     """The `gan-studio` command and `python -m studio` (what torchrun starts on every rank)."""
     code = main()
     if "torch.distributed" in sys.modules:  # only a torchrun rank can have joined a process group
-        from studio.engine.distributed import exit_rank
+        from studio.engine.train.distributed import exit_rank
 
         exit_rank(code)
     sys.exit(code)
@@ -427,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
             return _open_studio(argv)
         args = build_parser().parse_args(argv)
         if getattr(args, "devices", 1) > 1:
-            from studio.engine.distributed import launched_by_torchrun, relaunch
+            from studio.engine.train.distributed import launched_by_torchrun, relaunch
 
             if not launched_by_torchrun():
                 _check_distributable(args)

@@ -1,87 +1,42 @@
-"""The model kinds the studio knows, and building a training session for a project of any kind.
+"""Building a training session for a project of any kind: new (`create_session`) or continued (`open_session`).
 
-Front ends call `create_session` / `open_session` and then drive the returned TrainingSession;
-only this module knows which trainer class and data folders a kind needs.
+Front ends call these and then drive the returned TrainingSession; the kind (`ModelKind`) says
+which data folders it needs and builds its trainer.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from studio.engine.config import RunSettings, config_from_dict
-from studio.engine.data import DataConfig, ImageDataset, dataset_fingerprint, prepare_dataset
-from studio.engine.data_folders import check_folders
+from studio.engine.data.dataset import DataConfig, ImageDataset, dataset_fingerprint, prepare_dataset
+from studio.engine.project.relocation import check_folders
 from studio.engine.device import pick_device
-from studio.engine.distributed import SINGLE, DistInfo
+from studio.engine.train.distributed import SINGLE, DistInfo
 from studio.engine.errors import UserError
-from studio.engine.project import Project
-from studio.engine.session import TrainingSession
+from studio.engine.models import get_kind
+from studio.engine.models.kind import ModelKind
+from studio.engine.project.folder import Project
+from studio.engine.train.session import TrainingSession
 
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
-class KindSpec:
-    name: str  # "dcgan" | "cyclegan"
-    title: str  # shown to users
-    roles: tuple[str, ...]  # data folders the kind needs, e.g. ("data",) or ("a", "b")
-    config_cls: type
-    # (model config, run settings, datasets by role, device, dist_info) -> trainer
-    make_trainer: Callable[..., object]
-    # (model config, data config) -> the DataConfig used to load the folders (e.g. a larger load size)
-    load_config: Callable[[object, DataConfig], DataConfig]
-    # (data config, datasets by role, overrides) -> model config with defaults derived from the data
-    default_config: Callable[[DataConfig, dict[str, ImageDataset], dict], object]
-    # whether the kind trains data-parallel over several processes (gan-studio --devices N)
-    distributed: bool = False
-
-
-_KINDS: dict[str, KindSpec] = {}
-
-
-def register(spec: KindSpec) -> None:
-    _KINDS[spec.name] = spec
-
-
-def get_kind(name: str) -> KindSpec:
-    _load_builtin()
-    if name not in _KINDS:
-        raise UserError(f"unknown model kind '{name}' (known: {', '.join(sorted(_KINDS))})")
-    return _KINDS[name]
-
-
-def kinds() -> list[KindSpec]:
-    _load_builtin()
-    return list(_KINDS.values())
-
-
-def _load_builtin() -> None:
-    # Imported lazily so that `kinds` has no import cycle with the trainers that register themselves.
-    import studio.engine.dcgan_kind  # noqa: F401
-
-    try:
-        import studio.engine.cyclegan_kind  # noqa: F401
-    except ModuleNotFoundError as e:  # while CycleGAN is not part of the build
-        if e.name != "studio.engine.cyclegan_kind":
-            raise
-
-
 def load_datasets(
-    spec: KindSpec,
+    spec: ModelKind,
     folders: dict[str, str],
     data_cfg: DataConfig,
     progress: Progress | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> dict[str, ImageDataset]:
-    missing = [r for r in spec.roles if not folders.get(r)]
+    missing = [r.title for r in spec.roles if not folders.get(r.name)]
     if missing:
         raise UserError(f"{spec.title} needs a data folder for: {', '.join(missing)}")
     return {
-        role: prepare_dataset(folders[role], data_cfg, progress=progress, should_cancel=should_cancel)
-        for role in spec.roles
+        r.name: prepare_dataset(folders[r.name], data_cfg, progress=progress, should_cancel=should_cancel)
+        for r in spec.roles
     }
 
 
@@ -164,10 +119,7 @@ def open_session(
     return session
 
 
-
-def _make_trainer(spec: KindSpec, model_cfg, settings: RunSettings, datasets: dict, device, dist_info: DistInfo):
-    if not dist_info.active:
-        return spec.make_trainer(model_cfg, settings, datasets, device)
-    if not spec.distributed:
-        raise UserError(f"{spec.title} cannot train on several devices yet; drop --devices")
-    return spec.make_trainer(model_cfg, settings, datasets, device, dist_info=dist_info)
+def _make_trainer(spec: ModelKind, model_cfg, settings: RunSettings, datasets: dict, device, dist_info: DistInfo):
+    if dist_info.active and not spec.capabilities.multi_device:
+        raise UserError(f"{spec.title} cannot train on several devices yet; drop --devices.")
+    return spec.make_trainer(model_cfg, settings, datasets, device, dist_info)

@@ -70,7 +70,7 @@ def _bar(desc: str, total: int):
 
 def _generator(project, device: str):
     """The project's generator, with the two user errors the export commands share."""
-    from studio.engine.inference import load_generator
+    from studio.engine.explore.generator import load_generator
 
     if project.kind != "dcgan":
         raise UserError(f"{project.root} is a {project.kind} project; this export needs a DCGAN project")
@@ -79,8 +79,8 @@ def _generator(project, device: str):
 
 def run_export(args) -> int:
     """Run `gan-studio export`; returns the exit code. UserError (exit 2) for user mistakes."""
-    from studio.engine import export
-    from studio.engine.project import Project
+    from studio.engine.explore import export
+    from studio.engine.project.folder import Project
 
     project = Project.open(args.project)
     # Check the file name before loading any model, so a typo fails instantly.
@@ -116,7 +116,7 @@ def run_export(args) -> int:
               f"any batch; onnxruntime matches PyTorch within {worst:.1e})")
         return 0
     if args.grid:
-        from studio.engine.latent import random_latents, truncate
+        from studio.engine.explore.latent import random_latents, truncate
 
         z = truncate(random_latents(args.seed, args.count, model.z_dim), args.truncation)
         export.save_grid(out, model.generate(z), scale=args.scale or 1, smooth=args.smooth)
@@ -126,11 +126,11 @@ def run_export(args) -> int:
 
 
 def _walk(args, project, model, out: Path) -> int:
-    from studio.engine import export
-    from studio.engine.latent import WalkSettings, seed_latent
+    from studio.engine.explore import export
+    from studio.engine.explore.latent import WalkSettings, seed_latent
 
     if args.bookmarks:
-        from studio.engine.bookmarks import ExploreStore
+        from studio.engine.explore.bookmarks import ExploreStore
 
         store = ExploreStore.open(project.root, model.z_dim)
         names = [n.strip() for n in args.bookmarks.split(",") if n.strip()]

@@ -27,10 +27,10 @@ import torch.nn.functional as F
 from studio.engine.device import fast_path
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import make_grid, to_uint8
-from studio.engine.memory import keep_freed_memory
-from studio.engine.metrics import swd
-from studio.engine.nets.cyclegan import NLayerDiscriminator, ResnetGenerator, init_weights
-from studio.engine.trainer import (
+from studio.engine.allocator import keep_freed_memory
+from studio.engine.train.metrics import swd
+from studio.engine.models.cyclegan.nets import NLayerDiscriminator, ResnetGenerator, init_weights
+from studio.engine.train.protocol import (
     check_module_tensors,
     cpu_copy,
     load_module,
@@ -349,7 +349,7 @@ class CycleGANTrainer:
     def translate(self, images: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
         """uint8 (B, C, H, W), H and W multiples of 4 -> translated float (B, C, H, W) in [-1, 1].
 
-        Training thread only; `studio.engine.translate` handles any size for everyone else."""
+        Training thread only; `studio.engine.models.cyclegan.translate` handles any size for everyone else."""
         net = self.G if direction == "a2b" else self.F
         x = images.to(self.device).float().div(127.5).sub(1)
         return torch.cat([net(c) for c in x.split(16)])

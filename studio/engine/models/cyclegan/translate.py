@@ -31,16 +31,16 @@ from PIL import Image
 from torch import nn
 
 from studio.engine.atomic import write_bytes_atomic
-from studio.engine.checkpoint import checkpoints_to_try, load_checkpoint
+from studio.engine.project.checkpoints import checkpoints_to_try, load_checkpoint
 from studio.engine.config import config_from_dict
-from studio.engine.cyclegan_trainer import CycleGANConfig
-from studio.engine.data import DataConfig, ImageDecodeError, decode_image, scan_folder
+from studio.engine.models.cyclegan.trainer import CycleGANConfig
+from studio.engine.data.dataset import DataConfig, ImageDecodeError, decode_image, scan_folder
 from studio.engine.device import pick_device
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import from_uint8, to_pil, to_uint8
-from studio.engine.nets.cyclegan import ResnetGenerator
-from studio.engine.project import Project
-from studio.engine.trainer import load_module
+from studio.engine.models.cyclegan.nets import ResnetGenerator
+from studio.engine.project.folder import Project
+from studio.engine.train.protocol import load_module
 
 DIRECTIONS = ("a2b", "b2a")
 MIN_SIDE = 16  # smallest side fed to the generator (its reflection pads need a few pixels at 1/4 scale)

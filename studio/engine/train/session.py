@@ -17,7 +17,7 @@ import numpy as np
 
 import torch
 
-from studio.engine.checkpoint import (
+from studio.engine.project.checkpoints import (
     clean_checkpoint_folder,
     list_checkpoints,
     load_latest,
@@ -25,11 +25,11 @@ from studio.engine.checkpoint import (
     save_checkpoint,
 )
 from studio.engine.config import RunSettings
-from studio.engine.distributed import SINGLE, any_across, barrier
+from studio.engine.train.distributed import SINGLE, any_across, barrier
 from studio.engine.errors import CheckpointError
-from studio.engine.health import HealthMonitor
-from studio.engine.project import Project
-from studio.engine.trainer import Trainer
+from studio.engine.train.health import HealthMonitor
+from studio.engine.project.folder import Project
+from studio.engine.train.protocol import Trainer
 
 
 @dataclass

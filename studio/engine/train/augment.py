@@ -11,9 +11,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from studio.engine.config import SMALL_DATASET  # noqa: F401 - re-exported: below it D overfits without augmentation
+
 DEFAULT_POLICY = ("color", "translation", "cutout")
-# Below this many images D overfits within a few thousand steps without augmentation.
-SMALL_DATASET = 2000
 
 
 def _rand(shape, g: torch.Generator, device) -> torch.Tensor:

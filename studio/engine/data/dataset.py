@@ -4,8 +4,8 @@ The trainers see an :class:`ImageDataset`: every usable image of a folder
 (recursively), fitted to a square ``DataConfig.size``, as one uint8 tensor of
 shape (N, C, size, size). Bad files never stop preparation: they are listed in
 the :class:`DatasetReport` with a reason. Decoding details (EXIF rotation,
-transparency, 16-bit, bombs, ...) live in :mod:`studio.engine.image_decode`;
-the on-disk cache in :mod:`studio.engine.dataset_cache`.
+transparency, 16-bit, bombs, ...) live in :mod:`studio.engine.data.decode`;
+the on-disk cache in :mod:`studio.engine.data.cache`.
 
 Dataset policies:
 
@@ -36,11 +36,13 @@ import numpy as np
 import PIL
 import torch
 
-from studio.engine import dataset_cache, image_decode
-from studio.engine.dataset_report import DatasetReport
+from studio.engine.data import cache as dataset_cache
+
+from studio.engine.data import decode as image_decode
+from studio.engine.data.report import DatasetReport
 from studio.engine.errors import UserError
-from studio.engine.image_decode import IMAGE_EXTENSIONS, ImageDecodeError, Source
-from studio.engine.memory import release_freed_memory
+from studio.engine.data.decode import IMAGE_EXTENSIONS, ImageDecodeError, Source
+from studio.engine.allocator import release_freed_memory
 
 __all__ = [
     "IMAGE_EXTENSIONS",

@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from studio.engine.checkpoint import FORMAT_VERSION, MAX_CHECKPOINT_BYTES, load_checkpoint, load_safetensors_bytes
+from studio.engine.project.checkpoints import FORMAT_VERSION, MAX_CHECKPOINT_BYTES, load_checkpoint, load_safetensors_bytes
 from studio.engine.errors import CheckpointError
-from studio.engine.trainer import check_module_tensors
+from studio.engine.train.protocol import check_module_tensors
 
 # What a file's first bytes say it is (see sniff_format).
 SAFETENSORS, TORCH_ZIP, PICKLE, UNKNOWN = "safetensors", "torch-zip", "pickle", "unknown"
@@ -173,8 +173,8 @@ def _flatten(prefix: str, obj, out: dict[str, torch.Tensor]) -> None:
 # ----- generators ----------------------------------------------------------------------------------
 def _target(target) -> tuple[str, object]:
     """(kind, model config) from a model config dataclass or a Project."""
-    from studio.engine.cyclegan_trainer import CycleGANConfig
-    from studio.engine.dcgan_trainer import DCGANConfig
+    from studio.engine.models.cyclegan.trainer import CycleGANConfig
+    from studio.engine.models.dcgan.trainer import DCGANConfig
 
     if isinstance(target, DCGANConfig):
         return "dcgan", target
@@ -183,7 +183,7 @@ def _target(target) -> tuple[str, object]:
     meta = getattr(target, "meta", None)
     if isinstance(meta, dict) and "kind" in meta:  # a Project
         from studio.engine.config import config_from_dict
-        from studio.engine.kinds import get_kind
+        from studio.engine.models.sessions import get_kind
 
         spec = get_kind(meta["kind"])
         return spec.name, config_from_dict(spec.config_cls, meta.get("model"))
@@ -193,10 +193,10 @@ def _target(target) -> tuple[str, object]:
 def _generator_modules(kind: str, cfg) -> dict[str, nn.Module]:
     """Freshly built generator(s) of the target model, by the name prefix generator_state() uses."""
     if kind == "dcgan":
-        from studio.engine.nets.dcgan import Generator
+        from studio.engine.models.dcgan.nets import Generator
 
         return {"": Generator(cfg.size, cfg.z_dim, cfg.ngf, cfg.channels)}
-    from studio.engine.nets.cyclegan import ResnetGenerator
+    from studio.engine.models.cyclegan.nets import ResnetGenerator
 
     c = cfg.channels
     return {"G.": ResnetGenerator(c, c, cfg.ngf, cfg.blocks), "F.": ResnetGenerator(c, c, cfg.ngf, cfg.blocks)}

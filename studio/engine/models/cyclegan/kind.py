@@ -1,0 +1,59 @@
+"""The CycleGAN kind: unpaired translation between two folders A <-> B (Zhu et al. 2017)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from studio.engine.models.kind import Capabilities, ModelKind, Option, Role
+
+
+class CycleGANKind(ModelKind):
+    name = "cyclegan"
+    title = "CycleGAN"
+    summary = "unpaired translation between two folders A <-> B"
+    roles = (
+        Role("a", "Folder A", "--data-a", "folder of domain A images"),
+        Role("b", "Folder B", "--data-b", "folder of domain B images"),
+    )
+    sizes = (32, 64, 128, 256, 512)
+    capabilities = Capabilities(translates=True, multi_device=False)
+    options = (
+        Option("identity", "Identity loss", "keep colours when the input already looks like the target",
+               "--identity", default=True),
+    )
+    batch_unit = "pairs"
+    export_formats = ("png",)
+    default_steps = 10000
+    default_sample_every = 200
+    preview_layout = "rows: A, A -> B, back to A; then B, B -> A, back to B"
+
+    @property
+    def config_cls(self):
+        from studio.engine.models.cyclegan.trainer import CycleGANConfig
+
+        return CycleGANConfig
+
+    def load_config(self, cfg, data_cfg):
+        # Decode at ~1.12x the crop size so every step sees a different random crop (reference: 286 -> 256).
+        return dataclasses.replace(data_cfg, size=cfg.load_size)
+
+    def bytes_per_image(self, size, width=64):
+        return 1.0e9 * (size / 256) ** 2 * (width / 64)  # a 256 px pair needs ~1 GB
+
+    def size_cap(self, gpu):
+        return 256 if gpu else 128
+
+    def default_size(self):
+        return 128
+
+    def batch_cap(self, gpu):
+        return 4 if gpu else 1
+
+    def min_batch(self):
+        return 1
+
+    def make_trainer(self, cfg, settings, datasets, device, dist_info):
+        from studio.engine.models.cyclegan.trainer import CycleGANTrainer
+
+        return CycleGANTrainer(cfg, datasets["a"].images, datasets["b"].images, device=device, seed=settings.seed,
+                               total_steps=settings.steps)

@@ -1,0 +1,65 @@
+"""The DCGAN kind: new images from noise, learned from one folder (Radford et al. 2015)."""
+
+from __future__ import annotations
+
+from studio.engine.models.kind import Capabilities, ModelKind, Option, Role
+from studio.engine.config import SMALL_DATASET
+
+
+class DCGANKind(ModelKind):
+    name = "dcgan"
+    title = "DCGAN"
+    summary = "new images from noise, learned from one folder"
+    roles = (Role("data", "Images", "--data", "folder of training images (searched recursively)"),)
+    sizes = (32, 64, 128, 256)
+    capabilities = Capabilities(latent_space=True, multi_device=True)
+    export_formats = ("png", "gif", "mp4", "webp", "onnx")
+    options = (
+        Option("preset", "Recipe", "stable = hinge loss + spectral norm + R1 penalty: slower, harder to knock over",
+               "--preset", choices=(("default", "Paper (fast)"), ("stable", "Stable (slower, sturdier)")),
+               default="default"),
+        Option("diffaugment", "Augment what the critic sees",
+               f"DiffAugment colour/shift/cutout (default: on below {SMALL_DATASET:,} images)", "--diffaugment"),
+        Option("z_dim", "Noise length", "length of the noise vector (default 100)", "--z-dim", default=100),
+    )
+
+    @property
+    def config_cls(self):
+        from studio.engine.models.dcgan.trainer import DCGANConfig
+
+        return DCGANConfig
+
+    def default_config(self, data_cfg, datasets, overrides):
+        """The paper's recipe, DiffAugment for small collections, the "stable" preset on request."""
+        from studio.engine.models.dcgan.trainer import STABLE_PRESET
+
+        overrides = dict(overrides)
+        preset = overrides.pop("preset", None) or "default"
+        if preset not in ("default", "stable"):
+            from studio.engine.errors import UserError
+
+            raise UserError(f"Unknown preset '{preset}' (choose default or stable).")
+        if preset == "stable":
+            overrides = {**STABLE_PRESET, **overrides}
+        return super().default_config(data_cfg, datasets, overrides)
+
+    def derived_config(self, datasets):
+        if "data" in datasets:
+            return {"diffaugment": len(datasets["data"].images) < SMALL_DATASET}
+        return {}
+
+    def suggest_options(self, n):
+        on = 0 < n < SMALL_DATASET
+        reason = (f"With {n:,} images the discriminator would memorise them; augmentation keeps it learning"
+                  if on else f"{n:,} images are enough without it")
+        return {"diffaugment": on}, {"diffaugment": reason}
+
+    def make_trainer(self, cfg, settings, datasets, device, dist_info):
+        from studio.engine.models.dcgan.trainer import DCGANTrainer
+
+        return DCGANTrainer(cfg, datasets["data"].images, device=device, seed=settings.seed, dist_info=dist_info)
+
+    def make_generator(self, cfg):
+        from studio.engine.models.dcgan.nets import Generator
+
+        return Generator(cfg.size, cfg.z_dim, cfg.ngf, cfg.channels)

@@ -1,0 +1,170 @@
+"""What the rest of the program may ask about a model kind: `ModelKind`.
+
+A kind is one folder under `studio/engine/models/` (nets, trainer, kind-specific inference) whose
+`kind.py` defines a `ModelKind` subclass. The studio, the app layer and the command line never
+compare a kind's name: they ask its `ModelKind` for titles, data roles, sizes, options,
+capabilities and suggested settings, and for its trainer. Plain Python; any thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from studio.engine.config import config_from_dict
+from studio.engine.errors import UserError
+
+if TYPE_CHECKING:  # only for annotations: the kinds module must not pull torch into a bare import
+    from studio.engine.data.dataset import DataConfig, ImageDataset
+    from studio.engine.train.distributed import DistInfo
+
+
+@dataclass(frozen=True)
+class Role:
+    """One data folder a kind trains from."""
+
+    name: str  # key in project.json's data.folders, e.g. "data", "a", "b"
+    title: str  # shown to users, e.g. "Folder A"
+    cli_flag: str  # e.g. "--data-a"
+    help: str  # one line for --help and the wizard
+
+
+@dataclass(frozen=True)
+class Option:
+    """A model setting a user may change, offered alike by the wizard and the command line.
+
+    `choices` None means an on/off switch; otherwise (value, label) pairs. `default` None means the
+    value is derived from the data (see `ModelKind.suggest`)."""
+
+    name: str  # key of the overrides dict handed to `default_config`
+    title: str  # wizard label
+    help: str  # one line for --help and the wizard's tooltip
+    cli_flag: str  # e.g. "--diffaugment"
+    choices: tuple[tuple[Any, str], ...] | None = None
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a trained model of the kind can do; the UI shows the matching panels."""
+
+    latent_space: bool = False  # a generator from noise: pad, arithmetic, walks, `generate`
+    translates: bool = False  # image -> image: Translate panel, `translate`
+    drawable_input: bool = False  # its input can be drawn (sketch pad)
+    classes: bool = False  # conditional on sub-folder classes
+    multi_device: bool = True  # data-parallel training (--devices N) through the shared session
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Pre-filled settings for a new project and a one-line reason for each, shown in the wizard.
+
+    The command line applies the same suggestion for every value the user did not give, so the
+    studio and the CLI build the same model config for the same folder."""
+
+    size: int  # training image side in pixels
+    batch: int  # images (or pairs) per step
+    flip: bool  # random left-right mirroring
+    steps: int  # total training steps
+    sample_every: int  # a sample grid every N steps
+    checkpoint_every: int  # a checkpoint every N steps
+    options: dict[str, Any] = field(default_factory=dict)  # the kind's Option values derived from the data
+    reasons: dict[str, str] = field(default_factory=dict)  # "size", "batch", "flip" or an Option name -> reason
+
+    def overrides(self) -> dict[str, Any]:
+        """The model-config overrides this suggestion stands for (what `default_config` takes)."""
+        return {"batch": self.batch, "flip": self.flip, **self.options}
+
+
+class ModelKind:
+    """Base class: one subclass per kind, one instance in the registry (`studio.engine.models.KINDS`).
+
+    Subclasses set the class attributes and implement `make_trainer`; the rest has defaults that
+    fit a kind trained on square images from its roles' folders."""
+
+    name: str = ""  # stored in project.json; the CLI's `train NAME`
+    title: str = ""  # short, e.g. "DCGAN"
+    summary: str = ""  # one line for the wizard and --help, e.g. "new images from noise"
+    roles: tuple[Role, ...] = ()
+    sizes: tuple[int, ...] = (32, 64, 128, 256)
+    config_cls: type = object
+    capabilities: Capabilities = Capabilities()
+    options: tuple[Option, ...] = ()
+    batch_unit: str = "images"  # "images per step" / "pairs per step"
+    export_formats: tuple[str, ...] = ("png",)
+    default_steps: int = 5000
+    default_sample_every: int = 100
+    preview_layout: str = "a grid of samples from fixed noise"  # what the sample grid shows
+
+    # ----- data -----------------------------------------------------------------------------------
+    def role(self, name: str) -> Role:
+        for r in self.roles:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def load_config(self, cfg, data_cfg: DataConfig) -> DataConfig:
+        """The DataConfig the folders are decoded with (a kind may load larger, for random crops)."""
+        return data_cfg
+
+    # ----- config ---------------------------------------------------------------------------------
+    def default_config(self, data_cfg: DataConfig, datasets: dict[str, ImageDataset], overrides: dict):
+        """The model config: data-derived values, then `overrides`; validated (UserError)."""
+        overrides = dict(overrides)
+        fields = {f.name for f in dataclasses.fields(self.config_cls)}
+        unknown = set(overrides) - fields
+        if unknown:
+            raise UserError(f"Unknown {self.title} option(s): {', '.join(sorted(unknown))}.")
+        derived = {"size": data_cfg.size, "channels": data_cfg.channels}
+        cfg = config_from_dict(self.config_cls, {**derived, **self.derived_config(datasets), **overrides})
+        cfg.validate()
+        return cfg
+
+    def derived_config(self, datasets: dict[str, ImageDataset]) -> dict:
+        """Config values that follow from the prepared datasets when the user did not set them."""
+        return {}
+
+    # ----- training -------------------------------------------------------------------------------
+    def make_trainer(self, cfg, settings, datasets: dict[str, ImageDataset], device, dist_info: DistInfo):
+        raise NotImplementedError
+
+    # ----- inference -----------------------------------------------------------------------------
+    def make_generator(self, cfg):
+        """An untrained generator for `cfg` (latent_space kinds): an nn.Module mapping latents
+        (B, z_dim) to images (B, C, H, W) in [-1, 1]. Its state_dict keys are the checkpoint's
+        `G_ema.*` keys without the prefix. The explorer, `generate` and ONNX export load it."""
+        raise NotImplementedError(f"{self.title} has no latent space")
+
+    def z_dim(self, cfg) -> int:
+        """Length of the latent vector of `cfg` (latent_space kinds)."""
+        return cfg.z_dim
+
+    # ----- suggestions ----------------------------------------------------------------------------
+    def bytes_per_image(self, size: int, width: int = 64) -> float:
+        """Rough training memory per image (or pair) in fp32, for the batch that fits the device."""
+        return 10e6 * (size / 64) ** 2 * (width / 64)
+
+    def size_cap(self, gpu: bool) -> int:
+        """The largest size suggested by default: on a CPU, large sizes make every step slow."""
+        return 256 if gpu else 64
+
+    def default_size(self) -> int:
+        return 64
+
+    def batch_cap(self, gpu: bool) -> int:
+        return 128 if gpu else 64
+
+    def min_batch(self) -> int:
+        return 2
+
+    def suggest(self, counts: list[int], sizes: list[tuple[int, int]], device) -> Suggestion:
+        """Settings for folders of `counts` images whose probed (w, h) are `sizes`, trained on
+        `device` (a `studio.engine.device.DeviceInfo`). One path for the studio and the CLI."""
+        from studio.engine.suggest import suggest_common
+
+        return suggest_common(self, counts, sizes, device)
+
+    def suggest_options(self, n: int) -> tuple[dict[str, Any], dict[str, str]]:
+        """Values and reasons for this kind's data-derived options, for `n` images in the smallest folder."""
+        return {}, {}
