@@ -28,10 +28,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer  # noqa: E402
-from studio.engine.images import save_png  # noqa: E402
-from studio.engine.train.metrics import swd  # noqa: E402
 from studio.engine.data.procedural import discs  # noqa: E402
+from studio.engine.images import save_png  # noqa: E402
+from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer  # noqa: E402
+from studio.engine.train.metrics import swd  # noqa: E402
 
 
 def train_and_score(cfg: DCGANConfig, data: torch.Tensor, held_out, steps: int, seed: int, shots: Path | None,
@@ -50,9 +50,9 @@ def train_and_score(cfg: DCGANConfig, data: torch.Tensor, held_out, steps: int, 
 
 def train_and_score_cyclegan(cfg, data, held_out, steps: int, seed: int, shots: Path | None, device: torch.device,
                              name: str):
-    from studio.engine.models.cyclegan.trainer import CycleGANTrainer
-    from studio.engine.images import to_uint8
     from studio.engine.data.procedural import shape_translation_scores
+    from studio.engine.images import to_uint8
+    from studio.engine.models.cyclegan.trainer import CycleGANTrainer
 
     (train_a, train_b), (test_a, test_b) = data, held_out
     t = CycleGANTrainer(cfg, train_a, train_b, seed=seed, total_steps=steps, device=device)
@@ -98,8 +98,8 @@ def main() -> int:
         base = dict(size=args.size, batch=64, ngf=args.width, ndf=args.width)
         config, trainer_cls, score_name, run = DCGANConfig, DCGANTrainer, "SWD", train_and_score
     else:
-        from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
         from studio.engine.data.procedural import SHAPES_BLUE, SHAPES_RED, coloured_shapes
+        from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
 
         args.steps, args.width = args.steps or 150, args.width or 8
         base = dict(size=args.size, ngf=args.width, ndf=args.width, n_blocks=2, batch=4)

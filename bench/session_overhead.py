@@ -40,9 +40,9 @@ def main() -> int:
 
     from studio.engine.config import RunSettings
     from studio.engine.data.dataset import DataConfig
+    from studio.engine.data.procedural import discs, write_folder
     from studio.engine.device import describe_device
     from studio.engine.models.sessions import create_session
-    from studio.engine.data.procedural import discs, write_folder
 
     s = RunSettings()
     with tempfile.TemporaryDirectory() as tmp:

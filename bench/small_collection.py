@@ -46,11 +46,11 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)  # other work shares the machine; equal conditions for both arms
-    from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
-    from studio.engine.images import make_grid, save_png
-    from studio.engine.explore.nearest_images import NearestImages
-    from studio.engine.train.metrics import swd
     from studio.engine.data.procedural import discs
+    from studio.engine.explore.nearest_images import NearestImages
+    from studio.engine.images import make_grid, save_png
+    from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
+    from studio.engine.train.metrics import swd
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

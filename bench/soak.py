@@ -62,8 +62,8 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     from studio.engine.config import RunSettings
     from studio.engine.data.dataset import DataConfig
-    from studio.engine.models.sessions import create_session
     from studio.engine.data.procedural import discs, write_folder
+    from studio.engine.models.sessions import create_session
 
     tmp = None
     if args.out:

@@ -266,8 +266,8 @@ def studio_dcgan(data_dir: Path, device: torch.device, cache: Path) -> Studio:
 
 
 def studio_cyclegan(dir_a: Path, dir_b: Path, device: torch.device, cache: Path, size: int) -> Studio:
-    from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
     from studio.engine.data.dataset import DataConfig, prepare_dataset
+    from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
 
     cfg = CycleGANConfig(size=size)
     t0 = time.perf_counter()

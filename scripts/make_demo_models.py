@@ -41,11 +41,11 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from studio.engine.project.checkpoints import list_checkpoints  # noqa: E402
 from studio.engine.config import RunSettings  # noqa: E402
 from studio.engine.data.dataset import DataConfig  # noqa: E402
 from studio.engine.data.demo_sets import write_faces, write_scenes  # noqa: E402
 from studio.engine.models.sessions import create_session  # noqa: E402
+from studio.engine.project.checkpoints import list_checkpoints  # noqa: E402
 
 LIMIT_BYTES = 25_000_000  # models/ must stay under 25 MB (decimal, the stricter reading)
 BUDGET_BYTES = 24_200_000  # what the trimming aims for: a margin below the limit
@@ -178,11 +178,10 @@ def grids_that_fit(project: Path, other_bytes: int, most: int) -> int:
 # ----- bookmarks for the explorer ---------------------------------------------------------------------
 def write_explore(project: Path) -> dict:
     """Bookmarks and directions for demo-faces, chosen by the tests' attribute classifier. Returns rates."""
-    from tests.engine.attribute_classifier import predict, train_classifier
-
     from studio.engine.explore import latent as L
     from studio.engine.explore.bookmarks import ExploreStore
     from studio.engine.explore.generator import load_generator
+    from tests.engine.attribute_classifier import predict, train_classifier
 
     log("explore: training the attribute classifier (~30-60 s)")
     clf = train_classifier(FACES["size"], 0)

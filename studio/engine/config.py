@@ -6,7 +6,6 @@ import dataclasses
 import typing
 from dataclasses import dataclass
 
-
 # Collections with fewer images than this get DiffAugment by default: the discriminator would
 # otherwise memorise them (Zhao et al. 2020 show the gap from ~1k-5k images down).
 SMALL_DATASET = 2000

@@ -4,8 +4,8 @@ things that are not faces: later tests trust it to judge the demo DCGAN."""
 import numpy as np
 import pytest
 
-from tests.engine.attribute_classifier import HEADS, _negatives, predict, train_classifier
 from studio.engine.data.demo_sets import BINARY_ATTRIBUTES, binary_attributes, faces
+from tests.engine.attribute_classifier import HEADS, _negatives, predict, train_classifier
 
 
 @pytest.fixture(scope="module")

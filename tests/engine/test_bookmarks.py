@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from studio.engine.explore.bookmarks import FILE_NAME, ExploreStore
 from studio.engine.errors import UserError
+from studio.engine.explore.bookmarks import FILE_NAME, ExploreStore
 
 Z = 12
 

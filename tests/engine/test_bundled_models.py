@@ -20,15 +20,15 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine.explore import latent as L
-from studio.engine.explore.bookmarks import ExploreStore
-from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
 from studio.engine.data.demo_sets import scenes
 from studio.engine.errors import UserError
-from studio.engine.images import load_png
+from studio.engine.explore import latent as L
+from studio.engine.explore.bookmarks import ExploreStore
 from studio.engine.explore.generator import load_generator
-from studio.engine.project.folder import Project
+from studio.engine.images import load_png
 from studio.engine.models.cyclegan.translate import Translator
+from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
+from studio.engine.project.folder import Project
 from tests.engine.attribute_classifier import predict, train_classifier
 
 MODELS = Path(__file__).resolve().parents[2] / "models"

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from studio.engine import atomic
+from studio.engine.errors import CheckpointError
 from studio.engine.project.checkpoints import (
     clean_checkpoint_folder,
     list_checkpoints,
@@ -16,7 +17,6 @@ from studio.engine.project.checkpoints import (
     prune_checkpoints,
     save_checkpoint,
 )
-from studio.engine.errors import CheckpointError
 
 
 def _tensors(seed=0):

@@ -6,16 +6,15 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from studio.cli.main import main
-from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
-from studio.engine.images import load_png
 from studio.engine.data.procedural import discs, write_folder
+from studio.engine.images import load_png
+from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
 
 TINY = ["--size", "32", "--batch", "8", "--width", "8", "--z-dim", "16", "--seed", "1"]
 

@@ -8,12 +8,11 @@ import pytest
 import torch
 
 from studio.cli.main import main
-from studio.engine import atomic
-from studio.engine.project import checkpoints as checkpoint
-from studio.engine import images
-from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint, load_latest
-from studio.engine.models.dcgan.trainer import DCGANTrainer
+from studio.engine import atomic, images
 from studio.engine.data.procedural import discs, write_folder
+from studio.engine.models.dcgan.trainer import DCGANTrainer
+from studio.engine.project import checkpoints as checkpoint
+from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint, load_latest
 from studio.engine.project.folder import Project
 
 TINY = ["--size", "32", "--batch", "8", "--width", "8", "--z-dim", "16", "--seed", "1", "--metric-every", "0"]

@@ -6,7 +6,6 @@ import numpy as np
 from PIL import Image, ImageCms
 
 from studio.engine.data.dataset import DataConfig, decode_image, prepare_dataset
-
 from tests.engine.icc_profiles import DISPLAY_P3_D50, SRGB_D50, rgb_profile
 
 RED, GREEN, BLUE = SRGB_D50

@@ -6,12 +6,18 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine.project.checkpoints import load_checkpoint, save_checkpoint
-from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer, HistoryPool, load_size_for, lr_factor
 from studio.engine.data.dataset import DataConfig
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.models import get_kind
-from studio.engine.models.cyclegan.nets import NLayerDiscriminator, ResnetBlock, ResnetGenerator, init_weights, receptive_field
+from studio.engine.models.cyclegan.nets import (
+    NLayerDiscriminator,
+    ResnetBlock,
+    ResnetGenerator,
+    init_weights,
+    receptive_field,
+)
+from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer, HistoryPool, load_size_for, lr_factor
+from studio.engine.project.checkpoints import load_checkpoint, save_checkpoint
 
 CFG = CycleGANConfig(size=32, ngf=4, ndf=4, n_blocks=1, batch=2, pool_size=3, preview_count=3)
 
@@ -289,9 +295,9 @@ def test_quality_measures_translation_without_touching_the_run():
 def test_session_stop_and_resume_matches_one_go(tmp_path, shapes_factory):
     """Through the project folder: create_session, stop at step 2, open_session, finish at 4 ==
     4 steps in one go (the LR schedule comes back from the run settings)."""
-    from studio.engine.project.checkpoints import load_latest
     from studio.engine.config import RunSettings
     from studio.engine.models.sessions import create_session, open_session
+    from studio.engine.project.checkpoints import load_latest
 
     a = shapes_factory(tmp_path / "a", count=5, size=40, seed=1)
     b = shapes_factory(tmp_path / "b", count=3, size=40, seed=2)

@@ -9,11 +9,11 @@ same must hold from B back to A.
 import numpy as np
 import torch
 
-from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
 from studio.engine.data.procedural import SHAPES_BLUE as BLUE
 from studio.engine.data.procedural import SHAPES_RED as RED
 from studio.engine.data.procedural import coloured_shapes as shapes
 from studio.engine.data.procedural import shape_translation_scores
+from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
 
 
 def to_tensor(pictures: np.ndarray) -> torch.Tensor:

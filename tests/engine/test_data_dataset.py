@@ -13,10 +13,8 @@ import pytest
 import torch
 from PIL import Image
 
-from studio.engine.data import dataset as data
-
 from studio.engine.data import cache as dataset_cache
-
+from studio.engine.data import dataset as data
 from studio.engine.data import decode as image_decode
 from studio.engine.data.dataset import (
     IMAGE_EXTENSIONS,
@@ -28,7 +26,6 @@ from studio.engine.data.dataset import (
     scan_folder,
 )
 from studio.engine.errors import UserError
-
 from tests.engine import image_corpus as corpus
 
 CFG = DataConfig(size=16)

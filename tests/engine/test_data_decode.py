@@ -12,7 +12,6 @@ from PIL import Image, ImageFile, JpegImagePlugin
 
 from studio.engine.data import decode as image_decode
 from studio.engine.data.dataset import DataConfig, ImageDecodeError, decode_image
-
 from tests.engine import image_corpus as corpus
 
 PILLOW_DEFAULT_MAX_PIXELS = int(1024 * 1024 * 1024 // 4 // 3)

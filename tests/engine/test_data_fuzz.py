@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from studio.engine.data.dataset import DataConfig, ImageDecodeError, decode_image
-
 from tests.engine import image_corpus as corpus
 
 

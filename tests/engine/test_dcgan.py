@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from studio.engine.project.checkpoints import load_checkpoint, save_checkpoint
-from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.models.dcgan.nets import Discriminator, Generator, init_weights
+from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
+from studio.engine.project.checkpoints import load_checkpoint, save_checkpoint
 
 
 @pytest.mark.parametrize("size", [32, 64, 128, 256])

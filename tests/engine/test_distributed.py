@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from studio.cli.main import main
-from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
 from studio.engine.data.dataset import DataConfig, prepare_dataset
+from studio.engine.data.procedural import discs, write_folder
 from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 from studio.engine.models.sessions import open_session
-from studio.engine.data.procedural import discs, write_folder
+from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
 
 
 @pytest.mark.timeout(300)

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from studio.engine import device as device_mod
+from studio.engine.device import fast_path
 from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
 from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
-from studio.engine.device import fast_path
 
 CPU = torch.device("cpu")
 

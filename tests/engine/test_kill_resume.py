@@ -35,12 +35,12 @@ import torch
 from PIL import Image
 
 from studio.engine.atomic import TEMP_PREFIX
-from studio.engine.project.checkpoints import load_latest
 from studio.engine.config import RunSettings
 from studio.engine.data.dataset import DataConfig
+from studio.engine.data.procedural import discs, write_folder
 from studio.engine.models.dcgan.trainer import DCGANTrainer
 from studio.engine.models.sessions import create_session, open_session
-from studio.engine.data.procedural import discs, write_folder
+from studio.engine.project.checkpoints import load_latest
 
 KILLS = 50
 SEED = int(os.environ.get("GAN_STUDIO_KILL_SEED", "20250808"))

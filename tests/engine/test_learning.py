@@ -3,9 +3,9 @@ the data distribution (sliced Wasserstein distance on Laplacian-pyramid patches)
 
 import torch
 
+from studio.engine.data.procedural import discs
 from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 from studio.engine.train.metrics import swd
-from studio.engine.data.procedural import discs
 
 
 def test_dcgan_learns_discs():

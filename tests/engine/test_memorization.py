@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from studio.engine.data.dataset import DataConfig, prepare_dataset
-from studio.engine.explore.nearest_images import NearestImages
 from studio.engine.data.procedural import discs, write_folder
+from studio.engine.explore.nearest_images import NearestImages
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,13 @@ import math
 import pytest
 import torch
 
-from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
 from studio.engine.config import RunSettings
 from studio.engine.data.dataset import DataConfig
-from studio.engine.train.health import COLLAPSE, D_WINS, HealthMonitor
-from studio.engine.models.sessions import create_session, open_session
 from studio.engine.data.procedural import discs, write_folder
+from studio.engine.models.sessions import create_session, open_session
 from studio.engine.project import folder as project_module
+from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
+from studio.engine.train.health import COLLAPSE, D_WINS, HealthMonitor
 
 TINY = {"batch": 8, "ngf": 8, "ndf": 8, "z_dim": 16, "preview_count": 16}
 

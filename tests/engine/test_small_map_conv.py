@@ -6,9 +6,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from studio.engine import device as device_mod
+from studio.engine.models.dcgan.nets import Discriminator, Generator
 from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 from studio.engine.train import small_map_conv as smc
-from studio.engine.models.dcgan.nets import Discriminator, Generator
 
 # (transposed, in channels, out channels, kernel, stride, padding, input side): DCGAN's layers and odd ones
 LAYERS = [

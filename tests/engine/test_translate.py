@@ -7,12 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
-from studio.engine.project.checkpoints import save_checkpoint
-from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
 from studio.engine.data.dataset import DataConfig
 from studio.engine.errors import UserError
 from studio.engine.models.cyclegan.nets import ResnetGenerator, init_weights
-from studio.engine.project.folder import Project
+from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
 from studio.engine.models.cyclegan.translate import (
     SharedStatsNorm,
     TranslationCancelled,
@@ -22,6 +20,8 @@ from studio.engine.models.cyclegan.translate import (
     pad_amounts,
     tile_starts,
 )
+from studio.engine.project.checkpoints import save_checkpoint
+from studio.engine.project.folder import Project
 
 
 def _net(ngf=8, n_blocks=2, channels=3, seed=0):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -197,9 +196,8 @@ def test_open_errors_are_messages_not_crashes(qtbot, window, tmp_path):
 
 
 def test_demo_button_draws_images_and_opens_the_wizard(qtbot, window, tmp_path, monkeypatch):
-    import studio.ui.new_project as np_mod
-
     import studio.ui.main_window as mw_mod
+    import studio.ui.new_project as np_mod
 
     monkeypatch.setattr(np_mod, "default_project_root", lambda: tmp_path / "projects")
     monkeypatch.setitem(mw_mod.DEMO_COUNTS, "scenes", 12)

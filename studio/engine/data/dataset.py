@@ -36,13 +36,12 @@ import numpy as np
 import PIL
 import torch
 
+from studio.engine.allocator import release_freed_memory
 from studio.engine.data import cache as dataset_cache
-
 from studio.engine.data import decode as image_decode
+from studio.engine.data.decode import IMAGE_EXTENSIONS, ImageDecodeError, Source
 from studio.engine.data.report import DatasetReport
 from studio.engine.errors import UserError
-from studio.engine.data.decode import IMAGE_EXTENSIONS, ImageDecodeError, Source
-from studio.engine.allocator import release_freed_memory
 
 __all__ = [
     "IMAGE_EXTENSIONS",

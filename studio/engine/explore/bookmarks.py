@@ -77,7 +77,7 @@ class ExploreStore:
 
     # ----- open / save -------------------------------------------------------------------------------
     @classmethod
-    def open(cls, root: Path | str, z_dim: int | None = None) -> "ExploreStore":
+    def open(cls, root: Path | str, z_dim: int | None = None) -> ExploreStore:
         """Load the project's bookmarks (an empty store if there are none yet).
 
         Entries that do not fit `z_dim` (or are malformed) are skipped with a warning and written

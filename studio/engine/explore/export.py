@@ -24,8 +24,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from studio.engine.atomic import _UMASK, TEMP_PREFIX
 from studio.engine.errors import UserError
-from studio.engine.images import load_png, make_grid, save_png
 from studio.engine.explore.latent import WalkSettings, bilinear, pad_grid_positions, truncate, walk_latents
+from studio.engine.images import load_png, make_grid, save_png
 
 Generate = Callable[[np.ndarray], np.ndarray]
 Progress = Callable[[int, int], None]

@@ -116,7 +116,7 @@ class NearestImages:
         self._typical: dict[str, float] = {}
 
     @classmethod
-    def from_dataset(cls, dataset, **kwargs) -> "NearestImages":
+    def from_dataset(cls, dataset, **kwargs) -> NearestImages:
         """Index an `ImageDataset` (its uint8 images and source paths)."""
         return cls(dataset.images, dataset.paths, **kwargs)
 
