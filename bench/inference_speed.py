@@ -34,16 +34,17 @@ def percentiles(seconds: list[float]) -> str:
 
 
 def dcgan_single(device: torch.device, repeats: int, threads: int) -> float:
-    from studio.engine.models.dcgan.trainer import DCGANConfig
     from studio.engine.explore.generator import GeneratorModel
-    from studio.engine.models.dcgan.nets import Generator, init_weights
     from studio.engine.explore.renderer import Renderer
+    from studio.engine.models import get_kind
+    from studio.engine.models.dcgan.nets import Generator, init_weights
+    from studio.engine.models.dcgan.trainer import DCGANConfig
 
     cfg = DCGANConfig(size=64)
     torch.manual_seed(0)
     G = Generator(cfg.size, cfg.z_dim, cfg.ngf, cfg.channels)
     G.apply(init_weights)
-    model = GeneratorModel(cfg, {k: v.clone() for k, v in G.state_dict().items()}, device)
+    model = GeneratorModel(cfg, {k: v.clone() for k, v in G.state_dict().items()}, device, kind=get_kind("dcgan"))
     z = np.random.default_rng(0).standard_normal((repeats + 3, cfg.z_dim)).astype(np.float32)
     it = iter(range(10**9))
 
@@ -59,8 +60,8 @@ def dcgan_single(device: torch.device, repeats: int, threads: int) -> float:
 
 
 def cyclegan_256(device: torch.device, repeats: int, threads: int) -> float:
-    from studio.engine.models.cyclegan.nets import ResnetGenerator, init_weights
     from studio.engine.data.procedural import discs
+    from studio.engine.models.cyclegan.nets import ResnetGenerator, init_weights
     from studio.engine.models.cyclegan.translate import Translator
 
     torch.set_num_threads(threads)

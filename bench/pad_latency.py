@@ -44,15 +44,16 @@ def row(name, values, extra=""):
 
 
 def make_model(size: int, ngf: int, z_dim: int, device: str):
-    from studio.engine.models.dcgan.trainer import DCGANConfig
     from studio.engine.explore.generator import GeneratorModel
+    from studio.engine.models import get_kind
     from studio.engine.models.dcgan.nets import Generator, init_weights
+    from studio.engine.models.dcgan.trainer import DCGANConfig
 
     cfg = DCGANConfig(size=size, ngf=ngf, ndf=ngf, z_dim=z_dim)
     torch.manual_seed(0)
     G = Generator(size, z_dim, ngf, cfg.channels)
     G.apply(init_weights)
-    return GeneratorModel(cfg, {k: v.clone() for k, v in G.state_dict().items()}, device)
+    return GeneratorModel(cfg, {k: v.clone() for k, v in G.state_dict().items()}, device, kind=get_kind("dcgan"))
 
 
 def path_positions(n: int) -> np.ndarray:

@@ -125,10 +125,10 @@ class RenderWorker(QObject):
         `model_ready` or `failed` follows."""
         self._change(("project", str(project_dir), checkpoint))
 
-    def set_weights(self, cfg, state: dict, step: int = 0) -> None:
-        """Render with new EMA weights from a running training (a CPU copy such as
-        `trainer.generator_state()`; they are copied again into the worker's own model)."""
-        self._change(("weights", cfg, state, step))
+    def set_weights(self, cfg, state: dict, step: int = 0, *, kind) -> None:
+        """Render with new EMA weights of `kind` (a ModelKind) from a running training (a CPU copy such
+        as `trainer.generator_state()`; they are copied again into the worker's own model)."""
+        self._change(("weights", kind, cfg, state, step))
 
     def set_model(self, model) -> None:
         """Hand over a GeneratorModel (the caller must not use it afterwards)."""
@@ -197,8 +197,8 @@ class RenderWorker(QObject):
             elif change[0] == "weights":
                 from studio.engine.device import pick_device
 
-                _, cfg, state, step = change
-                model = model_from_state(cfg, state, step, device=pick_device(self._device))
+                _, kind, cfg, state, step = change
+                model = model_from_state(cfg, state, step, device=pick_device(self._device), kind=kind)
                 source = "training"
             else:
                 model, source = change[1], "model"
@@ -321,8 +321,8 @@ class RenderController(QObject):
     def load_project(self, project_dir, checkpoint=None) -> None:
         self.worker.load_project(project_dir, checkpoint)
 
-    def set_weights(self, cfg, state: dict, step: int = 0) -> None:
-        self.worker.set_weights(cfg, state, step)
+    def set_weights(self, cfg, state: dict, step: int = 0, *, kind) -> None:
+        self.worker.set_weights(cfg, state, step, kind=kind)
 
     def set_model(self, model) -> None:
         self.worker.set_model(model)

@@ -37,6 +37,7 @@ from studio.app.state import ProjectState
 from studio.app.task_worker import TaskRunner
 from studio.app.train_worker import TrainController, TrainProgress, TrainReady, TrainResult, WorkerState
 from studio.engine.errors import UserError
+from studio.engine.models import KINDS, get_kind
 from studio.engine.project.folder import Project
 from studio.ui import style
 from studio.ui.panels.project_panel import ProjectPanel, describe_model
@@ -54,6 +55,9 @@ if TYPE_CHECKING:
 # torch takes ~2 s to import here and the window should be on screen before that (bench/startup.py).
 
 CYCLEGAN_ROWS = ["A", "A → B", "back to A", "B", "B → A", "back to B"]
+# Named from the kinds so a new kind with a latent space shows up here without an edit.
+_EXPLORE_NEEDS = "Exploring needs a {} project.".format(
+    " or ".join(k.title for k in KINDS.values() if k.capabilities.latent_space))
 SAMPLE_CACHE = 48  # decoded snapshot images kept for fast scrubbing
 DEMO_COUNTS = {"faces": 1000, "scenes": 400}  # images drawn for the demo collections (per domain for scenes)
 
@@ -400,9 +404,9 @@ class MainWindow(QMainWindow):
         self._image_cache.clear()
         self.project_panel.set_project(project)
         self.stack.setCurrentWidget(self.work_tabs if project is not None else self.welcome)
-        explorable = project is not None and project.kind == "dcgan"
+        explorable = project is not None and get_kind(project.kind).capabilities.latent_space
         self.work_tabs.setTabEnabled(self.explore_tab, explorable)
-        self.work_tabs.setTabToolTip(self.explore_tab, "" if explorable else "Exploring needs a DCGAN project")
+        self.work_tabs.setTabToolTip(self.explore_tab, "" if explorable else _EXPLORE_NEEDS)
         if not explorable:
             self.work_tabs.setCurrentWidget(self.samples_view)
         self.explorer.set_project(project.root if explorable else None)
@@ -425,7 +429,7 @@ class MainWindow(QMainWindow):
         if self.state.history:
             self.training_panel.show_record(self.state.history[-1])
         self.device_status.setText(self.training_panel.device_label.text())
-        cyc = project.kind == "cyclegan"
+        cyc = get_kind(project.kind).capabilities.translates
         self.samples_view.image.set_row_labels(CYCLEGAN_ROWS if cyc else [])
         self.samples_view.heading.setText(
             "Each column is one preview image: translated to the other style, then back again."
@@ -521,7 +525,7 @@ class MainWindow(QMainWindow):
         self.state.add_records([{"step": s, **losses} for s, losses in p.records])
         self.training_panel.set_progress(p)
         if p.checkpoint_path and self.translate_panel is not None and self.state.project is not None \
-                and self.state.project.kind == "cyclegan":
+                and self._translates():
             self.translate_panel.set_project(self.state.project)  # a saved model: translation can start
         for m in p.messages:
             self.training_panel.set_warning(m)
@@ -550,7 +554,7 @@ class MainWindow(QMainWindow):
                 pass
             self.state.set_step(result.step)
             self.project_panel.set_project(self.state.project)
-            if self.translate_panel is not None and self.state.project.kind == "cyclegan":
+            if self.translate_panel is not None and self._translates():
                 self.translate_panel.set_project(self.state.project)
         self.statusBar().showMessage(
             f"Stopped at step {result.step:,}; model saved" if result.stopped else f"Training finished at step {result.step:,}",
@@ -740,8 +744,14 @@ class MainWindow(QMainWindow):
             self.controller.request_generator_weights()
 
     def _on_generator_weights(self, weights) -> None:
-        if weights.kind == "dcgan":
-            self.explorer.set_generator_state(weights.config, weights.state, weights.step)
+        kind = get_kind(weights.kind)
+        if kind.capabilities.latent_space:
+            self.explorer.set_generator_state(weights.config, weights.state, weights.step, kind=kind)
+
+    def _translates(self) -> bool:
+        """Whether the open project's kind turns images into images (the Translate panel applies)."""
+        project = self.state.project
+        return project is not None and get_kind(project.kind).capabilities.translates
 
     def shutdown(self) -> None:
         """Stop every background thread (training saves a checkpoint first). Blocks until they ended."""

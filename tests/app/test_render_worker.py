@@ -8,12 +8,14 @@ import pytest
 import torch
 
 from studio.app.render_worker import ModelInfo, RenderController
-from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 from studio.engine.explore.generator import GeneratorModel
 from studio.engine.explore.latent import random_latents
+from studio.engine.models import get_kind
+from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 
 Z = 16
 CFG = DCGANConfig(size=32, ngf=8, ndf=8, z_dim=Z, batch=4, preview_count=4)
+DCGAN = get_kind("dcgan")
 
 
 def state(seed=0):
@@ -30,7 +32,7 @@ def weights():
 def controller(qtbot, weights):
     c = RenderController(backend="torch")
     with qtbot.waitSignal(c.model_ready, timeout=20_000) as blocker:
-        c.set_weights(CFG, weights, step=7)
+        c.set_weights(CFG, weights, step=7, kind=DCGAN)
     info = blocker.args[0]
     assert isinstance(info, ModelInfo) and info.step == 7 and info.z_dim == Z and info.source == "training"
     yield c
@@ -72,7 +74,7 @@ def test_renders_what_the_model_renders(qtbot, controller, weights):
     qtbot.waitUntil(lambda: bool(results.items), timeout=10_000)
     key, got_stamp, pics = results.items[0]
     assert (key, got_stamp) == ("pad", stamp) and controller.is_current("pad", stamp)
-    assert np.array_equal(pics, GeneratorModel(CFG, weights).generate(z))
+    assert np.array_equal(pics, GeneratorModel(CFG, weights, kind=DCGAN).generate(z))
     assert pics.dtype == np.uint8 and pics.shape == (3, 32, 32, 3)
 
 
@@ -116,9 +118,9 @@ def test_weights_from_training_are_copied_not_shared(qtbot, controller):
     results = Results(controller)
     new = state(seed=5)
     with qtbot.waitSignal(controller.model_ready, timeout=20_000):
-        controller.set_weights(CFG, new, step=8)
+        controller.set_weights(CFG, new, step=8, kind=DCGAN)
     z = random_latents(3, 2, Z)
-    expected = GeneratorModel(CFG, new).generate(z)
+    expected = GeneratorModel(CFG, new, kind=DCGAN).generate(z)
     for t in new.values():  # the training keeps changing its tensors: the renderer must not see it
         if t.is_floating_point():
             t.mul_(0).add_(1e3)
@@ -135,7 +137,7 @@ def test_live_weights_render_at_once_then_move_to_the_fast_backend(qtbot, weight
     c = RenderController(backend="auto", device="cpu")
     try:
         with qtbot.waitSignal(c.model_ready, timeout=20_000) as blocker:
-            c.set_weights(CFG, weights, step=3)
+            c.set_weights(CFG, weights, step=3, kind=DCGAN)
         assert blocker.args[0].backend == "torch"  # no export delay while training keeps sending weights
         z = random_latents(6, 3, Z)
         with qtbot.waitSignal(c.ready, timeout=10_000) as first:

@@ -13,12 +13,13 @@ import torch
 from PIL import Image
 
 from studio.cli.main import main
+from studio.engine.data.procedural import discs, write_folder
 from studio.engine.explore import export as E
-from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
-from studio.engine.images import load_png
 from studio.engine.explore.generator import GeneratorModel
 from studio.engine.explore.latent import WalkSettings, random_latents, walk_length
-from studio.engine.data.procedural import discs, write_folder
+from studio.engine.images import load_png
+from studio.engine.models import get_kind
+from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 
 Z = 16
 TINY = ["--size", "32", "--batch", "8", "--width", "8", "--z-dim", str(Z), "--seed", "1", "--metric-every", "0"]
@@ -28,7 +29,7 @@ TINY = ["--size", "32", "--batch", "8", "--width", "8", "--z-dim", str(Z), "--se
 def model():
     cfg = DCGANConfig(size=32, ngf=8, ndf=8, z_dim=Z, batch=4, preview_count=4)
     trainer = DCGANTrainer(cfg, torch.zeros(4, 3, 32, 32, dtype=torch.uint8), seed=0)
-    return GeneratorModel(cfg, trainer.generator_state())
+    return GeneratorModel(cfg, trainer.generator_state(), kind=get_kind("dcgan"))
 
 
 @pytest.fixture(scope="module")

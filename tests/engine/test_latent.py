@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine.explore import latent as L
-from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
-from studio.engine.explore.generator import GeneratorModel, latents_for_seed
 from studio.engine.data.procedural import discs
+from studio.engine.explore import latent as L
+from studio.engine.explore.generator import GeneratorModel, latents_for_seed
+from studio.engine.models import get_kind
+from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 
 Z = 16
 
@@ -22,7 +23,7 @@ def model():
     trainer = DCGANTrainer(cfg, images, seed=0)
     for _ in range(3):
         trainer.step()
-    return GeneratorModel(cfg, trainer.generator_state())
+    return GeneratorModel(cfg, trainer.generator_state(), kind=get_kind("dcgan"))
 
 
 def keys(n=4, seed=0):

@@ -10,14 +10,22 @@ import torch
 from safetensors.torch import save as st_save
 from safetensors.torch import save_file
 
-from studio.engine.project.checkpoints import save_checkpoint
-from studio.engine.models.cyclegan.trainer import CycleGANConfig
-from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
+from studio.engine.data.procedural import discs
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.explore.generator import GeneratorModel
-from studio.engine.models.weight_import import PICKLE, SAFETENSORS, TORCH_ZIP, import_generator, read_weights, sniff_format
+from studio.engine.models import get_kind
 from studio.engine.models.cyclegan.nets import ResnetGenerator
-from studio.engine.data.procedural import discs
+from studio.engine.models.cyclegan.trainer import CycleGANConfig
+from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
+from studio.engine.models.weight_import import (
+    PICKLE,
+    SAFETENSORS,
+    TORCH_ZIP,
+    import_generator,
+    read_weights,
+    sniff_format,
+)
+from studio.engine.project.checkpoints import save_checkpoint
 
 CFG = DCGANConfig(size=32, z_dim=16, ngf=8, ndf=8, batch=4, preview_count=4)
 
@@ -43,7 +51,7 @@ def trainer():
 @pytest.fixture
 def held(trainer):
     """A GeneratorModel and a trainer the studio holds, with snapshots to prove they stay unchanged."""
-    model = GeneratorModel(CFG, trainer.generator_state())
+    model = GeneratorModel(CFG, trainer.generator_state(), kind=get_kind("dcgan"))
     before = ({k: v.clone() for k, v in model.G.state_dict().items()},
               {k: v.clone() for k, v in trainer.state_dict()[0].items()}, trainer.global_step)
 
@@ -107,7 +115,7 @@ def test_plain_tensor_dict_loads_only_when_allowed(tmp_path, trainer, held):
         assert "allow loading plain weights" in _one_line_error(lambda: import_generator(path, CFG))
         state = import_generator(path, CFG, allow_plain_weights=True)
         assert set(state) == set(g) and all(torch.equal(state[k], g[k]) for k in g)
-        model = GeneratorModel(CFG, state)
+        model = GeneratorModel(CFG, state, kind=get_kind("dcgan"))
         assert model.generate_seeded(2, 0).shape == (2, 32, 32, 3)
     held()
 

@@ -9,9 +9,9 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QMainWindow
 
 from studio.cli.main import main
+from studio.engine.data.procedural import discs, write_folder
 from studio.engine.explore import latent as L
 from studio.engine.explore.generator import load_generator
-from studio.engine.data.procedural import discs, write_folder
 from studio.ui.explorer import ExplorerPanel, install_explorer
 from studio.ui.explorer.common import LatentItem
 
@@ -400,7 +400,8 @@ def test_cyclegan_project_gets_a_clear_message(qtbot, tmp_path):
     p = ExplorerPanel(tmp_path / "cyc")
     qtbot.addWidget(p)
     try:
-        assert "works with DCGAN projects" in p.info_label.text()
+        assert "works with models that make images from noise" in p.info_label.text()
+        assert "is a CycleGAN project" in p.info_label.text()
         assert not p.renderer.has_model and p.gallery.items() == []
     finally:
         p.shutdown()
@@ -409,20 +410,22 @@ def test_cyclegan_project_gets_a_clear_message(qtbot, tmp_path):
 def test_exploring_weights_handed_over_by_a_running_training(qtbot, tmp_path):
     import torch
 
-    from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
     from studio.engine.explore.generator import GeneratorModel
+    from studio.engine.models import get_kind
+    from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 
+    dcgan = get_kind("dcgan")
     cfg = DCGANConfig(size=32, ngf=8, ndf=8, z_dim=Z, batch=4, preview_count=4)
     trainer = DCGANTrainer(cfg, torch.zeros(4, 3, 32, 32, dtype=torch.uint8), seed=3)
     state = trainer.generator_state()
     p = ExplorerPanel(backend="torch")
     qtbot.addWidget(p)
     try:
-        p.set_generator_state(cfg, state, step=42)
+        p.set_generator_state(cfg, state, step=42, kind=dcgan)
         qtbot.waitUntil(lambda: p.renderer.has_model, timeout=30_000)
         assert "live weights from training, step 42" in p.info_label.text()
         pic = settle(qtbot, p.pad)
-        assert np.array_equal(pic, GeneratorModel(cfg, state).generate(p.pad.current_latent())[0])
+        assert np.array_equal(pic, GeneratorModel(cfg, state, kind=dcgan).generate(p.pad.current_latent())[0])
         d = p.open_export("image")  # exports build their own generator from the same weights
         qtbot.addWidget(d)
         d.set_path(tmp_path / "live.png")

@@ -27,11 +27,11 @@ def latents_for_seed(seed: int, count: int, z_dim: int) -> torch.Tensor:
 
 
 class GeneratorModel:
-    """The EMA generator of a kind with a latent space, ready for rendering."""
+    """The EMA generator of `kind` (a ModelKind with a latent space: it builds the net), ready for rendering."""
 
-    def __init__(self, cfg, state: dict[str, torch.Tensor], device: torch.device | str = "cpu", step: int = 0,
-                 kind: ModelKind | None = None):
-        self.kind = kind or get_kind("dcgan")
+    def __init__(self, cfg, state: dict[str, torch.Tensor], device: torch.device | str = "cpu", step: int = 0, *,
+                 kind: ModelKind):
+        self.kind = kind
         self.cfg = cfg
         self.step = step
         self.device = torch.device(device)

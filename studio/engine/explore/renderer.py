@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from studio.engine.explore.generator import GeneratorModel
+from studio.engine.models.kind import ModelKind
 
 BACKENDS = ("auto", "torch", "onnxruntime")
 
@@ -85,7 +86,8 @@ def _build_session(model: GeneratorModel, threads: int):
     return ort_session(generator_onnx_bytes(model.G, model.z_dim), threads)
 
 
-def model_from_state(cfg, state: dict[str, torch.Tensor], step: int = 0, device: str | torch.device = "cpu") -> GeneratorModel:
-    """A GeneratorModel from a copy of EMA weights (e.g. `trainer.generator_state()` handed over by a
-    running training). The tensors are copied into the model's own parameters: nothing is shared."""
-    return GeneratorModel(cfg, state, device, step=step)
+def model_from_state(cfg, state: dict[str, torch.Tensor], step: int = 0, device: str | torch.device = "cpu", *,
+                     kind: ModelKind) -> GeneratorModel:
+    """A GeneratorModel of `kind` from a copy of EMA weights (e.g. `trainer.generator_state()` handed over
+    by a running training). The tensors are copied into the model's own parameters: nothing is shared."""
+    return GeneratorModel(cfg, state, device, step=step, kind=kind)

@@ -1,7 +1,7 @@
 """ExplorerPanel: the gallery, the latent pad and the arithmetic panel over one shared render worker.
 
     panel = ExplorerPanel(project_dir)          # or ExplorerPanel() then panel.set_project(dir)
-    panel.set_generator_state(cfg, state, step) # explore weights handed over by a running training
+    panel.set_generator_state(cfg, state, step, kind=kind) # explore weights handed over by a running training
     panel.shutdown()                            # joins the render thread (closeEvent does it too)
 
 `install_explorer(main_window, project_dir)` docks a panel into a QMainWindow and shuts it down
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from studio.app.render_worker import ModelInfo, RenderController
 from studio.engine.errors import UserError
+from studio.engine.models import get_kind
 from studio.ui.explorer.arithmetic import ArithmeticPanel
 from studio.ui.explorer.common import LatentItem, muted_label, unique_key
 from studio.ui.explorer.export_dialog import ExportContext, ExportDialog
@@ -123,8 +124,10 @@ class ExplorerPanel(QWidget):
         if self.project_dir is not None:
             try:
                 project = Project.open(self.project_dir)
-                if project.kind != "dcgan":
-                    raise UserError(f"The explorer works with DCGAN projects; {project.name} is a {project.kind} project.")
+                kind = get_kind(project.kind)
+                if not kind.capabilities.latent_space:
+                    raise UserError(f"The explorer works with models that make images from noise; "
+                                    f"{project.name} is a {kind.title} project, which translates images.")
                 z_dim = (project.meta.get("model") or {}).get("z_dim")
                 self.store = ExploreStore.open(self.project_dir, z_dim)
                 for w in self.store.warnings:
@@ -161,19 +164,21 @@ class ExplorerPanel(QWidget):
             self._weights = None
             self.renderer.load_project(self.project_dir)
 
-    def set_generator_state(self, cfg, state: dict, step: int = 0) -> None:
-        """Explore weights from a running training (a CPU copy, e.g. `trainer.generator_state()`)."""
-        self._weights = (cfg, {k: v.clone() for k, v in state.items()}, step)
+    def set_generator_state(self, cfg, state: dict, step: int = 0, *, kind) -> None:
+        """Explore weights from a running training (a CPU copy, e.g. `trainer.generator_state()`) of
+        `kind` (a ModelKind with a latent space)."""
+        self._weights = (kind, cfg, {k: v.clone() for k, v in state.items()}, step)
         if self.store is None and self.project_dir is not None:
             from studio.engine.explore.bookmarks import ExploreStore
 
-            self.store = ExploreStore.open(self.project_dir, cfg.z_dim)
+            self.store = ExploreStore.open(self.project_dir, kind.z_dim(cfg))
             self._apply_store()
-        self.renderer.set_weights(cfg, state, step)
+        self.renderer.set_weights(cfg, state, step, kind=kind)
 
     def set_model(self, model) -> None:
         """Explore a GeneratorModel (tests, embedding); the explorer owns it afterwards."""
-        self._weights = (model.cfg, {k: v.detach().clone() for k, v in model.G.state_dict().items()}, model.step)
+        self._weights = (model.kind, model.cfg, {k: v.detach().clone() for k, v in model.G.state_dict().items()},
+                         model.step)
         self.renderer.set_model(model)
 
     def set_store(self, store) -> None:
@@ -275,12 +280,12 @@ class ExplorerPanel(QWidget):
     def _model_factory(self):
         weights, root = self._weights, self.project_dir
         if weights is not None:
-            cfg, state, step = weights
+            kind, cfg, state, step = weights
 
             def from_weights():
                 from studio.engine.explore.renderer import model_from_state
 
-                return model_from_state(cfg, state, step, device="cpu")
+                return model_from_state(cfg, state, step, device="cpu", kind=kind)
 
             return from_weights
         if root is not None:
