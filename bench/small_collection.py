@@ -97,7 +97,8 @@ def main() -> int:
             while t.global_step < mark:
                 t.step()
             rows.append(measure(t))
-            print(f"  {arm:11s} step {mark:5d}: " + ", ".join(f"{k} {v:.3f}" for k, v in rows[-1].items() if k != "step"))
+            figures = ", ".join(f"{k} {v:.3f}" for k, v in rows[-1].items() if k != "step")
+            print(f"  {arm:11s} step {mark:5d}: {figures}")
             if mark in (marks[len(marks) // 2 - 1], marks[-1]):
                 save_png(out / f"{arm}-step{mark:05d}.png", _upscale(t.samples(), 3))
         timing[arm] = time.perf_counter() - start

@@ -5,7 +5,8 @@
 
 DCGAN mode (64 px, batch 64): the project's trainer with its defaults (resident uint8 dataset,
 the device's fast path: channels_last, with bf16 autocast and the small-map matmuls on a CPU that
-computes bf16 natively, fp32 on other CPUs, bf16 autocast on a GPU; frozen D in the G step) against the pytorch/examples dcgan recipe (torchvision ImageFolder +
+computes bf16 natively, fp32 on other CPUs, bf16 autocast on a GPU; frozen D in the G step)
+against the pytorch/examples dcgan recipe (torchvision ImageFolder +
 DataLoader(2 workers) + fp32 + Sigmoid/BCELoss, NCHW) on the same folder and device.
 
 CycleGAN mode (256 px, batch 1): the project's trainer against the reference repository's
@@ -204,7 +205,8 @@ class CanonicalCycleGAN:
             net.apply(cyc_init)
         import itertools
 
-        self.opt_G = torch.optim.Adam(itertools.chain(self.G.parameters(), self.F.parameters()), 2e-4, betas=(0.5, 0.999))
+        self.opt_G = torch.optim.Adam(itertools.chain(self.G.parameters(), self.F.parameters()), 2e-4,
+                                      betas=(0.5, 0.999))
         self.opt_D = torch.optim.Adam(itertools.chain(self.D_A.parameters(), self.D_B.parameters()), 2e-4,
                                       betas=(0.5, 0.999))
         self.pool_a, self.pool_b = _ImagePool(), _ImagePool()

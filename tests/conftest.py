@@ -34,7 +34,7 @@ def _qt_isolation(request, tmp_path_factory):
     if not _is_qt_test(request):
         yield
         return
-    qtbot = request.getfixturevalue("qtbot")
+    request.getfixturevalue("qtbot")  # the QApplication exists before QSettings is configured
     from PySide6.QtCore import QCoreApplication, QSettings, QThread
 
     from studio.app.settings import APPLICATION, ORGANIZATION

@@ -14,6 +14,10 @@ import os
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from studio.engine.models.kind import Suggestion
 
 SMALL_SET = 1000  # below this many images per folder, random mirroring noticeably helps
 PROBE_LIMIT = 400  # image headers read to estimate the collection's sizes (enough for a median)
@@ -32,13 +36,13 @@ def probe_sizes(paths: list[str | Path], limit: int = PROBE_LIMIT) -> list[tuple
     """(width, height) of up to `limit` images, read from their headers only (fast, no decode).
 
     Files that cannot be opened are left out (the dataset report lists them)."""
-    from PIL import Image
+    from studio.engine.images import open_image
 
     out = []
     step = max(1, len(paths) // limit) if limit else 1
     for p in list(paths)[::step][:limit]:
         try:
-            with Image.open(p) as im:
+            with open_image(p) as im:
                 out.append(im.size)
         except Exception:  # noqa: BLE001 - any unreadable file is simply not probed
             continue

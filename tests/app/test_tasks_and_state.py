@@ -11,15 +11,16 @@ import pytest
 from studio.app.prepare import PreparedData, prepare_folders
 from studio.app.settings import StudioSettings
 from studio.app.state import ProjectState
+from studio.app.task_worker import TaskRunner
+from studio.engine.errors import UserError
 from studio.engine.models import get_kind
+from studio.engine.project.folder import Project
 from studio.engine.suggest import DeviceInfo
 
 
 def suggest(kind, counts, sizes, device):
     return get_kind(kind).suggest(counts, sizes, device)
-from studio.app.task_worker import TaskRunner
-from studio.engine.errors import UserError
-from studio.engine.project.folder import Project
+
 
 GB = 1024**3
 

@@ -54,7 +54,8 @@ def write_image(folder: Path, name: str, pixels: np.ndarray | Image.Image, fmt: 
     return path
 
 
-def write_good_images(folder: Path, count: int = 20, size: tuple[int, int] = (40, 32), prefix: str = "good") -> list[Path]:
+def write_good_images(folder: Path, count: int = 20, size: tuple[int, int] = (40, 32),
+                      prefix: str = "good") -> list[Path]:
     """``count`` distinct valid images cycling through every supported format."""
     paths = []
     first_seed = zlib.crc32(prefix.encode()) % 100_000  # distinct pictures for each prefix

@@ -162,7 +162,7 @@ def test_samples_grid_rows_are_real_translation_reconstruction():
 
 def test_samples_do_not_disturb_the_run():
     a, b = _trainer(), _trainer()
-    for i in range(3):
+    for _ in range(3):
         a.step()
         a.samples()
         b.step()

@@ -342,7 +342,8 @@ def reason(source) -> str:
 
 
 @pytest.mark.parametrize("fraction", [0.10, 0.50, 0.99])
-@pytest.mark.parametrize("fmt,ext", [("JPEG", "jpg"), ("PNG", "png"), ("GIF", "gif"), ("TIFF", "tif"), ("WEBP", "webp")])
+@pytest.mark.parametrize("fmt,ext",
+                         [("JPEG", "jpg"), ("PNG", "png"), ("GIF", "gif"), ("TIFF", "tif"), ("WEBP", "webp")])
 def test_truncated_files_are_refused(tmp_path, fraction, fmt, ext):
     path = corpus.write_truncated(tmp_path, fraction, fmt, ext)
     assert "truncated" in reason(path) or "damaged" in reason(path)

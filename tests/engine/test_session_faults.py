@@ -86,7 +86,7 @@ def test_out_of_memory_halves_the_batch_and_retries(data, tmp_path, monkeypatch)
 
 def test_disk_full_pauses_with_state_kept(data, tmp_path, monkeypatch):
     s = _session(data, tmp_path / "p", steps=20)
-    for ev in s.run(until_step=6):
+    for _ in s.run(until_step=6):
         pass
     before = {k: v.clone() for k, v in s.trainer.state_dict()[0].items()}
 

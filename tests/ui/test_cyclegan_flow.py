@@ -41,7 +41,8 @@ def test_cyclegan_project_train_translate_dropped_image_and_folder(qtbot, window
     assert report.views["a"].thumbs.count() == 10 and report.views["b"].thumbs.count() == 6
     assert settings.size_combo.currentData() == 32
     assert settings.batch_spin.value() == 1  # the paper's choice on a CPU
-    assert settings.identity_check.isVisibleTo(window.wizard) and not settings.diffaugment_check.isVisibleTo(window.wizard)
+    assert settings.identity_check.isVisibleTo(window.wizard)
+    assert not settings.diffaugment_check.isVisibleTo(window.wizard)
     assert window.wizard.request().overrides["identity"] is True
     window.wizard.accept()
 

@@ -44,10 +44,12 @@ import stat
 import threading
 import warnings
 from collections.abc import Iterator
-from typing import BinaryIO, Literal, Union
+from typing import BinaryIO, Literal
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from studio.engine.images import IMAGE_FORMATS, open_image
 
 # Files taken as images, by extension in any case (here rather than in data.py, which imports
 # torch: the studio's translate panel needs the list at start-up).
@@ -61,10 +63,9 @@ MAX_PIXELS = 64_000_000
 # against a 20 GB video renamed to .jpg.
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
-# The only formats Pillow may use (JPEG includes camera MPO files). Anything
-# else (EPS would start Ghostscript, PSD, ICO, ...) is "not an image",
-# whatever its name.
-ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
+# The only formats Pillow may use: the program-wide list of studio.engine.images.
+# Anything else (EPS would start Ghostscript, PSD, ICO, ...) is "not an image".
+ALLOWED_FORMATS = IMAGE_FORMATS
 
 # When shrinking, JPEGs are decoded by libjpeg at 1/2, 1/4 or 1/8 scale
 # (Image.draft) while staying at least this many times the target size; the
@@ -72,7 +73,7 @@ ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
 _OVERSAMPLE = 2
 _REDUCING_GAP = 3.0
 
-Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
+Source = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
 OutMode = Literal["L", "RGB", "RGBA"]
 Fit = Literal["crop", "pad"]
 
@@ -197,14 +198,7 @@ def _header_parsing() -> Iterator[None]:
 
 def _open(fp: BinaryIO) -> Image.Image:
     with _header_parsing():
-        return Image.open(fp, formats=_available_formats())
-
-
-@functools.cache
-def _available_formats() -> tuple[str, ...]:
-    # A Pillow built without e.g. WebP must not turn every file into a KeyError.
-    Image.init()
-    return tuple(f for f in ALLOWED_FORMATS if f in Image.OPEN)
+        return open_image(fp, formats=ALLOWED_FORMATS)
 
 
 def _decode_opened(

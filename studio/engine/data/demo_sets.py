@@ -224,7 +224,7 @@ def faces(count: int, size: int = 64, seed: int = 0) -> tuple[np.ndarray, list[d
 
 def binary_attributes(labels: list[dict]) -> np.ndarray:
     """The yes/no attributes of face labels as a float32 (N, 3) array of 0/1, columns BINARY_ATTRIBUTES."""
-    return np.array([[float(l["glasses"]), float(l["hair"] == "long"), float(l["smile"])] for l in labels],
+    return np.array([[float(f["glasses"]), float(f["hair"] == "long"), float(f["smile"])] for f in labels],
                     np.float32).reshape(-1, len(BINARY_ATTRIBUTES))
 
 

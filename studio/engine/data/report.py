@@ -19,7 +19,8 @@ class DatasetReport:
     used: int  # images that made it into the dataset
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) of files left out
     duplicates: list[list[str]] = field(default_factory=list)  # groups of byte-identical used files
-    small: list[tuple[str, int, int]] = field(default_factory=list)  # (path, w, h) of used images under the training size
+    # (path, w, h) of used images under the training size
+    small: list[tuple[str, int, int]] = field(default_factory=list)
     aspect: dict = field(default_factory=dict)  # {"min", "median", "max"} of width/height over used images
     size: int = 0  # training size the images were fitted to, px
     ignored: dict[str, int] = field(default_factory=dict)  # {".heic": 12}: files skipped for their extension

@@ -81,7 +81,8 @@ class ExploreStore:
         """Load the project's bookmarks (an empty store if there are none yet).
 
         Entries that do not fit `z_dim` (or are malformed) are skipped with a warning and written
-        back unchanged on the next save, so nothing the user made is silently lost. A file that cannot be parsed at all is renamed aside."""
+        back unchanged on the next save, so nothing the user made is silently lost. A file that
+        cannot be parsed at all is renamed aside."""
         store = cls(root, z_dim)
         if not store.path.exists():
             return store
@@ -99,7 +100,8 @@ class ExploreStore:
             aside = store.root / f"explore.damaged-{time.strftime('%Y%m%d-%H%M%S')}.json"
             try:
                 store.path.replace(aside)
-                store.warnings.append(f"{FILE_NAME} was damaged ({e.__class__.__name__}); kept as {aside.name}, starting empty")
+                store.warnings.append(
+                    f"{FILE_NAME} was damaged ({e.__class__.__name__}); kept as {aside.name}, starting empty")
             except OSError:
                 store.warnings.append(f"{FILE_NAME} is damaged and could not be moved aside")
             return store

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from studio.engine.atomic import _UMASK, TEMP_PREFIX
-from studio.engine.errors import UserError
+from studio.engine.errors import Cancelled, UserError
 from studio.engine.explore.latent import WalkSettings, bilinear, pad_grid_positions, truncate, walk_latents
 from studio.engine.images import load_png, make_grid, save_png
 
@@ -34,10 +34,6 @@ ShouldCancel = Callable[[], bool]
 ANIMATION_FORMATS = (".gif", ".mp4", ".webp")
 IMAGE_FORMATS = (".png",)
 RENDER_BATCH = 16  # frames rendered per generator call: big enough to be efficient, small enough to cancel quickly
-
-
-class Cancelled(Exception):
-    """The user cancelled an export (no file was written)."""
 
 
 def _noop_progress(done: int, total: int) -> None:
@@ -225,8 +221,8 @@ def _write_pillow(path: Path, frames: Iterable[np.ndarray], settings: AnimationS
     duration = 1000.0 / settings.fps
     if ext == ".gif":
         # GIF delays are whole centiseconds: round once, the same for every frame
-        images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=int(round(duration / 10) * 10),
-                       loop=0, optimize=False, disposal=1)
+        images[0].save(path, format="GIF", save_all=True, append_images=images[1:],
+                       duration=int(round(duration / 10) * 10), loop=0, optimize=False, disposal=1)
     else:
         images[0].save(path, format="WEBP", save_all=True, append_images=images[1:], duration=int(round(duration)),
                        loop=0, quality=settings.quality, method=4, lossless=False)

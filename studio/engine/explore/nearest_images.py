@@ -182,8 +182,8 @@ class NearestImages:
         top, exact = self._nearest(q, space, max(1, min(k, len(self))))
         typical = self.typical_distance(space)
         return [
-            Neighbours(idx.numpy().astype(np.int64), d.numpy().astype(np.float32), [self.paths[i] for i in idx.tolist()],
-                       space, typical)
+            Neighbours(idx.numpy().astype(np.int64), d.numpy().astype(np.float32),
+                       [self.paths[i] for i in idx.tolist()], space, typical)
             for idx, d in zip(top, exact)
         ]
 
