@@ -1,11 +1,15 @@
-"""Conversions between network tensors and uint8 pictures, grids and PNG files."""
+"""Conversions between network tensors and uint8 pictures, grids and PNG files, and the one way
+the program opens an image file (`open_image`)."""
 
 from __future__ import annotations
 
+import functools
 import io
 import math
+import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -19,6 +23,27 @@ if TYPE_CHECKING:
 # studio's start-up path (opening a project), which should not wait ~2 s for torch to load.
 
 _PIL_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+
+# The only formats Pillow may open (JPEG includes camera MPO files), whatever a file is named.
+# Left to its full list Pillow would run Ghostscript, an external program, on an EPS or PS file
+# named step-0000020.png in a project's samples; PDF, PSD, ICO and the rest are no pictures the
+# studio writes or trains on.
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
+
+
+def open_image(source: str | os.PathLike | IO[bytes], formats: Sequence[str] = IMAGE_FORMATS) -> Image.Image:
+    """Pillow's Image.open limited to `formats`: every image file the program reads comes through here.
+
+    Only the header is read. Anything else (by content, not by name) raises PIL.UnidentifiedImageError,
+    an OSError, before any of its decoders runs. Any thread."""
+    return Image.open(source, formats=_registered(tuple(formats)))
+
+
+@functools.cache
+def _registered(formats: tuple[str, ...]) -> tuple[str, ...]:
+    # A Pillow built without e.g. WebP must refuse those files, not raise KeyError on every open.
+    Image.init()
+    return tuple(f for f in formats if f in Image.OPEN)
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
@@ -76,7 +101,8 @@ def save_png(path: Path | str, picture: np.ndarray) -> None:
 
 
 def load_png(path: Path | str) -> np.ndarray:
-    """Read a PNG written by save_png back as an (H, W, C) uint8 array."""
-    with Image.open(path) as im:
+    """Read a PNG written by save_png back as an (H, W, C) uint8 array (any allowed format is read;
+    other files raise PIL.UnidentifiedImageError, an OSError)."""
+    with open_image(path) as im:
         a = np.asarray(im.convert(im.mode if im.mode in ("L", "LA", "RGB", "RGBA") else "RGB"))
     return a[:, :, None] if a.ndim == 2 else a

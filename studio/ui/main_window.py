@@ -596,8 +596,14 @@ class MainWindow(QMainWindow):
             return
         img = self._image_cache.get(path)
         if img is None:
-            img = QImage(path)
-            if img.isNull():
+            # Through the engine's opener, not QImage(path): Qt's own readers take any format they
+            # know (PDF included) by a file's content, whatever it is named.
+            from studio.engine.images import load_png
+            from studio.ui.qimage import to_qimage
+
+            try:
+                img = to_qimage(load_png(path))
+            except (OSError, ValueError):
                 self.samples_view.image.set_caption(f"Step {step:,}: snapshot could not be read")
                 return
             if len(self._image_cache) >= SAMPLE_CACHE:
