@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup clean
+.PHONY: run test lint setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,8 +17,14 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/gan-studio
 
-test: $(STAMP)
+# lint first: a style or layering slip fails in seconds, before the minutes of pytest
+test: $(STAMP) lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+# ruff's rules and the import contracts (ui > app > engine, the engine's own layers) are in pyproject.toml
+lint: $(STAMP)
+	$(BIN)/ruff check
+	$(BIN)/lint-imports --no-cache --no-logo
 
 clean:
 	rm -rf $(VENV) build *.egg-info
