@@ -16,18 +16,20 @@ import argparse
 import sys
 from pathlib import Path
 
+from studio.cli.arg_types import scale_factor, user_path
 from studio.engine.errors import UserError
 
 
 def add_export_parser(sub, positive) -> argparse.ArgumentParser:
     """Register the `export` subcommand on an argparse subparsers object."""
     ex = sub.add_parser("export", help="export a generator (ONNX), latent walks, time-lapses and grids")
-    ex.add_argument("project")
+    ex.add_argument("project", type=user_path)
     what = ex.add_mutually_exclusive_group(required=True)
-    what.add_argument("--onnx", metavar="FILE", help="write the generator as ONNX (FILE.onnx)")
-    what.add_argument("--walk", metavar="FILE", help="latent-walk animation (FILE.gif, .mp4 or .webp)")
-    what.add_argument("--timelapse", metavar="FILE", help="training time-lapse of the sample grids (.gif/.mp4/.webp)")
-    what.add_argument("--grid", metavar="FILE", help="a grid of new images (FILE.png)")
+    what.add_argument("--onnx", type=user_path, metavar="FILE", help="write the generator as ONNX (FILE.onnx)")
+    what.add_argument("--walk", type=user_path, metavar="FILE", help="latent-walk animation (FILE.gif, .mp4 or .webp)")
+    what.add_argument("--timelapse", type=user_path, metavar="FILE",
+                      help="training time-lapse of the sample grids (.gif/.mp4/.webp)")
+    what.add_argument("--grid", type=user_path, metavar="FILE", help="a grid of new images (FILE.png)")
     ex.add_argument("--frames", type=positive, default=None, help="walk: frames in all (default 48 per seed)")
     ex.add_argument("--fps", type=float, default=None, help="frames per second (walk 24, time-lapse 8)")
     ex.add_argument("--seeds", default=None, help="walk: comma-separated seeds of the keyframes (default 1,2,3,4)")
@@ -37,8 +39,10 @@ def add_export_parser(sub, positive) -> argparse.ArgumentParser:
     ex.add_argument("--hold", type=float, default=0.0, help="walk: seconds to rest on each keyframe")
     ex.add_argument("--no-loop", action="store_true", help="walk: stop at the last keyframe instead of returning")
     ex.add_argument("--truncation", type=float, default=1.0, help="walk/grid: pull latents toward the mean (0-1)")
-    ex.add_argument("--scale", type=positive, default=None, help="enlarge each image by this whole factor")
-    ex.add_argument("--smooth", action="store_true", help="smooth (Lanczos) instead of crisp enlargement")
+    ex.add_argument("--scale", type=scale_factor, default=None, help="enlarge each image by this whole factor, 1-16")
+    crisp = ex.add_mutually_exclusive_group()
+    crisp.add_argument("--pixels", action="store_true", help="enlarge with crisp square pixels instead of smoothly")
+    crisp.add_argument("--smooth", action="store_true", help="smooth (Lanczos) enlargement: the default")
     ex.add_argument("--overlay", action="store_true", help="time-lapse: write the step number on each frame")
     ex.add_argument("--count", type=positive, default=16, help="grid: number of images (default 16)")
     ex.add_argument("--seed", type=int, default=0, help="grid: seed of the images")
@@ -103,7 +107,7 @@ def run_export(args) -> int:
         bar, progress = _bar("time-lapse", len(samples))
         try:
             export.export_timelapse(project, out, fps=fps, overlay=args.overlay, scale=args.scale or 1,
-                                    smooth=args.smooth, progress=progress)
+                                    smooth=not args.pixels, progress=progress)
         finally:
             bar.close()
         print(f"wrote {out} ({len(samples)} sample grids at {fps:g} fps)")
@@ -119,7 +123,7 @@ def run_export(args) -> int:
         from studio.engine.explore.latent import random_latents, truncate
 
         z = truncate(random_latents(args.seed, args.count, model.z_dim), args.truncation)
-        export.save_grid(out, model.generate(z), scale=args.scale or 1, smooth=args.smooth)
+        export.save_grid(out, model.generate(z), scale=args.scale or 1, smooth=not args.pixels)
         print(f"wrote {out} ({args.count} images, seed {args.seed})")
         return 0
     return _walk(args, project, model, out)
@@ -158,7 +162,8 @@ def _walk(args, project, model, out: Path) -> int:
     scale = args.scale or max(1, 256 // model.cfg.size)
     bar, progress = _bar("walk", frames)
     try:
-        export.export_walk(out, model.generate, keys, walk, export.AnimationSettings(fps=fps, scale=scale, smooth=args.smooth),
+        settings = export.AnimationSettings(fps=fps, scale=scale, smooth=not args.pixels)
+        export.export_walk(out, model.generate, keys, walk, settings,
                            frames=frames, psi=args.truncation, progress=progress)
     finally:
         bar.close()

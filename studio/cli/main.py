@@ -12,6 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
+from studio.cli.arg_types import scale_factor, user_path, window_size
 from studio.engine.errors import UserError
 
 SUBCOMMANDS = ("train", "resume", "generate", "translate", "export", "demo-data")
@@ -36,7 +37,7 @@ def _add_common_training(p: argparse.ArgumentParser) -> None:
     from studio.engine.config import RunSettings
 
     d = RunSettings()
-    p.add_argument("--out", required=True, help="new project folder to create")
+    p.add_argument("--out", type=user_path, required=True, help="new project folder to create")
     p.add_argument("--size", type=_positive, default=None, help="image size in pixels (default: 64 for DCGAN)")
     p.add_argument("--batch", type=_positive, default=None, help="images per step")
     g = p.add_mutually_exclusive_group()
@@ -65,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="start a new project and train it")
     tsub = train.add_subparsers(dest="kind", parser_class=_Parser, metavar="KIND", required=True)
     dc = tsub.add_parser("dcgan", help="new images from noise, learned from one folder")
-    dc.add_argument("--data", required=True, help="folder of training images (searched recursively)")
+    dc.add_argument("--data", type=user_path, required=True, help="folder of training images (searched recursively)")
     dc.add_argument("--z-dim", type=_positive, default=None, help="length of the noise vector (default 100)")
     dc.add_argument("--width", type=_positive, default=None, help="network width ngf/ndf (default 64)")
     dc.add_argument("--preset", choices=("default", "stable"), default=None,
@@ -74,33 +75,37 @@ def build_parser() -> argparse.ArgumentParser:
                     help="augment what D sees (default: on below 2,000 images)")
     _add_common_training(dc)
     cg = tsub.add_parser("cyclegan", help="unpaired translation between two folders A <-> B")
-    cg.add_argument("--data-a", required=True, help="folder of domain A images")
-    cg.add_argument("--data-b", required=True, help="folder of domain B images")
+    cg.add_argument("--data-a", type=user_path, required=True, help="folder of domain A images")
+    cg.add_argument("--data-b", type=user_path, required=True, help="folder of domain B images")
     cg.add_argument("--no-identity", action="store_true", help="switch off the identity loss")
     cg.add_argument("--width", type=_positive, default=None, help="network width ngf/ndf (default 64)")
     _add_common_training(cg)
 
     res = sub.add_parser("resume", help="continue a project exactly where it stopped")
-    res.add_argument("project")
+    res.add_argument("project", type=user_path)
     res.add_argument("--steps", type=_positive, default=None, help="new total number of steps")
     res.add_argument("--minutes", type=float, default=None, help="train for this many more minutes")
     res.add_argument("--device", default=None)
     res.add_argument("--devices", type=_positive, default=1, help="data-parallel processes (PyTorch DDP)")
-    res.add_argument("--data", default=None, help="new place of a DCGAN project's images (after moving them)")
-    res.add_argument("--data-a", default=None, help="new place of a CycleGAN project's domain A images")
-    res.add_argument("--data-b", default=None, help="new place of a CycleGAN project's domain B images")
+    res.add_argument("--data", type=user_path, default=None,
+                     help="new place of a DCGAN project's images (after moving them)")
+    res.add_argument("--data-a", type=user_path, default=None, help="new place of a CycleGAN project's domain A images")
+    res.add_argument("--data-b", type=user_path, default=None, help="new place of a CycleGAN project's domain B images")
 
     gen = sub.add_parser("generate", help="write new images from a trained DCGAN")
-    gen.add_argument("project")
+    gen.add_argument("project", type=user_path)
     gen.add_argument("--count", type=_positive, required=True)
-    gen.add_argument("--out", required=True, help="folder for the PNG files")
+    gen.add_argument("--out", type=user_path, required=True, help="folder for the PNG files")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--device", default="auto")
+    gen.add_argument("--scale", type=scale_factor, default=1,
+                     help="enlarge each picture by this whole factor, 1-16 (smooth Lanczos; see --pixels)")
+    gen.add_argument("--pixels", action="store_true", help="enlarge with crisp square pixels instead of smoothly")
 
     tr = sub.add_parser("translate", help="translate images with a trained CycleGAN")
-    tr.add_argument("project")
-    tr.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
-    tr.add_argument("--out", required=True)
+    tr.add_argument("project", type=user_path)
+    tr.add_argument("inputs", type=user_path, nargs="+", metavar="INPUT", help="image files or folders")
+    tr.add_argument("--out", type=user_path, required=True)
     tr.add_argument("--direction", choices=("a2b", "b2a"), default="a2b")
     tr.add_argument("--tile", type=_positive, default=None, help="tile size in pixels for large images")
     tr.add_argument("--device", default="auto")
@@ -108,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="write a procedural demo dataset (labelled faces, or day/night scenes)")
     demo.add_argument("dataset", choices=("faces", "scenes"),
                       help="faces: portraits + labels.csv; scenes: day (A/) and night (B/) landscapes")
-    demo.add_argument("out", metavar="OUT", help="new or empty folder to write into")
+    demo.add_argument("out", type=user_path, metavar="OUT", help="new or empty folder to write into")
     demo.add_argument("--count", type=_positive, default=2000,
                       help="number of images, per domain for scenes (default 2000)")
     demo.add_argument("--size", type=_positive, default=64, help="image size in pixels (default 64)")
@@ -355,8 +360,9 @@ def _cmd_resume(args) -> int:
 
 
 def _cmd_generate(args) -> int:
-    from studio.engine.images import save_png
+    from studio.engine.explore.export import upscale
     from studio.engine.explore.generator import load_generator
+    from studio.engine.images import save_png
 
     model = load_generator(args.project, device=args.device)
     out = Path(args.out)
@@ -366,7 +372,7 @@ def _cmd_generate(args) -> int:
         raise UserError(f"cannot create {out}: {e.strerror}") from None
     pictures = model.generate_seeded(args.count, args.seed)
     for i, pic in enumerate(pictures):
-        save_png(out / f"seed{args.seed}-{i:05d}.png", pic)
+        save_png(out / f"seed{args.seed}-{i:05d}.png", upscale(pic, args.scale, smooth=not args.pixels))
     print(f"wrote {len(pictures)} images to {out}")
     return 0
 
@@ -397,8 +403,11 @@ def _cmd_export(args) -> int:
 def _open_studio(argv: list[str]) -> int:
     p = _Parser(prog="gan-studio", description="Open the studio (with no PROJECT: the last project or the demo).",
                 epilog=f"commands: {', '.join(SUBCOMMANDS)} (gan-studio COMMAND --help)")
-    p.add_argument("project", nargs="?", help="project folder to open")
-    p.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window once rendered, then exit")
+    p.add_argument("project", type=user_path, nargs="?", help="project folder to open")
+    p.add_argument("--screenshot", type=user_path, metavar="FILE",
+                   help="save a PNG of the window once rendered, then exit")
+    p.add_argument("--window-size", type=window_size, metavar="WxH",
+                   help="open the window at exactly this size in pixels, e.g. 1280x720 (with --screenshot too)")
     args = p.parse_args(argv)
     try:
         from studio.ui.main import run_studio
@@ -407,7 +416,7 @@ def _open_studio(argv: list[str]) -> int:
             build_parser().print_help()
             return 0
         raise
-    return run_studio(args.project, screenshot=args.screenshot)
+    return run_studio(args.project, screenshot=args.screenshot, window_size=args.window_size)
 
 
 def entry() -> None:

@@ -43,11 +43,13 @@ def _quiet_offscreen_warnings() -> None:
     qInstallMessageHandler(handler)
 
 
-def run_studio(project: str | None = None, screenshot: str | None = None) -> int:
+def run_studio(project: str | None = None, screenshot: str | None = None,
+               window_size: tuple[int, int] | None = None) -> int:
     """Open the studio window, with `project` (or the last project) loaded; returns the exit code.
 
     With `screenshot`, waits until the samples and loss curves are drawn, saves a PNG of the
-    window to that file and returns 0 (2 if the project cannot be opened)."""
+    window to that file and returns 0 (2 if the project cannot be opened). `window_size` (width,
+    height) opens the window at that size; a screenshot then has exactly that size."""
     from studio.engine.errors import UserError
     from studio.engine.project.folder import Project
     from studio.ui.main_window import MainWindow
@@ -63,6 +65,8 @@ def run_studio(project: str | None = None, screenshot: str | None = None) -> int
     settings = StudioSettings()
     # screenshots: the default layout and size every time, whatever the user arranged
     window = MainWindow(settings, remember_layout=not screenshot)
+    if window_size:
+        _apply_window_size(window, window_size, exact=bool(screenshot))
     report = bool(os.environ.get(STARTUP_REPORT_ENV))
     target = project or (None if screenshot else settings.last_project())
     if screenshot:
@@ -86,6 +90,23 @@ def run_studio(project: str | None = None, screenshot: str | None = None) -> int
     _after_first_paint(window, open_initial, report)  # before show(): it may paint at once
     window.show()
     return app.exec()
+
+
+def _apply_window_size(window, size: tuple[int, int], exact: bool) -> None:
+    """Size the window. For a screenshot the size is fixed, so the picture shows the window as it
+    looks at that size even where the layout would need more room (_warn_if_cut_off says so)."""
+    if exact:
+        window.setFixedSize(*size)
+    else:
+        window.resize(*size)
+
+
+def _warn_if_cut_off(window) -> None:
+    need = window.layout().minimumSize() if window.layout() is not None else window.minimumSizeHint()
+    w, h = window.width(), window.height()
+    if need.width() > w or need.height() > h:
+        print(f"gan-studio: warning: the window needs at least {need.width()}x{need.height()} px for all it "
+              f"shows; at {w}x{h} px some of it is cut off.", file=sys.stderr)
 
 
 def _open_initial(window, target: str | None) -> bool:
@@ -181,6 +202,7 @@ def _screenshot(app: QApplication, window, path: Path) -> int:
 
     def grab():
         app.processEvents()
+        _warn_if_cut_off(window)
         pixmap = window.grab()
         path.parent.mkdir(parents=True, exist_ok=True)
         ok = pixmap.save(str(path), "PNG")
