@@ -1,8 +1,8 @@
 """The studio's model of the open project: metadata, loss history and saved sample grids.
 
-Views never read the project folder themselves: they listen to `ProjectState`, which is fed by
-the GUI (open / close) and by the training controller's signals (new history records, new
-sample grids). GUI thread only.
+Views never read the project folder themselves: they listen to `ProjectState`. The GUI opens and
+closes projects; while training runs, the state follows the training controller's signals itself
+(`follow`): new history records, new sample grids, the run's start and end. GUI thread only.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from studio.engine.errors import UserError
 from studio.engine.project.folder import Project
 
 
@@ -30,10 +31,6 @@ class ProjectState(QObject):
         self.sample_steps: list[tuple[int, Path]] = []
         self.step = 0
 
-    @property
-    def is_open(self) -> bool:
-        return self.project is not None
-
     def open(self, root: str | Path) -> Project:
         """Open a project folder (raises UserError if it is not one) and announce it."""
         project = Project.open(root)
@@ -47,11 +44,6 @@ class ProjectState(QObject):
         self.step_changed.emit(self.step)
         return project
 
-    def reload(self) -> None:
-        """Re-read the open project from disk (after a run ended)."""
-        if self.project is not None:
-            self.open(self.project.root)
-
     def close(self) -> None:
         self.project = None
         self.history = []
@@ -61,7 +53,38 @@ class ProjectState(QObject):
         self.history_reset.emit([])
         self.samples_changed.emit([])
 
-    # ----- fed by the training controller ---------------------------------------------------------
+    # ----- following a training run ------------------------------------------------------------------
+    def follow(self, training) -> None:
+        """Keep up with a TrainController's runs (connect before any view that reads this state when
+        it hears the same signals, so the view sees the run's records already here)."""
+        training.ready.connect(self._on_run_ready)
+        training.progress.connect(self._on_run_progress)
+        training.samples.connect(lambda step, _grid: self.add_sample(step))
+        training.finished.connect(self._on_run_finished)
+
+    def _on_run_ready(self, info) -> None:
+        """A run starts (TrainReady): a new project is opened; a continued one drops the records past
+        the checkpoint it resumes from."""
+        if self.project is None or Path(info.project).resolve() != self.project.root.resolve():
+            self.open(info.project)
+        else:
+            self.truncate_after(info.step)
+
+    def _on_run_progress(self, progress) -> None:
+        self.add_records([{"step": s, **losses} for s, losses in progress.records])
+
+    def _on_run_finished(self, result) -> None:
+        """A run ended (TrainResult): the project's metadata is re-read for its new step and run settings."""
+        if result.reason == "diverged":
+            self.truncate_after(result.step)  # rolled back: the curves continue from the checkpoint
+        if self.project is None:
+            return
+        try:
+            self.project = Project.open(self.project.root)
+        except UserError:
+            pass  # the folder went away meanwhile: keep showing what was known
+        self.set_step(result.step)
+
     def add_records(self, records: list[dict]) -> None:
         """New loss records (every step of a run, not only the logged ones)."""
         if not records:

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from studio.app.worker_thread import WorkerThread
-from studio.engine.errors import UserError
+from studio.app.worker_thread import SignalsOwner, WorkerThread
+from studio.engine.errors import Cancelled, UserError
 
 # fn(progress(done, total, text), should_cancel()) -> result
 TaskFn = Callable[[Callable[[int, int, str], None], Callable[[], bool]], object]
@@ -24,17 +24,22 @@ TaskFn = Callable[[Callable[[int, int, str], None], Callable[[], bool]], object]
 PROGRESS_INTERVAL_S = 0.05
 
 
-class TaskWorker(QObject):
-    """Runs one task function on the thread it was moved to. `cancel()` may be called from any thread."""
+class TaskSignals(QObject):
+    """What a task tells the GUI. Owned by the TaskRunner; its worker emits through it."""
 
     progress = Signal(int, int, str)  # (done, total, what is happening)
     finished = Signal(object)  # the function's result
     failed = Signal(str)  # one line for the user
     cancelled = Signal()
+    busy_changed = Signal(bool)  # a task started (True) / its thread has ended (False)
 
-    def __init__(self, fn: TaskFn):
-        super().__init__()
+
+class TaskWorker:
+    """Runs one task function on the runner's thread. `cancel()` may be called from any thread."""
+
+    def __init__(self, fn: TaskFn, signals: TaskSignals):
         self._fn = fn
+        self._signals = signals
         self._cancel = threading.Event()
         self._last_emit = 0.0
 
@@ -42,50 +47,43 @@ class TaskWorker(QObject):
         """Ask the task to stop at its next check. Any thread."""
         self._cancel.set()
 
-    def is_cancelled(self) -> bool:
-        return self._cancel.is_set()
-
     def _progress(self, done: int, total: int, text: str = "") -> None:
         now = time.perf_counter()
         # throttled, but the last update always goes out so bars end full
         if done >= total or now - self._last_emit >= PROGRESS_INTERVAL_S:
             self._last_emit = now
-            self.progress.emit(int(done), int(total), text)
+            self._signals.progress.emit(int(done), int(total), text)
 
     def run(self) -> None:
         """Worker thread only. Emits exactly one of finished / failed / cancelled."""
+        signals = self._signals
         try:
             result = self._fn(self._progress, self._cancel.is_set)
+        except Cancelled:
+            signals.cancelled.emit()
         except UserError as e:
-            self.failed.emit(str(e))
+            signals.failed.emit(str(e))
         except Exception as e:  # noqa: BLE001 - errors come back as a message, never a crash
-            if self._cancel.is_set() and e.__class__.__name__ == "Cancelled":
-                self.cancelled.emit()
-            else:
-                traceback.print_exc()
-                self.failed.emit(f"{e.__class__.__name__}: {e}")
+            traceback.print_exc()
+            signals.failed.emit(f"{e.__class__.__name__}: {e}")
         else:
             if self._cancel.is_set():
-                self.cancelled.emit()
+                signals.cancelled.emit()
             else:
-                self.finished.emit(result)
+                signals.finished.emit(result)
 
 
-class TaskRunner(QObject):
+class TaskRunner(SignalsOwner):
     """Runs at most one task at a time on its own QThread. GUI thread only.
 
-    Signals are re-emitted from the runner (a long-lived object) so views connect once."""
-
-    progress = Signal(int, int, str)
-    finished = Signal(object)
-    failed = Signal(str)
-    cancelled = Signal()
-    busy_changed = Signal(bool)
+    Its signals (`progress`, `finished`, `failed`, `cancelled`, `busy_changed`) live in one
+    TaskSignals object for the runner's whole life, so views connect once, not to each task."""
 
     def __init__(self, name: str = "task", parent: QObject | None = None):
         super().__init__(parent)
+        self.signals = TaskSignals(self)
         self._runner = WorkerThread(f"gan-studio-{name}", self)
-        self._runner.ended.connect(lambda: self.busy_changed.emit(False))
+        self._runner.ended.connect(lambda: self.signals.busy_changed.emit(False))
 
     @property
     def busy(self) -> bool:
@@ -95,13 +93,8 @@ class TaskRunner(QObject):
         """Run `fn` on a new thread; cancels and joins any task still running first."""
         if self._runner.running:
             self.cancel_and_join()
-        worker = TaskWorker(fn)
-        worker.progress.connect(self.progress)
-        worker.finished.connect(self.finished)
-        worker.failed.connect(self.failed)
-        worker.cancelled.connect(self.cancelled)
-        self._runner.start(worker, (worker.finished, worker.failed, worker.cancelled))
-        self.busy_changed.emit(True)
+        self._runner.start(TaskWorker(fn, self.signals))
+        self.signals.busy_changed.emit(True)
 
     def cancel(self) -> None:
         """Ask the running task to stop; `cancelled` follows. Returns at once."""

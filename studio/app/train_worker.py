@@ -1,15 +1,16 @@
 """Training in a background QThread: the engine's step loop behind Qt signals.
 
-`TrainWorker` is a QObject moved into a QThread (DESIGN.md §3). Its `run()` slot builds the
-training session (decoding the images, with progress), then iterates the engine's
-`TrainingSession.run()` generator. A busy worker thread has no event loop to deliver slots, so
-pause / resume / single step / stop are plain thread-safe methods that flip flags under a
-`threading.Condition`, checked between steps. Everything the worker emits is plain data (numpy
-arrays, dataclasses, str): it never touches a widget, and numpy -> QImage happens in the UI.
+`TrainWorker` runs on the controller's WorkerThread (DESIGN.md §3, the pattern of
+worker_thread.py). Its `run()` builds the training session (decoding the images, with progress),
+then iterates the engine's `TrainingSession.run()` generator. A busy worker thread has no event
+loop to deliver slots, so pause / resume / single step / stop are plain thread-safe methods that
+flip flags under a `threading.Condition`, checked between steps. Everything the worker emits
+through `TrainSignals` is plain data (numpy arrays, dataclasses, str): it never touches a widget,
+and numpy -> QImage happens in the UI.
 
-`TrainController` lives on the GUI thread and owns one worker + thread at a time: it wires the
-signals, starts the thread, and joins it on stop or close, so no test or window ever leaves a
-QThread running.
+`TrainController` lives on the GUI thread and owns the signals object and one worker + thread at a
+time: it starts the thread, tracks the run's `WorkerState`, and joins the thread on stop or close,
+so no test or window ever leaves a QThread running.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from enum import Enum
 
 from PySide6.QtCore import QObject, Signal
 
-from studio.app.worker_thread import WorkerThread
-from studio.engine.errors import UserError
+from studio.app.worker_thread import SignalsOwner, WorkerThread
+from studio.engine.errors import Cancelled, UserError
 
 # (progress(done, total), should_cancel()) -> TrainingSession. Runs on the worker thread.
 SessionFactory = Callable[[Callable[[int, int], None], Callable[[], bool]], object]
@@ -54,7 +55,8 @@ class TrainProgress:
     losses: dict[str, float]  # losses of the latest step
     images_per_s: float  # smoothed throughput, pauses excluded
     eta_s: float | None  # seconds left at the current speed (None before the first timed step)
-    records: tuple[tuple[int, dict[str, float]], ...] = ()  # every (step, losses) since the last emit: the loss plot misses nothing
+    # every (step, losses) since the last emit: the loss plot misses nothing
+    records: tuple[tuple[int, dict[str, float]], ...] = ()
     checkpoint_path: str | None = None  # a checkpoint written since the last emit
     messages: tuple[str, ...] = ()  # warnings for the user since the last emit (health, batch halved, ...)
     quality: dict[str, float] | None = None  # the latest offline quality measurement (SWD, diversity)
@@ -102,12 +104,9 @@ class _Flags:
     messages: list[str] = field(default_factory=list)
 
 
-class TrainWorker(QObject):
-    """Trains one session on the thread it is moved to. Emits plain data only.
-
-    Control methods (`pause`, `resume`, `step_once`, `stop`) may be called from any thread; the
-    worker honours them between steps. `run()` must run on the worker thread (connect it to
-    `QThread.started`)."""
+class TrainSignals(QObject):
+    """What a training run tells the GUI (plain data only). Owned by the TrainController for its
+    whole life; each run's TrainWorker emits through it."""
 
     preparing = Signal(int, int)  # (done, total) images decoded while building the session
     ready = Signal(object)  # TrainReady
@@ -117,10 +116,19 @@ class TrainWorker(QObject):
     finished = Signal(object)  # TrainResult
     failed = Signal(str)  # one line for the user; the run is over
     generator_weights = Signal(object)  # GeneratorWeights, answering request_generator_weights()
+    state_changed = Signal(object)  # WorkerState (emitted by the controller)
+
+
+class TrainWorker:
+    """Trains one session on the controller's thread and reports through its TrainSignals.
+
+    Control methods (`pause`, `resume`, `step_once`, `stop`) may be called from any thread; the
+    worker honours them between steps. `run()` runs on the worker thread."""
 
     def __init__(
         self,
         make_session: SessionFactory,
+        signals: TrainSignals,
         until_step: int | None = None,
         start_paused: bool = False,
         cpu_threads: str | int | None = "background",
@@ -128,7 +136,7 @@ class TrainWorker(QObject):
         """`make_session` builds the TrainingSession on the worker thread. `cpu_threads`: "leave-one"
         caps torch at cores-1 so the GUI thread keeps a core, "background" uses every core at a
         lower priority, an int sets the count, None leaves torch alone."""
-        super().__init__()
+        self._signals = signals
         self._make_session = make_session
         self._until_step = until_step
         self._cpu_threads = cpu_threads
@@ -184,7 +192,7 @@ class TrainWorker(QObject):
             return
         self._flags.want_weights = False
         t = self._trainer
-        self.generator_weights.emit(GeneratorWeights(t.kind, t.cfg, t.generator_state(), int(t.global_step)))
+        self._signals.generator_weights.emit(GeneratorWeights(t.kind, t.cfg, t.generator_state(), int(t.global_step)))
 
     def _gate(self) -> bool:
         """Called by the engine before every step: blocks while paused; True means stop."""
@@ -198,7 +206,7 @@ class TrainWorker(QObject):
                 self._flags.single_steps -= 1
                 return False
             self._flush(force=True)
-            self.paused_changed.emit(True)
+            self._signals.paused_changed.emit(True)
             while self._flags.paused and not self._flags.stop and not self._flags.single_steps:
                 self._cond.wait()
                 self._hand_over_weights()
@@ -207,7 +215,7 @@ class TrainWorker(QObject):
             if self._flags.single_steps and self._flags.paused:
                 self._flags.single_steps -= 1
                 return False  # still paused: no paused_changed(False) for one granted step
-            self.paused_changed.emit(False)
+            self._signals.paused_changed.emit(False)
             return False
 
     def _setup_threads(self) -> None:
@@ -231,19 +239,18 @@ class TrainWorker(QObject):
     def run(self) -> None:
         """Build the session and train; emits finished or failed exactly once. Worker thread only."""
         session = None
+        failed = self._signals.failed
         try:
             self._setup_threads()
-            session = self._make_session(self.preparing.emit, lambda: self.stop_requested)
+            session = self._make_session(self._signals.preparing.emit, lambda: self.stop_requested)
             self._train(session)
+        except Cancelled:  # stopped while the session was being built
+            failed.emit("Cancelled while preparing the images.")
         except UserError as e:
-            self.failed.emit(str(e))
+            failed.emit(str(e))
         except Exception as e:  # noqa: BLE001 - any crash becomes a message, never a dead GUI
             traceback.print_exc()
-            name = "Cancelled" if e.__class__.__name__ == "Cancelled" else None
-            if name and self.stop_requested:
-                self.failed.emit("Cancelled while preparing the images.")
-            else:
-                self.failed.emit(f"Training failed: {e.__class__.__name__}: {e}")
+            failed.emit(f"Training failed: {e.__class__.__name__}: {e}")
         finally:
             # The trainer (weights, optimizer, the dataset on the device) dies with this run, even though
             # the worker object itself may outlive it a little.
@@ -257,7 +264,7 @@ class TrainWorker(QObject):
         trainer = session.trainer
         project = session.project
         target = self._until_step if self._until_step is not None else session.settings.steps
-        self.ready.emit(
+        self._signals.ready.emit(
             TrainReady(
                 project=str(project.root),
                 kind=project.kind,
@@ -270,7 +277,7 @@ class TrainWorker(QObject):
         )
         if trainer.global_step == 0 and not project.sample_path(0).exists():
             grid, _ = session.save_samples()  # show the starting noise at once; run() then skips step 0
-            self.samples.emit(0, grid)
+            self._signals.samples.emit(0, grid)
 
         self._target = target
         self._pending: list[tuple[int, dict[str, float]]] = []
@@ -312,7 +319,7 @@ class TrainWorker(QObject):
                 self._pending_ckpt = last_ckpt = ev.checkpoint_path
             if ev.samples is not None:
                 self._flush(force=True)
-                self.samples.emit(ev.step, ev.samples)
+                self._signals.samples.emit(ev.step, ev.samples)
             else:
                 self._flush(force=ev.step >= target)
         # run() has written a checkpoint for the last step when it ended (normally or on stop)
@@ -322,7 +329,7 @@ class TrainWorker(QObject):
             last_ckpt = str(ckpt)
             self._pending_ckpt = last_ckpt
         self._flush(force=True)
-        self.finished.emit(
+        self._signals.finished.emit(
             TrainResult(str(project.root), step, target, last_ckpt, stopped=step < target, reason=reason,
                         messages=tuple(reason_msgs))
         )
@@ -338,14 +345,15 @@ class TrainWorker(QObject):
             return
         if self._last is None:
             if self._pending_msgs:
-                self.progress.emit(TrainProgress(step=self._trainer.global_step, target=self._target, losses={}, images_per_s=0.0, eta_s=None,
-                                                 messages=tuple(self._pending_msgs)))
+                self._signals.progress.emit(TrainProgress(
+                    step=self._trainer.global_step, target=self._target, losses={}, images_per_s=0.0, eta_s=None,
+                    messages=tuple(self._pending_msgs)))
                 self._pending_msgs = []
             return
         ev = self._last
         ips = self._images_per_step / self._step_s if self._step_s > 0 else 0.0
         eta = (self._target - ev.step) * self._step_s if self._step_s > 0 else None
-        self.progress.emit(
+        self._signals.progress.emit(
             TrainProgress(
                 step=ev.step,
                 target=self._target,
@@ -364,27 +372,22 @@ class TrainWorker(QObject):
         self._last_emit = now
 
 
-class TrainController(QObject):
+class TrainController(SignalsOwner):
     """Owns the training thread for the GUI: start, pause, resume, single step, stop, join.
 
-    GUI thread only. Re-emits the worker's signals (queued onto the GUI thread) so views connect
-    once to the controller, not to each short-lived worker."""
-
-    preparing = Signal(int, int)
-    ready = Signal(object)
-    progress = Signal(object)
-    samples = Signal(int, object)
-    paused_changed = Signal(bool)
-    finished = Signal(object)
-    failed = Signal(str)
-    generator_weights = Signal(object)  # GeneratorWeights
-    state_changed = Signal(object)  # WorkerState
+    GUI thread only. Its TrainSignals (`preparing`, `ready`, `progress`, `samples`,
+    `paused_changed`, `finished`, `failed`, `generator_weights`, `state_changed`) outlive every run,
+    so views connect once to the controller, not to each short-lived worker. The controller
+    connects first, so its `state` is up to date when a view hears `ready` or `paused_changed`."""
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
+        self.signals = TrainSignals(self)
         self._runner = WorkerThread("gan-studio-train", self)
         self._runner.ended.connect(lambda: self._set_state(WorkerState.IDLE))
         self._state = WorkerState.IDLE
+        self.signals.ready.connect(self._on_ready)
+        self.signals.paused_changed.connect(self._on_paused_changed)
 
     @property
     def state(self) -> WorkerState:
@@ -402,7 +405,7 @@ class TrainController(QObject):
     def _set_state(self, state: WorkerState) -> None:
         if state != self._state:
             self._state = state
-            self.state_changed.emit(state)
+            self.signals.state_changed.emit(state)
 
     def start(
         self,
@@ -414,17 +417,9 @@ class TrainController(QObject):
         """Start a run on a new thread. Raises RuntimeError if one is already in progress."""
         if self._runner.running:
             raise RuntimeError("a training run is already in progress")
-        worker = TrainWorker(make_session, until_step, start_paused, cpu_threads)
-        worker.preparing.connect(self.preparing)
-        worker.ready.connect(self._on_ready)
-        worker.progress.connect(self.progress)
-        worker.samples.connect(self.samples)
-        worker.paused_changed.connect(self._on_paused_changed)
-        worker.finished.connect(self._on_finished)
-        worker.failed.connect(self._on_failed)
-        worker.generator_weights.connect(self.generator_weights)
+        worker = TrainWorker(make_session, self.signals, until_step, start_paused, cpu_threads)
         self._set_state(WorkerState.PREPARING)
-        self._runner.start(worker, (worker.finished, worker.failed))
+        self._runner.start(worker)
         return worker
 
     # ----- control --------------------------------------------------------------------------------
@@ -465,20 +460,12 @@ class TrainController(QObject):
         self.stop()
         return self.join(timeout_s)
 
-    # ----- worker signals (GUI thread) -------------------------------------------------------------
+    # ----- the run's state (GUI thread, before the views hear the same signal) -------------------------
     def _on_ready(self, info: TrainReady) -> None:
         if self._state == WorkerState.PREPARING:
             self._set_state(WorkerState.RUNNING)
-        self.ready.emit(info)
 
     def _on_paused_changed(self, paused: bool) -> None:
         # a late signal of a run that is already stopping or joined must not revive the state
         if self._runner.running and self._state not in (WorkerState.STOPPING, WorkerState.IDLE):
             self._set_state(WorkerState.PAUSED if paused else WorkerState.RUNNING)
-        self.paused_changed.emit(paused)
-
-    def _on_finished(self, result: TrainResult) -> None:
-        self.finished.emit(result)
-
-    def _on_failed(self, message: str) -> None:
-        self.failed.emit(message)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from studio.engine.errors import UserError
+from studio.engine.errors import Cancelled, UserError
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,9 @@ class TranslateWorker(QObject):
             return self._latest
 
     def _translator(self, project: str, direction: str):
+        from studio.engine.models.cyclegan.translate import Translator
         from studio.engine.project.checkpoints import list_checkpoints
         from studio.engine.project.folder import Project
-        from studio.engine.models.cyclegan.translate import Translator
 
         found = list_checkpoints(Project.open(project).checkpoints_dir)
         newest = found[-1][0] if found else None
@@ -72,26 +72,25 @@ class TranslateWorker(QObject):
         """Translate one image file (translation thread)."""
         if request_id != self.latest():
             return  # a newer request is queued behind this one
+        from studio.engine.data.dataset import ImageDecodeError, decode_image
+
         try:
-            from studio.engine.data.dataset import decode_image
-            from studio.engine.models.cyclegan.translate import TranslationCancelled, match_channels
+            from studio.engine.models.cyclegan.translate import match_channels
 
             translator = self._translator(project, direction)
             picture = decode_image(path, translator.data_cfg, full_resolution=True)
             before = match_channels(picture, translator.channels, translator.data_cfg.background)
-            try:
-                after = translator.translate_array(before, should_cancel=lambda: self.latest() != request_id)
-            except TranslationCancelled:
-                return
+            after = translator.translate_array(before, should_cancel=lambda: self.latest() != request_id)
             self.image_done.emit(request_id, TranslatedImage(path, direction, before, after, translator.step))
+        except Cancelled:
+            return  # a newer request took over
         except UserError as e:
             self.image_failed.emit(request_id, str(e))
+        except ImageDecodeError as e:  # a bad file is the user's to fix: its reason, no traceback
+            self.image_failed.emit(request_id, f"{Path(path).name}: {e}")
         except Exception as e:  # noqa: BLE001 - a bad file is a message, never a crash
-            name = e.__class__.__name__
-            if name != "ImageDecodeError":
-                traceback.print_exc()
-            self.image_failed.emit(request_id, f"{Path(path).name}: {e}" if name == "ImageDecodeError"
-                                   else f"Could not translate {Path(path).name}: {name}: {e}")
+            traceback.print_exc()
+            self.image_failed.emit(request_id, f"Could not translate {Path(path).name}: {e.__class__.__name__}: {e}")
 
     @Slot()
     def release(self) -> None:
@@ -100,7 +99,12 @@ class TranslateWorker(QObject):
 
 
 class TranslateController(QObject):
-    """GUI-thread handle of the translation thread. Newest request wins."""
+    """GUI-thread handle of the translation thread. Newest request wins.
+
+    Not on the app's WorkerThread runner (worker_thread.py), whose threads live for one `run()`: this
+    thread lives as long as the window and idles in an event loop between images, because the
+    worker keeps each direction's generator loaded (seconds to load, milliseconds to reuse) and
+    requests reach it as queued slot calls."""
 
     image_done = Signal(object)  # TranslatedImage of the newest request
     image_failed = Signal(str)

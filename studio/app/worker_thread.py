@@ -1,16 +1,39 @@
-"""One worker object running on its own QThread, started, joined and torn down from the GUI thread.
+"""The one way the app layer runs work in the background: a plain worker on its own QThread.
 
-The training controller and the task runner both own one; this is the part they share. The
-worker's `run` slot starts when the thread does, and the thread quits when one of the worker's
-end signals fires."""
+Every background job of the studio (training, rendering for the explorer, one-shot tasks) has the
+same three parts, the shape of superqt's workers:
+
+* a *signals object*: a `QObject` subclass that only declares signals. Its controller creates it
+  on the GUI thread and keeps it for the controller's whole life, so views connect once;
+* a *worker*: a plain Python object (not a QObject) whose `run()` does the work on the background
+  thread and reports through the signals object. Qt queues each emission onto the GUI thread,
+  because the signals object lives there, so the worker never touches a widget;
+* a *controller* (GUI thread) that owns both and a `WorkerThread` that runs one worker at a time.
+
+A busy worker thread has no event loop, so control (pause, stop, cancel) goes through thread-safe
+methods of the worker, never through queued slots. The thread ends when `run()` returns.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QThread, Signal, SignalInstance
+
+
+class _RunThread(QThread):
+    """A QThread whose body is one function (no event loop: the function is the thread's life)."""
+
+    def __init__(self, body: Callable[[], None]):
+        super().__init__()
+        self._body = body
+
+    def run(self) -> None:
+        self._body()
 
 
 class WorkerThread(QObject):
-    """At most one thread at a time. GUI thread only."""
+    """Runs at most one worker at a time on a fresh thread. GUI thread only."""
 
     ended = Signal()  # the thread has really ended and was torn down
 
@@ -18,32 +41,25 @@ class WorkerThread(QObject):
         super().__init__(parent)
         self._name = name
         self._thread: QThread | None = None
-        self.worker: QObject | None = None
-        # The ended run's worker is kept until the next start: its queued signals may still be on their way.
-        self._last_worker: QObject | None = None
+        self.worker = None  # the running worker (None when idle)
 
     @property
     def running(self) -> bool:
         return self._thread is not None
 
-    def start(self, worker: QObject, end_signals) -> None:
-        """Move `worker` to a new thread and run its `run` slot there. RuntimeError while one runs."""
+    def start(self, worker) -> None:
+        """Call `worker.run()` on a new thread. RuntimeError while one runs."""
         if self._thread is not None:
             raise RuntimeError(f"{self._name} is already running")
-        thread = QThread()
+        thread = _RunThread(worker.run)
         thread.setObjectName(self._name)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        # Direct: quit() is thread-safe, and a GUI thread blocked in join() could not deliver a queued call.
-        for signal in end_signals:
-            signal.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.finished.connect(self._on_thread_finished)
         self._thread, self.worker = thread, worker
         thread.start()
 
     def join(self, timeout_s: float) -> bool:
-        """Block until the thread has ended; True if it did within `timeout_s`. Queued signals of the
-        ended run are still delivered afterwards by the event loop."""
+        """Block until the thread has ended; True if it did within `timeout_s`. Signals the worker
+        emitted are still delivered afterwards by the event loop."""
         thread = self._thread
         if thread is None:
             return True
@@ -61,6 +77,18 @@ class WorkerThread(QObject):
             return
         thread.wait()  # `finished` is emitted just before the thread really ends
         self._thread = None
-        self._last_worker, self.worker = self.worker, None
+        self.worker = None
         thread.deleteLater()
         self.ended.emit()
+
+
+class SignalsOwner(QObject):
+    """Base of a controller: `self.signals` is its worker's signals object, and the controller's own
+    attributes fall back to it, so views write `controller.finished.connect(...)` (superqt's shape)."""
+
+    def __getattr__(self, name: str):
+        signals = self.__dict__.get("signals")
+        attr = getattr(signals, name, None) if signals is not None else None
+        if isinstance(attr, SignalInstance):
+            return attr
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")

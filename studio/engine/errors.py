@@ -7,3 +7,8 @@ class UserError(Exception):
 
 class CheckpointError(UserError):
     """A model or checkpoint file that cannot be loaded safely (corrupt, hostile, incompatible)."""
+
+
+class Cancelled(Exception):
+    """The user cancelled a long operation (preparing images, exporting, translating) through its
+    `should_cancel()` callback. Not an error: callers catch it by type and say "cancelled"."""

@@ -12,7 +12,7 @@ from studio.app.prepare import PreparedData, prepare_folders
 from studio.app.settings import StudioSettings
 from studio.app.state import ProjectState
 from studio.app.task_worker import TaskRunner
-from studio.engine.errors import UserError
+from studio.engine.errors import Cancelled, UserError
 from studio.engine.models import get_kind
 from studio.engine.project.folder import Project
 from studio.engine.suggest import DeviceInfo
@@ -85,6 +85,36 @@ def test_task_user_error_is_a_message(qtbot):
     qtbot.waitUntil(sig.done, timeout=5000)
     assert runner.join()
     assert sig.failed == ["No images found in /x"]
+
+
+def test_cancelled_is_known_by_its_type_not_its_name(qtbot):
+    runner = TaskRunner("t")
+    sig = Signals(runner)
+
+    def task(progress, should_cancel):
+        raise Cancelled()
+
+    runner.start(task)
+    qtbot.waitUntil(sig.done, timeout=5000)
+    assert runner.join()
+    assert sig.cancelled and not sig.failed
+
+    class Cancelled2(Exception):  # another exception that happens to share the name
+        pass
+
+    Cancelled2.__name__ = "Cancelled"
+    sig2 = Signals(runner)
+
+    def other(progress, should_cancel):
+        while not should_cancel():
+            time.sleep(0.002)
+        raise Cancelled2("disk gone")
+
+    runner.start(other)
+    runner.cancel()
+    qtbot.waitUntil(sig2.done, timeout=5000)
+    assert runner.join()
+    assert sig2.failed == ["Cancelled: disk gone"] and not sig2.cancelled
 
 
 def test_prepare_folders_reports_and_suggests(qtbot, shapes_folder):

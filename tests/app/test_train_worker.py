@@ -13,10 +13,11 @@ import pytest
 import torch
 
 from studio.app import sessions
+from studio.app.state import ProjectState
 from studio.app.train_worker import TrainController, TrainProgress, TrainResult, WorkerState
 from studio.engine.config import RunSettings
 from studio.engine.data.dataset import DataConfig
-from studio.engine.errors import UserError
+from studio.engine.errors import Cancelled, UserError
 from studio.engine.models.sessions import open_session
 from studio.engine.project.folder import Project
 from studio.engine.train.session import TrainEvent
@@ -200,6 +201,43 @@ def test_errors_become_a_failed_signal(qtbot, error, expected):
     assert c.join()
     assert rec.failed == [expected] and not rec.finished
     assert not c.busy
+
+
+def test_stop_while_preparing_says_so(qtbot):
+    def factory(progress, should_cancel):
+        while not should_cancel():
+            time.sleep(0.002)
+        raise Cancelled()  # what preparing the images raises when asked to stop
+
+    c = TrainController()
+    rec = Recorder(c)
+    c.start(factory)
+    c.stop()
+    qtbot.waitUntil(lambda: bool(rec.failed), timeout=5000)
+    assert c.join()
+    assert rec.failed == ["Cancelled while preparing the images."]
+
+
+def test_project_state_follows_the_controller(qtbot, tmp_path):
+    session = FakeSession(tmp_path / "p", steps=100)
+    c = TrainController()
+    state = ProjectState()
+    state.follow(c)
+    rec = Recorder(c)
+    c.start(fake_factory(session))
+    qtbot.waitUntil(lambda: bool(rec.finished), timeout=10_000)
+    assert c.join()
+    assert state.project is not None and state.project.root == session.project.root  # opened on `ready`
+    assert [r["step"] for r in state.history] == list(range(1, 101))
+    assert [s for s, _ in state.sample_steps] == [0, 50, 100]
+    assert state.step == 100
+
+    session.trainer.global_step = 40  # a continued run resumes from an earlier checkpoint
+    c.start(fake_factory(session), until_step=60)
+    qtbot.waitUntil(lambda: len(rec.finished) == 2, timeout=10_000)
+    assert c.join()
+    assert [r["step"] for r in state.history] == list(range(1, 61))  # the records past 40 were dropped
+    assert state.step == 60
 
 
 def test_start_twice_is_refused(qtbot, tmp_path):

@@ -8,12 +8,11 @@ import torch
 from PIL import Image
 
 from studio.engine.data.dataset import DataConfig
-from studio.engine.errors import UserError
+from studio.engine.errors import Cancelled, UserError
 from studio.engine.models.cyclegan.nets import ResnetGenerator, init_weights
 from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
 from studio.engine.models.cyclegan.translate import (
     SharedStatsNorm,
-    TranslationCancelled,
     Translator,
     feather,
     match_channels,
@@ -150,7 +149,7 @@ def test_cancel_between_tiles():
         calls.append(1)
         return len(calls) > 2
 
-    with pytest.raises(TranslationCancelled):
+    with pytest.raises(Cancelled):
         t.translate_array(_picture(131, 203), tile=48, should_cancel=cancel)
     # the norm layers are back in their normal mode afterwards? they are reset by the next call:
     assert t.translate_array(_picture(40, 40)).shape == (40, 40, 3)

@@ -41,7 +41,7 @@ from studio.engine.data import cache as dataset_cache
 from studio.engine.data import decode as image_decode
 from studio.engine.data.decode import IMAGE_EXTENSIONS, ImageDecodeError, Source
 from studio.engine.data.report import DatasetReport
-from studio.engine.errors import UserError
+from studio.engine.errors import Cancelled, UserError
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -73,10 +73,6 @@ _MIN_SIZE, _MAX_SIZE = 4, 4096
 _TRANSIENT_REASONS = ("permission denied", "read error", "cannot read file")
 
 default_cache_dir = dataset_cache.default_cache_dir
-
-
-class Cancelled(Exception):
-    """prepare_dataset() stopped because its ``should_cancel`` callback returned True."""
 
 
 @dataclass(frozen=True)

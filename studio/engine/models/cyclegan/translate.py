@@ -36,7 +36,7 @@ from studio.engine.config import config_from_dict
 from studio.engine.models.cyclegan.trainer import CycleGANConfig
 from studio.engine.data.dataset import DataConfig, ImageDecodeError, decode_image, scan_folder
 from studio.engine.device import pick_device
-from studio.engine.errors import CheckpointError, UserError
+from studio.engine.errors import Cancelled, CheckpointError, UserError
 from studio.engine.images import from_uint8, to_pil, to_uint8
 from studio.engine.models.cyclegan.nets import ResnetGenerator
 from studio.engine.project.folder import Project
@@ -48,10 +48,6 @@ MIN_TILE = 32  # smallest tile side accepted
 # Peak memory of one forward pass, in bytes per input pixel per unit of ngf (fp32, no grad: a layer's
 # input, its padded copy and its output are alive together). Measured 14-17 on CPU (ngf 32-64); 20 leaves slack.
 BYTES_PER_PIXEL_PER_NGF = 20
-
-
-class TranslationCancelled(Exception):
-    """The caller's should_cancel() returned True while an image was being translated."""
 
 
 # ----- InstanceNorm that can share whole-image statistics between tiles -------------------------
@@ -270,7 +266,7 @@ class Translator:
         """Translate one uint8 (H, W[, C]) picture; returns uint8 (H, W, model channels) of the same H and W.
 
         `tile` forces tiles of that size for pictures larger than it; otherwise tiles are used only
-        above `max_pixels`. Raises TranslationCancelled when `should_cancel()` turns True between tiles."""
+        above `max_pixels`. Raises Cancelled when `should_cancel()` turns True between tiles."""
         picture = match_channels(np.asarray(picture, dtype=np.uint8), self.channels, self.data_cfg.background)
         h, w = picture.shape[:2]
         # np.array copies: decoded arrays may be read-only, which torch warns about
@@ -316,7 +312,7 @@ class Translator:
             wy = feather(th, overlap, y0 > 0, y0 + th < hp, margin).to(x.device)
             for x0 in xs:
                 if should_cancel is not None and should_cancel():
-                    raise TranslationCancelled()
+                    raise Cancelled()
                 wx = feather(tw, overlap, x0 > 0, x0 + tw < wp, margin).to(x.device)
                 wgt = wy[:, None] * wx[None, :]
                 piece = self.net(x[:, :, y0 : y0 + th, x0 : x0 + tw])
@@ -329,7 +325,7 @@ class Translator:
     def translate_file(self, src: Path | str, dst: Path | str, tile: int | None = None,
                        should_cancel: Callable[[], bool] | None = None) -> None:
         """Decode `src` at full resolution with the project's settings, translate, write `dst` in the format
-        its extension names. Raises ImageDecodeError (bad input), OSError (cannot write), TranslationCancelled."""
+        its extension names. Raises ImageDecodeError (bad input), OSError (cannot write), Cancelled."""
         picture = decode_image(src, self.data_cfg, full_resolution=True)
         result = self.translate_array(picture, tile=tile, should_cancel=should_cancel)
         write_bytes_atomic(dst, encode_like(result, Path(dst).suffix, self.data_cfg.background))
@@ -366,7 +362,7 @@ class Translator:
                     result.written.append(dst)
                 except ImageDecodeError as e:
                     result.failed.append((src, str(e)))
-                except TranslationCancelled:
+                except Cancelled:
                     result.cancelled = True
                     break
                 except OSError as e:
