@@ -124,7 +124,10 @@ def suggest_common(kind, counts: list[int], sizes: list[tuple[int, int]], device
         if flip
         else f"{n:,} images are plenty; turn on if mirrored images look right"
     )
-    options, reasons = kind.suggest_options(n)
+    derived, reasons = kind.suggest_options(n)
+    # Every option gets a value, so the wizard's widgets and the command line start from the same one.
+    options = {o.name: o.default for o in kind.options if o.default is not None}
+    options.update(derived)
     return Suggestion(
         size=size,
         batch=batch,

@@ -197,7 +197,7 @@ def test_studio_checkpoint_problems_are_refused(tmp_path, trainer):
     json_path.write_text(json.dumps({**meta, "format": 7}))
     assert "newer GAN Studio" in _one_line_error(lambda: import_generator(json_path, CFG))
     json_path.write_text(json.dumps({**meta, "kind": "cyclegan"}))
-    assert "is a cyclegan model" in _one_line_error(lambda: import_generator(json_path, CFG))
+    assert "is a CycleGAN model; the project is a DCGAN" in _one_line_error(lambda: import_generator(json_path, CFG))
     json_path.write_text(json.dumps({**meta, "sha256": "0" * 64}))
     assert "do not match" in _one_line_error(lambda: import_generator(json_path, CFG))
     other = DCGANConfig(size=32, z_dim=32, ngf=8, ndf=8)  # same kind, another shape of generator

@@ -34,8 +34,12 @@ class Role:
 class Option:
     """A model setting a user may change, offered alike by the wizard and the command line.
 
-    `choices` None means an on/off switch; otherwise (value, label) pairs. `default` None means the
-    value is derived from the data (see `ModelKind.suggest`)."""
+    Three sorts, told apart by `choices` and `default`:
+    - choices: (value, label) pairs; a combo box in the wizard, `--flag VALUE` on the command line;
+    - a whole number (no choices, an int default): a spin box, `--flag N`, within minimum..maximum;
+    - a switch (no choices, a bool default, or None): a check box; on the command line
+      `--flag/--no-flag`, or `--flag auto|on|off` when the default is None, meaning the value is
+      derived from the data (see `ModelKind.suggest_options`)."""
 
     name: str  # key of the overrides dict handed to `default_config`
     title: str  # wizard label
@@ -43,6 +47,21 @@ class Option:
     cli_flag: str  # e.g. "--diffaugment"
     choices: tuple[tuple[Any, str], ...] | None = None
     default: Any = None
+    minimum: int = 1  # whole-number options: the range offered
+    maximum: int = 4096
+
+    @property
+    def is_switch(self) -> bool:
+        return self.choices is None and (self.default is None or isinstance(self.default, bool))
+
+    @property
+    def is_number(self) -> bool:
+        return self.choices is None and not self.is_switch
+
+    @property
+    def derived(self) -> bool:
+        """Whether the value follows from the data unless the user sets it."""
+        return self.default is None
 
 
 @dataclass(frozen=True)
@@ -69,12 +88,27 @@ class Suggestion:
     steps: int  # total training steps
     sample_every: int  # a sample grid every N steps
     checkpoint_every: int  # a checkpoint every N steps
-    options: dict[str, Any] = field(default_factory=dict)  # the kind's Option values derived from the data
+    options: dict[str, Any] = field(default_factory=dict)  # every Option's value: derived from the data, or its default
     reasons: dict[str, str] = field(default_factory=dict)  # "size", "batch", "flip" or an Option name -> reason
 
     def overrides(self) -> dict[str, Any]:
         """The model-config overrides this suggestion stands for (what `default_config` takes)."""
         return {"batch": self.batch, "flip": self.flip, **self.options}
+
+    def chosen(self, **given: Any) -> Suggestion:
+        """This suggestion with the values a user gave (None: not given, the suggestion stands).
+
+        Names are the fields above (size, batch, flip, steps, sample_every, checkpoint_every) or an
+        Option's name. The wizard and the command line both end here, so a value nobody changed is
+        the suggested one in both."""
+        top = {f.name for f in dataclasses.fields(self)} - {"options", "reasons"}
+        given = {k: v for k, v in given.items() if v is not None}
+        return dataclasses.replace(
+            self,
+            **{k: v for k, v in given.items() if k in top},
+            options={**self.options, **{k: v for k, v in given.items() if k not in top}},
+            reasons={k: ("Chosen by you" if k in given else r) for k, r in self.reasons.items()},
+        )
 
 
 class ModelKind:
@@ -96,6 +130,9 @@ class ModelKind:
     default_steps: int = 5000
     default_sample_every: int = 100
     preview_layout: str = "a grid of samples from fixed noise"  # what the sample grid shows
+    # Config fields a "width" option sets together (G's and D's widths: one number is what a user
+    # picks); () when "width" is a config field of its own or there is no such option.
+    width_fields: tuple[str, ...] = ()
 
     # ----- data -----------------------------------------------------------------------------------
     def role(self, name: str) -> Role:
@@ -112,6 +149,10 @@ class ModelKind:
     def default_config(self, data_cfg: DataConfig, datasets: dict[str, ImageDataset], overrides: dict):
         """The model config: data-derived values, then `overrides`; validated (UserError)."""
         overrides = dict(overrides)
+        if self.width_fields and "width" in overrides:
+            width = overrides.pop("width")
+            for f in self.width_fields:
+                overrides.setdefault(f, width)  # an explicit ngf / ndf wins
         fields = {f.name for f in dataclasses.fields(self.config_cls)}
         unknown = set(overrides) - fields
         if unknown:
@@ -139,6 +180,12 @@ class ModelKind:
     def z_dim(self, cfg) -> int:
         """Length of the latent vector of `cfg` (latent_space kinds)."""
         return cfg.z_dim
+
+    def generator_modules(self, cfg) -> dict:
+        """Freshly built, untrained generator(s) of `cfg` keyed by the name prefix of their tensors in
+        the trainer's `generator_state()` ("" for a single generator). Importing weights made
+        elsewhere checks a file against these (`studio.engine.models.weight_import`)."""
+        return {"": self.make_generator(cfg)}
 
     # ----- suggestions ----------------------------------------------------------------------------
     def bytes_per_image(self, size: int, width: int = 64) -> float:
@@ -168,3 +215,10 @@ class ModelKind:
     def suggest_options(self, n: int) -> tuple[dict[str, Any], dict[str, str]]:
         """Values and reasons for this kind's data-derived options, for `n` images in the smallest folder."""
         return {}, {}
+
+    def option(self, name: str) -> Option:
+        for o in self.options:
+            if o.name == name:
+                return o
+        raise KeyError(name)
+

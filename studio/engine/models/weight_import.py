@@ -20,8 +20,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from studio.engine.project.checkpoints import FORMAT_VERSION, MAX_CHECKPOINT_BYTES, load_checkpoint, load_safetensors_bytes
 from studio.engine.errors import CheckpointError
+from studio.engine.project.checkpoints import (
+    FORMAT_VERSION,
+    MAX_CHECKPOINT_BYTES,
+    load_checkpoint,
+    load_safetensors_bytes,
+)
 from studio.engine.train.protocol import check_module_tensors
 
 # What a file's first bytes say it is (see sniff_format).
@@ -103,7 +108,8 @@ def read_weights(path: Path | str, *, allow_plain_weights: bool = False) -> tupl
         except (TypeError, ValueError):
             newer = True
         if newer:
-            raise CheckpointError(f"{path.name}: made by a newer GAN Studio (format {version}); please update GAN Studio")
+            raise CheckpointError(f"{path.name}: made by a newer GAN Studio (format {version}); "
+                                  "please update GAN Studio")
     return load_safetensors_bytes(blob, path.name), meta
 
 
@@ -171,35 +177,20 @@ def _flatten(prefix: str, obj, out: dict[str, torch.Tensor]) -> None:
 
 
 # ----- generators ----------------------------------------------------------------------------------
-def _target(target) -> tuple[str, object]:
+def _target(target):
     """(kind, model config) from a model config dataclass or a Project."""
-    from studio.engine.models.cyclegan.trainer import CycleGANConfig
-    from studio.engine.models.dcgan.trainer import DCGANConfig
+    from studio.engine.models import KINDS, get_kind
 
-    if isinstance(target, DCGANConfig):
-        return "dcgan", target
-    if isinstance(target, CycleGANConfig):
-        return "cyclegan", target
+    for kind in KINDS.values():
+        if isinstance(target, kind.config_cls):
+            return kind, target
     meta = getattr(target, "meta", None)
     if isinstance(meta, dict) and "kind" in meta:  # a Project
         from studio.engine.config import config_from_dict
-        from studio.engine.models.sessions import get_kind
 
-        spec = get_kind(meta["kind"])
-        return spec.name, config_from_dict(spec.config_cls, meta.get("model"))
-    raise TypeError(f"import_generator needs a DCGANConfig, CycleGANConfig or Project, not {type(target).__name__}")
-
-
-def _generator_modules(kind: str, cfg) -> dict[str, nn.Module]:
-    """Freshly built generator(s) of the target model, by the name prefix generator_state() uses."""
-    if kind == "dcgan":
-        from studio.engine.models.dcgan.nets import Generator
-
-        return {"": Generator(cfg.size, cfg.z_dim, cfg.ngf, cfg.channels)}
-    from studio.engine.models.cyclegan.nets import ResnetGenerator
-
-    c = cfg.channels
-    return {"G.": ResnetGenerator(c, c, cfg.ngf, cfg.blocks), "F.": ResnetGenerator(c, c, cfg.ngf, cfg.blocks)}
+        kind = get_kind(meta["kind"])
+        return kind, config_from_dict(kind.config_cls, meta.get("model"))
+    raise TypeError(f"import_generator needs a model config or a Project, not {type(target).__name__}")
 
 
 def _pick(tensors: dict[str, torch.Tensor], module: nn.Module, name: str, prefixes: tuple[str, ...]) -> dict:
@@ -233,10 +224,10 @@ def import_generator(path: Path | str, target, *, allow_plain_weights: bool = Fa
     path = Path(path)
     kind, cfg = _target(target)
     tensors, meta = read_weights(path, allow_plain_weights=allow_plain_weights)
-    if meta.get("kind") not in (None, kind):
-        raise CheckpointError(f"{path.name}: this is a {meta['kind']} model; the project is a {kind}")
+    if meta.get("kind") not in (None, kind.name):
+        raise CheckpointError(f"{path.name}: this is a {_title(meta['kind'])} model; the project is a {kind.title}")
     out: dict[str, torch.Tensor] = {}
-    for prefix, module in _generator_modules(kind, cfg).items():
+    for prefix, module in kind.generator_modules(cfg).items():
         prefixes = (prefix,) if prefix else _GENERATOR_PREFIXES
         sub = _pick(tensors, module, path.name, prefixes)
         name = prefix.rstrip(".") or "G"
@@ -254,3 +245,10 @@ def import_generator(path: Path | str, target, *, allow_plain_weights: bool = Fa
             raise CheckpointError(f"{path.name}: does not fit this model ({str(e).splitlines()[0][:120]})") from None
         out.update({f"{prefix}{k}": v.detach().clone() for k, v in module.state_dict().items()})
     return out
+
+
+def _title(name: object) -> str:
+    """A kind's title for a message; the raw name when this version does not know the kind."""
+    from studio.engine.models import KINDS
+
+    return KINDS[name].title if isinstance(name, str) and name in KINDS else str(name)

@@ -20,8 +20,11 @@ class CycleGANKind(ModelKind):
     options = (
         Option("identity", "Identity loss", "keep colours when the input already looks like the target",
                "--identity", default=True),
+        Option("width", "Network width", "network width ngf/ndf: smaller trains faster, larger can learn more detail "
+               "(default 64)", "--width", default=64, minimum=4, maximum=512),
     )
     batch_unit = "pairs"
+    width_fields = ("ngf", "ndf")
     export_formats = ("png",)
     default_steps = 10000
     default_sample_every = 200
@@ -57,3 +60,10 @@ class CycleGANKind(ModelKind):
 
         return CycleGANTrainer(cfg, datasets["a"].images, datasets["b"].images, device=device, seed=settings.seed,
                                total_steps=settings.steps)
+
+    def generator_modules(self, cfg):
+        from studio.engine.models.cyclegan.nets import ResnetGenerator
+
+        c = cfg.channels
+        # generator_state() holds both directions: G (A -> B) and F (B -> A).
+        return {"G.": ResnetGenerator(c, c, cfg.ngf, cfg.blocks), "F.": ResnetGenerator(c, c, cfg.ngf, cfg.blocks)}

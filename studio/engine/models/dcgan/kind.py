@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from studio.engine.models.kind import Capabilities, ModelKind, Option, Role
 from studio.engine.config import SMALL_DATASET
+from studio.engine.models.kind import Capabilities, ModelKind, Option, Role
 
 
 class DCGANKind(ModelKind):
@@ -14,6 +14,7 @@ class DCGANKind(ModelKind):
     sizes = (32, 64, 128, 256)
     capabilities = Capabilities(latent_space=True, multi_device=True)
     export_formats = ("png", "gif", "mp4", "webp", "onnx")
+    width_fields = ("ngf", "ndf")
     options = (
         Option("preset", "Recipe", "stable = hinge loss + spectral norm + R1 penalty: slower, harder to knock over",
                "--preset", choices=(("default", "Paper (fast)"), ("stable", "Stable (slower, sturdier)")),
@@ -21,6 +22,8 @@ class DCGANKind(ModelKind):
         Option("diffaugment", "Augment what the critic sees",
                f"DiffAugment colour/shift/cutout (default: on below {SMALL_DATASET:,} images)", "--diffaugment"),
         Option("z_dim", "Noise length", "length of the noise vector (default 100)", "--z-dim", default=100),
+        Option("width", "Network width", "network width ngf/ndf: smaller trains faster, larger can learn more detail "
+               "(default 64)", "--width", default=64, minimum=4, maximum=512),
     )
 
     @property
