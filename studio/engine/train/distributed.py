@@ -111,6 +111,16 @@ def mean_across(info: DistInfo, values: dict[str, float], device: torch.device) 
     return dict(zip(values, (t / info.world).tolist()))
 
 
+def gather_across(info: DistInfo, x: torch.Tensor) -> torch.Tensor:
+    """Every rank's equally sized `x`, concatenated along the first axis in rank order (no gradient)."""
+    if not info.active:
+        return x
+    x = x.detach().contiguous()
+    parts = [torch.empty_like(x) for _ in range(info.world)]
+    dist.all_gather(parts, x)
+    return torch.cat(parts)
+
+
 def any_across(info: DistInfo, flag: bool, device: torch.device) -> bool:
     """True on every rank when any rank says True (stop requests, deadlines)."""
     if not info.active:

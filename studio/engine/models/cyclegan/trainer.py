@@ -15,7 +15,6 @@ Images are loaded a little larger than the crop size (`load_size`) and randomly 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import itertools
 from dataclasses import dataclass
@@ -24,12 +23,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from studio.engine.device import fast_path
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import make_grid, to_uint8
-from studio.engine.allocator import keep_freed_memory
-from studio.engine.train.metrics import swd
 from studio.engine.models.cyclegan.nets import NLayerDiscriminator, ResnetGenerator, init_weights
+from studio.engine.train.distributed import SINGLE, DistInfo
+from studio.engine.train.metrics import swd
 from studio.engine.train.protocol import (
     check_module_tensors,
     cpu_copy,
@@ -39,6 +37,7 @@ from studio.engine.train.protocol import (
     require,
     store_optimizers,
 )
+from studio.engine.train.trainer_base import DataOrder, TrainerBase
 
 MIN_SIZE, MAX_SIZE = 32, 512
 
@@ -145,14 +144,18 @@ class HistoryPool:
         return torch.cat(out)
 
 
-class CycleGANTrainer:
+class CycleGANTrainer(TrainerBase):
     """One CycleGAN training state: four nets, two optimizers, LR schedule, pools, data order and RNG.
 
     Owned by one thread at a time (the training thread); `generator_state()` hands a CPU copy to others.
     `images_a` / `images_b` are the prepared uint8 datasets (N, C, L, L) at `cfg.load_size`; the two
-    domains may hold different numbers of images. `total_steps` (the run's target) sets the schedule."""
+    domains may hold different numbers of images. `total_steps` (the run's target) sets the schedule.
+    With several processes each trains on its share of every batch of pairs; the history pools hold
+    the whole batch's fakes, the same on every process."""
 
     kind = "cyclegan"
+    min_batch = 1
+    images_per_item = 2  # one A and one B image per pair
 
     def __init__(
         self,
@@ -162,8 +165,11 @@ class CycleGANTrainer:
         device: torch.device | str = "cpu",
         seed: int = 0,
         total_steps: int = 5000,
+        dist_info: DistInfo = SINGLE,
     ):
-        cfg.validate()
+        # CPU: channels_last measured 1.5x *slower* for this step (256 px), so not there; bf16 on CPUs
+        # with native bf16 was 2.1x faster but missed bench/quality_check.py (see fast_path)
+        super().__init__(cfg, device, seed, dist_info, cpu_channels_last=False)
         shape = (cfg.channels, cfg.load_size, cfg.load_size)
         for name, images in (("A", images_a), ("B", images_b)):
             if images.ndim != 4 or tuple(images.shape[1:]) != shape or images.dtype != torch.uint8:
@@ -171,47 +177,45 @@ class CycleGANTrainer:
                 raise ValueError(f"images {name} must be uint8 (N, {want}), got {tuple(images.shape)}")
             if len(images) == 0:
                 raise UserError(f"the dataset for domain {name} is empty")
-        self.cfg = cfg
-        self.device = torch.device(device)
         self.total_steps = int(total_steps)
         self.lr = cfg.lr  # learning rate of the latest step (after the schedule)
-        self.global_step = 0
-        self.batch = cfg.batch  # may shrink after running out of GPU memory (reduce_batch)
-        self.images_per_step = 2 * cfg.batch  # one A and one B image per pair
         self.images = {"A": images_a.to(self.device), "B": images_b.to(self.device)}
-        keep_freed_memory()  # steps reuse their activation buffers instead of page-faulting fresh ones
-        # CPU: channels_last measured 1.5x *slower* for this step (256 px), so not there; bf16 on CPUs
-        # with native bf16 was 2.1x faster but missed bench/quality_check.py (see fast_path)
-        self.precision, channels_last = fast_path(self.device, cfg.precision, cfg.channels_last,
-                                                  cpu_channels_last=False)
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
 
-        c = cfg.channels
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            self.G = ResnetGenerator(c, c, cfg.ngf, cfg.blocks)  # A -> B
-            self.F = ResnetGenerator(c, c, cfg.ngf, cfg.blocks)  # B -> A
-            self.D_A = NLayerDiscriminator(c, cfg.ndf, cfg.n_layers_D)  # real A vs F(B)
-            self.D_B = NLayerDiscriminator(c, cfg.ndf, cfg.n_layers_D)  # real B vs G(A)
-            for net in self._nets().values():
+        def build():
+            c = cfg.channels
+            nets = {
+                "G": ResnetGenerator(c, c, cfg.ngf, cfg.blocks),  # A -> B
+                "F": ResnetGenerator(c, c, cfg.ngf, cfg.blocks),  # B -> A
+                "D_A": NLayerDiscriminator(c, cfg.ndf, cfg.n_layers_D),  # real A vs F(B)
+                "D_B": NLayerDiscriminator(c, cfg.ndf, cfg.n_layers_D),  # real B vs G(A)
+            }
+            for net in nets.values():
                 net.apply(init_weights)
-        for net in self._nets().values():
-            net.to(self.device, memory_format=self.memory_format)
-        fused = self.device.type == "cuda"
-        kw = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **({"fused": True} if fused else {"foreach": True}))
-        self.opt_G = torch.optim.Adam(itertools.chain(self.G.parameters(), self.F.parameters()), **kw)
-        self.opt_D = torch.optim.Adam(itertools.chain(self.D_A.parameters(), self.D_B.parameters()), **kw)
-        crop = (c, cfg.size, cfg.size)
+            return nets
+
+        nets = self._make_nets(seed, build)
+        self.G, self.F, self.D_A, self.D_B = nets["G"], nets["F"], nets["D_A"], nets["D_B"]
+        self._G, self._F, self._D_A, self._D_B = self._parallel(self.G, self.F, self.D_A, self.D_B)
+        self.opt_G = self._adam(itertools.chain(self.G.parameters(), self.F.parameters()))
+        self.opt_D = self._adam(itertools.chain(self.D_A.parameters(), self.D_B.parameters()))
+        crop = (cfg.channels, cfg.size, cfg.size)
         self.pools = {d: HistoryPool(cfg.pool_size, crop, self.device) for d in "AB"}
 
-        # All randomness of the run flows from this CPU generator, so a checkpoint can restore it exactly.
-        self.rng = torch.Generator().manual_seed(seed + 1)
-        self.order = {d: torch.randperm(len(self.images[d]), generator=self.rng) for d in "AB"}
-        self.cursor = {"A": 0, "B": 0}
+        self.data = {d: DataOrder(len(self.images[d]), self.rng) for d in "AB"}
         self.preview = {d: self._preview_set(self.images[d], seed + 2 + i) for i, d in enumerate("AB")}
 
     def _nets(self) -> dict[str, torch.nn.Module]:
         return {"G": self.G, "F": self.F, "D_A": self.D_A, "D_B": self.D_B}
+
+    @property
+    def order(self) -> dict[str, torch.Tensor]:
+        """Each domain's shuffled order of the current pass."""
+        return {d: o.order for d, o in self.data.items()}
+
+    @property
+    def cursor(self) -> dict[str, int]:
+        """Each domain's position in its current pass."""
+        return {d: o.cursor for d, o in self.data.items()}
 
     # ----- data --------------------------------------------------------------------------------
     def _preview_set(self, images: torch.Tensor, seed: int) -> torch.Tensor:
@@ -221,35 +225,24 @@ class CycleGANTrainer:
         o = (self.cfg.load_size - self.cfg.size) // 2
         return images[idx.to(images.device), :, o : o + self.cfg.size, o : o + self.cfg.size].cpu()
 
-    def _next_indices(self, domain: str) -> torch.Tensor:
-        n, b = len(self.order[domain]), self.batch
-        if n < b:  # tiny collection: sample with replacement rather than refuse
-            return torch.randint(0, n, (b,), generator=self.rng)
-        if self.cursor[domain] + b > n:
-            self.order[domain] = torch.randperm(n, generator=self.rng)
-            self.cursor[domain] = 0
-        idx = self.order[domain][self.cursor[domain] : self.cursor[domain] + b]
-        self.cursor[domain] += b
-        return idx
-
     def _real_batch(self, domain: str) -> torch.Tensor:
-        """Random crop of `size` from each `load_size` image, random horizontal flip; float in [-1, 1]."""
-        idx = self._next_indices(domain)
+        """Random crop of `size` from each `load_size` image, random horizontal flip; float in [-1, 1].
+        The crops and flips of the whole batch are drawn, this process's share is cut."""
+        idx = self.data[domain].take(self.batch, self.rng)
         s, span = self.cfg.size, self.cfg.load_size - self.cfg.size + 1
-        offsets = torch.randint(0, span, (len(idx), 2), generator=self.rng).tolist()
-        flips = (torch.rand(len(idx), generator=self.rng) < 0.5).tolist() if self.cfg.flip else [False] * len(idx)
+        offsets = torch.randint(0, span, (len(idx), 2), generator=self.rng)
+        if self.cfg.flip:
+            flips = torch.rand(len(idx), generator=self.rng) < 0.5
+        else:
+            flips = torch.zeros(len(idx), dtype=torch.bool)
+        idx, offsets, flips = self._mine(idx), self._mine(offsets), self._mine(flips)
         src = self.images[domain]
         crops = []
-        for i, (y, x), flip in zip(idx.tolist(), offsets, flips):
+        for i, (y, x), flip in zip(idx.tolist(), offsets.tolist(), flips.tolist()):
             crop = src[i, :, y : y + s, x : x + s]
             crops.append(crop.flip(2) if flip else crop)
         x = torch.stack(crops).float().div_(127.5).sub_(1)  # (B, C, size, size)
         return x.contiguous(memory_format=self.memory_format)
-
-    def _autocast(self):
-        if self.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
 
     def _set_lr(self) -> float:
         lr = self.cfg.lr * lr_factor(self.global_step, self.total_steps, self.cfg.decay_start)
@@ -265,14 +258,15 @@ class CycleGANTrainer:
         real_a, real_b = self._real_batch("A"), self._real_batch("B")
         lam = cfg.lambda_cycle
 
-        # Generators (D frozen: its gradients are not needed for this update)
+        # Generators (D frozen: its gradients are not needed for this update; the bare critics, since
+        # a data-parallel wrapper expects every parameter's gradient after a forward through it)
         for d in (self.D_A, self.D_B):
             d.requires_grad_(False)
         with self._autocast():
-            fake_b = self.G(real_a)
-            rec_a = self.F(fake_b)
-            fake_a = self.F(real_b)
-            rec_b = self.G(fake_a)
+            fake_b = self._G(real_a)
+            rec_a = self._F(fake_b)
+            fake_a = self._F(real_b)
+            rec_b = self._G(fake_a)
             score_b = self.D_B(fake_b)
             score_a = self.D_A(fake_a)
             loss_gan_g = F.mse_loss(score_b, torch.ones_like(score_b))
@@ -281,8 +275,8 @@ class CycleGANTrainer:
             loss_cyc_b = F.l1_loss(rec_b, real_b) * lam
             loss_g = loss_gan_g + loss_gan_f + loss_cyc_a + loss_cyc_b
             if cfg.identity and cfg.lambda_identity > 0:
-                loss_idt_b = F.l1_loss(self.G(real_b), real_b) * lam * cfg.lambda_identity
-                loss_idt_a = F.l1_loss(self.F(real_a), real_a) * lam * cfg.lambda_identity
+                loss_idt_b = F.l1_loss(self._G(real_b), real_b) * lam * cfg.lambda_identity
+                loss_idt_a = F.l1_loss(self._F(real_a), real_a) * lam * cfg.lambda_identity
                 loss_g = loss_g + loss_idt_a + loss_idt_b
         self.opt_G.zero_grad(set_to_none=True)
         loss_g.backward()
@@ -290,12 +284,14 @@ class CycleGANTrainer:
         for d in (self.D_A, self.D_B):
             d.requires_grad_(True)
 
-        # Discriminators, on pooled fakes
-        pooled_b = self.pools["B"].query(fake_b, self.rng).contiguous(memory_format=self.memory_format)
-        pooled_a = self.pools["A"].query(fake_a, self.rng).contiguous(memory_format=self.memory_format)
+        # Discriminators, on pooled fakes (the pools see the whole batch, as one process would)
+        pooled = {}
+        for d, fake in (("B", fake_b), ("A", fake_a)):
+            picked = self.pools[d].query(self._gather(fake.detach().float()), self.rng)
+            pooled[d] = self._mine(picked).contiguous(memory_format=self.memory_format)
         with self._autocast():
-            loss_d_b = self._d_loss(self.D_B, real_b, pooled_b)
-            loss_d_a = self._d_loss(self.D_A, real_a, pooled_a)
+            loss_d_b = self._d_loss(self._D_B, real_b, pooled["B"])
+            loss_d_a = self._d_loss(self._D_A, real_a, pooled["A"])
         self.opt_D.zero_grad(set_to_none=True)
         (loss_d_a + loss_d_b).backward()
         self.opt_D.step()
@@ -312,21 +308,13 @@ class CycleGANTrainer:
         if cfg.identity and cfg.lambda_identity > 0:
             losses.update(idt_A=loss_idt_a, idt_B=loss_idt_b)
         self.lr = lr
-        return {k: float(v.detach()) for k, v in losses.items()}
+        return self._report(losses)
 
     @staticmethod
     def _d_loss(d, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         # LSGAN: least squares towards 1 for real patches and 0 for fakes; halved as in the paper
         s_real, s_fake = d(real), d(fake)
         return 0.5 * (F.mse_loss(s_real, torch.ones_like(s_real)) + F.mse_loss(s_fake, torch.zeros_like(s_fake)))
-
-    def reduce_batch(self) -> int | None:
-        """Halve the batch after an out-of-memory error; None when it is already 1."""
-        if self.batch <= 1:
-            return None
-        self.batch = max(1, self.batch // 2)
-        self.images_per_step = 2 * self.batch
-        return self.batch
 
     @torch.no_grad()
     def quality(self, count: int = 64) -> dict[str, float]:
@@ -381,8 +369,8 @@ class CycleGANTrainer:
         tensors.update(
             {
                 "rng": self.rng.get_state(),
-                "order_A": self.order["A"].clone(),
-                "order_B": self.order["B"].clone(),
+                "order_A": self.data["A"].order.clone(),
+                "order_B": self.data["B"].order.clone(),
                 "preview_A": self.preview["A"],
                 "preview_B": self.preview["B"],
                 "pool_A": self.pools["A"].images,
@@ -394,16 +382,15 @@ class CycleGANTrainer:
             "config": dataclasses.asdict(self.cfg),
             "global_step": self.global_step,
             "total_steps": self.total_steps,  # the schedule position is global_step / total_steps
-            "cursor_A": self.cursor["A"],
-            "cursor_B": self.cursor["B"],
+            "cursor_A": self.data["A"].cursor,
+            "cursor_B": self.data["B"].cursor,
             "batch": self.batch,
             **store_optimizers(tensors, opt_G=self.opt_G, opt_D=self.opt_D),
         }
         return tensors, meta
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-        if meta.get("kind") != self.kind:
-            raise CheckpointError(f"checkpoint is for a {meta.get('kind')} model, not {self.kind}")
+        self._check_kind(meta)
         require(tensors, "rng", "order_A", "order_B", "preview_A", "preview_B", "pool_A", "pool_B")
         crop = (self.cfg.channels, self.cfg.size, self.cfg.size)
         # Validate everything before touching anything, so a bad file leaves the trainer unchanged.
@@ -427,18 +414,9 @@ class CycleGANTrainer:
         load_optimizer("opt_G", self.opt_G, tensors, groups[0])
         load_optimizer("opt_D", self.opt_D, tensors, groups[1])
         self.rng.set_state(tensors["rng"])
-        self.cursor = cursors
-        self.batch = batch
-        self.images_per_step = 2 * self.batch
+        self._set_batch(batch)
         for d in "AB":
-            order = tensors[f"order_{d}"]
-            if order.numel() == len(self.images[d]):
-                self.order[d] = order.clone()
-            else:
-                # The folder changed since the checkpoint (the session warns the user): the old order
-                # would index images that are gone, so this domain starts a fresh epoch.
-                self.order[d] = torch.randperm(len(self.images[d]), generator=self.rng)
-                self.cursor[d] = 0
+            self.data[d].restore(tensors[f"order_{d}"], cursors[d], len(self.images[d]), self.rng)
             self.preview[d] = tensors[f"preview_{d}"].clone()
             self.pools[d].images = tensors[f"pool_{d}"].to(self.device, copy=True)
         self.global_step = step

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from studio.engine.train.augment import diff_augment
-from studio.engine.device import fast_path
-from studio.engine.train.distributed import SINGLE, DistInfo, mean_across
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import make_grid, to_uint8
-from studio.engine.allocator import keep_freed_memory
-from studio.engine.train.metrics import swd
 from studio.engine.models.dcgan.nets import SIZES, Discriminator, Generator, init_weights
-from studio.engine.train.small_map_conv import use_small_map_convs
+from studio.engine.train.augment import diff_augment
+from studio.engine.train.distributed import SINGLE, DistInfo
+from studio.engine.train.metrics import swd
 from studio.engine.train.protocol import (
     EMA,
     check_module_tensors,
@@ -31,6 +26,8 @@ from studio.engine.train.protocol import (
     require,
     store_optimizers,
 )
+from studio.engine.train.small_map_conv import use_small_map_convs
+from studio.engine.train.trainer_base import DataOrder, TrainerBase
 
 
 @dataclass(frozen=True)
@@ -77,94 +74,55 @@ STABLE_PRESET = {"loss": "hinge", "spectral_norm": True, "r1_gamma": 0.2}
 R1_INTERVAL = 4
 
 
-class DCGANTrainer:
+class DCGANTrainer(TrainerBase):
     """One DCGAN training state: nets, optimizers, EMA, data order and RNG.
 
     Owned by one thread at a time (the training thread); `generator_state()` hands a CPU copy to others.
     `images` is the prepared uint8 dataset (N, C, H, W)."""
 
     kind = "dcgan"
+    min_batch = 2  # BatchNorm needs more than one image
 
     def __init__(self, cfg: DCGANConfig, images: torch.Tensor, device: torch.device | str = "cpu", seed: int = 0,
                  dist_info: DistInfo = SINGLE):
-        cfg.validate()
-        if dist_info.active and (cfg.batch % dist_info.world or cfg.r1_gamma > 0):
-            raise UserError(f"multi-device training needs a batch divisible by {dist_info.world} and no R1 penalty")
-        if images.ndim != 4 or images.shape[1:] != (cfg.channels, cfg.size, cfg.size) or images.dtype != torch.uint8:
-            raise ValueError(f"images must be uint8 (N, {cfg.channels}, {cfg.size}, {cfg.size}), got {tuple(images.shape)}")
-        if len(images) == 0:
-            raise UserError("the dataset is empty")
-        self.cfg = cfg
-        self.device = torch.device(device)
-        self.global_step = 0
-        self.batch = cfg.batch  # may shrink after running out of GPU memory (reduce_batch)
-        self.images_per_step = cfg.batch
-        self.dist = dist_info
-        self.images = images.to(self.device)  # resident: no per-step decode or host->device copy
-        keep_freed_memory()  # steps reuse their activation buffers instead of page-faulting fresh ones
         # CPU: channels_last measured 1.15x faster in fp32 (bench/train_speed.py); bf16 autocast on CPUs
         # with native bf16 2.1x faster again, quality within the fp32 spread (bench/quality_check.py)
-        self.precision, channels_last = fast_path(self.device, cfg.precision, cfg.channels_last,
-                                                  cpu_channels_last=True, cpu_bf16=True)
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        super().__init__(cfg, device, seed, dist_info, cpu_channels_last=True, cpu_bf16=True)
+        if dist_info.active and cfg.r1_gamma > 0:
+            # R1 differentiates D's output with respect to its input: a double backward DDP cannot average
+            raise UserError("Training on several devices needs the R1 penalty off (the default preset).")
+        if images.ndim != 4 or images.shape[1:] != (cfg.channels, cfg.size, cfg.size) or images.dtype != torch.uint8:
+            want = f"(N, {cfg.channels}, {cfg.size}, {cfg.size})"
+            raise ValueError(f"images must be uint8 {want}, got {tuple(images.shape)}")
+        if len(images) == 0:
+            raise UserError("the dataset is empty")
+        self.images = images.to(self.device)  # resident: no per-step decode or host->device copy
 
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            self.G = Generator(cfg.size, cfg.z_dim, cfg.ngf, cfg.channels)
-            self.D = Discriminator(cfg.size, cfg.ndf, cfg.channels, spectral_norm=cfg.spectral_norm)
-            self.G.apply(init_weights)
-            self.D.apply(init_weights)
-        self.G.to(self.device, memory_format=self.memory_format)
-        self.D.to(self.device, memory_format=self.memory_format)
+        def build():
+            G = Generator(cfg.size, cfg.z_dim, cfg.ngf, cfg.channels)
+            D = Discriminator(cfg.size, cfg.ndf, cfg.channels, spectral_norm=cfg.spectral_norm)
+            G.apply(init_weights)
+            D.apply(init_weights)
+            return {"G": G, "D": D}
+
+        nets = self._make_nets(seed, build)
+        self.G, self.D = nets["G"], nets["D"]
         self.ema = EMA(self.G, cfg.ema_decay)
         if self.device.type == "cpu" and self.precision == "bf16":
             # oneDNN's bf16 kernels for the deepest layers' 4x4 maps run far below matmul speed
             # (nets/small_map_conv.py): the same arithmetic as matrix products there
             for net in (self.G, self.D):
                 use_small_map_convs(net)
-        # Forward passes go through DDP wrappers when data-parallel; state stays with the bare modules.
-        self._G, self._D = self.G, self.D
-        if dist_info.active:
-            from torch.nn.parallel import DistributedDataParallel as DDP
+        self._G, self._D = self._parallel(self.G, self.D)
+        self.opt_G = self._adam(self.G.parameters())
+        self.opt_D = self._adam(self.D.parameters())
 
-            # broadcast_buffers=False: D runs several times per step and BatchNorm statistics stay per
-            # device (its replacement, forward_sync_buffers, would still sync them at init).
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)
-                self._G, self._D = (DDP(m, broadcast_buffers=False) for m in (self.G, self.D))
-        fused = self.device.type == "cuda"
-        kw = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **({"fused": True} if fused else {"foreach": True}))
-        self.opt_G = torch.optim.Adam(self.G.parameters(), **kw)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), **kw)
-
-        # All randomness of the run flows from this CPU generator, so a checkpoint can restore it exactly.
-        self.rng = torch.Generator().manual_seed(seed + 1)
         self.fixed_z = torch.randn(cfg.preview_count, cfg.z_dim, generator=torch.Generator().manual_seed(seed + 2))
-        self.order = torch.randperm(len(images), generator=self.rng)
-        self.cursor = 0
+        self.data = DataOrder(len(images), self.rng)
 
     # ----- data --------------------------------------------------------------------------------
-    def _next_indices(self) -> torch.Tensor:
-        n, b = len(self.order), self.batch
-        if n < b:  # tiny collection: sample with replacement rather than refuse
-            return torch.randint(0, n, (b,), generator=self.rng)
-        if self.cursor + b > n:
-            self.order = torch.randperm(n, generator=self.rng)
-            self.cursor = 0
-        idx = self.order[self.cursor : self.cursor + b]
-        self.cursor += b
-        return idx
-
-    def _mine(self, x: torch.Tensor) -> torch.Tensor:
-        """This device's slice of a global-batch tensor (every rank draws the whole batch from the same
-        RNG, so ranks stay in lockstep and one checkpoint fits all)."""
-        if not self.dist.active:
-            return x
-        b = len(x) // self.dist.world
-        return x[self.dist.rank * b : (self.dist.rank + 1) * b]
-
     def _real_batch(self) -> torch.Tensor:
-        idx = self._next_indices()
+        idx = self.data.take(self.batch, self.rng)
         flip = torch.rand(len(idx), generator=self.rng) < 0.5 if self.cfg.flip else None
         idx = self._mine(idx)
         x = self.images[idx.to(self.images.device)].float().div_(127.5).sub_(1)  # (B, C, H, W) in [-1, 1]
@@ -177,11 +135,6 @@ class DCGANTrainer:
         if self.cfg.bn_chunks <= 1:
             return net(x)
         return torch.cat([net(c) for c in x.chunk(self.cfg.bn_chunks)])
-
-    def _autocast(self):
-        if self.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
 
     # ----- protocol ----------------------------------------------------------------------------
     def _d_input(self, x: torch.Tensor) -> torch.Tensor:
@@ -244,22 +197,14 @@ class DCGANTrainer:
         self.ema.update()
         self.global_step += 1
         losses = {
-            "loss_D": float(loss_real.detach() + loss_fake.detach()),
-            "loss_G": float(loss_g.detach()),
-            "D_real": float(torch.sigmoid(d_real.detach().float()).mean()),
-            "D_fake": float(torch.sigmoid(d_fake.detach().float()).mean()),
+            "loss_D": loss_real.detach() + loss_fake.detach(),
+            "loss_G": loss_g,
+            "D_real": torch.sigmoid(d_real.detach().float()).mean(),
+            "D_fake": torch.sigmoid(d_fake.detach().float()).mean(),
         }
         if r1_now:
-            losses["R1"] = float(r1.detach())
-        return mean_across(self.dist, losses, self.device)
-
-    def reduce_batch(self) -> int | None:
-        """Halve the batch after an out-of-memory error; None when it cannot shrink further."""
-        if self.batch <= 2:
-            return None
-        self.batch = max(2, self.batch // 2)
-        self.images_per_step = self.batch
-        return self.batch
+            losses["R1"] = r1
+        return self._report(losses)
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> np.ndarray:
@@ -304,14 +249,14 @@ class DCGANTrainer:
             **module_tensors("D", self.D),
             **module_tensors("G_ema", self.ema.ema),
             "rng": self.rng.get_state(),
-            "order": self.order.clone(),
+            "order": self.data.order.clone(),
             "fixed_z": self.fixed_z,
         }
         meta = {
             "kind": self.kind,
             "config": dataclasses.asdict(self.cfg),
             "global_step": self.global_step,
-            "cursor": self.cursor,
+            "cursor": self.data.cursor,
             "batch": self.batch,
             "ema_updates": self.ema.updates,
             **store_optimizers(tensors, opt_G=self.opt_G, opt_D=self.opt_D),
@@ -319,8 +264,7 @@ class DCGANTrainer:
         return tensors, meta
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-        if meta.get("kind") != self.kind:
-            raise CheckpointError(f"checkpoint is for a {meta.get('kind')} model, not {self.kind}")
+        self._check_kind(meta)
         require(tensors, "rng", "order", "fixed_z")
         if tensors["fixed_z"].shape != self.fixed_z.shape:
             raise CheckpointError("checkpoint preview noise does not fit this model")
@@ -332,15 +276,8 @@ class DCGANTrainer:
         load_optimizer("opt_G", self.opt_G, tensors, meta["opt_G"])
         load_optimizer("opt_D", self.opt_D, tensors, meta["opt_D"])
         self.rng.set_state(tensors["rng"])
-        if tensors["order"].numel() == len(self.images):
-            self.order = tensors["order"].clone()
-            self.cursor = int(meta["cursor"])
-        else:
-            # The folder changed since the checkpoint (the session warns the user): the old order
-            # would index images that are gone, so the next epoch starts now.
-            self.order = torch.randperm(len(self.images), generator=self.rng)
-            self.cursor = 0
+        self.data.restore(tensors["order"], int(meta["cursor"]), len(self.images), self.rng)
         self.fixed_z = tensors["fixed_z"].clone()
-        self.batch = self.images_per_step = int(meta.get("batch", self.cfg.batch))
+        self._set_batch(int(meta.get("batch", self.cfg.batch)))
         self.global_step = int(meta["global_step"])
         self.ema.updates = int(meta.get("ema_updates", self.global_step))

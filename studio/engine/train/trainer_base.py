@@ -1,0 +1,159 @@
+"""What every kind's trainer shares: device and precision set-up, seeded networks, Adam, the
+data order, the batch that shrinks after running out of memory, the checkpoint kind check, and
+data-parallel training (DDP) under torchrun.
+
+A kind's trainer subclasses `TrainerBase` and keeps its own readable `step()`. For several
+processes it needs three calls and nothing else: `self._parallel(...)` for the modules whose
+gradients are averaged, `self._mine(...)` on each per-image tensor drawn for the global batch
+(every rank draws the whole batch from the same RNG, so ranks stay in lockstep and one
+checkpoint fits any number of processes), and `self._report(losses)` for the averaged losses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable, Iterable
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from studio.engine.allocator import keep_freed_memory
+from studio.engine.device import fast_path
+from studio.engine.errors import CheckpointError, UserError
+from studio.engine.train.distributed import SINGLE, DistInfo, gather_across, mean_across
+
+
+class DataOrder:
+    """Shuffled passes over `n` items; the next pass is shuffled from the trainer's RNG when
+    the current one cannot fill a batch. State: `order` (a permutation) and `cursor`."""
+
+    def __init__(self, n: int, rng: torch.Generator):
+        self.order = torch.randperm(n, generator=rng)
+        self.cursor = 0
+
+    def take(self, batch: int, rng: torch.Generator) -> torch.Tensor:
+        n = len(self.order)
+        if n < batch:  # tiny collection: sample with replacement rather than refuse
+            return torch.randint(0, n, (batch,), generator=rng)
+        if self.cursor + batch > n:
+            self.order = torch.randperm(n, generator=rng)
+            self.cursor = 0
+        idx = self.order[self.cursor : self.cursor + batch]
+        self.cursor += batch
+        return idx
+
+    def restore(self, order: torch.Tensor, cursor: int, n: int, rng: torch.Generator) -> None:
+        """Continue a checkpoint's pass over `n` items (call after restoring `rng`)."""
+        if order.numel() == n:
+            self.order = order.clone()
+            self.cursor = cursor
+        else:
+            # The folder changed since the checkpoint (the session warns the user): the old order
+            # would index images that are gone, so the next pass starts now.
+            self.order = torch.randperm(n, generator=rng)
+            self.cursor = 0
+
+
+class TrainerBase:
+    """Shared state and helpers of the `Trainer` protocol (see protocol.py). Subclasses set
+    `kind`, `min_batch` and `images_per_item`, build their nets with `_make_nets` and their
+    optimizers with `_adam`, and implement step, samples, quality and the state methods."""
+
+    kind: ClassVar[str] = ""
+    min_batch: ClassVar[int] = 1  # reduce_batch never goes below this
+    images_per_item: ClassVar[int] = 1  # training images in one batch item (a pair of domains: 2)
+
+    def __init__(self, cfg, device: torch.device | str, seed: int, dist_info: DistInfo = SINGLE, *,
+                 cpu_channels_last: bool, cpu_bf16: bool = False):
+        """`cfg` is the kind's validated config (needs batch, lr, beta1, beta2, precision and
+        channels_last); the `cpu_*` flags say which fast-path levers measured faster for this kind."""
+        cfg.validate()
+        if dist_info.active and cfg.batch % dist_info.world:
+            raise UserError(f"Training on {dist_info.world} devices needs a batch divisible by {dist_info.world} "
+                            f"(got {cfg.batch}).")
+        self.cfg = cfg
+        self.device = torch.device(device)
+        self.dist = dist_info
+        self.global_step = 0
+        self.batch = cfg.batch  # global batch; may shrink after running out of GPU memory (reduce_batch)
+        self.images_per_step = cfg.batch * self.images_per_item
+        keep_freed_memory()  # steps reuse their activation buffers instead of page-faulting fresh ones
+        self.precision, channels_last = fast_path(self.device, cfg.precision, cfg.channels_last,
+                                                  cpu_channels_last=cpu_channels_last, cpu_bf16=cpu_bf16)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        # All randomness of the run flows from this CPU generator, so a checkpoint can restore it exactly.
+        self.rng = torch.Generator().manual_seed(seed + 1)
+
+    # ----- set-up ------------------------------------------------------------------------------
+    def _make_nets(self, seed: int, build: Callable[[], dict[str, nn.Module]]) -> dict[str, nn.Module]:
+        """The networks `build()` returns, initialised from `seed` alone (the global RNG is left as
+        it was) and moved to the device in the trainer's memory format."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            nets = build()
+        for net in nets.values():
+            net.to(self.device, memory_format=self.memory_format)
+        return nets
+
+    def _adam(self, params: Iterable[nn.Parameter]) -> torch.optim.Adam:
+        # fused on GPUs; the multi-tensor (foreach) path elsewhere, where fused is slower or missing
+        kw = {"fused": True} if self.device.type == "cuda" else {"foreach": True}
+        return torch.optim.Adam(params, lr=self.cfg.lr, betas=(self.cfg.beta1, self.cfg.beta2), **kw)
+
+    def _parallel(self, *modules: nn.Module) -> tuple[nn.Module, ...]:
+        """The modules to run forward passes through: DDP wrappers that average gradients across
+        processes when data-parallel, else the modules themselves. State stays with the bare modules,
+        and passes that need no weight gradients (samples, a frozen critic) use the bare ones too."""
+        if not self.dist.active:
+            return modules
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        # broadcast_buffers=False: a network may run several times per step, and normalisation
+        # statistics stay per device (its replacement, forward_sync_buffers, would still sync them at init).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return tuple(DDP(m, broadcast_buffers=False) for m in modules)
+
+    # ----- data --------------------------------------------------------------------------------
+    def _mine(self, x: torch.Tensor) -> torch.Tensor:
+        """This process's slice of a global-batch tensor (all of it in a single process)."""
+        if not self.dist.active:
+            return x
+        b = len(x) // self.dist.world
+        return x[self.dist.rank * b : (self.dist.rank + 1) * b]
+
+    def _gather(self, x: torch.Tensor) -> torch.Tensor:
+        """The global batch from every process's slice `x`, in rank order (`x` in a single process)."""
+        return gather_across(self.dist, x)
+
+    # ----- the step ----------------------------------------------------------------------------
+    def _autocast(self):
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _report(self, losses: dict[str, torch.Tensor | float]) -> dict[str, float]:
+        """The step's losses as floats, averaged over processes so every rank logs, and reacts to
+        NaN, identically."""
+        values = {k: float(v.detach()) if isinstance(v, torch.Tensor) else float(v) for k, v in losses.items()}
+        return mean_across(self.dist, values, self.device)
+
+    def reduce_batch(self) -> int | None:
+        """Halve the batch after an out-of-memory error; None when it cannot shrink further (or, with
+        several processes, no longer splits evenly between them)."""
+        smaller = max(self.min_batch, self.batch // 2)
+        if smaller == self.batch or smaller % self.dist.world:
+            return None
+        self._set_batch(smaller)
+        return smaller
+
+    def _set_batch(self, batch: int) -> None:
+        self.batch = batch
+        self.images_per_step = batch * self.images_per_item
+
+    # ----- checkpoints -------------------------------------------------------------------------
+    def _check_kind(self, meta: dict) -> None:
+        if meta.get("kind") != self.kind:
+            raise CheckpointError(f"checkpoint is for a {meta.get('kind')} model, not {self.kind}")
