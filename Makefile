@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint setup clean
+.PHONY: run test lint desktop setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,6 +25,18 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check
 	$(BIN)/lint-imports --no-cache --no-logo
+
+# Linux desktops: GAN Studio in the applications menu, with its icon (`make desktop` once;
+# again after moving this folder, since the entry points at this checkout's .venv)
+DESKTOP_DIR := $(HOME)/.local/share/applications
+ICON_DIR := $(HOME)/.local/share/icons/hicolor
+
+desktop: $(STAMP)
+	install -Dm644 assets/icon.svg $(ICON_DIR)/scalable/apps/gan-studio.svg
+	for s in 256 64 32; do install -Dm644 assets/icon-$$s.png $(ICON_DIR)/$${s}x$${s}/apps/gan-studio.png; done
+	mkdir -p $(DESKTOP_DIR)
+	sed 's|^Exec=gan-studio|Exec="$(CURDIR)/$(BIN)/gan-studio"|' assets/gan-studio.desktop > $(DESKTOP_DIR)/gan-studio.desktop
+	command -v update-desktop-database >/dev/null && update-desktop-database $(DESKTOP_DIR) || true
 
 clean:
 	rm -rf $(VENV) build *.egg-info

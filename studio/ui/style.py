@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
+
+from studio.assets import ICON_SIZES, asset_path, read_text
 
 CANVAS = QColor(24, 24, 26)  # behind images: dark neutral grey, no colour cast
 WINDOW = QColor(38, 39, 42)
@@ -19,36 +21,6 @@ OK = QColor(110, 200, 140)
 # Loss curve colours: distinguishable for common colour-vision deficiencies (Okabe-Ito).
 CURVE_COLORS = ["#56B4E9", "#E69F00", "#009E73", "#F0E442", "#CC79A7", "#D55E00", "#0072B2", "#999999"]
 
-STYLESHEET = """
-QMainWindow::separator { background: #2a2b2e; width: 4px; height: 4px; }
-QDockWidget { titlebar-close-icon: none; font-weight: 600; }
-QDockWidget::title { background: #2d2e32; padding: 6px 8px; text-align: left; }
-QToolBar { border: none; spacing: 4px; padding: 4px 6px; background: #2d2e32; }
-QToolButton { padding: 5px 9px; border-radius: 4px; }
-QToolButton:hover { background: #3a3b40; }
-QToolButton:checked { background: #34425c; }
-QPushButton { padding: 5px 14px; border-radius: 4px; border: 1px solid #4a4b50; background: #3a3b40; }
-QPushButton:hover { background: #45464c; }
-QPushButton:pressed { background: #2f3034; }
-QPushButton:disabled { color: #77787d; border-color: #3a3b40; background: #323336; }
-QPushButton#primary { background: #3d6fd1; border-color: #4c7fe0; color: white; font-weight: 600; }
-QPushButton#primary:hover { background: #4a7de0; }
-QPushButton#primary:disabled { background: #33353a; border-color: #3e4045; color: #7a7c82; }
-QProgressBar { border: 1px solid #45464c; border-radius: 4px; text-align: center; background: #1e1f22; height: 18px; }
-QProgressBar::chunk { background: #3d6fd1; border-radius: 3px; }
-QLabel#heading { font-size: 15px; font-weight: 600; }
-QLabel#muted, QLabel[muted="true"] { color: #9698a0; }
-QLabel#big { font-size: 22px; font-weight: 600; }
-QLabel#warning { color: #f0b450; }
-QLabel#error { color: #f0645a; }
-QGroupBox { border: 1px solid #3c3d42; border-radius: 6px; margin-top: 14px; padding: 10px 8px 8px 8px; }
-QGroupBox::title { subcontrol-origin: margin; left: 10px; padding: 0 4px; color: #b8bac0; }
-QListWidget, QTreeWidget, QPlainTextEdit, QTextBrowser { background: #1e1f22; border: 1px solid #3c3d42; border-radius: 4px; }
-QStatusBar { background: #2d2e32; }
-QSlider::groove:horizontal { height: 4px; background: #45464c; border-radius: 2px; }
-QSlider::handle:horizontal { background: #d0d2d8; width: 14px; margin: -6px 0; border-radius: 7px; }
-QSlider::sub-page:horizontal { background: #3d6fd1; border-radius: 2px; }
-"""
 
 
 def apply_theme(app: QApplication) -> None:
@@ -72,11 +44,23 @@ def apply_theme(app: QApplication) -> None:
     for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
         p.setColor(QPalette.ColorGroup.Disabled, role, QColor(110, 112, 118))
     app.setPalette(p)
-    app.setStyleSheet(STYLESHEET)
+    app.setStyleSheet(read_text("style.qss"))
+    app.setWindowIcon(application_icon())
+    # Wayland compositors take the icon from the desktop entry, not from the window
+    app.setDesktopFileName("gan-studio")
     font = app.font()
     if font.pointSizeF() < 10:
         font.setPointSizeF(10)
     app.setFont(font)
+
+
+def application_icon() -> QIcon:
+    """The studio's icon: the drawn PNGs at their sizes (crisp in title bars and task switchers),
+    the SVG for every other size."""
+    icon = QIcon(str(asset_path("icon.svg")))
+    for size in ICON_SIZES:
+        icon.addFile(str(asset_path(f"icon-{size}.png")))
+    return icon
 
 
 def muted(widget) -> None:
