@@ -6,14 +6,14 @@ The pattern is StyleGAN3 visualizer's `AsyncRenderer`, with Qt threads instead o
   *key* ("pad", "grid", "gallery", ...). Each request gets a stamp from a counter. Per key only
   the newest request waits: submitting a newer one drops the queued older one (`dropped(stamp)`),
   so a fast drag never builds a backlog and the picture never lags behind the mouse.
-* `RenderWorker` (a QObject moved to a QThread) owns its generator: it loads a project's
+* `RenderWorker` (a plain worker on the controller's WorkerThread) owns its generator: it loads a project's
   checkpoint itself or copies weights handed over from a running training (`set_weights`); the
   trainer and the renderer never share a module. It serves the waiting request of the most urgent
   priority (0: the picture under the user's hand; 1: backgrounds such as the pad's map or the
   gallery; 2: long jobs), oldest first within a priority, and emits
-  `rendered(stamp, uint8 (B, H, W, C))`.
-* `RenderController` (GUI thread) owns the worker and its thread, and turns results into
-  `ready(key, stamp, pictures)`. A result is stale, and silently discarded, when the worker has
+  `rendered(stamp, uint8 (B, H, W, C))` through the controller's `RenderSignals`.
+* `RenderController` (GUI thread) owns the signals object, the worker and its thread, and turns
+  results into `ready(key, stamp, pictures)`. A result is stale, and silently discarded, when the worker has
   already finished a newer request for the same key: results queued behind a busy GUI thread are
   skipped to the newest instead of being painted one after another.
 
@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Signal
 
+from studio.app.worker_thread import SignalsOwner, WorkerThread
 from studio.engine.errors import UserError
 
 Job = Callable[[object], object]  # fn(renderer) -> result, run on the render thread
@@ -63,24 +64,33 @@ class _Request:
     priority: int = 0  # lower is served first (0 interactive, 1 background, 2 long jobs)
 
 
-class RenderWorker(QObject):
-    """Owns one generator and renders requests on the thread it is moved to.
+class RenderSignals(QObject):
+    """The render thread's signals, owned by the RenderController for its whole life."""
 
-    `submit`, `submit_job`, `load_project`, `set_weights`, `set_model` and `stop` may be called
-    from any thread; `run()` must be connected to `QThread.started`."""
-
-    rendered = Signal(int, object)  # (stamp, uint8 (B, H, W, C) numpy)
-    computed = Signal(int, object)  # (stamp, result of a job)
-    dropped = Signal(int)  # stamp of a queued request replaced by a newer one with the same key
+    # views listen to these
+    ready = Signal(str, int, object)  # (key, stamp, uint8 (B, H, W, C)): the newest result of a key
+    computed = Signal(str, int, object)  # (key, stamp, job result)
     failed = Signal(str)  # one line for the user
-    request_failed = Signal(int, str)  # (stamp, one line): which request could not be served
     model_ready = Signal(object)  # ModelInfo
     backend_changed = Signal(str)  # live weights moved to the fast backend (same pictures, faster)
+    # the worker tells its controller, which decides what is stale
+    rendered = Signal(int, object)  # (stamp, uint8 (B, H, W, C) numpy)
+    job_done = Signal(int, object)  # (stamp, result of a job)
+    dropped = Signal(int)  # stamp of a queued request replaced by a newer one with the same key
+    request_failed = Signal(int, str)  # (stamp, one line): which request could not be served
 
-    def __init__(self, backend: str = "auto", threads: int | None = None, device: str = "auto"):
+
+class RenderWorker:
+    """Owns one generator and renders requests on the render thread.
+
+    `submit`, `submit_job`, `load_project`, `set_weights`, `set_model` and `stop` may be called
+    from any thread; `run()` runs on the render thread until `stop()`."""
+
+    def __init__(self, signals: RenderSignals, backend: str = "auto", threads: int | None = None,
+                 device: str = "auto"):
         """`device`: auto (CUDA, then Apple GPU, then CPU) | cpu | cuda | mps. `backend`: auto
         (onnxruntime on a CPU, the model itself on a GPU) | torch | onnxruntime."""
-        super().__init__()
+        self._signals = signals
         self._backend = backend
         self._threads = threads
         self._device = device
@@ -88,7 +98,8 @@ class RenderWorker(QObject):
         self._stamps = itertools.count(1)
         self._pending: dict[str, _Request] = {}
         self._finished: dict[str, int] = {}  # newest stamp rendered per key
-        self._model_change: tuple | None = None  # ("project", path, checkpoint) | ("weights", cfg, state, step) | ("model", m)
+        # ("project", path, checkpoint) | ("weights", kind, cfg, state, step) | ("model", m)
+        self._model_change: tuple | None = None
         self._stop = False
         self._upgrade_at: float | None = None  # monotonic time to move live weights to onnxruntime
         self._renderer = None  # only touched on the worker thread
@@ -117,7 +128,7 @@ class RenderWorker(QObject):
             self._cond.notify()
         if old is not None:
             self.drops += 1
-            self.dropped.emit(old.stamp)
+            self._signals.dropped.emit(old.stamp)
         return stamp
 
     def load_project(self, project_dir: Path | str, checkpoint: Path | str | None = None) -> None:
@@ -209,15 +220,15 @@ class RenderWorker(QObject):
             renderer = Renderer(model, "torch" if live else self._backend, self._threads)
             self._upgrade_at = time.monotonic() + UPGRADE_AFTER_S if live else None
         except UserError as e:
-            self.failed.emit(str(e))
+            self._signals.failed.emit(str(e))
             return
         except Exception as e:  # noqa: BLE001 - reported to the user, the worker keeps running
             traceback.print_exc()
-            self.failed.emit(f"cannot load the generator: {e.__class__.__name__}: {e}")
+            self._signals.failed.emit(f"cannot load the generator: {e.__class__.__name__}: {e}")
             return
         self._renderer = renderer
         cfg = model.cfg
-        self.model_ready.emit(ModelInfo(cfg.z_dim, cfg.size, cfg.channels, model.step, renderer.backend,
+        self._signals.model_ready.emit(ModelInfo(cfg.z_dim, cfg.size, cfg.channels, model.step, renderer.backend,
                                         str(model.device), source, time.perf_counter() - t0))
 
     def _upgrade(self) -> None:
@@ -230,7 +241,7 @@ class RenderWorker(QObject):
             traceback.print_exc()
             return
         self._renderer = renderer
-        self.backend_changed.emit(renderer.backend)
+        self._signals.backend_changed.emit(renderer.backend)
 
     def _serve(self, request: _Request) -> None:
         try:
@@ -248,46 +259,40 @@ class RenderWorker(QObject):
         with self._cond:
             self._finished[request.key] = request.stamp
         self.renders += 1
-        (self.computed if request.job is not None else self.rendered).emit(request.stamp, result)
+        (self._signals.job_done if request.job is not None else self._signals.rendered).emit(request.stamp, result)
 
     def _fail(self, request: _Request, message: str) -> None:
         with self._cond:
             self._finished[request.key] = request.stamp
-        self.request_failed.emit(request.stamp, message)
-        self.failed.emit(message)
+        self._signals.request_failed.emit(request.stamp, message)
+        self._signals.failed.emit(message)
 
 
-class RenderController(QObject):
-    """GUI-thread owner of a RenderWorker and its QThread. Views call `request()` and listen to
-    `ready(key, stamp, pictures)`; `shutdown()` joins the thread (call it before the owner closes)."""
-
-    ready = Signal(str, int, object)  # (key, stamp, uint8 (B, H, W, C))
-    computed = Signal(str, int, object)  # (key, stamp, job result)
-    failed = Signal(str)  # one line for the user
-    model_ready = Signal(object)  # ModelInfo
-    backend_changed = Signal(str)  # the same model now renders with another backend
+class RenderController(SignalsOwner):
+    """GUI-thread owner of a RenderWorker and its thread. Views call `request()` and listen to
+    `ready(key, stamp, pictures)`, `computed`, `failed`, `model_ready` and `backend_changed` (its
+    RenderSignals); `shutdown()` joins the thread (call it before the owner closes)."""
 
     def __init__(self, backend: str = "auto", threads: int | None = None, device: str = "auto",
                  parent: QObject | None = None):
         super().__init__(parent)
-        self.worker = RenderWorker(backend, threads, device)
-        self._thread = QThread()
-        self._thread.setObjectName("gan-studio-render")
-        self.worker.moveToThread(self._thread)
-        self._thread.started.connect(self.worker.run)
+        self.signals = RenderSignals(self)
+        self.worker = RenderWorker(self.signals, backend, threads, device)
+        self._runner = WorkerThread("gan-studio-render", self)
         self._keys: dict[int, str] = {}  # stamp -> key of requests in flight
         self._latest: dict[str, int] = {}  # newest stamp requested per key
         self._delivered: dict[str, int] = {}  # newest stamp delivered per key
         self.info: ModelInfo | None = None
         self.discarded = 0  # stale results skipped (statistics)
-        self.worker.rendered.connect(self._on_rendered)
-        self.worker.computed.connect(self._on_computed)
-        self.worker.dropped.connect(self._on_dropped)
-        self.worker.request_failed.connect(self._on_request_failed)
-        self.worker.failed.connect(self.failed)
-        self.worker.model_ready.connect(self._on_model_ready)
-        self.worker.backend_changed.connect(self._on_backend_changed)
-        self._thread.start()
+        sig = self.signals
+        sig.rendered.connect(self._on_rendered)
+        sig.job_done.connect(self._on_job_done)
+        sig.dropped.connect(self._on_dropped)
+        sig.request_failed.connect(self._on_request_failed)
+        # connected before any view: `info` is up to date when a view hears the same signal
+        sig.model_ready.connect(self._on_model_ready)
+        sig.backend_changed.connect(self._on_backend_changed)
+        self._runner.start(self.worker)
 
     # ----- requests ----------------------------------------------------------------------------------
     def request(self, key: str, latents, priority: int = 0) -> int:
@@ -304,10 +309,6 @@ class RenderController(QObject):
         self._keys[stamp] = key
         self._latest[key] = stamp
         return stamp
-
-    def latest_stamp(self, key: str) -> int:
-        """Stamp of the newest request made under `key` (0 if none)."""
-        return self._latest.get(key, 0)
 
     def is_current(self, key: str, stamp: int) -> bool:
         """True when `stamp` answers the newest request made under `key`."""
@@ -329,12 +330,8 @@ class RenderController(QObject):
 
     def shutdown(self, timeout_s: float = 30.0) -> None:
         """Stop the worker and join its thread (idempotent)."""
-        if self._thread is None:
-            return
         self.worker.stop()
-        self._thread.quit()
-        self._thread.wait(int(timeout_s * 1000))
-        self._thread = None
+        self._runner.join(timeout_s)
 
     # ----- results (GUI thread) ---------------------------------------------------------------------
     def _accept(self, stamp: int) -> str | None:
@@ -352,12 +349,12 @@ class RenderController(QObject):
     def _on_rendered(self, stamp: int, pictures) -> None:
         key = self._accept(stamp)
         if key is not None:
-            self.ready.emit(key, stamp, pictures)
+            self.signals.ready.emit(key, stamp, pictures)
 
-    def _on_computed(self, stamp: int, result) -> None:
+    def _on_job_done(self, stamp: int, result) -> None:
         key = self._accept(stamp)
         if key is not None:
-            self.computed.emit(key, stamp, result)
+            self.signals.computed.emit(key, stamp, result)
 
     def _on_dropped(self, stamp: int) -> None:
         self._keys.pop(stamp, None)
@@ -367,11 +364,9 @@ class RenderController(QObject):
 
     def _on_model_ready(self, info: ModelInfo) -> None:
         self.info = info
-        self.model_ready.emit(info)
 
     def _on_backend_changed(self, backend: str) -> None:
         import dataclasses
 
         if self.info is not None:
             self.info = dataclasses.replace(self.info, backend=backend)
-            self.backend_changed.emit(backend)

@@ -6,13 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtWidgets import QMainWindow
 
 from studio.cli.main import main
 from studio.engine.data.procedural import discs, write_folder
 from studio.engine.explore import latent as L
 from studio.engine.explore.generator import load_generator
-from studio.ui.explorer import ExplorerPanel, install_explorer
+from studio.ui.explorer import ExplorerPanel
 from studio.ui.explorer.common import LatentItem
 
 Z = 16
@@ -365,32 +364,6 @@ def test_export_dialog_other_kinds(qtbot, panel, tmp_path, kind, name):
         d.start()
     assert (tmp_path / name).stat().st_size > 0
     d.close()
-
-
-def test_install_explorer_docks_and_joins_its_thread_on_close(qtbot, project):
-    w = QMainWindow()
-    qtbot.addWidget(w)
-    dock = install_explorer(w, project)
-    panel = dock.widget()
-    assert isinstance(panel, ExplorerPanel) and dock.objectName() == "explore_dock"
-    w.show()
-    qtbot.waitUntil(lambda: panel.renderer.has_model, timeout=30_000)
-    refused = {"n": 0}
-
-    def refuse_once(event):  # like "training is running: quit anyway?" answered No
-        if refused["n"] == 0:
-            refused["n"] += 1
-            event.ignore()
-        else:
-            event.accept()
-
-    w.closeEvent = refuse_once
-    w.close()
-    assert w.isVisible() and panel.renderer._thread is not None  # still exploring
-    with qtbot.waitSignal(panel.renderer.ready, timeout=10_000):
-        panel.renderer.request("probe", np.zeros((1, Z), np.float32))
-    w.close()
-    assert panel.renderer._thread is None  # joined by the close
 
 
 def test_cyclegan_project_gets_a_clear_message(qtbot, tmp_path):

@@ -187,11 +187,6 @@ def combine(slots: Sequence[Slot]) -> np.ndarray:
     return total.astype(np.float32)
 
 
-def typical_length(z_dim: int) -> float:
-    """The length of a typical latent of a DCGAN's N(0, I) prior: sqrt(z_dim) (norms concentrate there)."""
-    return math.sqrt(z_dim)
-
-
 def to_typical_length(z) -> np.ndarray:
     """Latent(s) (z_dim,) or (N, z_dim) rescaled to the typical length sqrt(z_dim), direction kept.
 

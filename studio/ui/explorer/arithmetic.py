@@ -382,9 +382,6 @@ class ArithmeticPanel(QWidget):
         i = self.base_combo.currentData()
         return len(self.slots) - 1 if i is None else int(i)
 
-    def set_base(self, index: int) -> None:
-        self.base_combo.setCurrentIndex(index)
-
     # ----- maths ------------------------------------------------------------------------------------------
     def result_latent(self) -> np.ndarray | None:
         """sum(sign * mean(slot)) over the filled slots (rescaled to the typical length when that

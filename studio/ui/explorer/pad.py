@@ -13,17 +13,17 @@ cell under the point is what the big preview shows. Grid mode shows the whole pl
 sheet in the preview. A truncation slider and an "amount of <direction>" slider apply to every
 point. Keyboard: arrows nudge the point (Shift: larger steps), Home returns to the centre.
 
-All rendering goes through the shared RenderController (newest request wins). GUI thread only.
+All rendering goes through the shared RenderController (newest request wins). This module is the
+view: the surface, the preview and the controls around it; the square itself is
+`pad_surface.PadSurface`, the position-to-latent maths `pad_model.PadModel`. GUI thread only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QKeyEvent, QMouseEvent, QPainter, QPen
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QPushButton,
-    QSizePolicy,
     QSlider,
     QSpinBox,
     QVBoxLayout,
@@ -43,278 +42,15 @@ from PySide6.QtWidgets import (
 )
 
 from studio.engine.explore import latent as L
-from studio.ui import style
 from studio.ui.explorer.common import LatentItem, muted_label, unique_key
-from studio.ui.qimage import to_qimage
+from studio.ui.explorer.pad_model import Axis, PadModel
+from studio.ui.explorer.pad_surface import MAP_CELLS, PadSurface
 from studio.ui.widgets.image_view import ImageView
 
-MAP_CELLS = 5  # the pad background's map: 5 x 5 thumbnails
 CORNER_NAMES = ("top left", "top right", "bottom left", "bottom right")
 DEFAULT_SEEDS = (1, 2, 3, 4)
 
 
-@dataclass
-class Axis:
-    """One axis of the plane mode: a direction and what to call it."""
-
-    name: str  # "glasses", "PC1"
-    vector: np.ndarray  # (z_dim,)
-    unit: str = ""  # how an amount reads, e.g. "σ" for principal directions
-
-
-@dataclass
-class PadModel:
-    """What the pad maps positions to (plain numpy; no Qt)."""
-
-    corners: list[LatentItem] = field(default_factory=list)  # 4, in TL, TR, BL, BR order
-    spherical: bool = False  # slerp instead of lerp between corners
-    mode: str = "blend"  # blend | plane
-    center: LatentItem | None = None  # plane mode: the plane passes through this latent
-    axes: tuple[Axis | None, Axis | None] = (None, None)  # plane mode: x and y directions
-    span: float = 2.0  # plane mode: the pad's edges are at -span and +span along each axis
-    psi: float = 1.0  # truncation toward the mean latent
-    adjust: Axis | None = None  # "amount of X" applied to every point
-    amount: float = 0.0
-
-    def ready(self) -> bool:
-        if self.mode == "blend":
-            return len(self.corners) == 4
-        return self.center is not None  # axes not chosen (or still computing) count as zero
-
-    def latents(self, u, v) -> np.ndarray:
-        """Latent(s) at pad position(s) (u right, v down, in [0, 1]); shape (..., z_dim)."""
-        if self.mode == "blend":
-            base = L.bilinear(np.stack([c.z for c in self.corners]), u, v, self.spherical)
-        else:
-            a, b = L.pad_to_plane(u, v, self.span)
-            zero = np.zeros_like(self.center.z)
-            d1, d2 = (ax.vector if ax is not None and ax.vector is not None else zero for ax in self.axes)
-            base = L.plane(self.center.z, d1, d2, a, b)
-        z = L.truncate(base, self.psi)
-        if self.adjust is not None and self.amount:
-            z = L.apply_direction(z, self.adjust.vector, self.amount)
-        return z
-
-    def grid(self, n: int) -> np.ndarray:
-        """n x n latents covering the pad corner to corner, row-major: (n * n, z_dim)."""
-        u, v = L.pad_grid_positions(n)
-        return self.latents(u, v).reshape(n * n, -1)
-
-
-# ----- the pad surface ----------------------------------------------------------------------------------
-class PadSurface(QWidget):
-    """The square pad: map background, corner tags or axis labels, the draggable point."""
-
-    position_changed = Signal(float, float)  # (u, v) in [0, 1]
-    corner_clicked = Signal(int, object)  # (corner index, global QPoint) on right-click or corner double-click
-    drag_finished = Signal()
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.u, self.v = 0.5, 0.5
-        self._map: list = []  # n * n QImages
-        self._map_n = MAP_CELLS
-        self._corner_tags: list[str] = []
-        self._axis_labels: tuple[str, str] | None = None
-        self._dragging = False
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setMinimumSize(220, 220)
-        sp = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        sp.setHeightForWidth(True)
-        self.setSizePolicy(sp)
-        self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setToolTip("Drag to explore. Arrow keys nudge (Shift: bigger steps), Home recentres.\n"
-                        "Right-click a corner to choose its image.")
-
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        return QSize(360, 360)
-
-    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt API
-        return True
-
-    def heightForWidth(self, w: int) -> int:  # noqa: N802 - Qt API
-        return w
-
-    # ----- content ----------------------------------------------------------------------------------------
-    def set_map(self, pictures: np.ndarray | None, n: int = MAP_CELLS) -> None:
-        self._map = [] if pictures is None else [to_qimage(p) for p in pictures]
-        self._map_n = n
-        self.update()
-
-    def set_corner_tags(self, tags: list[str]) -> None:
-        self._corner_tags = list(tags)
-        self.update()
-
-    def set_axis_labels(self, labels: tuple[str, str] | None) -> None:
-        self._axis_labels = labels
-        self.update()
-
-    def set_position(self, u: float, v: float, emit: bool = True) -> None:
-        u, v = float(np.clip(u, 0, 1)), float(np.clip(v, 0, 1))
-        if (u, v) == (self.u, self.v):
-            return
-        self.u, self.v = u, v
-        self.update()
-        if emit:
-            self.position_changed.emit(u, v)
-
-    # ----- geometry ---------------------------------------------------------------------------------------
-    def square(self) -> QRectF:
-        """The pad's square, centred in the widget."""
-        side = min(self.width(), self.height()) - 2
-        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
-
-    def active(self) -> QRectF:
-        """Where positions live: inset by half a map cell, so each cell is centred on its position."""
-        sq = self.square()
-        half = sq.width() / self._map_n / 2
-        return sq.adjusted(half, half, -half, -half)
-
-    def point_for(self, u: float, v: float) -> QPointF:
-        a = self.active()
-        return QPointF(a.left() + u * a.width(), a.top() + v * a.height())
-
-    def position_at(self, p: QPointF) -> tuple[float, float]:
-        a = self.active()
-        return (float(np.clip((p.x() - a.left()) / a.width(), 0, 1)),
-                float(np.clip((p.y() - a.top()) / a.height(), 0, 1)))
-
-    def corner_at(self, p: QPointF) -> int | None:
-        """Index of the corner map cell under `p`, if any."""
-        sq = self.square()
-        cell = sq.width() / self._map_n
-        col = 0 if p.x() < sq.left() + cell else 1 if p.x() > sq.right() - cell else None
-        row = 0 if p.y() < sq.top() + cell else 1 if p.y() > sq.bottom() - cell else None
-        if col is None or row is None:
-            return None
-        return row * 2 + col
-
-    # ----- input ------------------------------------------------------------------------------------------
-    def mousePressEvent(self, e: QMouseEvent) -> None:  # noqa: N802 - Qt API
-        if e.button() == Qt.MouseButton.RightButton:
-            corner = self.corner_at(e.position())
-            if corner is not None:
-                self.corner_clicked.emit(corner, e.globalPosition().toPoint())
-            return
-        if e.button() == Qt.MouseButton.LeftButton:
-            self._dragging = True
-            self.set_position(*self.position_at(e.position()))
-
-    def mouseMoveEvent(self, e: QMouseEvent) -> None:  # noqa: N802 - Qt API
-        if self._dragging:
-            self.set_position(*self.position_at(e.position()))
-
-    def mouseReleaseEvent(self, e: QMouseEvent) -> None:  # noqa: N802 - Qt API
-        if self._dragging and e.button() == Qt.MouseButton.LeftButton:
-            self._dragging = False
-            self.drag_finished.emit()
-
-    def mouseDoubleClickEvent(self, e: QMouseEvent) -> None:  # noqa: N802 - Qt API
-        corner = self.corner_at(e.position())
-        if corner is not None and self._corner_tags:
-            self.corner_clicked.emit(corner, e.globalPosition().toPoint())
-
-    def keyPressEvent(self, e: QKeyEvent) -> None:  # noqa: N802 - Qt API
-        step = 0.05 if e.modifiers() & Qt.KeyboardModifier.ShiftModifier else 0.01
-        moves = {Qt.Key.Key_Left: (-step, 0), Qt.Key.Key_Right: (step, 0), Qt.Key.Key_Up: (0, -step),
-                 Qt.Key.Key_Down: (0, step)}
-        if e.key() in moves:
-            du, dv = moves[e.key()]
-            self.set_position(self.u + du, self.v + dv)
-        elif e.key() == Qt.Key.Key_Home:
-            self.set_position(0.5, 0.5)
-        else:
-            super().keyPressEvent(e)
-
-    # ----- painting ---------------------------------------------------------------------------------------
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        sq = self.square()
-        p.fillRect(sq, style.CANVAS)  # outside the square the page shows through
-        if not self.isEnabled():  # no generator yet: say so instead of showing a dead pad
-            p.setPen(style.MUTED)
-            p.drawText(sq, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, "No generator loaded")
-            p.end()
-            return
-        n = self._map_n
-        cell = sq.width() / n
-        if len(self._map) == n * n:
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            for i, img in enumerate(self._map):
-                r, c = divmod(i, n)
-                p.drawImage(QRectF(sq.left() + c * cell, sq.top() + r * cell, cell, cell), img)
-            p.fillRect(sq, QColor(0, 0, 0, 55))  # dim the map so the point and labels read clearly
-        # light grid through the cell centres
-        p.setPen(QPen(QColor(255, 255, 255, 28), 1))
-        a = self.active()
-        for i in range(n):
-            x = a.left() + i * a.width() / (n - 1)
-            y = a.top() + i * a.height() / (n - 1)
-            p.drawLine(QPointF(x, a.top()), QPointF(x, a.bottom()))
-            p.drawLine(QPointF(a.left(), y), QPointF(a.right(), y))
-        if self._axis_labels:
-            self._paint_axes(p, a)
-        elif self._corner_tags:
-            self._paint_corner_tags(p, sq, cell)
-        # the point
-        pt = self.point_for(self.u, self.v)
-        p.setPen(QPen(QColor(0, 0, 0, 160), 4))
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.drawEllipse(pt, 9, 9)
-        p.setPen(QPen(QColor(255, 255, 255), 2))
-        p.drawEllipse(pt, 9, 9)
-        p.setBrush(style.ACCENT)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.drawEllipse(pt, 3.5, 3.5)
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.setPen(QPen(style.ACCENT if self.hasFocus() else QColor(70, 72, 78), 1.5))
-        p.drawRect(sq.adjusted(0.5, 0.5, -0.5, -0.5))
-        p.end()
-
-    def _tag(self, p: QPainter, anchor: QPointF, text: str, align) -> None:
-        f = QFont(self.font())
-        f.setPointSizeF(max(8.0, self.font().pointSizeF() - 1))
-        p.setFont(f)
-        m = p.fontMetrics()
-        w, h = m.horizontalAdvance(text) + 10, m.height() + 4
-        x = anchor.x() if align & Qt.AlignmentFlag.AlignLeft else anchor.x() - w if align & Qt.AlignmentFlag.AlignRight \
-            else anchor.x() - w / 2
-        y = anchor.y() if align & Qt.AlignmentFlag.AlignTop else anchor.y() - h if align & Qt.AlignmentFlag.AlignBottom \
-            else anchor.y() - h / 2
-        box = QRectF(x, y, w, h)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor(0, 0, 0, 175))
-        p.drawRoundedRect(box, 4, 4)
-        p.setPen(QColor(235, 236, 240))
-        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
-
-    def _paint_corner_tags(self, p: QPainter, sq: QRectF, cell: float) -> None:
-        pad = 4
-        spots = [
-            (QPointF(sq.left() + pad, sq.top() + pad), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop),
-            (QPointF(sq.right() - pad, sq.top() + pad), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop),
-            (QPointF(sq.left() + pad, sq.bottom() - pad), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom),
-            (QPointF(sq.right() - pad, sq.bottom() - pad), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom),
-        ]
-        for (anchor, align), text in zip(spots, self._corner_tags):
-            self._tag(p, anchor, text, align)
-
-    def _paint_axes(self, p: QPainter, a: QRectF) -> None:
-        x_name, y_name = self._axis_labels
-        c = a.center()
-        p.setPen(QPen(QColor(255, 255, 255, 110), 1.2, Qt.PenStyle.DashLine))
-        p.drawLine(QPointF(a.left(), c.y()), QPointF(a.right(), c.y()))
-        p.drawLine(QPointF(c.x(), a.top()), QPointF(c.x(), a.bottom()))
-        sq = self.square()
-        pad = 4
-        self._tag(p, QPointF(sq.right() - pad, c.y() - pad), f"{x_name} +", Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom)
-        self._tag(p, QPointF(sq.left() + pad, c.y() - pad), f"− {x_name}", Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
-        self._tag(p, QPointF(c.x() + pad, sq.top() + pad), f"{y_name} +", Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self._tag(p, QPointF(c.x() + pad, sq.bottom() - pad), f"− {y_name}", Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
-
-
-# ----- the view -------------------------------------------------------------------------------------------
 class LatentPadView(QWidget):
     """The pad with its preview and controls. GUI thread only.
 
@@ -557,7 +293,8 @@ class LatentPadView(QWidget):
         if self.z_dim != info.z_dim:
             self.z_dim = info.z_dim
             self._pcs = []
-            self.model.corners = [LatentItem(L.seed_latent(s, info.z_dim), f"seed {s}", f"seed {s}") for s in DEFAULT_SEEDS]
+            self.model.corners = [LatentItem(L.seed_latent(s, info.z_dim), f"seed {s}", f"seed {s}")
+                                  for s in DEFAULT_SEEDS]
             self.model.center = None
             self.model.adjust = None
             self.seeds_edit.setText(", ".join(map(str, DEFAULT_SEEDS)))
@@ -745,7 +482,8 @@ class LatentPadView(QWidget):
             return
         stamp = self.renderer.request(self._key_point, z)
         # keep only what can still arrive: requests newer than the last shown
-        self._pending = {s: v for s, v in self._pending.items() if s >= self.renderer.worker.finished_stamp(self._key_point)}
+        done = self.renderer.worker.finished_stamp(self._key_point)
+        self._pending = {s: v for s, v in self._pending.items() if s >= done}
         self._pending[stamp] = z
 
     def _request_sheet(self) -> None:
@@ -799,11 +537,13 @@ class LatentPadView(QWidget):
         if self.store is not None and self.store.latents:
             sub = menu.addMenu("Bookmark")
             for e in self.store.latents:
-                sub.addAction(e.name, lambda e=e: self.set_corner(index, LatentItem(e.vector, e.name, f"bookmark {e.name}")))
+                sub.addAction(e.name, lambda e=e: self.set_corner(
+                    index, LatentItem(e.vector, e.name, f"bookmark {e.name}")))
         menu.exec(global_pos)
 
     def _ask_seed(self, index: int) -> None:
-        seed, ok = QInputDialog.getInt(self, "Corner seed", f"Seed for the {CORNER_NAMES[index]} corner:", 0, 0, 2**31 - 1)
+        seed, ok = QInputDialog.getInt(self, "Corner seed", f"Seed for the {CORNER_NAMES[index]} corner:",
+                                       0, 0, 2**31 - 1)
         if ok:
             self.set_corner(index, LatentItem(L.seed_latent(seed, self.z_dim), f"seed {seed}", f"seed {seed}"))
 

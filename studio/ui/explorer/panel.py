@@ -4,20 +4,17 @@
     panel.set_generator_state(cfg, state, step, kind=kind) # explore weights handed over by a running training
     panel.shutdown()                            # joins the render thread (closeEvent does it too)
 
-`install_explorer(main_window, project_dir)` docks a panel into a QMainWindow and shuts it down
-with the window. GUI thread only.
+GUI thread only.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QDockWidget,
     QHBoxLayout,
     QLabel,
-    QMainWindow,
     QPushButton,
     QSplitter,
     QTabWidget,
@@ -32,7 +29,8 @@ from studio.ui.explorer.arithmetic import ArithmeticPanel
 from studio.ui.explorer.common import LatentItem, muted_label, unique_key
 from studio.ui.explorer.export_dialog import ExportContext, ExportDialog
 from studio.ui.explorer.gallery import GalleryView
-from studio.ui.explorer.pad import Axis, LatentPadView
+from studio.ui.explorer.pad import LatentPadView
+from studio.ui.explorer.pad_model import Axis
 
 
 class ExplorerPanel(QWidget):
@@ -334,38 +332,3 @@ class ExplorerPanel(QWidget):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.shutdown()
         super().closeEvent(event)
-
-
-class _CloseWatcher(QObject):
-    """Shuts the explorer down once its main window has really closed (before Qt destroys the thread
-    objects). A Close event may still be refused ("training is running, quit anyway?"), so the
-    signal is the non-spontaneous Hide that follows an accepted close (minimising is spontaneous)."""
-
-    def __init__(self, panel: ExplorerPanel, window: QMainWindow):
-        super().__init__(window)
-        self.panel = panel
-
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
-        if event.type() == QEvent.Type.Hide and not event.spontaneous():
-            self.panel.shutdown()
-        return False
-
-
-def install_explorer(main_window: QMainWindow, project_dir: Path | str | None = None,
-                     area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea) -> QDockWidget:
-    """Dock an ExplorerPanel ("Explore") into `main_window`; returns the dock (`dock.widget()` is the
-    panel). The panel's render thread is joined when the window closes (or the application quits).
-    A window that embeds the panel some other way should call `panel.shutdown()` when it closes."""
-    panel = ExplorerPanel(project_dir)
-    dock = QDockWidget("Explore", main_window)
-    dock.setObjectName("explore_dock")
-    dock.setWidget(panel)
-    main_window.addDockWidget(area, dock)
-    watcher = _CloseWatcher(panel, main_window)
-    main_window.installEventFilter(watcher)
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance()
-    if app is not None:
-        app.aboutToQuit.connect(panel.shutdown)
-    return dock
