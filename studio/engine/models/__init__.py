@@ -10,6 +10,7 @@ from __future__ import annotations
 from studio.engine.errors import UserError
 from studio.engine.models.cyclegan.kind import CycleGANKind
 from studio.engine.models.dcgan.kind import DCGANKind
+from studio.engine.models.gan.kind import GANKind
 from studio.engine.models.kind import ModelKind
 
 KINDS: dict[str, ModelKind] = {
@@ -17,6 +18,7 @@ KINDS: dict[str, ModelKind] = {
     for k in (
         DCGANKind(),
         CycleGANKind(),
+        GANKind(),
     )
 }
 

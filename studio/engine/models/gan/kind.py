@@ -1,0 +1,55 @@
+"""The original GAN kind: new images from noise with fully connected nets (Goodfellow et al. 2014)."""
+
+from __future__ import annotations
+
+from studio.engine.models.kind import Capabilities, ModelKind, Option, Role
+
+# What the nets are built for: the paper's 28 px MNIST up to 64 px, where a fully connected G's
+# last layer (4w x C*64*64 weights) is already most of the model.
+SIZES = (28, 32, 48, 64)
+
+
+class GANKind(ModelKind):
+    name = "gan"
+    title = "GAN (2014)"
+    summary = "new images from noise with the original fully connected GAN (small images, quick)"
+    roles = (Role("data", "Images", "--data", "folder of training images (searched recursively)"),)
+    sizes = SIZES
+    # Data-parallel training is the DCGAN trainer's own code so far; this one trains on one device.
+    capabilities = Capabilities(latent_space=True, multi_device=False)
+    export_formats = ("png", "gif", "mp4", "webp", "onnx")
+    default_steps = 3000
+    options = (
+        Option("z_dim", "Noise length", "length of the noise vector (default 100)", "--z-dim", default=100),
+        Option("width", "Network width", "hidden units: G has w, 2w, 4w, D has 2w, w; smaller trains faster, "
+               "larger can learn more detail (default 256)", "--width", default=256, minimum=8, maximum=2048),
+        Option("maxout", "Discriminator units", "maxout units as in the paper (slower) or LeakyReLU", "--maxout",
+               choices=((0, "LeakyReLU (quick)"), (5, "Maxout, 5 pieces (the paper)")), default=0),
+    )
+
+    @property
+    def config_cls(self):
+        from studio.engine.models.gan.trainer import GANConfig
+
+        return GANConfig
+
+    def bytes_per_image(self, size, width=256):
+        # Activations only (the weights do not grow with the batch): the image vector and its
+        # gradients a few times over, plus the hidden layers (7w units in G and 3w in D).
+        return 4 * (8 * 3 * size * size + 20 * width) * 4
+
+    def size_cap(self, gpu):
+        return 64  # fully connected: larger images only add parameters, not detail it can learn
+
+    def default_size(self):
+        return 32
+
+    def make_trainer(self, cfg, settings, datasets, device, dist_info):
+        from studio.engine.models.gan.trainer import GANTrainer
+
+        return GANTrainer(cfg, datasets["data"].images, device=device, seed=settings.seed)
+
+    def make_generator(self, cfg):
+        from studio.engine.models.gan.nets import Generator
+
+        return Generator(cfg.size, cfg.z_dim, cfg.width, cfg.channels)
