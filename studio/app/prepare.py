@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from studio.engine.config import RunSettings
 from studio.engine.data.dataset import DataConfig, ImageDataset, prepare_dataset, scan_folder
 from studio.engine.errors import UserError
 from studio.engine.models import get_kind
 from studio.engine.models.kind import Suggestion
-from studio.engine.suggest import DeviceInfo, device_info, probe_sizes
+from studio.engine.suggest import DeviceInfo, suggest_for_files
 
 
 @dataclass
@@ -31,6 +32,28 @@ class PreparedData:
     @property
     def counts(self) -> dict[str, int]:
         return {r: len(d) for r, d in self.datasets.items()}
+
+
+@dataclass(frozen=True)
+class NewProjectRequest:
+    """Everything needed to create and start a project (see studio.app.sessions.new_project)."""
+
+    out: str  # the new project folder
+    kind: str  # a key of studio.engine.models.KINDS
+    folders: dict[str, str]  # role -> image folder
+    data_cfg: DataConfig
+    settings: RunSettings
+    overrides: dict  # model config values (batch, flip, the kind's options)
+
+
+def build_request(prepared: PreparedData, out: str, data_cfg: DataConfig, run: RunSettings,
+                  **given) -> NewProjectRequest:
+    """The request for a new project from `prepared` folders: the values in `given` (size, batch,
+    flip, steps, sample_every, checkpoint_every, the kind's options; None: not given) over the
+    suggestion, the same way `gan-studio train` fills what its user did not give."""
+    chosen = prepared.suggestion.chosen(**given)
+    data_cfg, settings, overrides = chosen.project_settings(data_cfg, run)
+    return NewProjectRequest(str(out), prepared.kind, dict(prepared.folders), data_cfg, settings, overrides)
 
 
 def prepare_folders(kind: str, folders: dict[str, str], data_cfg: DataConfig | None = None, device: str = "auto",
@@ -50,9 +73,7 @@ def prepare_folders(kind: str, folders: dict[str, str], data_cfg: DataConfig | N
         for role, found in files.items():
             if not found:
                 raise UserError(f"No images found in {folders[role]} (JPEG, PNG, WebP, BMP, GIF or TIFF).")
-        sizes = [wh for found in files.values() for wh in probe_sizes(found)]
-        dev = device_info(device)
-        sug = spec.suggest([len(f) for f in files.values()], sizes, dev)
+        sug, dev = suggest_for_files(spec, files, device)
         if size is not None:
             sug = replace(sug, size=size, reasons={**sug.reasons, "size": "Chosen by you"})
         cfg = replace(base_cfg, size=sug.size)
@@ -65,7 +86,8 @@ def prepare_folders(kind: str, folders: dict[str, str], data_cfg: DataConfig | N
             def role_progress(done, total, title=title):
                 progress(done, total, f"Preparing {title.lower()}: {done} of {total}")
 
-            datasets[role] = prepare_dataset(folders[role], load_cfg, progress=role_progress, should_cancel=should_cancel)
+            datasets[role] = prepare_dataset(folders[role], load_cfg, progress=role_progress,
+                                             should_cancel=should_cancel)
         return PreparedData(kind, dict(folders), cfg, datasets, sug, dev)
 
     return run

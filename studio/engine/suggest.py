@@ -80,6 +80,15 @@ def _available_ram() -> int:
         return 4 * 1024**3
 
 
+def suggest_for_files(kind, files: dict[str, list[Path]], device: str = "auto") -> tuple[Suggestion, DeviceInfo]:
+    """The suggestion for a new project of `kind` (a ModelKind) from its roles' scanned image files
+    (role -> paths, see `studio.engine.data.dataset.scan_folder`) on `device` ("auto", "cpu"...),
+    and the device described. The wizard's preparation and `gan-studio train` both call this."""
+    sizes = [wh for found in files.values() for wh in probe_sizes(found)]
+    dev = device_info(device)
+    return kind.suggest([len(found) for found in files.values()], sizes, dev), dev
+
+
 def suggest_common(kind, counts: list[int], sizes: list[tuple[int, int]], device: DeviceInfo) -> Suggestion:
     """Settings for a new project of `kind` (a ModelKind) with image folders of `counts` images whose
     probed (w, h) are `sizes`, trained on `device`. Called through `ModelKind.suggest`."""

@@ -1,22 +1,26 @@
 """NewProjectWizard: from "here is my folder" to a configured project in three pages.
 
-1. What to make (new images with a DCGAN, or translation between two folders with a CycleGAN),
-   which folder(s), where the project is saved, and how images are fitted to a square.
+1. What to make (one choice per model kind, e.g. new images with a DCGAN, or translation between
+   two folders with a CycleGAN), which folder(s), where the project is saved, and how images are
+   fitted to a square.
 2. The dataset report: the images as the model will see them, plus skipped files with reasons,
    duplicates, small images and the aspect spread. Preparation runs on a worker thread with a
    progress bar and Cancel.
 3. Training settings pre-filled from the dataset and the device (size from the images, batch
-   from memory, mirroring for small sets), each with the reason it was chosen.
+   from memory, mirroring for small sets), each with the reason it was chosen, and the kind's own
+   options (`ModelKind.options`).
 
-The wizard returns a `NewProjectRequest`; the main window starts training from it.
+Every kind-specific control is built from the kind (`studio.engine.models.KINDS`): its roles give
+the folder fields, its sizes the size list, its options the option controls. The wizard returns a
+`NewProjectRequest` built by `studio.app.prepare.build_request`, the path the command line's
+`train` takes too; the main window starts training from it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -39,31 +43,24 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from studio.app.prepare import PreparedData, prepare_folders
+from studio.app.prepare import NewProjectRequest, PreparedData, build_request, prepare_folders
 from studio.app.settings import StudioSettings
-from studio.engine.models import KINDS, get_kind
 from studio.app.task_worker import TaskRunner
 from studio.engine.config import RunSettings
 from studio.engine.data.dataset import DataConfig
 from studio.engine.errors import UserError
+from studio.engine.models import KINDS, get_kind
+from studio.engine.models.kind import ModelKind, Option
 from studio.ui import style
 from studio.ui.widgets.dataset_report_view import DatasetReportView
 from studio.ui.widgets.folder_field import FolderField
 
-KIND_ROLES = {name: tuple(r.name for r in k.roles) for name, k in KINDS.items()}
-ROLE_TITLES = {r.name: r.title for k in KINDS.values() for r in k.roles}
+__all__ = ["NewProjectRequest", "NewProjectWizard", "default_project_root", "unique_project_dir"]
 
 
-@dataclass(frozen=True)
-class NewProjectRequest:
-    """Everything needed to create and start a project (see studio.app.sessions.new_project)."""
-
-    out: str  # the new project folder
-    kind: str  # "dcgan" | "cyclegan"
-    folders: dict[str, str]  # role -> image folder
-    data_cfg: DataConfig
-    settings: RunSettings
-    overrides: dict  # model config fields (batch, flip, widths)
+def _sentence(text: str) -> str:
+    """A kind's one-line summary or help (written lower-case for --help) as a sentence."""
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def default_project_root() -> Path:
@@ -90,33 +87,33 @@ class SourcePage(QWizardPage):
         self._settings = settings
         self._name_edited = False
 
-        self.dcgan_radio = QRadioButton("New images  —  DCGAN")
-        self.cyclegan_radio = QRadioButton("Translate between two styles  —  CycleGAN")
-        self.dcgan_radio.setChecked(True)
+        self.kind_radios: dict[str, QRadioButton] = {}
         self.kind_group = QButtonGroup(self)
-        self.kind_group.addButton(self.dcgan_radio)
-        self.kind_group.addButton(self.cyclegan_radio)
-        d_note = QLabel("Learns from one folder and invents new images that look like they belong in it.")
-        c_note = QLabel("Learns from two folders (no pairs needed) to turn images of one into the style of the other, and back.")
-        for note in (d_note, c_note):
+        kinds = QVBoxLayout()
+        for kind in KINDS.values():
+            radio = QRadioButton(kind.title)
+            note = QLabel(_sentence(kind.summary))
             note.setWordWrap(True)
             note.setContentsMargins(26, 0, 0, 6)
             style.muted(note)
-        kinds = QVBoxLayout()
-        kinds.addWidget(self.dcgan_radio)
-        kinds.addWidget(d_note)
-        kinds.addWidget(self.cyclegan_radio)
-        kinds.addWidget(c_note)
+            self.kind_group.addButton(radio)
+            self.kind_radios[kind.name] = radio
+            kinds.addWidget(radio)
+            kinds.addWidget(note)
+        next(iter(self.kind_radios.values())).setChecked(True)
 
+        # One field per role name: kinds that share a role (one folder of images) share its field,
+        # so switching between them keeps the folder.
         start = settings.last_folder("images")
-        self.data_field = FolderField("Folder of images (searched with all its subfolders)", "Choose the folder of images", start)
-        self.a_field = FolderField("Folder A, e.g. photos", "Choose folder A", start)
-        self.b_field = FolderField("Folder B, e.g. paintings", "Choose folder B", start)
+        self.fields: dict[str, FolderField] = {}
         self.folders_form = QFormLayout()
         self.folders_form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
-        self.folders_form.addRow("Images", self.data_field)
-        self.folders_form.addRow("Folder A", self.a_field)
-        self.folders_form.addRow("Folder B", self.b_field)
+        for kind in KINDS.values():
+            for role in kind.roles:
+                if role.name not in self.fields:
+                    field = FolderField(_sentence(role.help).rstrip("."), f"Choose the {role.title.lower()}", start)
+                    self.fields[role.name] = field
+                    self.folders_form.addRow(role.title, field)
 
         self.location_field = FolderField("Where projects are saved", "Choose where to save the project",
                                           str(default_project_root()))
@@ -164,20 +161,21 @@ class SourcePage(QWizardPage):
         layout.addStretch(1)
 
         self.kind_group.buttonToggled.connect(self._on_kind)
-        for f in (self.data_field, self.a_field, self.b_field, self.location_field):
+        for f in (*self.fields.values(), self.location_field):
             f.changed.connect(self._on_folders_changed)
         self._on_kind()
 
     # ----- values -------------------------------------------------------------------------------------
     def kind(self) -> str:
-        return "cyclegan" if self.cyclegan_radio.isChecked() else "dcgan"
+        """The chosen kind's name (a key of KINDS)."""
+        return next(name for name, radio in self.kind_radios.items() if radio.isChecked())
 
     def set_kind(self, kind: str) -> None:
-        (self.cyclegan_radio if kind == "cyclegan" else self.dcgan_radio).setChecked(True)
+        self.kind_radios[get_kind(kind).name].setChecked(True)
 
     def folders(self) -> dict[str, str]:
-        fields = {"data": self.data_field, "a": self.a_field, "b": self.b_field}
-        return {r: fields[r].path() for r in KIND_ROLES[self.kind()]}
+        """Role -> folder for the chosen kind's roles."""
+        return {r.name: self.fields[r.name].path() for r in get_kind(self.kind()).roles}
 
     def project_dir(self) -> Path:
         return Path(self.location_field.path() or default_project_root()).expanduser() / self.name_edit.text().strip()
@@ -190,9 +188,9 @@ class SourcePage(QWizardPage):
 
     # ----- behaviour ---------------------------------------------------------------------------------
     def _on_kind(self, *args) -> None:
-        cyc = self.kind() == "cyclegan"
-        for field, visible in ((self.data_field, not cyc), (self.a_field, cyc), (self.b_field, cyc)):
-            self.folders_form.setRowVisible(field, visible)
+        roles = {r.name for r in get_kind(self.kind()).roles}
+        for name, field in self.fields.items():
+            self.folders_form.setRowVisible(field, name in roles)
         self._suggest_name()
         self.completeChanged.emit()
 
@@ -218,7 +216,7 @@ class SourcePage(QWizardPage):
         folders = [Path(f).name for f in self.folders().values() if f]
         if not folders:
             return
-        name = "-to-".join(folders) if self.kind() == "cyclegan" else folders[0]
+        name = "-to-".join(folders)  # one folder: its name; A and B: "A-to-B"
         parent = Path(self.location_field.path() or default_project_root()).expanduser()
         self.name_edit.setText(unique_project_dir(parent, f"{name} {self.kind()}").name)
 
@@ -228,7 +226,7 @@ class SourcePage(QWizardPage):
     def validatePage(self) -> bool:  # noqa: N802 - Qt API
         for role, folder in self.folders().items():
             if not Path(folder).expanduser().is_dir():
-                self.error.setText(f"{ROLE_TITLES[role]}: {folder} is not a folder.")
+                self.error.setText(f"{get_kind(self.kind()).role(role).title}: {folder} is not a folder.")
                 return False
         out = self.project_dir()
         if (out / "project.json").exists():
@@ -322,12 +320,13 @@ class ReportPage(QWizardPage):
         self.progress_label.setText(
             f"Ready: {total:,} images prepared at {prepared.data_cfg.size} px. Next: training settings."
         )
+        kind = get_kind(prepared.kind)
         for role, ds in prepared.datasets.items():
-            title = ROLE_TITLES.get(role, role) if len(prepared.datasets) > 1 else ""
-            view = DatasetReportView(title)
+            role_title = kind.role(role).title
+            view = DatasetReportView(role_title if len(prepared.datasets) > 1 else "")
             view.set_dataset(ds.images.numpy(), ds.paths, ds.report)
             self.views[role] = view
-            self.tabs.addTab(view, f"{ROLE_TITLES.get(role, role)} ({len(ds):,})")
+            self.tabs.addTab(view, f"{role_title} ({len(ds):,})")
         self.completeChanged.emit()
 
     def _on_failed(self, message: str) -> None:
@@ -365,18 +364,8 @@ class SettingsPage(QWizardPage):
         self.flip_check.setToolTip("Augmentation: doubles the variety of a small collection.\n"
                                    "Turn it off for images with text, logos or anything with a handedness.")
         self.flip_reason = self._reason()
-        self.diffaugment_check = QCheckBox("DiffAugment: vary colour, position and patches for the discriminator")
-        self.diffaugment_check.setToolTip("Differentiable augmentation (Zhao et al. 2020): the generator still learns\n"
-                                          "the real images, while the discriminator cannot memorise a small collection.")
-        self.diffaugment_reason = self._reason()
-        self.preset_combo = QComboBox()
-        self.preset_combo.addItem("Standard — the DCGAN paper's recipe", "default")
-        self.preset_combo.addItem("Stable — hinge loss, spectral norm, R1 penalty", "stable")
-        self.preset_combo.setToolTip("Try 'Stable' if the samples all look the same or training falls apart")
-        self.identity_check = QCheckBox("Keep colours where nothing needs to change (identity loss)")
-        self.identity_check.setChecked(True)
-        self.identity_check.setToolTip("On: images already in the target style pass through unchanged.\n"
-                                       "Off: the model may also shift colours freely (sometimes wanted for art styles).")
+        self.option_widgets: dict[str, QWidget] = {}  # Option name -> its control, for the prepared kind
+        self.option_reasons: dict[str, QLabel] = {}
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(1, 10_000_000)
         self.steps_spin.setSingleStep(500)
@@ -387,10 +376,6 @@ class SettingsPage(QWizardPage):
         self.ckpt_spin = QSpinBox()
         self.ckpt_spin.setRange(1, 1_000_000)
         self.ckpt_spin.setSuffix(" steps")
-        self.width_spin = QSpinBox()
-        self.width_spin.setRange(4, 512)
-        self.width_spin.setValue(64)
-        self.width_spin.setToolTip("Network width (ngf/ndf): smaller trains faster, larger can learn more detail")
         self.device_combo = QComboBox()
         self.device_combo.addItem("Automatic (GPU if there is one)", "auto")
         self.device_combo.addItem("CPU", "cpu")
@@ -406,11 +391,8 @@ class SettingsPage(QWizardPage):
         mf.addRow("Image size", self._with_reason(self.size_combo, self.size_reason))
         mf.addRow("Batch", self._with_reason(self.batch_spin, self.batch_reason))
         mf.addRow("Augmentation", self._with_reason(self.flip_check, self.flip_reason))
-        mf.addRow("", self._with_reason(self.diffaugment_check, self.diffaugment_reason))
-        mf.addRow("Recipe", self.preset_combo)
-        mf.addRow("Colours", self.identity_check)
-        mf.addRow("Network width", self.width_spin)
         self.model_form = mf
+        self._fixed_rows = mf.rowCount()  # the kind's options follow these rows
         run = QGroupBox("Run")
         rf = QFormLayout(run)
         rf.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
@@ -462,50 +444,82 @@ class SettingsPage(QWizardPage):
         if prepared is None:
             return
         s = prepared.suggestion
-        sizes = get_kind(prepared.kind).sizes
+        kind = get_kind(prepared.kind)
         self.size_combo.clear()
-        for size in sizes:
+        for size in kind.sizes:
             self.size_combo.addItem(f"{size} × {size} px", size)
         self.size_combo.setCurrentIndex(max(0, self.size_combo.findData(s.size)))
         self.size_reason.setText(s.reasons.get("size", ""))
         self.batch_spin.setValue(s.batch)
-        self.batch_spin.setSuffix(" pairs per step" if prepared.kind == "cyclegan" else " images per step")
+        self.batch_spin.setSuffix(f" {kind.batch_unit} per step")
         self.batch_reason.setText(s.reasons.get("batch", ""))
         self.flip_check.setChecked(s.flip)
         self.flip_reason.setText(s.reasons.get("flip", ""))
-        dcgan = prepared.kind == "dcgan"
-        self.diffaugment_check.setChecked(bool(s.options.get("diffaugment")))
-        self.diffaugment_reason.setText(s.reasons.get("diffaugment", ""))
-        self.model_form.setRowVisible(self.diffaugment_check.parentWidget(), dcgan)
-        self.model_form.setRowVisible(self.preset_combo, dcgan)
-        self.model_form.setRowVisible(self.identity_check, not dcgan)
+        self._build_options(kind, s.options, s.reasons)
         self.steps_spin.setValue(s.steps)
         self.sample_spin.setValue(s.sample_every)
         self.ckpt_spin.setValue(s.checkpoint_every)
         self.device_label.setText(f"This computer: {prepared.device.label}")
 
+    def _build_options(self, kind: ModelKind, values: dict[str, Any], reasons: dict[str, str]) -> None:
+        """One control per option of `kind` (rebuilt: Back may have changed the kind), set to `values`."""
+        while self.model_form.rowCount() > self._fixed_rows:
+            self.model_form.removeRow(self._fixed_rows)
+        self.option_widgets, self.option_reasons = {}, {}
+        for option in kind.options:
+            control = self._option_control(option, values.get(option.name, option.default))
+            control.setToolTip(_sentence(option.help))
+            self.option_widgets[option.name] = control
+            label = "" if option.is_switch else option.title
+            if option.name in reasons:
+                reason = self._reason()
+                reason.setText(reasons[option.name])
+                self.option_reasons[option.name] = reason
+                self.model_form.addRow(label, self._with_reason(control, reason))
+            else:
+                self.model_form.addRow(label, control)
+
+    @staticmethod
+    def _option_control(option: Option, value: Any) -> QWidget:
+        if option.choices is not None:
+            combo = QComboBox()
+            for choice, text in option.choices:
+                combo.addItem(text, choice)
+            combo.setCurrentIndex(max(0, combo.findData(value)))
+            return combo
+        if option.is_number:
+            spin = QSpinBox()
+            spin.setRange(option.minimum, option.maximum)
+            spin.setValue(int(value))
+            return spin
+        check = QCheckBox(option.title)
+        check.setChecked(bool(value))
+        return check
+
+    def option_values(self) -> dict[str, Any]:
+        """Option name -> the value its control shows."""
+        out = {}
+        for name, control in self.option_widgets.items():
+            if isinstance(control, QComboBox):
+                out[name] = control.currentData()
+            elif isinstance(control, QSpinBox):
+                out[name] = control.value()
+            else:
+                out[name] = control.isChecked()
+        return out
+
     def request(self) -> NewProjectRequest:
         prepared = self._report.prepared
+        if prepared is None:
+            raise UserError("The images are not prepared yet.")
         src = self._source
-        size = self.size_combo.currentData() or (prepared.data_cfg.size if prepared else 64)
-        data_cfg = dataclasses.replace(src.data_config(), size=int(size))
-        settings = RunSettings(
-            steps=self.steps_spin.value(),
-            sample_every=self.sample_spin.value(),
-            checkpoint_every=self.ckpt_spin.value(),
-            seed=self.seed_spin.value(),
-            device=self.device_combo.currentData(),
+        run = RunSettings(seed=self.seed_spin.value(), device=self.device_combo.currentData())
+        return build_request(
+            prepared, str(src.project_dir()), src.data_config(), run,
+            size=self.size_combo.currentData(), batch=self.batch_spin.value(), flip=self.flip_check.isChecked(),
+            steps=self.steps_spin.value(), sample_every=self.sample_spin.value(),
+            checkpoint_every=self.ckpt_spin.value(), **self.option_values(),
         )
-        overrides = {"batch": self.batch_spin.value(), "flip": self.flip_check.isChecked()}
-        if src.kind() == "dcgan":
-            overrides["diffaugment"] = self.diffaugment_check.isChecked()
-            if self.preset_combo.currentData() != "default":
-                overrides["preset"] = self.preset_combo.currentData()
-        else:
-            overrides["identity"] = self.identity_check.isChecked()
-        if self.width_spin.value() != 64:
-            overrides["ngf"] = overrides["ndf"] = self.width_spin.value()
-        return NewProjectRequest(str(src.project_dir()), src.kind(), src.folders(), data_cfg, settings, overrides)
 
 
 class NewProjectWizard(QWizard):
@@ -530,14 +544,15 @@ class NewProjectWizard(QWizard):
             self.set_folders(folders)
 
     def set_folders(self, folders: list[str]) -> None:
-        """Pre-fill from dropped folders: one means new images, two mean translation A <-> B."""
-        if len(folders) >= 2:
-            self.source_page.set_kind("cyclegan")
-            self.source_page.a_field.set_path(folders[0])
-            self.source_page.b_field.set_path(folders[1])
-        elif folders:
-            self.source_page.set_kind("dcgan")
-            self.source_page.data_field.set_path(folders[0])
+        """Pre-fill from dropped folders: the first kind (in KINDS order) with that many roles, e.g.
+        one folder means new images, two mean translation A <-> B; more than any kind takes are cut."""
+        if not folders:
+            return
+        kind = next((k for k in KINDS.values() if len(k.roles) == len(folders)),
+                    max(KINDS.values(), key=lambda k: len(k.roles)))
+        self.source_page.set_kind(kind.name)
+        for role, folder in zip(kind.roles, folders):
+            self.source_page.fields[role.name].set_path(folder)
 
     def request(self) -> NewProjectRequest:
         return self.settings_page.request()

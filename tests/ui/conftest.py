@@ -43,16 +43,17 @@ def window(qtbot):
 
 
 def drive_wizard(qtbot, wizard, folders: dict, parent: Path, name: str, width: int = 8, steps: int = 40,
-                 sample_every: int = 5, batch: int | None = None):
-    """Fill the new-project wizard like a user would, and wait for the dataset report."""
+                 sample_every: int = 5, batch: int | None = None, kind: str | None = None):
+    """Fill the new-project wizard like a user would, and wait for the dataset report. `kind`: the
+    kind to pick (default: the first whose roles are the keys of `folders`)."""
+    from studio.engine.models import KINDS
+
     src = wizard.source_page
-    if set(folders) == {"a", "b"}:
-        src.cyclegan_radio.setChecked(True)
-        src.a_field.set_path(str(folders["a"]))
-        src.b_field.set_path(str(folders["b"]))
-    else:
-        src.dcgan_radio.setChecked(True)
-        src.data_field.set_path(str(folders["data"]))
+    if kind is None:
+        kind = next(k.name for k in KINDS.values() if {r.name for r in k.roles} == set(folders))
+    src.kind_radios[kind].setChecked(True)
+    for role, folder in folders.items():
+        src.fields[role].set_path(str(folder))
     src.location_field.set_path(str(parent))
     src.name_edit.setText(name)
     src._on_name_edited()
@@ -64,7 +65,7 @@ def drive_wizard(qtbot, wizard, folders: dict, parent: Path, name: str, width: i
     wizard.next()
     page = wizard.settings_page
     assert wizard.currentPage() is page
-    page.width_spin.setValue(width)
+    page.option_widgets["width"].setValue(width)
     page.steps_spin.setValue(steps)
     page.sample_spin.setValue(sample_every)
     page.ckpt_spin.setValue(1000)

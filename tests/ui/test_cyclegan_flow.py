@@ -8,6 +8,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
+from studio.engine.models import get_kind
 from studio.engine.project.folder import Project
 from studio.ui.main_window import CYCLEGAN_ROWS, MainWindow
 
@@ -41,13 +42,14 @@ def test_cyclegan_project_train_translate_dropped_image_and_folder(qtbot, window
     assert report.views["a"].thumbs.count() == 10 and report.views["b"].thumbs.count() == 6
     assert settings.size_combo.currentData() == 32
     assert settings.batch_spin.value() == 1  # the paper's choice on a CPU
-    assert settings.identity_check.isVisibleTo(window.wizard)
-    assert not settings.diffaugment_check.isVisibleTo(window.wizard)
+    assert settings.option_widgets["identity"].isVisibleTo(window.wizard)
+    assert "diffaugment" not in settings.option_widgets  # a DCGAN option
+    assert settings.batch_spin.suffix() == " pairs per step"
     assert window.wizard.request().overrides["identity"] is True
     window.wizard.accept()
 
     qtbot.waitUntil(lambda: len(window.samples_view.timeline.steps()) >= 2, timeout=60_000)
-    assert window.state.project.kind == "cyclegan"
+    assert get_kind(window.state.project.kind).capabilities.translates
     assert window.samples_view.image.has_picture()
     assert window.samples_view.image._row_labels == CYCLEGAN_ROWS
     assert window.translate_dock is not None and not window.translate_dock.isHidden()

@@ -10,6 +10,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from studio.app.train_worker import WorkerState
+from studio.engine.models import get_kind
 from studio.engine.models.sessions import open_session
 from studio.engine.project.folder import Project
 from studio.ui.main_window import MainWindow
@@ -38,13 +39,16 @@ def test_new_dcgan_project_train_pause_step_resume_stop_reopen(qtbot, window, fi
     assert any(t.startswith("Aspect ratio") for t in titles)
     assert settings.size_combo.currentData() == 32  # the images are 32 px
     assert settings.flip_check.isChecked()  # a small set: augmentation on
-    assert settings.diffaugment_check.isChecked() and settings.diffaugment_check.isVisibleTo(wizard)
-    assert not settings.identity_check.isVisibleTo(wizard)  # a CycleGAN option
-    settings.preset_combo.setCurrentIndex(settings.preset_combo.findData("stable"))
+    options = settings.option_widgets  # built from the DCGAN kind's options
+    assert options["diffaugment"].isChecked() and options["diffaugment"].isVisibleTo(wizard)
+    assert "memorise" in settings.option_reasons["diffaugment"].text()  # the suggestion's reason
+    assert "identity" not in options  # a CycleGAN option
+    options["preset"].setCurrentIndex(options["preset"].findData("stable"))
     request = wizard.request()
     assert request.overrides["diffaugment"] is True and request.overrides["preset"] == "stable"
-    assert request.overrides["ngf"] == 8 and request.data_cfg.size == 32
-    settings.preset_combo.setCurrentIndex(0)  # the paper's recipe: quicker steps for this test
+    assert request.overrides["width"] == 8 and request.data_cfg.size == 32
+    assert request.settings.steps == 100_000 and request.settings.sample_every == 3
+    options["preset"].setCurrentIndex(0)  # the paper's recipe: quicker steps for this test
     wizard.accept()
 
     # --- training starts: samples signal, grid and loss plot change --------------------------------------
@@ -147,8 +151,8 @@ def test_dropping_a_folder_starts_a_new_project(qtbot, window, shapes_folder):
     _drop(window, [shapes_folder])
     wizard = window.wizard
     assert wizard.isVisible()
-    assert wizard.source_page.kind() == "dcgan"
-    assert wizard.source_page.data_field.path() == str(shapes_folder)
+    assert get_kind(wizard.source_page.kind()).title == "DCGAN"  # the first kind with one folder
+    assert wizard.source_page.fields["data"].path() == str(shapes_folder)
     assert wizard.source_page.name_edit.text().startswith("shapes")
     wizard.reject()
 
@@ -158,7 +162,8 @@ def test_dropping_two_folders_means_translation(qtbot, window, shapes_folder, tm
     other.mkdir()
     _drop(window, [shapes_folder, other])
     src = window.wizard.source_page
-    assert src.kind() == "cyclegan" and src.a_field.path() == str(shapes_folder) and src.b_field.path() == str(other)
+    assert get_kind(src.kind()).title == "CycleGAN"
+    assert src.fields["a"].path() == str(shapes_folder) and src.fields["b"].path() == str(other)
     window.wizard.reject()
 
 
@@ -204,9 +209,9 @@ def test_demo_button_draws_images_and_opens_the_wizard(qtbot, window, tmp_path, 
     qtbot.mouseClick(window.welcome.scenes_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: getattr(window, "wizard", None) is not None, timeout=60_000)
     src = window.wizard.source_page
-    assert src.kind() == "cyclegan"
-    assert len(list(Path(src.a_field.path()).glob("*.png"))) == 12
-    assert Path(src.b_field.path()).name == "B"
+    assert get_kind(src.kind()).title == "CycleGAN"
+    assert len(list(Path(src.fields["a"].path()).glob("*.png"))) == 12
+    assert Path(src.fields["b"].path()).name == "B"
     window.wizard.reject()
     qtbot.waitUntil(lambda: not window.demo_runner.busy, timeout=5000)
 

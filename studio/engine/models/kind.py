@@ -16,6 +16,7 @@ from studio.engine.config import config_from_dict
 from studio.engine.errors import UserError
 
 if TYPE_CHECKING:  # only for annotations: the kinds module must not pull torch into a bare import
+    from studio.engine.config import RunSettings
     from studio.engine.data.dataset import DataConfig, ImageDataset
     from studio.engine.train.distributed import DistInfo
 
@@ -108,6 +109,17 @@ class Suggestion:
             **{k: v for k, v in given.items() if k in top},
             options={**self.options, **{k: v for k, v in given.items() if k not in top}},
             reasons={k: ("Chosen by you" if k in given else r) for k, r in self.reasons.items()},
+        )
+
+    def project_settings(self, data_cfg: DataConfig, run: RunSettings) -> tuple[DataConfig, RunSettings, dict]:
+        """What a new project is created with (`create_session`'s data config, run settings and model
+        overrides): this suggestion's size, schedules and model values over `data_cfg` and `run`,
+        which bring the rest (fitting, colour, seed, device...)."""
+        return (
+            dataclasses.replace(data_cfg, size=self.size),
+            dataclasses.replace(run, steps=self.steps, sample_every=self.sample_every,
+                                checkpoint_every=self.checkpoint_every),
+            self.overrides(),
         )
 
 

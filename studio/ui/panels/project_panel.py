@@ -10,16 +10,25 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from studio.engine.data.report import DatasetReport
+from studio.engine.errors import UserError
+from studio.engine.models import get_kind
+from studio.engine.models.kind import ModelKind
 from studio.engine.project.folder import Project
 
-ROLE_TITLES = {"data": "Images", "a": "Folder A", "b": "Folder B"}
-KIND_TITLES = {"dcgan": "DCGAN — new images", "cyclegan": "CycleGAN — translation A ↔ B"}
+
+def _kind(project: Project) -> ModelKind | None:
+    """The project's kind; None for a kind this version does not know (the panel still shows the rest)."""
+    try:
+        return get_kind(project.kind)
+    except UserError:
+        return None
 
 
 def describe_model(project: Project) -> str:
     """One line: 'DCGAN · 64 px · batch 64 · width 64'."""
     m = project.meta.get("model", {})
-    parts = [project.kind.upper() if project.kind != "cyclegan" else "CycleGAN"]
+    kind = _kind(project)
+    parts = [kind.title if kind else str(project.kind)]
     if "size" in m:
         parts.append(f"{m['size']} px")
     if "batch" in m:
@@ -31,6 +40,13 @@ def describe_model(project: Project) -> str:
     elif m.get("channels") == 1:
         parts.append("greyscale")
     return " · ".join(parts)
+
+
+def _role_title(kind: ModelKind | None, role: str) -> str:
+    try:
+        return kind.role(role).title if kind else role
+    except KeyError:
+        return role
 
 
 class ProjectPanel(QWidget):
@@ -65,8 +81,9 @@ class ProjectPanel(QWidget):
         e = html.escape
         m = project.meta
         data = m.get("data", {})
+        kind = _kind(project)
         rows = [
-            ("Model", KIND_TITLES.get(project.kind, project.kind)),
+            ("Model", f"{kind.title} — {kind.summary}" if kind else str(project.kind)),
             ("Setup", describe_model(project)),
             ("Trained", f"{project.step:,} steps"),
             ("Created", m.get("created", "—").replace("T", " ")),
@@ -78,7 +95,7 @@ class ProjectPanel(QWidget):
         out.append("</table>")
         for role, folder in data.get("folders", {}).items():
             count = data.get("counts", {}).get(role)
-            out.append(f"<h4 style='margin-bottom:2px'>{e(ROLE_TITLES.get(role, role))}"
+            out.append(f"<h4 style='margin-bottom:2px'>{e(_role_title(kind, role))}"
                        + (f" — {count:,} images" if count is not None else "") + "</h4>")
             out.append(f"<div><a href='file://{e(folder)}' style='color:#5e99ff'>{e(folder)}</a></div>")
             rep = data.get("reports", {}).get(role)
