@@ -1,37 +1,51 @@
 """The one trainer protocol every model kind follows, and helpers to (de)serialise its state.
 
-The studio and the CLI never branch on the model kind: they drive any `Trainer` through
-`step()`, `samples()`, `state_dict()` and `load_state_dict()` (compare the reference CycleGAN
-repository's `optimize_parameters / get_current_losses / get_current_visuals`).
+The studio and the CLI never branch on the model kind: `TrainingSession` and the app's workers
+drive any `Trainer` through exactly the members declared here (compare the reference CycleGAN
+repository's `optimize_parameters / get_current_losses / get_current_visuals`). A kind's trainer
+usually gets the shared half from `studio.engine.train.trainer_base.TrainerBase`;
+tests/engine/test_trainer_protocol.py checks every registered kind against this class.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 from torch import nn
 
 from studio.engine.errors import CheckpointError
+from studio.engine.train.distributed import DistInfo
 
 
 @runtime_checkable
 class Trainer(Protocol):
-    kind: ClassVar[str]
-    global_step: int  # optimisation steps completed
-    images_per_step: int  # training images consumed by one step (for images/s)
+    kind: ClassVar[str]  # the ModelKind's name, stored in every checkpoint
+    cfg: Any  # the kind's frozen model config (the dataclass `ModelKind.config_cls` names)
     device: torch.device
+    dist: DistInfo  # this process's rank in data-parallel training (SINGLE otherwise)
+    global_step: int  # optimisation steps completed
+    batch: int  # items per step across all processes; smaller than cfg.batch after reduce_batch()
+    images_per_step: int  # training images consumed by one step (for images/s)
 
     def step(self) -> dict[str, float]:
-        """Run one optimisation step; returns the losses by name. Called from the training thread."""
+        """Run one optimisation step; returns the losses by name, the same on every process.
+        Called from the training thread."""
 
     def samples(self) -> np.ndarray:
         """The fixed preview as one uint8 (H, W, C) grid. Called from the training thread."""
 
+    def quality(self) -> dict[str, float]:
+        """Offline quality, at least "swd" (lower is better); never touches the training RNG.
+        Called from the training thread, on rank 0 only."""
+
+    def reduce_batch(self) -> int | None:
+        """Halve the batch after an out-of-memory error; the new batch, or None when it cannot shrink."""
+
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict]:
-        """Everything needed to continue exactly: (tensors, JSON-able metadata)."""
+        """Everything needed to continue exactly: (tensors, JSON-able metadata with "kind")."""
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
         """Restore from state_dict(); validates everything before changing anything (CheckpointError)."""

@@ -25,7 +25,7 @@ from studio.engine.project.checkpoints import (
     save_checkpoint,
 )
 from studio.engine.config import RunSettings
-from studio.engine.train.distributed import SINGLE, any_across, barrier
+from studio.engine.train.distributed import any_across, barrier
 from studio.engine.errors import CheckpointError
 from studio.engine.train.health import HealthMonitor
 from studio.engine.project.folder import Project
@@ -62,7 +62,7 @@ class TrainingSession:
         self.warnings = list(warnings or [])  # shown once by the front end (e.g. dataset changed)
         self._ips = 0.0
         self.health = HealthMonitor()
-        self.dist = getattr(trainer, "dist", SINGLE)
+        self.dist = trainer.dist
 
     # ----- checkpoints -------------------------------------------------------------------------
     def restore_latest(self) -> int:
@@ -175,7 +175,7 @@ class TrainingSession:
 
     def _scheduled_work(self, event: TrainEvent, step: int, target: int, s: RunSettings) -> None:
         log_now = step % s.log_every == 0 or step == target
-        if s.metric_every and (step % s.metric_every == 0 or step == target) and hasattr(self.trainer, "quality"):
+        if s.metric_every and (step % s.metric_every == 0 or step == target):
             event.quality = self.trainer.quality()
             event.messages += self.health.observe_quality(step, event.quality)
             log_now = True  # a quality measurement is always logged, whatever log_every says
@@ -202,8 +202,8 @@ class TrainingSession:
     def _out_of_memory(self, target: int, start: float) -> TrainEvent:
         if self.trainer.device.type == "cuda":
             torch.cuda.empty_cache()
-        old = getattr(self.trainer, "batch", None)
-        new = self.trainer.reduce_batch() if hasattr(self.trainer, "reduce_batch") else None
+        old = self.trainer.batch
+        new = self.trainer.reduce_batch()
         now = time.perf_counter() - start
         if new is not None:
             text = f"Out of memory at batch {old}: continuing with batch {new}."
