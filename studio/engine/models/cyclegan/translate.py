@@ -31,14 +31,16 @@ from PIL import Image
 from torch import nn
 
 from studio.engine.atomic import write_bytes_atomic
-from studio.engine.project.checkpoints import checkpoints_to_try, load_checkpoint
 from studio.engine.config import config_from_dict
-from studio.engine.models.cyclegan.trainer import CycleGANConfig
 from studio.engine.data.dataset import DataConfig, ImageDecodeError, decode_image, scan_folder
 from studio.engine.device import pick_device
 from studio.engine.errors import Cancelled, CheckpointError, UserError
 from studio.engine.images import from_uint8, to_pil, to_uint8
+from studio.engine.models import get_kind
+from studio.engine.models.cyclegan.kind import CycleGANKind
 from studio.engine.models.cyclegan.nets import ResnetGenerator
+from studio.engine.models.cyclegan.trainer import CycleGANConfig
+from studio.engine.project.checkpoints import checkpoints_to_try, load_checkpoint
 from studio.engine.project.folder import Project
 from studio.engine.train.protocol import load_module
 
@@ -99,12 +101,12 @@ def pad_amounts(n: int, multiple: int = ResnetGenerator.MULTIPLE, minimum: int =
 def pad_image(x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
     """Reflect-pad (B, C, H, W) to generator-friendly sizes; returns it and the pads (top, bottom, left, right)."""
     h, w = x.shape[-2:]
-    (t, b), (l, r) = pad_amounts(h), pad_amounts(w)
+    (t, b), (left, r) = pad_amounts(h), pad_amounts(w)
     # Reflection needs the image to be larger than the pad; tiny images repeat their edge instead.
-    mode = "reflect" if max(t, b) < h and max(l, r) < w else "replicate"
-    if t or b or l or r:
-        x = F.pad(x, (l, r, t, b), mode=mode)
-    return x, (t, b, l, r)
+    mode = "reflect" if max(t, b) < h and max(left, r) < w else "replicate"
+    if t or b or left or r:
+        x = F.pad(x, (left, r, t, b), mode=mode)
+    return x, (t, b, left, r)
 
 
 def tile_starts(n: int, tile: int, overlap: int) -> list[int]:
@@ -228,15 +230,16 @@ class Translator:
         device: str | torch.device = "auto",
         checkpoint: Path | str | None = None,
         **kwargs,
-    ) -> "Translator":
+    ) -> Translator:
         """Load one generator (G for a2b, F for b2a) from a CycleGAN project's latest (or given) checkpoint.
 
         Raises UserError for a missing/other-kind/untrained project and CheckpointError for a damaged one."""
         if direction not in DIRECTIONS:
             raise UserError(f"direction must be a2b or b2a (got {direction})")
         project = Project.open(project_dir)
-        if project.kind != "cyclegan":
-            raise UserError(f"{project_dir} is a {project.kind} project; 'translate' needs a CycleGAN project")
+        if project.kind != CycleGANKind.name:  # this translator loads CycleGAN generators only
+            raise UserError(f"{project_dir} is a {get_kind(project.kind).title} project; "
+                            f"'translate' needs a {CycleGANKind.title} project")
         candidates = checkpoints_to_try(project, checkpoint)
         dev = device if isinstance(device, torch.device) else pick_device(device)
         data_cfg = config_from_dict(DataConfig, project.meta.get("data", {}).get("config"))
@@ -245,8 +248,8 @@ class Translator:
         for path in candidates:  # a damaged newest checkpoint falls back to the one before
             try:
                 tensors, meta = load_checkpoint(path)
-                if meta.get("kind") != "cyclegan":
-                    raise CheckpointError(f"{Path(path).name} is not a CycleGAN checkpoint")
+                if meta.get("kind") != CycleGANKind.name:
+                    raise CheckpointError(f"{Path(path).name} is not a {CycleGANKind.title} checkpoint")
                 cfg = config_from_dict(CycleGANConfig, meta.get("config") or project.meta.get("model"))
                 net = ResnetGenerator(cfg.channels, cfg.channels, cfg.ngf, cfg.blocks)
                 load_module(prefix, net, tensors)
@@ -270,7 +273,7 @@ class Translator:
         picture = match_channels(np.asarray(picture, dtype=np.uint8), self.channels, self.data_cfg.background)
         h, w = picture.shape[:2]
         # np.array copies: decoded arrays may be read-only, which torch warns about
-        x, (t, b, l, r) = pad_image(from_uint8(np.array(picture)).to(self.device))
+        x, (t, _b, left, _r) = pad_image(from_uint8(np.array(picture)).to(self.device))
         hp, wp = x.shape[-2:]
         tile = self._check_tile(tile) if tile else None
         if hp * wp <= self.max_pixels and (tile is None or max(hp, wp) <= tile):
@@ -278,7 +281,7 @@ class Translator:
             y = self.net(x)
         else:
             y = self._tiled(x, tile or self.tile, should_cancel)
-        return to_uint8(y[:, :, t : t + h, l : l + w])[0]
+        return to_uint8(y[:, :, t : t + h, left : left + w])[0]
 
     def _set_mode(self, mode: str) -> None:
         for n in self.norms:
@@ -338,7 +341,7 @@ class Translator:
         tile: int | None = None,
         progress: Callable[[int, int], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
-    ) -> "TranslateResult":
+    ) -> TranslateResult:
         """Translate image files and folders (recursively) into `out_dir`, keeping names and formats.
 
         A folder's images land under `out_dir` at their path relative to that folder; a file lands in
