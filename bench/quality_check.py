@@ -91,7 +91,10 @@ def main() -> int:
     device = pick_device(args.device)
     if args.shots:
         args.shots.mkdir(parents=True, exist_ok=True)
-    if args.model == "dcgan":
+    from studio.engine.models import get_kind
+
+    translates = get_kind(args.model).capabilities.translates  # CycleGAN: translation scored by colour
+    if not translates:
         args.steps, args.width = args.steps or 600, args.width or 32
         data = torch.from_numpy(discs(2000, args.size, seed=0)).permute(0, 3, 1, 2).contiguous()
         held_out = discs(512, args.size, seed=1)
@@ -110,7 +113,7 @@ def main() -> int:
         held_out = tuple(coloured_shapes(16, args.size, seed=s, colour=c) for s, c in ((101, red), (102, blue)))
         config, trainer_cls, score_name, run = CycleGANConfig, CycleGANTrainer, "colour", train_and_score_cyclegan
     fast_cfg = config(**base, precision="bf16") if args.fast == "bf16" else config(**base)
-    probe_data = (data[0][:2], data[1][:2]) if args.model == "cyclegan" else (data[:2],)
+    probe_data = (data[0][:2], data[1][:2]) if translates else (data[:2],)
     probe = trainer_cls(fast_cfg, *probe_data, device=device)  # what the trainer resolves "auto" to here
     fast_name = f"fast ({probe.precision}{' + channels_last' if probe.memory_format == torch.channels_last else ''})"
     del probe

@@ -48,6 +48,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from studio.engine.device import describe_device, pick_device  # noqa: E402
+from studio.engine.models import get_kind  # noqa: E402
 
 SOURCES = {  # name: (width, height, count, format, grain)
     "camera": (4032, 3024, 128, "jpg", 6.0),
@@ -402,7 +403,7 @@ def main() -> int:
     print(f"device: {describe_device(device)}  torch {torch.__version__}  threads {torch.get_num_threads()}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        if args.mode == "dcgan":
+        if not get_kind(args.mode).capabilities.translates:  # DCGAN mode; CycleGAN below
             steps = args.steps or (8 if cpu else 100)
             warmup = args.warmup if args.warmup is not None else (2 if cpu else 10)
             kinds = [None] if args.data else (list(SOURCES) if args.source == "all" else [args.source])

@@ -256,11 +256,12 @@ def write_explore(project: Path) -> dict:
 def check_bundled(dest: Path) -> None:
     """The bundled folder opens like any project and its model loads; resuming says why it cannot."""
     from studio.engine.errors import UserError
+    from studio.engine.models import get_kind
     from studio.engine.models.sessions import open_session
     from studio.engine.project.folder import Project
 
     project = Project.open(dest)
-    if project.kind == "dcgan":
+    if get_kind(project.kind).capabilities.latent_space:
         from studio.engine.explore.generator import load_generator
 
         G = load_generator(dest, device="cpu")
