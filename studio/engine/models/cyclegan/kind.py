@@ -16,7 +16,7 @@ class CycleGANKind(ModelKind):
         Role("b", "Folder B", "--data-b", "folder of domain B images"),
     )
     sizes = (32, 64, 128, 256, 512)
-    capabilities = Capabilities(translates=True, multi_device=False)
+    capabilities = Capabilities(translates=True, multi_device=True)
     options = (
         Option("identity", "Identity loss", "keep colours when the input already looks like the target",
                "--identity", default=True),
@@ -59,7 +59,7 @@ class CycleGANKind(ModelKind):
         from studio.engine.models.cyclegan.trainer import CycleGANTrainer
 
         return CycleGANTrainer(cfg, datasets["a"].images, datasets["b"].images, device=device, seed=settings.seed,
-                               total_steps=settings.steps)
+                               total_steps=settings.steps, dist_info=dist_info)
 
     def generator_modules(self, cfg):
         from studio.engine.models.cyclegan.nets import ResnetGenerator
