@@ -18,6 +18,7 @@ from studio.app.train_worker import TrainController, TrainProgress, TrainResult,
 from studio.engine.config import RunSettings
 from studio.engine.data.dataset import DataConfig
 from studio.engine.errors import Cancelled, UserError
+from studio.engine.models import get_kind
 from studio.engine.models.sessions import open_session
 from studio.engine.project.folder import Project
 from studio.engine.train.session import TrainEvent
@@ -358,6 +359,6 @@ def test_generator_weights_are_handed_over_between_steps_and_while_paused(qtbot,
     c.request_generator_weights()  # a paused loop still answers
     qtbot.waitUntil(lambda: len(got) == 2, timeout=10_000)
     w = got[1]
-    assert w.kind == "dcgan" and w.config.ngf == 8 and w.step == rec.last_step()
+    assert get_kind(w.kind).title == "DCGAN" and w.config.ngf == 8 and w.step == rec.last_step()
     assert all(t.device.type == "cpu" for t in w.state.values())
     assert c.shutdown()

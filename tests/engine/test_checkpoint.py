@@ -9,6 +9,7 @@ import torch
 
 from studio.engine import atomic
 from studio.engine.errors import CheckpointError
+from studio.engine.models import get_kind
 from studio.engine.project.checkpoints import (
     clean_checkpoint_folder,
     list_checkpoints,
@@ -29,7 +30,7 @@ def test_roundtrip_and_listing(tmp_path):
     save_checkpoint(tmp_path, 20, _tensors(1), {"kind": "dcgan"})
     assert [s for s, _ in list_checkpoints(tmp_path)] == [10, 20]
     tensors, meta = load_latest(tmp_path)
-    assert meta["step"] == 20 and meta["kind"] == "dcgan"
+    assert meta["step"] == 20 and get_kind(meta["kind"]).title == "DCGAN"
     assert torch.equal(tensors["G.w"], _tensors(1)["G.w"])
 
 

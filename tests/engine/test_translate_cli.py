@@ -8,6 +8,7 @@ from PIL import Image
 
 from studio.cli.main import main
 from studio.engine.images import load_png
+from studio.engine.models import get_kind
 from studio.engine.project.folder import Project
 
 
@@ -37,7 +38,7 @@ def trained(tmp_path_factory):
 
 def test_train_creates_a_cyclegan_project(trained):
     project = Project.open(trained / "proj")
-    assert project.kind == "cyclegan" and project.step == 2
+    assert get_kind(project.kind).title == "CycleGAN" and project.step == 2
     meta = json.loads((trained / "proj" / "project.json").read_text())
     assert meta["model"]["ngf"] == 4 and meta["model"]["identity"] is False and meta["model"]["size"] == 32
     assert meta["data"]["counts"] == {"a": 5, "b": 3}
