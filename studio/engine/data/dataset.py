@@ -39,6 +39,7 @@ import torch
 from studio.engine.allocator import release_freed_memory
 from studio.engine.data import cache as dataset_cache
 from studio.engine.data import decode as image_decode
+from studio.engine.data import video as video_clip
 from studio.engine.data.decode import IMAGE_EXTENSIONS, ImageDecodeError, Source
 from studio.engine.data.report import DatasetReport
 from studio.engine.errors import Cancelled, UserError
@@ -173,6 +174,8 @@ def dataset_fingerprint(folder: str | os.PathLike) -> str:
     renamed or replaced, not when the folder is moved. Raises UserError if
     ``folder`` is missing or not a folder. Any thread.
     """
+    if video_clip.is_file(folder):
+        return video_clip.fingerprint(folder)
     return _fingerprint(_scan(_checked_folder(folder)))
 
 
@@ -186,6 +189,8 @@ def prepare_dataset(
 ) -> ImageDataset:
     """Decode every usable image of ``folder`` into an :class:`ImageDataset`.
 
+    ``folder`` may also be a video clip: its frames are the images (:mod:`studio.engine.data.video`).
+
     A folder whose files (names, sizes, modification times) and settings are
     unchanged is loaded from the cache in ``cache_dir`` (default
     :func:`default_cache_dir`) without decoding anything.
@@ -195,6 +200,11 @@ def prepare_dataset(
     called on the calling thread, between images. Raises UserError (missing
     folder, no usable image) or Cancelled.
     """
+    if video_clip.is_file(folder):  # a video clip stands for a folder of its frames
+        images, paths, report, fingerprint = video_clip.prepare_frames(
+            folder, cfg, cache_dir=cache_dir, progress=progress, should_cancel=should_cancel)
+        release_freed_memory()
+        return ImageDataset(torch.from_numpy(images), paths, report, fingerprint, cfg)
     root = _checked_folder(folder)
     scan = _scan(root, should_cancel)
     if not scan.files:

@@ -201,6 +201,19 @@ def _open(fp: BinaryIO) -> Image.Image:
         return open_image(fp, formats=ALLOWED_FORMATS)
 
 
+def fit_picture(im: Image.Image, *, mode: OutMode, background: int, size: int, fit: Fit) -> np.ndarray:
+    """An already decoded picture (a video frame) fitted as :func:`decode` fits a file: the same
+    mode conversion, crop or letterbox, filters and transparency, so frames and files train alike.
+    Returns uint8 (size, size, C). Any thread."""
+    work = _fit(_to_working_mode(im, mode), size, fit, background)
+    if work.mode in ("LA", "RGBA") and mode != "RGBA":
+        work = _composite(work, background)
+    if work.mode != mode:
+        work = work.convert(mode)
+    pixels = np.asarray(work, dtype=np.uint8)
+    return np.ascontiguousarray(pixels[:, :, None] if pixels.ndim == 2 else pixels)
+
+
 def _decode_opened(
     im: Image.Image,
     mode: OutMode,

@@ -24,10 +24,14 @@ class DatasetReport:
     aspect: dict = field(default_factory=dict)  # {"min", "median", "max"} of width/height over used images
     size: int = 0  # training size the images were fitted to, px
     ignored: dict[str, int] = field(default_factory=dict)  # {".heic": 12}: files skipped for their extension
+    # a video clip's frames: {"total", "every" (Nth frame read), "read", "similar" (near-identical, dropped)}
+    frames: dict[str, int] = field(default_factory=dict)
 
     def lines(self, max_items: int = 8) -> list[str]:
         """Human-readable summary, one entry per line, at most ``max_items`` examples per topic."""
         out = [f"Using {self.used} image{_s(self.used)} from {self.folder}"]
+        if self.frames:
+            out.append(self.frames_line())
         if self.skipped:
             out.append(f"Skipped {len(self.skipped)} file{_s(len(self.skipped))}:")
             out += [f"  {self.relative(p)}: {reason}" for p, reason in self.skipped[:max_items]]
@@ -70,6 +74,7 @@ class DatasetReport:
             "aspect": dict(self.aspect),
             "size": self.size,
             "ignored": dict(self.ignored),
+            "frames": dict(self.frames),
         }
 
     @classmethod
@@ -84,7 +89,15 @@ class DatasetReport:
             aspect={str(k): float(v) for k, v in d.get("aspect", {}).items()},
             size=int(d.get("size", 0)),
             ignored={str(k): int(v) for k, v in d.get("ignored", {}).items()},
+            frames={str(k): int(v) for k, v in d.get("frames", {}).items()},
         )
+
+    def frames_line(self) -> str:
+        """For a video clip: how many frames were taken from how many, and why not all."""
+        f = self.frames
+        every = "every frame" if f["every"] == 1 else f"every {_ordinal(f['every'])} frame"
+        dropped = (f", {f['similar']:,} near-identical frame{_s(f['similar'])} left out" if f["similar"] else "")
+        return f"Took {self.used:,} of {f['total']:,} video frame{_s(f['total'])} ({every}{dropped})"
 
     def relative(self, path: str) -> str:
         """``path`` relative to the folder when it lies inside it, for display."""
@@ -97,6 +110,11 @@ class DatasetReport:
 
 def _s(n: int) -> str:
     return "" if n == 1 else "s"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _more(total: int, shown: int) -> list[str]:

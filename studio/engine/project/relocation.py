@@ -36,9 +36,14 @@ def is_procedural(folder: str) -> bool:
 
 
 def missing_folders(project: Project) -> dict[str, str]:
-    """Roles whose recorded image folder is not a folder on this computer now."""
+    """Roles whose recorded image folder (or video clip, a file) is not on this computer now."""
     folders = project.meta.get("data", {}).get("folders", {})
-    return {role: folder for role, folder in folders.items() if not Path(folder).is_dir()}
+    return {role: folder for role, folder in folders.items() if not _present(folder)}
+
+
+def _present(source: str | Path) -> bool:
+    path = Path(source).expanduser()
+    return path.is_dir() or path.is_file()
 
 
 def check_folders(project: Project) -> None:
@@ -56,7 +61,7 @@ def relocate(project: Project, new: dict[str, str | Path]) -> None:
     for role, folder in new.items():
         if role not in folders:
             raise UserError(f"this project has no '{role}' images to relocate (it has: {', '.join(folders)})")
-        if not Path(folder).is_dir():
+        if not _present(folder):
             raise UserError(f"Folder not found: {folder}")
         folders[role] = str(Path(folder).expanduser().resolve())
     if folders == data.get("folders", {}):
