@@ -81,8 +81,8 @@ class GeneratorWeights:
 
     The trainer and the explorer never share an nn.Module (DESIGN.md §3): this is a copy."""
 
-    kind: str  # "dcgan" | "cyclegan"
-    config: object  # the model config dataclass (DCGANConfig / CycleGANConfig)
+    kind: str  # the kind's name: studio.engine.models.get_kind(kind) answers what the weights can do
+    config: object  # the model config dataclass (the kind's config_cls)
     state: dict  # tensor name -> CPU tensor (trainer.generator_state())
     step: int  # the step these weights are from
 
