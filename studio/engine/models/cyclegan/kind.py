@@ -21,7 +21,7 @@ class CycleGANKind(ModelKind):
         Option("identity", "Identity loss", "keep colours when the input already looks like the target",
                "--identity", default=True),
         Option("width", "Network width", "network width ngf/ndf: smaller trains faster, larger can learn more detail "
-               "(default 64)", "--width", default=64, minimum=4, maximum=512),
+               "(default 64)", "--width", default=64, maximum=1024),
     )
     batch_unit = "pairs"
     width_fields = ("ngf", "ndf")

@@ -23,7 +23,7 @@ class DCGANKind(ModelKind):
                f"DiffAugment colour/shift/cutout (default: on below {SMALL_DATASET:,} images)", "--diffaugment"),
         Option("z_dim", "Noise length", "length of the noise vector (default 100)", "--z-dim", default=100),
         Option("width", "Network width", "network width ngf/ndf: smaller trains faster, larger can learn more detail "
-               "(default 64)", "--width", default=64, minimum=4, maximum=512),
+               "(default 64)", "--width", default=64, maximum=1024),
     )
 
     @property
