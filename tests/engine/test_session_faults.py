@@ -125,6 +125,19 @@ def test_changed_data_folder_is_reported_on_resume(data, tmp_path):
     assert list(s.run())[-1].step == 6
 
 
+def test_resume_lists_each_data_folder_once(data, tmp_path, monkeypatch):
+    from studio.engine.data import dataset as dataset_module
+
+    s = _session(data, tmp_path / "p", steps=1)
+    list(s.run())
+    del s  # done training: it holds the project no longer
+    scanned = []
+    real_scan = dataset_module._scan
+    monkeypatch.setattr(dataset_module, "_scan", lambda root, *a, **k: scanned.append(root) or real_scan(root, *a, **k))
+    assert open_session(tmp_path / "p", steps=2).warnings == []
+    assert scanned == [data]  # the fingerprint comes from the scan the data was prepared from
+
+
 def test_stable_preset_trains(data, tmp_path):
     s = create_session(tmp_path / "p", "dcgan", {"data": str(data)}, DataConfig(size=32),
                        RunSettings(steps=6, metric_every=0), {**TINY, "preset": "stable"})

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from studio.engine.config import RunSettings, config_from_dict
-from studio.engine.data.dataset import DataConfig, ImageDataset, dataset_fingerprint, prepare_dataset
+from studio.engine.data.dataset import DataConfig, ImageDataset, prepare_dataset
 from studio.engine.project.relocation import check_folders
 from studio.engine.device import pick_device
 from studio.engine.train.distributed import SINGLE, DistInfo
@@ -101,16 +101,17 @@ def open_session(
     data_cfg = config_from_dict(DataConfig, data.get("config"))
     model_cfg = config_from_dict(spec.config_cls, project.meta.get("model"))
     folders = data.get("folders", {})
-    warnings = []
     check_folders(project)
-    for role, folder in folders.items():
-        old = data.get("fingerprints", {}).get(role)
-        if old and dataset_fingerprint(folder) != old:
-            warnings.append(
-                f"images in {folder} changed since this project started (files added, removed or replaced); "
-                "training continues on the folder as it is now"
-            )
     datasets = load_datasets(spec, folders, spec.load_config(model_cfg, data_cfg), progress, should_cancel)
+    warnings = []
+    for role, ds in datasets.items():
+        # the fingerprint of the scan the dataset was prepared from: each folder is listed once
+        old = data.get("fingerprints", {}).get(role)
+        if old and ds.fingerprint != old:
+            warnings.append(
+                f"Images in {folders[role]} changed since this project started (files added, removed or "
+                "replaced); training continues on the folder as it is now."
+            )
     trainer = _make_trainer(spec, model_cfg, settings, datasets, pick_device(settings.device), dist_info)
     session = TrainingSession(project, trainer, settings, warnings)
     session.restore_latest()
