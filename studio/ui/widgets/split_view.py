@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 
 from studio.ui import style
@@ -47,10 +47,8 @@ class SplitView(ImageView):
         r = self.image_rect()
         x = r.left() + int(round(r.width() * self._split))
         p = QPainter(self)
-        crisp = r.width() % self._after.width() == 0 and r.width() >= 2 * self._after.width()
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not crisp)
         p.setClipRect(QRect(x, r.top(), r.right() - x + 1, r.height()))
-        p.drawImage(QRectF(r), self._after)
+        self.draw_picture(p, r, self._after)
         p.setClipping(False)
         p.setPen(QPen(QColor(255, 255, 255, 220), 2))
         p.drawLine(x, r.top(), x, r.bottom())
