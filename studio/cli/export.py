@@ -16,11 +16,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from studio.cli import values
 from studio.cli.arg_types import scale_factor, user_path
 from studio.engine.errors import UserError
 
 
-def add_export_parser(sub, positive) -> argparse.ArgumentParser:
+def add_export_parser(sub) -> argparse.ArgumentParser:
     """Register the `export` subcommand on an argparse subparsers object."""
     ex = sub.add_parser("export", help="export a generator (ONNX), latent walks, time-lapses and grids")
     ex.add_argument("project", type=user_path)
@@ -30,13 +31,13 @@ def add_export_parser(sub, positive) -> argparse.ArgumentParser:
     what.add_argument("--timelapse", type=user_path, metavar="FILE",
                       help="training time-lapse of the sample grids (.gif/.mp4/.webp)")
     what.add_argument("--grid", type=user_path, metavar="FILE", help="a grid of new images (FILE.png)")
-    ex.add_argument("--frames", type=positive, default=None, help="walk: frames in all (default 48 per seed)")
+    ex.add_argument("--frames", type=values.frames, default=None, help="walk: frames in all (default 48 per seed)")
     ex.add_argument("--fps", type=float, default=None, help="frames per second (walk 24, time-lapse 8)")
     ex.add_argument("--seeds", default=None, help="walk: comma-separated seeds of the keyframes (default 1,2,3,4)")
     ex.add_argument("--bookmarks", default=None, help="walk: comma-separated names of saved latents as keyframes")
     ex.add_argument("--slerp", action="store_true", help="walk: spherical instead of straight interpolation")
     ex.add_argument("--easing", choices=("linear", "smooth", "ease-in", "ease-out", "sine"), default="smooth")
-    ex.add_argument("--hold", type=float, default=0.0, help="walk: seconds to rest on each keyframe")
+    ex.add_argument("--hold", type=values.hold, default=0.0, help="walk: seconds to rest on each keyframe")
     ex.add_argument("--no-loop", action="store_true", help="walk: stop at the last keyframe instead of returning")
     ex.add_argument("--truncation", type=float, default=1.0, help="walk/grid: pull latents toward the mean (0-1)")
     ex.add_argument("--scale", type=scale_factor, default=None, help="enlarge each image by this whole factor, 1-16")
@@ -44,8 +45,8 @@ def add_export_parser(sub, positive) -> argparse.ArgumentParser:
     crisp.add_argument("--pixels", action="store_true", help="enlarge with crisp square pixels instead of smoothly")
     crisp.add_argument("--smooth", action="store_true", help="smooth (Lanczos) enlargement: the default")
     ex.add_argument("--overlay", action="store_true", help="time-lapse: write the step number on each frame")
-    ex.add_argument("--count", type=positive, default=16, help="grid: number of images (default 16)")
-    ex.add_argument("--seed", type=int, default=0, help="grid: seed of the images")
+    ex.add_argument("--count", type=values.count, default=16, help="grid: number of images (default 16)")
+    ex.add_argument("--seed", type=values.seed, default=0, help="grid: seed of the images")
     ex.add_argument("--device", default="auto")
     return ex
 
@@ -57,6 +58,9 @@ def _parse_seeds(text: str) -> list[int]:
         raise UserError(f"--seeds must be whole numbers separated by commas (got '{text}')") from None
     if not seeds:
         raise UserError("--seeds needs at least one seed")
+    bad = [x for x in seeds if not 0 <= x < values.SEED_LIMIT]
+    if bad:
+        raise UserError(f"--seeds must be from 0 to 2^63 - 1 (got {bad[0]}).")
     return seeds
 
 
@@ -152,6 +156,9 @@ def _walk(args, project, model, out: Path) -> int:
         raise UserError("--bookmarks needs at least one name")
     fps = args.fps or 24.0
     frames = args.frames or 48 * max(1, len(keys))
+    if frames > values.MAX_FRAMES:
+        raise UserError(f"{len(keys)} keyframes at 48 frames each is more than {values.MAX_FRAMES:,} frames; "
+                        "give fewer keyframes or --frames N.")
     hold = int(round(args.hold * fps))
     loop = not args.no_loop
     segments = max(1, len(keys) if loop else len(keys) - 1)
@@ -160,6 +167,7 @@ def _walk(args, project, model, out: Path) -> int:
     walk = WalkSettings(frames_per_transition=max(1, round((frames - held) / segments)), hold_frames=hold, interpolation="slerp" if args.slerp else "lerp",
                         easing=args.easing, loop=loop)
     scale = args.scale or max(1, 256 // model.cfg.size)
+    values.check_animation_memory(frames, model.cfg.size * scale, out.suffix)
     bar, progress = _bar("walk", frames)
     try:
         settings = export.AnimationSettings(fps=fps, scale=scale, smooth=not args.pixels)

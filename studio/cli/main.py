@@ -12,6 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
+from studio.cli import values
 from studio.cli.arg_types import scale_factor, user_path, window_size
 from studio.engine.errors import UserError
 
@@ -23,34 +24,25 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{self.prog}: {message} (see '{self.prog} --help')")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
-
-
 def _add_common_training(p: argparse.ArgumentParser) -> None:
     from studio.engine.config import RunSettings
 
     d = RunSettings()
     p.add_argument("--out", type=user_path, required=True, help="new project folder to create")
-    p.add_argument("--size", type=_positive, default=None, help="image size in pixels (default: 64 for DCGAN)")
-    p.add_argument("--batch", type=_positive, default=None, help="images per step")
+    p.add_argument("--size", type=values.size, default=None, help="image size in pixels (default: 64 for DCGAN)")
+    p.add_argument("--batch", type=values.batch, default=None, help="images per step")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--steps", type=_positive, default=None, help=f"total training steps (default {d.steps})")
-    g.add_argument("--minutes", type=float, default=None, help="train for this many minutes instead")
+    g.add_argument("--steps", type=values.steps, default=None, help=f"total training steps (default {d.steps})")
+    g.add_argument("--minutes", type=values.minutes, default=None, help="train for this many minutes instead")
     p.add_argument("--device", default=d.device, help="auto | cpu | cuda | mps (default auto)")
-    p.add_argument("--devices", type=_positive, default=1,
+    p.add_argument("--devices", type=values.devices, default=1,
                    help="train data-parallel on N GPUs (or N CPU processes) with PyTorch DDP via torchrun")
-    p.add_argument("--seed", type=int, default=d.seed, help="same seed, same run")
-    p.add_argument("--checkpoint-every", type=_positive, default=d.checkpoint_every)
-    p.add_argument("--sample-every", type=_positive, default=d.sample_every)
-    p.add_argument("--log-every", type=_positive, default=d.log_every)
-    p.add_argument("--metric-every", type=int, default=d.metric_every, help="quality metric every N steps (0: off)")
+    p.add_argument("--seed", type=values.seed, default=d.seed, help="same seed, same run")
+    p.add_argument("--checkpoint-every", type=values.every, default=d.checkpoint_every)
+    p.add_argument("--sample-every", type=values.every, default=d.sample_every)
+    p.add_argument("--log-every", type=values.every, default=d.log_every)
+    p.add_argument("--metric-every", type=values.every_or_zero, default=d.metric_every,
+                   help="quality metric every N steps (0: off)")
     p.add_argument("--alpha", choices=("white", "black", "keep"), default="white",
                    help="transparent images: composite on white/black, or keep the alpha channel")
     p.add_argument("--fit", choices=("crop", "pad"), default="crop", help="center-crop or letterbox to a square")
@@ -67,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     tsub = train.add_subparsers(dest="kind", parser_class=_Parser, metavar="KIND", required=True)
     dc = tsub.add_parser("dcgan", help="new images from noise, learned from one folder")
     dc.add_argument("--data", type=user_path, required=True, help="folder of training images (searched recursively)")
-    dc.add_argument("--z-dim", type=_positive, default=None, help="length of the noise vector (default 100)")
-    dc.add_argument("--width", type=_positive, default=None, help="network width ngf/ndf (default 64)")
+    dc.add_argument("--z-dim", type=values.z_dim, default=None, help="length of the noise vector (default 100)")
+    dc.add_argument("--width", type=values.width, default=None, help="network width ngf/ndf (default 64)")
     dc.add_argument("--preset", choices=("default", "stable"), default=None,
                     help="stable = hinge loss + spectral norm + R1 penalty: slower, harder to knock over")
     dc.add_argument("--diffaugment", choices=("auto", "on", "off"), default="auto",
@@ -78,15 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     cg.add_argument("--data-a", type=user_path, required=True, help="folder of domain A images")
     cg.add_argument("--data-b", type=user_path, required=True, help="folder of domain B images")
     cg.add_argument("--no-identity", action="store_true", help="switch off the identity loss")
-    cg.add_argument("--width", type=_positive, default=None, help="network width ngf/ndf (default 64)")
+    cg.add_argument("--width", type=values.width, default=None, help="network width ngf/ndf (default 64)")
     _add_common_training(cg)
 
     res = sub.add_parser("resume", help="continue a project exactly where it stopped")
     res.add_argument("project", type=user_path)
-    res.add_argument("--steps", type=_positive, default=None, help="new total number of steps")
-    res.add_argument("--minutes", type=float, default=None, help="train for this many more minutes")
+    res.add_argument("--steps", type=values.steps, default=None, help="new total number of steps")
+    res.add_argument("--minutes", type=values.minutes, default=None, help="train for this many more minutes")
     res.add_argument("--device", default=None)
-    res.add_argument("--devices", type=_positive, default=1, help="data-parallel processes (PyTorch DDP)")
+    res.add_argument("--devices", type=values.devices, default=1, help="data-parallel processes (PyTorch DDP)")
     res.add_argument("--data", type=user_path, default=None,
                      help="new place of a DCGAN project's images (after moving them)")
     res.add_argument("--data-a", type=user_path, default=None, help="new place of a CycleGAN project's domain A images")
@@ -94,9 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="write new images from a trained DCGAN")
     gen.add_argument("project", type=user_path)
-    gen.add_argument("--count", type=_positive, required=True)
+    gen.add_argument("--count", type=values.count, required=True)
     gen.add_argument("--out", type=user_path, required=True, help="folder for the PNG files")
-    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--seed", type=values.seed, default=0)
+    gen.add_argument("--force", action="store_true", help="replace pictures of the same names already in --out")
     gen.add_argument("--device", default="auto")
     gen.add_argument("--scale", type=scale_factor, default=1,
                      help="enlarge each picture by this whole factor, 1-16 (smooth Lanczos; see --pixels)")
@@ -107,21 +100,21 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("inputs", type=user_path, nargs="+", metavar="INPUT", help="image files or folders")
     tr.add_argument("--out", type=user_path, required=True)
     tr.add_argument("--direction", choices=("a2b", "b2a"), default="a2b")
-    tr.add_argument("--tile", type=_positive, default=None, help="tile size in pixels for large images")
+    tr.add_argument("--tile", type=values.tile, default=None, help="tile size in pixels for large images")
     tr.add_argument("--device", default="auto")
 
     demo = sub.add_parser("demo-data", help="write a procedural demo dataset (labelled faces, or day/night scenes)")
     demo.add_argument("dataset", choices=("faces", "scenes"),
                       help="faces: portraits + labels.csv; scenes: day (A/) and night (B/) landscapes")
     demo.add_argument("out", type=user_path, metavar="OUT", help="new or empty folder to write into")
-    demo.add_argument("--count", type=_positive, default=2000,
+    demo.add_argument("--count", type=values.count, default=2000,
                       help="number of images, per domain for scenes (default 2000)")
-    demo.add_argument("--size", type=_positive, default=64, help="image size in pixels (default 64)")
-    demo.add_argument("--seed", type=int, default=0, help="same seed, same images")
+    demo.add_argument("--size", type=values.size, default=64, help="image size in pixels (default 64)")
+    demo.add_argument("--seed", type=values.seed, default=0, help="same seed, same images")
 
     from studio.cli.export import add_export_parser  # argparse + engine only: no Qt, no torch
 
-    add_export_parser(sub, _positive)
+    add_export_parser(sub)
     return parser
 
 
@@ -359,21 +352,36 @@ def _cmd_resume(args) -> int:
     return _drive(session, args.minutes)
 
 
+GENERATE_BATCH = 64
+
+
 def _cmd_generate(args) -> int:
     from studio.engine.explore.export import upscale
-    from studio.engine.explore.generator import load_generator
+    from studio.engine.explore.generator import latents_for_seed, load_generator
     from studio.engine.images import save_png
+    from studio.engine.project.folder import Project
 
     model = load_generator(args.project, device=args.device)
     out = Path(args.out)
+    names = [f"seed{args.seed}-{i:05d}.png" for i in range(args.count)]
+    taken = [n for n in names if (out / n).exists()] if out.is_dir() else []
+    if taken and not args.force:
+        raise UserError(f"{out} already holds {len(taken):,} of these pictures ({taken[0]}); choose another --out, "
+                        "or pass --force to replace them.")
+    for folder in Project.open(args.project, clean=False).data_folders():
+        if out.resolve().is_relative_to(Path(folder).resolve()):
+            print(f"warning: {out} is inside the training folder {folder}; these pictures will be trained on "
+                  "if the project is resumed", file=sys.stderr)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UserError(f"cannot create {out}: {e.strerror}") from None
-    pictures = model.generate_seeded(args.count, args.seed)
-    for i, pic in enumerate(pictures):
-        save_png(out / f"seed{args.seed}-{i:05d}.png", upscale(pic, args.scale, smooth=not args.pixels))
-    print(f"wrote {len(pictures)} images to {out}")
+    # A batch at a time: a large --count never holds more than one batch of pictures in memory.
+    latents = latents_for_seed(args.seed, args.count, model.z_dim)
+    for start in range(0, args.count, GENERATE_BATCH):
+        for name, pic in zip(names[start:], model.generate(latents[start : start + GENERATE_BATCH])):
+            save_png(out / name, upscale(pic, args.scale, smooth=not args.pixels))
+    print(f"wrote {args.count} images to {out}")
     return 0
 
 
@@ -439,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
             from studio.engine.train.distributed import launched_by_torchrun, relaunch
 
             if not launched_by_torchrun():
+                values.check_devices(args.devices, args.device)
                 _check_distributable(args)
                 if args.command == "resume":
                     _relocate_from_args(args)  # once, before the ranks start reading the project

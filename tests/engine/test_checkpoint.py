@@ -1,5 +1,6 @@
 """Checkpoint files: atomic commit, verification, and refusal of damaged or hostile files."""
 
+import hashlib
 import json
 import os
 import struct
@@ -91,7 +92,8 @@ def test_prune_keeps_newest(tmp_path):
 
 def _write_raw(tmp_path, blob: bytes, meta_extra=None):
     (tmp_path / "step-0000001.safetensors").write_bytes(blob)
-    meta = {"format": 1, "step": 1, **(meta_extra or {})}
+    # the real hash: these files test what lies beyond the integrity check (which a missing hash fails)
+    meta = {"format": 1, "step": 1, "sha256": hashlib.sha256(blob).hexdigest(), **(meta_extra or {})}
     (tmp_path / "step-0000001.json").write_text(json.dumps(meta))
     return tmp_path / "step-0000001.json"
 

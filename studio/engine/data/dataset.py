@@ -67,6 +67,10 @@ MAX_ASPECT_RATIO = 20.0
 DECODE_THREADS = 2
 
 _SKIPPED_DIR_NAMES = frozenset({"__MACOSX"})
+# A folder holding this file is a project folder (project/folder.py's PROJECT_FILE; data may not
+# import project): never scanned, so a project made inside its image folder cannot train on its
+# own sample grids.
+_PROJECT_FILE = "project.json"
 _MIN_SIZE, _MAX_SIZE = 4, 4096
 
 # Reasons that may go away without the file changing (permissions, flaky
@@ -217,6 +221,7 @@ def prepare_dataset(
         "max_aspect": MAX_ASPECT_RATIO,
         "pillow": PIL.__version__,
         "colour": "ICC-tagged RGB converted to sRGB",  # decoded pixels differ from earlier versions
+        "damaged": "files too short for their size skipped",  # caches that kept them are not reused
     }
     # One cache file per folder_id: a new state of the folder (or a Pillow
     # upgrade) replaces the old file instead of piling up next to it.
@@ -290,6 +295,9 @@ def _scan(root: Path, should_cancel: Callable[[], bool] | None = None) -> _Scan:
         except OSError as e:
             scan.problems.append((str(folder), f"folder not readable ({e.strerror or e})"))
             continue
+        if any(entry.name == _PROJECT_FILE for entry in entries):
+            scan.problems.append((str(folder), "a GAN Studio project (its sample grids are not training images)"))
+            continue
         for entry in entries:
             name = entry.name
             if name.startswith(".") or name in _SKIPPED_DIR_NAMES:
@@ -356,7 +364,24 @@ def _load_one(path: Path, cfg: DataConfig) -> _Loaded | str:
         return str(e)
     except MemoryError:  # a huge file on a small machine: skip it, keep the rest
         return "not enough memory to read"
+    if _too_short_for_its_size(data, pixels, w, h):
+        return f"damaged: {len(data):,} bytes cannot hold its {w} x {h} pixels (it decodes as one flat colour)"
     return _Loaded(pixels, w, h, hashlib.blake2b(data, digest_size=16).digest())
+
+
+# Most pixels per file byte a complete image of one flat colour reaches (measured with Pillow at
+# 8000 x 8000: JPEG ~64, since every 8x8 block costs bits; GIF ~1,300; lossless WebP ~26,000).
+# A file far below that is cut short: decoders fill the missing rows with grey, and a flat grey
+# picture would be trained on as if it were an image.
+_MAX_FLAT_PIXELS_PER_BYTE_JPEG = 1_000
+_MAX_FLAT_PIXELS_PER_BYTE = 200_000
+
+
+def _too_short_for_its_size(data: bytes, pixels: np.ndarray, w: int, h: int) -> bool:
+    if pixels.size == 0 or pixels.min() != pixels.max():
+        return False
+    limit = _MAX_FLAT_PIXELS_PER_BYTE_JPEG if data[:3] == b"\xff\xd8\xff" else _MAX_FLAT_PIXELS_PER_BYTE
+    return w * h > limit * len(data)
 
 
 def _decode_all(

@@ -30,6 +30,7 @@ import numpy as np
 
 from studio.engine.atomic import write_text_atomic
 from studio.engine.errors import UserError
+from studio.engine.project.schema import explore_problem
 
 FILE_NAME = "explore.json"
 FORMAT = 1
@@ -88,15 +89,14 @@ class ExploreStore:
             return store
         try:
             data = json.loads(store.path.read_text(encoding="utf-8"))
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-            if int(data.get("format", 1)) > FORMAT:
-                raise UserError(f"{store.path} was written by a newer GAN Studio; please update GAN Studio")
-            if store.z_dim is None and isinstance(data.get("z_dim"), int):
+            problem = explore_problem(data, FORMAT)  # wrong types would otherwise fail below, unguarded
+            if problem is not None:
+                raise ValueError(problem)
+            if store.z_dim is None and data.get("z_dim") is not None:
                 store.z_dim = data["z_dim"]
         except UserError:
             raise
-        except (OSError, UnicodeDecodeError, ValueError, TypeError) as e:
+        except (OSError, UnicodeDecodeError, ValueError, TypeError, RecursionError) as e:
             aside = store.root / f"explore.damaged-{time.strftime('%Y%m%d-%H%M%S')}.json"
             try:
                 store.path.replace(aside)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from studio.engine.atomic import _UMASK, TEMP_PREFIX
+from studio.engine.atomic import make_temp, remove_stale_temp_files
 from studio.engine.errors import Cancelled, UserError
 from studio.engine.explore.latent import WalkSettings, bilinear, pad_grid_positions, truncate, walk_latents
 from studio.engine.images import load_png, make_grid, save_png
@@ -76,6 +75,7 @@ def _check_folder(path: Path) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise UserError(f"cannot create folder {path.parent}: {e.strerror}") from None
+    remove_stale_temp_files(path.parent, dead_writers_only=True)  # an earlier export killed mid-write
 
 
 def save_image(path: Path | str, picture: np.ndarray, scale: int = 1, smooth: bool = False) -> Path:
@@ -151,11 +151,8 @@ def _rgb(frame: np.ndarray, keep_alpha: bool) -> np.ndarray:
 
 
 def _temp_path(path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX + path.stem + ".", suffix=path.suffix.lower(), dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; exports get the user's usual permissions
-    finally:
-        os.close(fd)
+    fd, tmp = make_temp(path, suffix=path.suffix.lower())  # the suffix tells encoders the format
+    os.close(fd)
     return Path(tmp)
 
 

@@ -12,6 +12,7 @@ from studio.engine.models.cyclegan.kind import CycleGANKind
 from studio.engine.models.dcgan.kind import DCGANKind
 from studio.engine.models.gan.kind import GANKind
 from studio.engine.models.kind import ModelKind
+from studio.engine.project.schema import register_sections
 
 KINDS: dict[str, ModelKind] = {
     k.name: k
@@ -21,6 +22,16 @@ KINDS: dict[str, ModelKind] = {
         GANKind(),
     )
 }
+
+
+def _project_sections(kind: object) -> dict[str, type]:
+    # For project/schema.py: the classes project.json's "model" and "data.config" are built as.
+    from studio.engine.data.dataset import DataConfig
+
+    return {"model": get_kind(kind).config_cls, "data.config": DataConfig}
+
+
+register_sections(_project_sections)
 
 
 def get_kind(name: object) -> ModelKind:

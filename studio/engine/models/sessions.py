@@ -55,7 +55,7 @@ def create_session(
 
     Raises UserError for anything the user can fix (bad folders, sizes, an occupied --out)."""
     spec = get_kind(kind)
-    Project.check_new_root(out)  # before minutes of decoding, not after
+    Project.check_new_root(out, folders.values())  # before minutes of decoding, not after
     folders = {r: str(Path(f).expanduser().resolve()) for r, f in folders.items()}
     preview = spec.default_config(data_cfg, {}, dict(overrides or {}))  # validates sizes before any decoding
     load_cfg = spec.load_config(preview, data_cfg)

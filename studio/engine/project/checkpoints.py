@@ -21,6 +21,7 @@ from safetensors.torch import save as st_save
 
 from studio.engine.atomic import remove_stale_temp_files, write_bytes_atomic, write_text_atomic
 from studio.engine.errors import CheckpointError
+from studio.engine.project.schema import check_checkpoint_meta
 
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^step-(\d{7,})\.json$")
@@ -85,7 +86,10 @@ def load_checkpoint(path: Path | str) -> tuple[dict[str, torch.Tensor], dict]:
         raise CheckpointError(f"{tpath.name}: checkpoint weights are missing") from None
     except OSError as e:
         raise CheckpointError(f"{tpath.name}: cannot read ({e.strerror})") from None
-    if meta.get("sha256") not in (None, hashlib.sha256(blob).hexdigest()):
+    # Every format-1 checkpoint carries its hash: a file without one is damaged or hand-made, and
+    # accepting it would switch the integrity check off (project/schema.py checks the rest).
+    check_checkpoint_meta(meta, jpath.name)
+    if meta["sha256"] != hashlib.sha256(blob).hexdigest():
         raise CheckpointError(f"{tpath.name}: weights do not match their metadata (file damaged or replaced)")
     tensors = load_safetensors_bytes(blob, tpath.name)
     return tensors, meta
@@ -116,12 +120,16 @@ def list_checkpoints(folder: Path | str) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def load_latest(folder: Path | str) -> tuple[dict[str, torch.Tensor], dict] | None:
-    """The newest checkpoint that verifies; damaged newer ones are skipped. None if there is none."""
+def load_latest(folder: Path | str, check=None) -> tuple[dict[str, torch.Tensor], dict] | None:
+    """The newest checkpoint that verifies; damaged newer ones are skipped. None if there is none.
+    `check(tensors, meta, name)` may refuse a candidate with CheckpointError (it is then skipped too)."""
     errors = []
     for _, p in reversed(list_checkpoints(folder)):
         try:
-            return load_checkpoint(p)
+            tensors, meta = load_checkpoint(p)
+            if check is not None:
+                check(tensors, meta, p.name)
+            return tensors, meta
         except CheckpointError as e:
             errors.append(str(e))
     if errors:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from pathlib import Path
@@ -20,6 +21,8 @@ from studio import __version__
 from studio.engine.atomic import remove_stale_temp_files, write_text_atomic
 from studio.engine.errors import UserError
 from studio.engine.images import save_png
+from studio.engine.project.checkpoints import list_checkpoints
+from studio.engine.project.schema import check_project_meta, history_record
 
 PROJECT_FILE = "project.json"
 PROJECT_FORMAT = 1
@@ -33,6 +36,7 @@ class Project:
     def __init__(self, root: Path | str, meta: dict):
         self.root = Path(root)
         self.meta = meta
+        self.history_skipped = 0  # lines of history.jsonl the last read_history() could not use
 
     # ----- locations -------------------------------------------------------------------------
     @property
@@ -68,10 +72,19 @@ class Project:
     def is_project(path: Path | str) -> bool:
         return (Path(path) / PROJECT_FILE).is_file()
 
+    def data_folders(self) -> list[str]:
+        """The image folders this project trains on, as recorded."""
+        return list(self.meta.get("data", {}).get("folders", {}).values())
+
     @classmethod
-    def check_new_root(cls, root: Path | str) -> Path:
-        """UserError unless `root` can become a new project (absent or an empty folder)."""
+    def check_new_root(cls, root: Path | str, data_folders=()) -> Path:
+        """UserError unless `root` can become a new project (absent or an empty folder) outside
+        every folder of `data_folders` (its sample grids would become training images)."""
         root = Path(root).expanduser()
+        for folder in data_folders:
+            if root.resolve().is_relative_to(Path(folder).expanduser().resolve()):
+                raise UserError(f"{root} is inside the image folder {folder}: the project's sample grids would be "
+                                "trained on. Choose a project folder outside it.")
         if cls.is_project(root):
             raise UserError(f"{root} already holds a project; use 'gan-studio resume {root}' or choose another folder")
         if root.exists() and not root.is_dir():
@@ -81,7 +94,7 @@ class Project:
         return root
 
     @classmethod
-    def create(cls, root: Path | str, kind: str, meta: dict) -> "Project":
+    def create(cls, root: Path | str, kind: str, meta: dict) -> Project:
         """Create a new project folder. `meta` holds kind-specific sections (model, data, run).
 
         Raises UserError if `root` already holds a project or is a non-empty folder of other files,
@@ -104,7 +117,7 @@ class Project:
         return project
 
     @classmethod
-    def open(cls, root: Path | str, clean: bool = True) -> "Project":
+    def open(cls, root: Path | str, clean: bool = True) -> Project:
         """Open an existing project folder; UserError if it is missing or not a project.
         `clean` removes temp files a killed process left (off for processes that only read)."""
         root = Path(root).expanduser()
@@ -117,11 +130,13 @@ class Project:
             meta = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise UserError(f"{path} is damaged and cannot be read ({e.__class__.__name__})") from None
-        if not isinstance(meta, dict) or "kind" not in meta:
-            raise UserError(f"{path} is not a valid project file")
-        if int(meta.get("format", 1)) > PROJECT_FORMAT:
-            raise UserError(f"{root} was made by a newer GAN Studio; please update GAN Studio")
+        meta = check_project_meta(meta, path, PROJECT_FORMAT)
         project = cls(root, meta)
+        # A process killed between writing a checkpoint and updating project.json leaves the step
+        # behind: the newest committed checkpoint is what a resume continues from.
+        newest = list_checkpoints(project.checkpoints_dir)
+        if newest:
+            meta["step"] = newest[-1][0]
         if clean and project.writable:
             remove_stale_temp_files(root)
             remove_stale_temp_files(project.samples_dir)
@@ -162,21 +177,34 @@ class Project:
             f.write(json.dumps(record, separators=(",", ":")) + "\n")
 
     def read_history(self) -> list[dict]:
-        """All history records, skipping a torn trailing line."""
+        """All history records. A torn trailing line (a kill mid-append) is skipped silently; other
+        lines that are not records ({"step": "x"}, [1, 2]) are skipped and counted in
+        `history_skipped`, with a warning logged, so one bad line never blanks the loss plot."""
+        self.history_skipped = 0
         if not self.history_path.exists():
             return []
         out = []
-        for line in self.history_path.read_text(encoding="utf-8", errors="replace").splitlines():
+        lines = self.history_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        for i, line in enumerate(lines):
             try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
+                record = history_record(json.loads(line))
+            except (json.JSONDecodeError, RecursionError):
+                record = None
+                if i == len(lines) - 1:
+                    continue
+            if record is None:
+                self.history_skipped += 1
+            else:
+                out.append(record)
+        if self.history_skipped:
+            logging.getLogger(__name__).warning(
+                "%s: skipped %d line(s) that are not training records.", self.history_path, self.history_skipped)
         return out
 
     def truncate_history(self, after_step: int) -> None:
         """Drop history lines newer than `after_step` (after resuming from an older checkpoint),
         so the loss curves never show a step twice."""
-        records = [r for r in self.read_history() if r.get("step", 0) <= after_step]
+        records = [r for r in self.read_history() if r["step"] <= after_step]
         write_text_atomic(self.history_path, "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records))
 
 

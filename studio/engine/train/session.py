@@ -29,6 +29,7 @@ from studio.engine.train.distributed import any_across, barrier
 from studio.engine.errors import CheckpointError
 from studio.engine.train.health import HealthMonitor
 from studio.engine.project.folder import Project
+from studio.engine.project.schema import check_trainer_state
 from studio.engine.train.protocol import Trainer
 
 
@@ -69,7 +70,7 @@ class TrainingSession:
         """Load the newest verifiable checkpoint, if any; returns the step restored (0 if none)."""
         if self.dist.is_main:
             clean_checkpoint_folder(self.project.checkpoints_dir)
-        found = load_latest(self.project.checkpoints_dir)
+        found = load_latest(self.project.checkpoints_dir, check=check_trainer_state)
         if found is None:
             return 0
         tensors, meta = found
