@@ -117,7 +117,7 @@ def _open_initial(window, target: str | None) -> bool:
     else:
         opened = True
         if _demo_available():
-            window.open_demo("faces")
+            window.demos.open_project("faces")
     if window.statusBar().currentMessage().startswith("Opening the"):
         window.statusBar().clearMessage()
     return opened

@@ -1,14 +1,17 @@
 """MainWindow: the studio. Sample grid in the middle, dockable panels around it.
 
-    central   the live sample grid (or CycleGAN A -> B -> A preview) and the timeline slider
+    central   Samples tab: the live sample grid and the timeline (samples_area.py);
+              Explore tab: gallery, pad, arithmetic (explorer/)
     Training  start / pause / resume / step / stop, progress, ETA, images/s, device, settings
     Losses    live loss curves with smoothing
     Project   what the project is and what its dataset report said
-    Translate (CycleGAN) drop an image to try the model, translate a whole folder
+    Translate (kinds that translate) drop an image to try the model, translate a whole folder
 
-The window owns the TrainController (one training QThread at a time) and the ProjectState; it
-connects them to the views. Closing while training asks, stops the run, which saves a
-checkpoint, and joins the thread before the window goes away.
+The window builds the widgets, menus and docks, opens and closes projects, and owns the
+TrainController (one training thread at a time) and the ProjectState, which follows the controller.
+What training does to the panels is in training_switchboard.py, the demos in demo_actions.py.
+Closing while training asks, stops the run, which saves a checkpoint, and joins every thread
+before the window goes away.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QImage, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -28,24 +31,24 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTabWidget,
     QToolBar,
-    QVBoxLayout,
     QWidget,
 )
 
 from studio.app.settings import StudioSettings
 from studio.app.state import ProjectState
-from studio.app.task_worker import TaskRunner
-from studio.app.train_worker import TrainController, TrainProgress, TrainReady, TrainResult, WorkerState
+from studio.app.train_worker import TrainController, WorkerState
 from studio.engine.errors import UserError
 from studio.engine.models import KINDS, get_kind
 from studio.engine.project.folder import Project
 from studio.ui import style
+from studio.ui.demo_actions import DemoActions
 from studio.ui.panels.project_panel import ProjectPanel, describe_model
 from studio.ui.panels.training_panel import TrainingPanel
+from studio.ui.panels.translate_panel import TranslatePanel
+from studio.ui.samples_area import SamplesView
+from studio.ui.training_switchboard import TrainingSwitchboard
 from studio.ui.widgets.folder_field import dropped_folders
-from studio.ui.widgets.image_view import ImageView
 from studio.ui.widgets.loss_plot import LossPlotView
-from studio.ui.widgets.timeline import TimelineView
 from studio.ui.widgets.welcome_view import WelcomeView
 
 if TYPE_CHECKING:
@@ -54,35 +57,9 @@ if TYPE_CHECKING:
 # Modules that import torch (sessions, the new-project wizard) load on first use, not at start-up:
 # torch takes ~2 s to import here and the window should be on screen before that (bench/startup.py).
 
-CYCLEGAN_ROWS = ["A", "A → B", "back to A", "B", "B → A", "back to B"]
 # Named from the kinds so a new kind with a latent space shows up here without an edit.
 _EXPLORE_NEEDS = "Exploring needs a {} project.".format(
     " or ".join(k.title for k in KINDS.values() if k.capabilities.latent_space))
-SAMPLE_CACHE = 48  # decoded snapshot images kept for fast scrubbing
-DEMO_COUNTS = {"faces": 1000, "scenes": 400}  # images drawn for the demo collections (per domain for scenes)
-
-
-class SamplesView(QWidget):
-    """Central view: heading, the sample grid, and the timeline under it. GUI thread only."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.heading = QLabel("")
-        self.heading.setWordWrap(True)
-        self.heading.setContentsMargins(14, 10, 14, 0)
-        style.muted(self.heading)
-        self.image = ImageView("Samples appear here as soon as training starts.")
-        self.timeline = TimelineView()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.image, 1)
-        layout.addWidget(self.timeline)
-        self.setAutoFillBackground(True)
-        pal = self.palette()
-        pal.setColor(self.backgroundRole(), style.CANVAS)
-        self.setPalette(pal)
 
 
 class MainWindow(QMainWindow):
@@ -102,26 +79,27 @@ class MainWindow(QMainWindow):
         self.cpu_threads: str | int | None = "background"
         self.state = ProjectState(self)
         self.controller = TrainController(self)
-        self.translate_panel = None
         self.last_message: QMessageBox | None = None
-        self._live_grid: tuple[int, object] | None = None  # newest (step, numpy grid) from the trainer
-        self._image_cache: dict[str, QImage] = {}
-        self._pending_new: NewProjectRequest | None = None
-        self._closing = False
+        self.closing = False  # shutting down: runs that end now need no message box
 
         self.setWindowTitle("GAN Studio")
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         self._build_central()
         self._build_docks()
+        # The order of these three matters: a signal of the controller reaches the samples view
+        # (built above), then the project state, then the switchboard, which reads the state.
+        self.state.follow(self.controller)
+        self.training = TrainingSwitchboard(self)
+        self.demos = DemoActions(self)
         self._build_actions()
         self._build_status()
         self._connect()
         self._restore_layout()
         self._welcome_hidden: list[QDockWidget] = []  # docks put away while the welcome page shows
         self._set_welcome_mode(True)
-        self._refresh_recent()
-        self._update_actions()
+        self.refresh_recent()
+        self.update_actions()
 
     # ================================================================================================
     # construction
@@ -130,7 +108,7 @@ class MainWindow(QMainWindow):
         from studio.ui.explorer import ExplorerPanel
 
         self.welcome = WelcomeView()
-        self.samples_view = SamplesView()
+        self.samples_view = SamplesView(self.state, self.controller)
         self.explorer = ExplorerPanel()
         # Watching training and exploring the generator are two views of one project: tabs, not windows.
         self.work_tabs = QTabWidget()
@@ -147,8 +125,8 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(name)  # saveState() keys the layout by object name
         dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        feature = QDockWidget.DockWidgetFeature
+        dock.setFeatures(feature.DockWidgetMovable | feature.DockWidgetFloatable | feature.DockWidgetClosable)
         self.addDockWidget(area, dock)
         return dock
 
@@ -156,25 +134,19 @@ class MainWindow(QMainWindow):
         self.training_panel = TrainingPanel()
         self.loss_plot = LossPlotView()
         self.project_panel = ProjectPanel()
-        self.training_dock = self._dock("Training", "training_dock", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.project_dock = self._dock("Project", "project_dock", self.project_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        self.training_dock = self._dock("Training", "training_dock", self.training_panel, right)
+        self.project_dock = self._dock("Project", "project_dock", self.project_panel, right)
         # Losses sit under the controls, not under the samples: the sample grid keeps the full height.
-        self.losses_dock = self._dock("Losses", "losses_dock", self.loss_plot, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.losses_dock = self._dock("Losses", "losses_dock", self.loss_plot, right)
         self.splitDockWidget(self.training_dock, self.losses_dock, Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.training_dock, self.project_dock)
         self.training_dock.raise_()
-        self.translate_dock = None
-        try:
-            from studio.ui.panels.translate_panel import TranslatePanel
-        except ImportError:  # translation arrives with the CycleGAN engine
-            TranslatePanel = None  # noqa: N806
-        if TranslatePanel is not None:
-            self.translate_panel = TranslatePanel(self.settings)
-            self.translate_dock = self._dock("Translate", "translate_dock", self.translate_panel,
-                                             Qt.DockWidgetArea.RightDockWidgetArea)
-            self.tabifyDockWidget(self.project_dock, self.translate_dock)
-            self.translate_dock.hide()
-            self.training_dock.raise_()
+        self.translate_panel = TranslatePanel(self.settings)
+        self.translate_dock = self._dock("Translate", "translate_dock", self.translate_panel, right)
+        self.tabifyDockWidget(self.project_dock, self.translate_dock)
+        self.translate_dock.hide()
+        self.training_dock.raise_()
         self.resizeDocks([self.training_dock], [440], Qt.Orientation.Horizontal)
         self.resizeDocks([self.training_dock, self.losses_dock], [460, 340], Qt.Orientation.Vertical)
 
@@ -185,14 +157,16 @@ class MainWindow(QMainWindow):
             a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         if tip:
             a.setStatusTip(tip)
-            a.setToolTip(f"{tip} ({a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})" if shortcut else tip)
+            keys = a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            a.setToolTip(f"{tip} ({keys})" if shortcut else tip)
         a.triggered.connect(slot)
         self.addAction(a)
         return a
 
     def _build_actions(self) -> None:
         S = QKeySequence.StandardKey  # noqa: N806
-        self.new_action = self._action("New Project…", self.new_project, S.New, "Start a project from a folder of images")
+        self.new_action = self._action("New Project…", self.new_project, S.New,
+                                       "Start a project from a folder of images")
         self.open_action = self._action("Open Project…", self.open_project_dialog, S.Open, "Open a project folder")
         self.close_action = self._action("Close Project", self.close_project, S.Close, "Close the project")
         self.show_folder_action = self._action("Show Project Folder", self._show_project_folder, None,
@@ -200,12 +174,12 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("Quit", self.close, S.Quit, "Quit GAN Studio")
         self.start_action = self._action("Start / Pause", self.training_panel.toggle, Qt.Key.Key_Space,
                                          "Start, pause or resume training")
-        self.step_action = self._action("Single Step", self._on_step_requested, "Ctrl+.", "Train exactly one step")
-        self.stop_action = self._action("Stop", self._on_stop_requested, "Ctrl+Shift+S",
+        self.step_action = self._action("Single Step", self.training.step, "Ctrl+.", "Train exactly one step")
+        self.stop_action = self._action("Stop", self.training.stop, "Ctrl+Shift+S",
                                         "Stop training and save the model")
-        self.prev_action = self._action("Previous Snapshot", lambda: self._nudge_timeline(-1), "Ctrl+Left")
-        self.next_action = self._action("Next Snapshot", lambda: self._nudge_timeline(1), "Ctrl+Right")
-        self.live_action = self._action("Follow Live Samples", lambda: self.samples_view.timeline.set_live(True), "Ctrl+L")
+        self.prev_action = self._action("Previous Snapshot", lambda: self.samples_view.nudge(-1), "Ctrl+Left")
+        self.next_action = self._action("Next Snapshot", lambda: self.samples_view.nudge(1), "Ctrl+Right")
+        self.live_action = self._action("Follow Live Samples", self.samples_view.follow_live, "Ctrl+L")
         self.reset_layout_action = self._action("Reset Layout", self.reset_layout)
         self.about_action = self._action("About GAN Studio", self._about)
 
@@ -224,16 +198,16 @@ class MainWindow(QMainWindow):
             t.addAction(a)
         v = mb.addMenu("&View")
         for dock in (self.training_dock, self.project_dock, self.losses_dock, self.translate_dock):
-            if dock is not None:
-                v.addAction(dock.toggleViewAction())
+            v.addAction(dock.toggleViewAction())
         v.addSeparator()
         for a in (self.prev_action, self.next_action, self.live_action):
             v.addAction(a)
         v.addSeparator()
         v.addAction(self.reset_layout_action)
-        self.demo_faces_action = self._action("Open Demo: Faces (DCGAN)", lambda: self.open_demo("faces"),
+        self.demo_faces_action = self._action("Open Demo: Faces (DCGAN)", lambda: self.demos.open_project("faces"),
                                               tip="A copy of the bundled faces model, ready to explore")
-        self.demo_scenes_action = self._action("Open Demo: Day and Night (CycleGAN)", lambda: self.open_demo("scenes"),
+        self.demo_scenes_action = self._action("Open Demo: Day and Night (CycleGAN)",
+                                               lambda: self.demos.open_project("scenes"),
                                                tip="A copy of the bundled day/night translation model")
         h = mb.addMenu("&Help")
         h.addAction(self.demo_faces_action)
@@ -265,36 +239,17 @@ class MainWindow(QMainWindow):
         self.statusBar().setSizeGripEnabled(True)
 
     def _connect(self) -> None:
-        c, st, tp = self.controller, self.state, self.training_panel
-        c.state_changed.connect(self._on_state_changed)
-        c.generator_weights.connect(self._on_generator_weights)
-        c.preparing.connect(tp.set_preparing)
-        c.ready.connect(self._on_ready)
-        c.progress.connect(self._on_progress)
-        c.samples.connect(self._on_samples)
-        c.finished.connect(self._on_finished)
-        c.failed.connect(self._on_failed)
-        tp.start_requested.connect(self.start_training)
-        tp.pause_requested.connect(self.controller.pause)
-        tp.resume_requested.connect(self.controller.resume)
-        tp.step_requested.connect(self._on_step_requested)
-        tp.stop_requested.connect(self._on_stop_requested)
+        st = self.state
+        self.controller.generator_weights.connect(self._on_generator_weights)
         st.project_changed.connect(self._on_project_changed)
         st.history_reset.connect(self.loss_plot.set_records)
         st.history_appended.connect(self.loss_plot.append_records)
-        st.samples_changed.connect(self.samples_view.timeline.set_steps)
-        self.samples_view.timeline.step_selected.connect(self._on_timeline_step)
         self.welcome.new_requested.connect(self.new_project)
         self.welcome.open_requested.connect(self.open_project_dialog)
         self.welcome.recent_chosen.connect(self.open_project)
-        self.welcome.demo_requested.connect(self.start_demo)
+        self.welcome.demo_requested.connect(self.demos.draw_images)
         self.loss_plot.set_smoothing(self.settings.value("view/smoothing", 0.9, float))
         self.loss_plot.smoothing_changed.connect(lambda a: self.settings.set_value("view/smoothing", a))
-        self.demo_runner = TaskRunner("demo-data", self)
-        self.demo_runner.finished.connect(self._on_demo_ready)
-        self.demo_runner.failed.connect(lambda m: self.show_message("Demo images", m, QMessageBox.Icon.Warning))
-        self.demo_runner.busy_changed.connect(lambda busy: (self.welcome.faces_button.setEnabled(not busy),
-                                                            self.welcome.scenes_button.setEnabled(not busy)))
 
     # ================================================================================================
     # projects
@@ -308,11 +263,11 @@ class MainWindow(QMainWindow):
             self.state.open(root)
         except UserError as e:
             self.settings.remove_recent_project(root)
-            self._refresh_recent()
+            self.refresh_recent()
             self.show_message("Cannot open project", str(e), QMessageBox.Icon.Warning)
             return False
         self.settings.add_recent_project(self.state.project.root)
-        self._refresh_recent()
+        self.refresh_recent()
         self.project_opened.emit(str(self.state.project.root))
         return True
 
@@ -341,50 +296,13 @@ class MainWindow(QMainWindow):
         wizard.finished.connect(wizard.deleteLater)  # done() has joined its preparation thread
         wizard.open()
 
-    def start_demo(self, which: str) -> None:
-        """Draw a procedural demo collection (once) and open the new-project flow on it."""
-        from studio.ui.new_project import default_project_root
-
-        folder = default_project_root() / "demo images" / which
-        marker = folder.parent / f".{which}-complete"  # outside the image folder: not a stray file in its report
-        if marker.exists() and folder.is_dir():
-            self._on_demo_ready((which, str(folder)))
-            return
-        self.statusBar().showMessage("Drawing demo images…")
-
-        def task(progress, should_cancel):
-            import shutil
-
-            from studio.engine.data.demo_sets import write_faces, write_scenes
-
-            if folder.exists():
-                shutil.rmtree(folder)  # an interrupted earlier attempt
-            (write_faces if which == "faces" else write_scenes)(folder, DEMO_COUNTS[which], 64, 0)
-            marker.write_text("")
-            return which, str(folder)
-
-        self.demo_runner.start(task)
-
-    def _on_demo_ready(self, result) -> None:
-        which, folder = result
-        self.statusBar().clearMessage()
-        folders = [folder] if which == "faces" else [str(Path(folder) / "A"), str(Path(folder) / "B")]
-        self.new_project(folders)
-
     def create_project(self, request: NewProjectRequest) -> None:
         """Create the project folder and start training it (on the training thread)."""
         if self.controller.busy:
             return
         self.state.close()
         self._set_welcome_mode(False)  # the panels show the preparation progress
-        self._pending_new = request
-        self._live_grid = None
-        self.training_panel.set_project(Path(request.out).name, "Preparing…", 0, request.settings.steps,
-                                        request.settings.sample_every, request.settings.checkpoint_every, "—")
-        from studio.app import sessions
-
-        self.controller.start(sessions.new_project(request.out, request.kind, request.folders, request.data_cfg,
-                                                   request.settings, request.overrides), cpu_threads=self.cpu_threads)
+        self.training.start_new(request)
 
     def _set_welcome_mode(self, on: bool) -> None:
         """With no project, the panels have nothing to show: put them away so the welcome page stands
@@ -401,7 +319,6 @@ class MainWindow(QMainWindow):
             self.training_dock.raise_()
 
     def _on_project_changed(self, project: Project | None) -> None:
-        self._image_cache.clear()
         self.project_panel.set_project(project)
         self.stack.setCurrentWidget(self.work_tabs if project is not None else self.welcome)
         explorable = project is not None and get_kind(project.kind).capabilities.latent_space
@@ -414,11 +331,8 @@ class MainWindow(QMainWindow):
         if project is None:
             self.setWindowTitle("GAN Studio")
             self.training_panel.clear_project()
-            self.samples_view.image.set_picture(None)
-            self.samples_view.heading.setText("")
-            if self.translate_dock is not None:
-                self.translate_dock.hide()
-            self._update_actions()
+            self.translate_dock.hide()
+            self.update_actions()
             return
         self.setWindowTitle(f"{project.name} — GAN Studio")
         from studio.app import sessions
@@ -429,19 +343,10 @@ class MainWindow(QMainWindow):
         if self.state.history:
             self.training_panel.show_record(self.state.history[-1])
         self.device_status.setText(self.training_panel.device_label.text())
-        cyc = get_kind(project.kind).capabilities.translates
-        self.samples_view.image.set_row_labels(CYCLEGAN_ROWS if cyc else [])
-        self.samples_view.heading.setText(
-            "Each column is one preview image: translated to the other style, then back again."
-            if cyc else
-            "The same random seeds every snapshot, so what changes is the model, not the luck of the draw."
-        )
-        if not project.sample_steps():
-            self.samples_view.image.set_picture(None)
-        if self.translate_dock is not None:
-            self.translate_dock.setVisible(cyc)
-            self.translate_panel.set_project(project if cyc else None)
-        self._update_actions()
+        translates = get_kind(project.kind).capabilities.translates
+        self.translate_dock.setVisible(translates)
+        self.translate_panel.set_project(project if translates else None)
+        self.update_actions()
 
     def _device_label(self, device: str) -> str:
         try:
@@ -451,7 +356,7 @@ class MainWindow(QMainWindow):
         except UserError as e:
             return str(e)
 
-    def _refresh_recent(self) -> None:
+    def refresh_recent(self) -> None:
         recent = self.settings.recent_projects()
         self.welcome.set_recent(recent)
         self.recent_menu.clear()
@@ -464,112 +369,8 @@ class MainWindow(QMainWindow):
         if self.state.project is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.state.project.root)))
 
-    # ================================================================================================
-    # training
-    # ================================================================================================
-    def start_training(self, start_paused: bool = False) -> None:
-        """Continue the open project towards the panel's step target."""
-        project = self.state.project
-        if project is None or self.controller.busy:
-            return
-        from studio.app import sessions
-
-        if not self._images_in_place(project):
-            return
-        s = self.training_panel.settings()
-        self._live_grid = None
-        self.controller.start(
-            sessions.continue_project(project.root, steps=s["steps"], sample_every=s["sample_every"],
-                                      checkpoint_every=s["checkpoint_every"]),
-            start_paused=start_paused,
-            cpu_threads=self.cpu_threads,
-        )
-        if start_paused:
-            self.controller.step_once()
-
-    def _on_step_requested(self) -> None:
-        if self.controller.busy:
-            self.controller.step_once()
-        elif self.state.project is not None:
-            self.start_training(start_paused=True)
-
-    def _on_stop_requested(self) -> None:
-        if self.controller.busy:
-            self.controller.stop()
-
-    def _on_state_changed(self, state: WorkerState) -> None:
-        self.training_panel.set_state(state)
-        self.statusBar().showMessage({
-            WorkerState.PREPARING: "Preparing images…",
-            WorkerState.RUNNING: "Training",
-            WorkerState.PAUSED: "Paused",
-            WorkerState.STOPPING: "Stopping and saving…",
-        }.get(state, ""))
-        self._update_actions()
-
-    def _on_ready(self, info: TrainReady) -> None:
-        if self._pending_new is not None or self.state.project is None or \
-                Path(info.project).resolve() != self.state.project.root.resolve():
-            self._pending_new = None
-            self.state.open(info.project)
-            self.settings.add_recent_project(info.project)
-            self._refresh_recent()
-        else:
-            self.state.truncate_after(info.step)
-        self.training_panel.set_ready(info)
-        self.device_status.setText(info.device)
-        for w in info.warnings:
-            self.show_message("Note", w)
-
-    def _on_progress(self, p: TrainProgress) -> None:
-        self.state.add_records([{"step": s, **losses} for s, losses in p.records])
-        self.training_panel.set_progress(p)
-        if p.checkpoint_path and self.translate_panel is not None and self.state.project is not None \
-                and self._translates():
-            self.translate_panel.set_project(self.state.project)  # a saved model: translation can start
-        for m in p.messages:
-            self.training_panel.set_warning(m)
-            self.statusBar().showMessage(m, 15000)
-
-    def _on_samples(self, step: int, grid) -> None:
-        self._live_grid = (step, grid)
-        shown = self.samples_view.image.caption
-        self.state.add_sample(step)  # a live timeline moves to it and shows it via _on_timeline_step
-        if self.samples_view.timeline.live and self.samples_view.image.caption == shown:
-            self._show_grid(step, grid)  # the step was already listed (e.g. step 0 again): show it anyway
-
-    def _on_finished(self, result: TrainResult) -> None:
-        self.training_panel.set_finished(result.step, result.target, result.stopped, result.checkpoint_path is not None)
-        if result.reason == "diverged":
-            self.state.truncate_after(result.step)  # rolled back: the curves continue from the checkpoint
-        if result.reason:
-            text = " ".join(result.messages) or f"Training stopped ({result.reason})."
-            self.training_panel.set_warning(text)
-            if not self._closing:
-                self.show_message("Training paused", text, QMessageBox.Icon.Warning)
-        if self.state.project is not None:
-            try:
-                self.state.project = Project.open(self.state.project.root)  # fresh step / run settings
-            except UserError:
-                pass
-            self.state.set_step(result.step)
-            self.project_panel.set_project(self.state.project)
-            if self.translate_panel is not None and self._translates():
-                self.translate_panel.set_project(self.state.project)
-        self.statusBar().showMessage(
-            f"Stopped at step {result.step:,}; model saved" if result.stopped else f"Training finished at step {result.step:,}",
-            10000)
-
-    def _on_failed(self, message: str) -> None:
-        if self._pending_new is not None:
-            self._pending_new = None
-            if self.state.project is None:
-                self.training_panel.clear_project()
-        self.training_panel.set_message(message)
-        if not self._closing:
-            self.show_message("Training stopped", message, QMessageBox.Icon.Warning)
-
-    def _update_actions(self) -> None:
+    def update_actions(self) -> None:
+        """Enable the menu and toolbar actions for the project and the training run."""
         has = self.state.project is not None
         state = self.controller.state
         busy = self.controller.busy
@@ -581,39 +382,6 @@ class MainWindow(QMainWindow):
         self.tb_start.setEnabled(self.start_action.isEnabled())
         self.tb_start.setText({WorkerState.RUNNING: "Pause", WorkerState.PAUSED: "Resume"}.get(
             state, "Continue" if has and self.state.step > 0 else "Start"))
-
-    # ================================================================================================
-    # samples and timeline
-    # ================================================================================================
-    def _show_grid(self, step: int, picture) -> None:
-        view = self.samples_view.image
-        view.set_picture(picture)
-        view.set_caption(f"Step {step:,}" + ("   ·   live" if self.controller.busy and self.samples_view.timeline.live else ""))
-
-    def _on_timeline_step(self, step: int, path: str) -> None:
-        if self._live_grid is not None and self._live_grid[0] == step:
-            self._show_grid(step, self._live_grid[1])
-            return
-        img = self._image_cache.get(path)
-        if img is None:
-            # Through the engine's opener, not QImage(path): Qt's own readers take any format they
-            # know (PDF included) by a file's content, whatever it is named.
-            from studio.engine.images import load_png
-            from studio.ui.qimage import to_qimage
-
-            try:
-                img = to_qimage(load_png(path))
-            except (OSError, ValueError):
-                self.samples_view.image.set_caption(f"Step {step:,}: snapshot could not be read")
-                return
-            if len(self._image_cache) >= SAMPLE_CACHE:
-                self._image_cache.pop(next(iter(self._image_cache)))
-            self._image_cache[path] = img
-        self._show_grid(step, img)
-
-    def _nudge_timeline(self, delta: int) -> None:
-        s = self.samples_view.timeline.slider
-        s.setValue(max(0, min(s.maximum(), s.value() + delta)))
 
     # ================================================================================================
     # drag & drop: a folder of images starts a new project; a project folder opens it
@@ -680,31 +448,6 @@ class MainWindow(QMainWindow):
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
 
-    def _images_in_place(self, project) -> bool:
-        """Training draws from the project's images: when their folder has moved, ask where it is
-        now and record it (project.json), instead of failing with "gone"."""
-        from studio.engine.project import relocation as data_folders
-        from studio.engine.errors import UserError
-
-        missing = data_folders.missing_folders(project)
-        if any(data_folders.is_procedural(f) for f in missing.values()):
-            self.show_message("Continue training",
-                              "This demo learned from pictures that GAN Studio draws, which are not stored with it, "
-                              "so it cannot train further.\n\nTo train a model of your own on the same kind of "
-                              "pictures, choose the demo on the welcome page (File ▸ Close Project).",
-                              QMessageBox.Icon.Information)
-            return False
-        for role, folder in missing.items():
-            new = self.ask_new_image_folder("training images" if role == "data" else f"“{role}” images", folder)
-            if not new:
-                return False
-            try:
-                data_folders.relocate(project, {role: new})
-            except UserError as e:
-                self.show_message("Images moved", str(e), QMessageBox.Icon.Warning)
-                return False
-        return True
-
     def ask_new_image_folder(self, label: str, old: str) -> str | None:
         """Ask where a moved image folder is now; None when the user cancels. Tests replace this."""
         answer = QMessageBox.question(
@@ -729,21 +472,6 @@ class MainWindow(QMainWindow):
         box.exec()
         return box.clickedButton() is quit_button
 
-    def open_demo(self, which: str) -> bool:
-        """Open the user's copy of a bundled demo project (copied on first use; bundled files stay untouched)."""
-        from studio.engine.project.demos import demo_project
-        from studio.engine.errors import UserError
-
-        try:
-            root = demo_project(which)
-        except (UserError, OSError) as e:
-            self.show_message("Demo", str(e), QMessageBox.Icon.Warning)
-            return False
-        opened = self.open_project(root)
-        if opened and which == "faces":
-            self.work_tabs.setCurrentIndex(self.explore_tab)
-        return opened
-
     def _on_work_tab_changed(self, index: int) -> None:
         # Exploring mid-training: take a copy of the live EMA generator rather than the last checkpoint.
         if index == self.explore_tab and self.controller.busy:
@@ -754,14 +482,9 @@ class MainWindow(QMainWindow):
         if kind.capabilities.latent_space:
             self.explorer.set_generator_state(weights.config, weights.state, weights.step, kind=kind)
 
-    def _translates(self) -> bool:
-        """Whether the open project's kind turns images into images (the Translate panel applies)."""
-        project = self.state.project
-        return project is not None and get_kind(project.kind).capabilities.translates
-
     def shutdown(self) -> None:
         """Stop every background thread (training saves a checkpoint first). Blocks until they ended."""
-        self._closing = True
+        self.closing = True
         self.explorer.shutdown()
         if self.controller.busy:
             self.statusBar().showMessage("Saving the model…")
@@ -770,15 +493,14 @@ class MainWindow(QMainWindow):
                 self.controller.shutdown(timeout_s=600)
             finally:
                 QApplication.restoreOverrideCursor()
-        self.demo_runner.cancel_and_join()
+        self.demos.shutdown()
         wizard = getattr(self, "wizard", None)
         if wizard is not None:
             try:
                 wizard.report_page.runner.cancel_and_join()
             except RuntimeError:  # the wizard is already closed and deleted
                 pass
-        if self.translate_panel is not None:
-            self.translate_panel.shutdown()
+        self.translate_panel.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         if self.controller.busy and self.controller.state != WorkerState.STOPPING:

@@ -127,7 +127,7 @@ def test_declining_to_close_keeps_training(qtbot, window, trained_dcgan):
     window.confirm_close_while_training = lambda: False
     window.open_project(trained_dcgan)
     window.training_panel.steps_spin.setValue(100_000)
-    window.start_training()
+    window.training.start()
     qtbot.waitUntil(lambda: window.controller.state == WorkerState.RUNNING, timeout=30_000)
     assert not window.close()
     assert window.controller.busy
@@ -201,11 +201,11 @@ def test_open_errors_are_messages_not_crashes(qtbot, window, tmp_path):
 
 
 def test_demo_button_draws_images_and_opens_the_wizard(qtbot, window, tmp_path, monkeypatch):
-    import studio.ui.main_window as mw_mod
+    import studio.ui.demo_actions as demo_mod
     import studio.ui.new_project as np_mod
 
     monkeypatch.setattr(np_mod, "default_project_root", lambda: tmp_path / "projects")
-    monkeypatch.setitem(mw_mod.DEMO_COUNTS, "scenes", 12)
+    monkeypatch.setitem(demo_mod.DEMO_COUNTS, "scenes", 12)
     qtbot.mouseClick(window.welcome.scenes_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: getattr(window, "wizard", None) is not None, timeout=60_000)
     src = window.wizard.source_page
@@ -213,7 +213,7 @@ def test_demo_button_draws_images_and_opens_the_wizard(qtbot, window, tmp_path, 
     assert len(list(Path(src.fields["a"].path()).glob("*.png"))) == 12
     assert Path(src.fields["b"].path()).name == "B"
     window.wizard.reject()
-    qtbot.waitUntil(lambda: not window.demo_runner.busy, timeout=5000)
+    qtbot.waitUntil(lambda: not window.demos.runner.busy, timeout=5000)
 
 
 def test_continuing_after_the_images_moved_asks_where_they_are_now(qtbot, window, trained_dcgan, shapes_folder,
@@ -222,12 +222,12 @@ def test_continuing_after_the_images_moved_asks_where_they_are_now(qtbot, window
     assert window.open_project(trained_dcgan)
     asked = []
     window.ask_new_image_folder = lambda label, old: asked.append((label, old)) or None  # the user cancels
-    window.start_training()
+    window.training.start()
     assert asked == [("training images", str(shapes_folder))] and not window.controller.busy
 
     window.ask_new_image_folder = lambda label, old: str(elsewhere)
     window.training_panel.steps_spin.setValue(8)
-    window.start_training()
+    window.training.start()
     qtbot.waitUntil(lambda: not window.controller.busy and window.state.step == 8, timeout=30_000)
     assert Project.open(trained_dcgan).meta["data"]["folders"]["data"] == str(elsewhere)
     assert window.state.project.meta["data"]["folders"]["data"] == str(elsewhere)  # later saves keep it
@@ -241,6 +241,6 @@ def test_continuing_the_bundled_demo_explains_instead_of_failing(qtbot, window, 
     demo = shutil.copytree(bundled_models_dir() / "demo-faces", tmp_path / "demo")
     window.ask_new_image_folder = lambda label, old: pytest.fail("a demo's images cannot be located")
     assert window.open_project(demo)
-    window.start_training()
+    window.training.start()
     assert not window.controller.busy
     assert "pictures that GAN Studio draws" in window.last_message.text()

@@ -46,7 +46,7 @@ def test_fresh_home_launches_into_the_demo_and_bundled_files_stay_identical(tmp_
     w = MainWindow(device="cpu", remember_layout=False)
     qtbot.addWidget(w)
     w.show()
-    assert w.open_demo("faces")
+    assert w.demos.open_project("faces")
     assert w.state.project.root == demo_project("faces") == copy
     qtbot.waitUntil(w.explorer.is_rendered, timeout=60_000)
     store = ExploreStore.open(copy, 100)

@@ -1,0 +1,125 @@
+"""The Samples tab: a heading, the sample grid of one snapshot and the timeline under it.
+
+While training runs, the newest grid comes straight from the trainer (numpy, no disk read) and a
+live timeline follows it. Scrubbing back shows saved snapshots, read through the engine's image
+opener and kept in a small cache so dragging the slider stays smooth. GUI thread only.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from studio.app.state import ProjectState
+from studio.app.train_worker import TrainController, WorkerState
+from studio.engine.models import get_kind
+from studio.engine.project.folder import Project
+from studio.ui import style
+from studio.ui.widgets.image_view import ImageView
+from studio.ui.widgets.timeline import TimelineView
+
+# Row labels of a translating kind's preview grid: each column goes A -> B -> A, then B -> A -> B.
+TRANSLATION_ROWS = ["A", "A → B", "back to A", "B", "B → A", "back to B"]
+SAMPLE_CACHE = 48  # decoded snapshot images kept for fast scrubbing
+
+
+class SamplesView(QWidget):
+    """Heading, sample grid and timeline of the open project. GUI thread only.
+
+    Create it before `state.follow(training)`: it must hear a new grid before the state lists its
+    step (see `_on_samples`)."""
+
+    def __init__(self, state: ProjectState, training: TrainController, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._state = state
+        self._training = training
+        self._live_grid: tuple[int, object] | None = None  # newest (step, numpy grid) from the trainer
+        self._image_cache: dict[str, QImage] = {}
+
+        self.heading = QLabel("")
+        self.heading.setWordWrap(True)
+        self.heading.setContentsMargins(14, 10, 14, 0)
+        style.muted(self.heading)
+        self.image = ImageView("Samples appear here as soon as training starts.")
+        self.timeline = TimelineView()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.image, 1)
+        layout.addWidget(self.timeline)
+        self.setAutoFillBackground(True)
+        pal = self.palette()
+        pal.setColor(self.backgroundRole(), style.CANVAS)
+        self.setPalette(pal)
+
+        training.samples.connect(self._on_samples)
+        training.state_changed.connect(self._on_training_state)
+        state.project_changed.connect(self._on_project_changed)
+        state.samples_changed.connect(self.timeline.set_steps)
+        self.timeline.step_selected.connect(self._on_timeline_step)
+
+    # ----- what the user does -------------------------------------------------------------------------
+    def nudge(self, delta: int) -> None:
+        """Move the timeline `delta` snapshots (Ctrl+Left / Ctrl+Right)."""
+        s = self.timeline.slider
+        s.setValue(max(0, min(s.maximum(), s.value() + delta)))
+
+    def follow_live(self) -> None:
+        self.timeline.set_live(True)
+
+    # ----- the project and its run ------------------------------------------------------------------------
+    def _on_project_changed(self, project: Project | None) -> None:
+        self._image_cache.clear()
+        if project is None:
+            self.image.set_picture(None)
+            self.heading.setText("")
+            return
+        translates = get_kind(project.kind).capabilities.translates
+        self.image.set_row_labels(TRANSLATION_ROWS if translates else [])
+        self.heading.setText(
+            "Each column is one preview image: translated to the other style, then back again."
+            if translates else
+            "The same random seeds every snapshot, so what changes is the model, not the luck of the draw."
+        )
+        if not project.sample_steps():
+            self.image.set_picture(None)
+
+    def _on_training_state(self, state: WorkerState) -> None:
+        if state == WorkerState.PREPARING:
+            self._live_grid = None  # a new run: the last run's grid is no longer the newest
+
+    def _on_samples(self, step: int, grid) -> None:
+        self._live_grid = (step, grid)
+        # The project state hears this signal next and lists the step; a live timeline then selects
+        # it and `_on_timeline_step` shows this grid. A step listed already (step 0 again) is not
+        # announced a second time, so it is shown here.
+        if self.timeline.live and any(s == step for s, _ in self._state.sample_steps):
+            self._show_grid(step, grid)
+
+    # ----- showing a snapshot ---------------------------------------------------------------------------
+    def _show_grid(self, step: int, picture) -> None:
+        live = self._training.busy and self.timeline.live
+        self.image.set_picture(picture)
+        self.image.set_caption(f"Step {step:,}" + ("   ·   live" if live else ""))
+
+    def _on_timeline_step(self, step: int, path: str) -> None:
+        if self._live_grid is not None and self._live_grid[0] == step:
+            self._show_grid(step, self._live_grid[1])
+            return
+        img = self._image_cache.get(path)
+        if img is None:
+            # Through the engine's opener, not QImage(path): Qt's own readers take any format they
+            # know (PDF included) by a file's content, whatever it is named.
+            from studio.engine.images import load_png
+            from studio.ui.qimage import to_qimage
+
+            try:
+                img = to_qimage(load_png(path))
+            except (OSError, ValueError):
+                self.image.set_caption(f"Step {step:,}: snapshot could not be read")
+                return
+            if len(self._image_cache) >= SAMPLE_CACHE:
+                self._image_cache.pop(next(iter(self._image_cache)))
+            self._image_cache[path] = img
+        self._show_grid(step, img)
