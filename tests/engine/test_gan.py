@@ -36,7 +36,7 @@ def test_shapes_for_every_size_and_channel_count(size, channels):
     assert not any(isinstance(m, torch.nn.Conv2d) for m in [*G.modules(), *D.modules()])  # fully connected
 
 
-def test_maxout_takes_the_largest_piece_and_dropout_follows_the_given_generator():
+def test_maxout_takes_the_largest_piece_and_dropout_follows_the_given_noise():
     unit = Maxout(2, 1, pieces=3)
     with torch.no_grad():
         unit.linear.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]]))
@@ -45,11 +45,16 @@ def test_maxout_takes_the_largest_piece_and_dropout_follows_the_given_generator(
 
     D = Discriminator(28, width=8, channels=1, dropout=0.5)
     x = torch.randn(4, 1, 28, 28)
-    a = D(x, torch.Generator().manual_seed(1))
-    assert torch.equal(a, D(x, torch.Generator().manual_seed(1)))  # masks from the generator alone
-    assert not torch.equal(a, D(x, torch.Generator().manual_seed(2)))
+
+    def uniform(seed):
+        g = torch.Generator().manual_seed(seed)
+        return lambda shape: torch.rand(shape, generator=g)
+
+    a = D(x, uniform(1))
+    assert torch.equal(a, D(x, uniform(1)))  # masks from the given noise alone
+    assert not torch.equal(a, D(x, uniform(2)))
     D.eval()
-    assert torch.equal(D(x, torch.Generator().manual_seed(1)), D(x))  # no dropout when evaluating
+    assert torch.equal(D(x, uniform(1)), D(x))  # no dropout when evaluating
 
 
 def test_bad_config_is_a_user_error():

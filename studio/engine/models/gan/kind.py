@@ -22,7 +22,7 @@ class GANKind(ModelKind):
     options = (
         Option("z_dim", "Noise length", "length of the noise vector (default 100)", "--z-dim", default=100),
         Option("width", "Network width", "hidden units: G has w, 2w, 4w, D has 2w, w; smaller trains faster, "
-               "larger can learn more detail (default 256)", "--width", default=256, minimum=8, maximum=2048),
+               "larger can learn more detail (default 128)", "--width", default=128, minimum=8, maximum=2048),
         Option("maxout", "Discriminator units", "maxout units as in the paper (slower) or LeakyReLU", "--maxout",
                choices=((0, "LeakyReLU (quick)"), (5, "Maxout, 5 pieces (the paper)")), default=0),
     )
@@ -33,7 +33,7 @@ class GANKind(ModelKind):
 
         return GANConfig
 
-    def bytes_per_image(self, size, width=256):
+    def bytes_per_image(self, size, width=128):
         # Activations only (the weights do not grow with the batch): the image vector and its
         # gradients a few times over, plus the hidden layers (7w units in G and 3w in D).
         return 4 * (8 * 3 * size * size + 20 * width) * 4

@@ -9,6 +9,8 @@ a fully connected G trained in minutes on a CPU mostly collapses to a few blurry
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -27,7 +29,7 @@ class Generator(nn.Module):
     Hidden widths double from `width` (z -> w -> 2w -> 4w -> C*size*size), as in the common
     fully connected GAN baselines; the last layer is the big one (4w x C*size*size weights)."""
 
-    def __init__(self, size: int = 32, z_dim: int = 100, width: int = 256, channels: int = 3):
+    def __init__(self, size: int = 32, z_dim: int = 100, width: int = 128, channels: int = 3):
         super().__init__()
         check_size(size)
         self.z_dim, self.size, self.channels = z_dim, size, channels
@@ -58,11 +60,11 @@ class Discriminator(nn.Module):
     """D: image (B, channels, size, size) -> one real/fake logit per image (B,).
 
     Flattened input -> 2 hidden layers (2w, w) of LeakyReLU(0.2) or maxout units, each followed by
-    dropout -> one logit. `forward(x, rng)` draws the dropout masks from `rng` (a CPU generator) so
-    that a checkpoint, which stores that generator, resumes training bit-exactly; without `rng` it
-    uses torch's global generator like nn.Dropout."""
+    dropout -> one logit. `forward(x, uniform)` builds the dropout masks from `uniform(shape)`,
+    uniform [0, 1) noise the trainer draws from the run's own generator, so that a checkpoint
+    resumes training bit-exactly; without it dropout uses torch's global generator like nn.Dropout."""
 
-    def __init__(self, size: int = 32, width: int = 256, channels: int = 3, dropout: float = 0.3,
+    def __init__(self, size: int = 32, width: int = 128, channels: int = 3, dropout: float = 0.3,
                  maxout_pieces: int = 0):
         super().__init__()
         check_size(size)
@@ -75,19 +77,19 @@ class Discriminator(nn.Module):
         self.maxout = maxout_pieces > 1
         self.out = nn.Linear(widths[-1], 1)
 
-    def forward(self, x: torch.Tensor, rng: torch.Generator | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, uniform: Callable[[torch.Size], torch.Tensor] | None = None) -> torch.Tensor:
         h = x.flatten(1)  # (B, C*H*W)
         for layer in self.hidden:
             h = layer(h)
             if not self.maxout:
                 h = F.leaky_relu(h, 0.2)
-            h = self._drop(h, rng)  # (B, 2w), then (B, w)
+            h = self._drop(h, uniform)  # (B, 2w), then (B, w)
         return self.out(h).flatten()  # logits; the loss applies the sigmoid stably
 
-    def _drop(self, h: torch.Tensor, rng: torch.Generator | None) -> torch.Tensor:
+    def _drop(self, h: torch.Tensor, uniform: Callable[[torch.Size], torch.Tensor] | None) -> torch.Tensor:
         if not self.training or self.dropout <= 0:
             return h
-        if rng is None:
+        if uniform is None:
             return F.dropout(h, self.dropout, True)
-        keep = torch.rand(h.shape, generator=rng) >= self.dropout  # CPU masks: same on every device
+        keep = uniform(h.shape) >= self.dropout
         return h * keep.to(h.device, h.dtype) * (1.0 / (1.0 - self.dropout))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from dataclasses import dataclass
 
@@ -10,12 +9,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from studio.engine.device import fast_path
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import make_grid, to_uint8
 from studio.engine.models.gan.kind import SIZES
 from studio.engine.models.gan.nets import Discriminator, Generator
-from studio.engine.train.distributed import SINGLE
+from studio.engine.train.distributed import SINGLE, DistInfo
 from studio.engine.train.metrics import swd
 from studio.engine.train.protocol import (
     EMA,
@@ -28,6 +26,7 @@ from studio.engine.train.protocol import (
     require,
     store_optimizers,
 )
+from studio.engine.train.trainer_base import DataOrder, TrainerBase
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class GANConfig:
     size: int = 32  # image side in pixels: 28, 32, 48 or 64
     channels: int = 3  # 1 grey, 3 RGB, 4 RGBA (from the dataset)
     z_dim: int = 100  # length of the noise vector z
-    width: int = 256  # hidden width: G has w, 2w, 4w units, D has 2w, w
+    width: int = 128  # hidden width: G has w, 2w, 4w units, D has 2w, w (128 learnt faces fastest per CPU minute)
     batch: int = 64  # images per step
     lr: float = 2e-4  # Adam learning rate for both networks
     beta1: float = 0.5  # Adam beta1: less momentum keeps the two-player game from oscillating
@@ -46,6 +45,10 @@ class GANConfig:
     flip: bool = True  # random horizontal flips of real images
     preview_count: int = 64  # images in the fixed-noise sample grid
     precision: str = "auto"  # auto | fp32 | bf16 autocast; auto = bf16 on GPUs, fp32 on CPUs
+
+    @property
+    def channels_last(self) -> bool:
+        return False  # what TrainerBase asks: no image-shaped activations, so no memory layout to pick
 
     def validate(self) -> None:
         if self.size not in SIZES:
@@ -62,92 +65,78 @@ class GANConfig:
             raise UserError(f"Precision must be auto, fp32 or bf16 (got {self.precision}).")
 
 
-class GANTrainer:
+class GANTrainer(TrainerBase):
     """One GAN training state: nets, optimizers, EMA, data order and RNG.
 
     Owned by one thread at a time (the training thread); `generator_state()` hands a CPU copy to others.
     `images` is the prepared uint8 dataset (N, C, H, W)."""
 
     kind = "gan"
+    min_batch = 2  # G's BatchNorm needs more than one image
 
-    def __init__(self, cfg: GANConfig, images: torch.Tensor, device: torch.device | str = "cpu", seed: int = 0):
-        cfg.validate()
+    def __init__(self, cfg: GANConfig, images: torch.Tensor, device: torch.device | str = "cpu", seed: int = 0,
+                 dist_info: DistInfo = SINGLE):
+        # No image-shaped activations, so no channels_last; bf16 on a CPU is not measured for this kind.
+        super().__init__(cfg, device, seed, dist_info, cpu_channels_last=False)
         if images.ndim != 4 or images.shape[1:] != (cfg.channels, cfg.size, cfg.size) or images.dtype != torch.uint8:
             want = f"(N, {cfg.channels}, {cfg.size}, {cfg.size})"
             raise ValueError(f"images must be uint8 {want}, got {tuple(images.shape)}")
         if len(images) == 0:
             raise UserError("The dataset is empty.")
-        self.cfg = cfg
-        self.device = torch.device(device)
-        self.dist = SINGLE  # one process: the kind does not offer data-parallel training yet
-        self.global_step = 0
-        self.batch = self.images_per_step = cfg.batch  # may shrink after running out of GPU memory
-        self.images = images.to(self.device)
-        # Not measured in bf16 on a CPU (bench/quality_check.py covers the DCGAN only): fp32 there.
-        self.precision, _ = fast_path(self.device, cfg.precision, False)
+        self.images = images.to(self.device)  # resident: no per-step decode or host->device copy
 
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)  # PyTorch's default Linear initialisation, from the run's seed
-            self.G = Generator(cfg.size, cfg.z_dim, cfg.width, cfg.channels).to(self.device)
-            self.D = Discriminator(cfg.size, cfg.width, cfg.channels, cfg.dropout, cfg.maxout).to(self.device)
+        nets = self._make_nets(seed, lambda: {  # PyTorch's default Linear initialisation, from the run's seed
+            "G": Generator(cfg.size, cfg.z_dim, cfg.width, cfg.channels),
+            "D": Discriminator(cfg.size, cfg.width, cfg.channels, cfg.dropout, cfg.maxout),
+        })
+        self.G, self.D = nets["G"], nets["D"]
         self.ema = EMA(self.G, cfg.ema_decay)
-        kw = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), foreach=True)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), **kw)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), **kw)
-
-        # All randomness of the run (data order, flips, noise, D's dropout) flows from this CPU
-        # generator, so a checkpoint restores it exactly.
-        self.rng = torch.Generator().manual_seed(seed + 1)
+        self._G, self._D = self._parallel(self.G, self.D)
+        self.opt_G = self._adam(self.G.parameters())
+        self.opt_D = self._adam(self.D.parameters())
         self.fixed_z = torch.randn(cfg.preview_count, cfg.z_dim, generator=torch.Generator().manual_seed(seed + 2))
-        self.order = torch.randperm(len(images), generator=self.rng)
-        self.cursor = 0
+        self.data = DataOrder(len(images), self.rng)
 
     # ----- data --------------------------------------------------------------------------------
-    def _next_indices(self) -> torch.Tensor:
-        """Epochs in a shuffled order; sampling with replacement when the folder is smaller than a batch."""
-        n, b = len(self.order), self.batch
-        if n < b:
-            return torch.randint(0, n, (b,), generator=self.rng)
-        if self.cursor + b > n:
-            self.order, self.cursor = torch.randperm(n, generator=self.rng), 0
-        self.cursor += b
-        return self.order[self.cursor - b : self.cursor]
-
     def _real_batch(self) -> torch.Tensor:
-        idx = self._next_indices()
-        x = self.images[idx.to(self.device)].float().div_(127.5).sub_(1)  # (B, C, H, W) in [-1, 1]
-        if self.cfg.flip:
-            flip = (torch.rand(len(idx), generator=self.rng) < 0.5).to(self.device)
-            x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        idx = self.data.take(self.batch, self.rng)
+        flip = torch.rand(len(idx), generator=self.rng) < 0.5 if self.cfg.flip else None
+        x = self.images[self._mine(idx).to(self.device)].float().div_(127.5).sub_(1)  # (B, C, H, W) in [-1, 1]
+        if flip is not None:
+            x = torch.where(self._mine(flip).to(self.device)[:, None, None, None], x.flip(3), x)
         return x
 
-    def _autocast(self):
-        if self.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+    def _uniform(self, shape: torch.Size) -> torch.Tensor:
+        """Uniform noise for D's dropout masks: drawn for the whole batch from the run's RNG (so a
+        checkpoint resumes exactly, and each process masks its own share), this process's rows."""
+        return self._mine(torch.rand((self.batch, *shape[1:]), generator=self.rng))
 
     # ----- protocol ----------------------------------------------------------------------------
     def step(self) -> dict[str, float]:
         real = self._real_batch()
-        z = torch.randn(self.batch, self.cfg.z_dim, generator=self.rng).to(self.device)
+        z = self._mine(torch.randn(self.batch, self.cfg.z_dim, generator=self.rng)).to(self.device)
         with self._autocast():
-            fake = self.G(z)
-            # D ascends log D(x) + log(1 - D(G(z))), written as BCE-with-logits in its stable softplus form.
-            d_real = self.D(real, self.rng)
-            d_fake = self.D(fake.detach(), self.rng)
-            loss_d = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+            fake = self._G(z)
+        # D ascends log D(x) + log(1 - D(G(z))), written as BCE-with-logits in its stable softplus
+        # form; one backward pass per term, the pattern DDP needs when a module runs twice per step.
         self.opt_D.zero_grad(set_to_none=True)
-        loss_d.backward()
+        with self._autocast():
+            d_real = self._D(real, self._uniform)
+            loss_real = F.softplus(-d_real).mean()
+        loss_real.backward()
+        with self._autocast():
+            d_fake = self._D(fake.detach(), self._uniform)
+            loss_fake = F.softplus(d_fake).mean()
+        loss_fake.backward()
         self.opt_D.step()
 
         # G maximises log D(G(z)) rather than minimising log(1 - D(G(z))): the same fixed point, but
         # strong gradients early on, when D rejects every sample (the paper's section 3). D's
-        # weights are frozen here: only the gradients flowing back into G are needed.
+        # weights are frozen here, so it runs bare (its DDP wrapper expects weight gradients).
         self.D.requires_grad_(False)
         try:
             with self._autocast():
-                d_gen = self.D(fake, self.rng)
-                loss_g = F.softplus(-d_gen).mean()
+                loss_g = F.softplus(-self.D(fake, self._uniform)).mean()
             self.opt_G.zero_grad(set_to_none=True)
             loss_g.backward()
         finally:
@@ -155,19 +144,12 @@ class GANTrainer:
         self.opt_G.step()
         self.ema.update()
         self.global_step += 1
-        return {
-            "loss_D": float(loss_d.detach()),
-            "loss_G": float(loss_g.detach()),
-            "D_real": float(torch.sigmoid(d_real.detach().float()).mean()),
-            "D_fake": float(torch.sigmoid(d_fake.detach().float()).mean()),
-        }
-
-    def reduce_batch(self) -> int | None:
-        """Halve the batch after an out-of-memory error; None when it cannot shrink further."""
-        if self.batch <= 2:
-            return None
-        self.batch = self.images_per_step = max(2, self.batch // 2)
-        return self.batch
+        return self._report({
+            "loss_D": loss_real.detach() + loss_fake.detach(),
+            "loss_G": loss_g,
+            "D_real": torch.sigmoid(d_real.detach().float()).mean(),
+            "D_fake": torch.sigmoid(d_fake.detach().float()).mean(),
+        })
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> np.ndarray:
@@ -207,14 +189,14 @@ class GANTrainer:
             **module_tensors("D", self.D),
             **module_tensors("G_ema", self.ema.ema),
             "rng": self.rng.get_state(),
-            "order": self.order.clone(),
+            "order": self.data.order.clone(),
             "fixed_z": self.fixed_z,
         }
         meta = {
             "kind": self.kind,
             "config": dataclasses.asdict(self.cfg),
             "global_step": self.global_step,
-            "cursor": self.cursor,
+            "cursor": self.data.cursor,
             "batch": self.batch,
             "ema_updates": self.ema.updates,
             **store_optimizers(tensors, opt_G=self.opt_G, opt_D=self.opt_D),
@@ -222,8 +204,7 @@ class GANTrainer:
         return tensors, meta
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-        if meta.get("kind") != self.kind:
-            raise CheckpointError(f"checkpoint is for a {meta.get('kind')} model, not {self.kind}")
+        self._check_kind(meta)
         require(tensors, "rng", "order", "fixed_z")
         if tensors["fixed_z"].shape != self.fixed_z.shape:
             raise CheckpointError("checkpoint preview noise does not fit this model")
@@ -235,11 +216,8 @@ class GANTrainer:
         load_optimizer("opt_G", self.opt_G, tensors, meta["opt_G"])
         load_optimizer("opt_D", self.opt_D, tensors, meta["opt_D"])
         self.rng.set_state(tensors["rng"])
-        if tensors["order"].numel() == len(self.images):
-            self.order, self.cursor = tensors["order"].clone(), int(meta["cursor"])
-        else:  # the folder changed since the checkpoint (the session warns): a new epoch starts now
-            self.order, self.cursor = torch.randperm(len(self.images), generator=self.rng), 0
+        self.data.restore(tensors["order"], int(meta["cursor"]), len(self.images), self.rng)
         self.fixed_z = tensors["fixed_z"].clone()
-        self.batch = self.images_per_step = int(meta.get("batch", self.cfg.batch))
+        self._set_batch(int(meta.get("batch", self.cfg.batch)))
         self.global_step = int(meta["global_step"])
         self.ema.updates = int(meta.get("ema_updates", self.global_step))
