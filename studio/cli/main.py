@@ -7,13 +7,12 @@ Exit codes: 0 success, 2 bad usage or bad input (one line on stderr, never a tra
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from studio.cli import values
 from studio.cli.arg_types import scale_factor, user_path, window_size
+from studio.cli.signals import StopFlag as _StopFlag
 from studio.engine.errors import UserError
 
 SUBCOMMANDS = ("train", "resume", "generate", "translate", "export", "demo-data")
@@ -79,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--minutes", type=values.minutes, default=None, help="train for this many more minutes")
     res.add_argument("--device", default=None)
     res.add_argument("--devices", type=values.devices, default=1, help="data-parallel processes (PyTorch DDP)")
+    res.add_argument("--restart", action="store_true",
+                     help="train again from step 0 (the earlier run's files are moved to set-aside/, not deleted)")
     res.add_argument("--data", type=user_path, default=None,
                      help="new place of a DCGAN project's images (after moving them)")
     res.add_argument("--data-a", type=user_path, default=None, help="new place of a CycleGAN project's domain A images")
@@ -119,26 +120,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ----- commands ------------------------------------------------------------------------------------
-class _StopFlag:
-    """First Ctrl-C asks the loop to stop after the current step (and save); a second one aborts."""
-
-    def __init__(self):
-        self.event = threading.Event()
-
-    def __enter__(self):
-        self._old = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def _handler(self, signum, frame):
-        if self.event.is_set():
-            raise KeyboardInterrupt
-        self.event.set()
-        print("\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
-
-    def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self._old)
-
-
 def _drive(session, minutes: float | None) -> int:
     from tqdm import tqdm
 
@@ -238,10 +219,13 @@ def _cmd_train(args) -> int:
     session = _on_rank0_then_all(info, device, make, lambda: open_session(args.out, device=device, dist_info=info))
     if session is None:
         return 2
-    if info.is_main:
-        for role, line in _report_lines(session.project):
-            print(f"[{role}] {line}" if role != "data" else line)
-    return _drive(session, args.minutes)
+    try:
+        if info.is_main:
+            for role, line in _report_lines(session.project):
+                print(f"[{role}] {line}" if role != "data" else line)
+        return _drive(session, args.minutes)
+    finally:
+        session.close()  # the training lock, given back also to an in-process caller
 
 
 def _check_distributable(args) -> None:
@@ -336,20 +320,39 @@ def _cmd_resume(args) -> int:
     info, device = _join_processes(args.device or "auto")
     try:
         session = open_session(args.project, device=device if info.active else args.device, steps=args.steps,
-                               progress=_decode_progress() if info.is_main else None, dist_info=info)
+                               progress=_decode_progress() if info.is_main else None, dist_info=info,
+                               restart=args.restart)
     except data_folders.ImagesMissing as e:
         flags = " ".join(f"{_RELOCATE_FLAGS.get(role, '--data')} NEW_FOLDER" for role in e.missing)
         raise UserError(f"{e}; if you moved them, resume with {flags}") from None
-    if session.trainer.global_step >= session.settings.steps and not args.minutes:
-        raise UserError(
-            f"{args.project} already reached step {session.trainer.global_step}; pass --steps N (a larger total) "
-            "or --minutes M to train more"
-        )
-    if args.minutes and session.trainer.global_step >= session.settings.steps:
-        import dataclasses
+    try:  # close(): the training lock is given back before this returns, also to an in-process caller
+        if session.trainer.global_step >= session.settings.steps and not args.minutes:
+            raise UserError(
+                f"{args.project} already reached step {session.trainer.global_step}; pass --steps N (a larger "
+                "total) or --minutes M to train more"
+            )
+        if args.minutes and session.trainer.global_step >= session.settings.steps:
+            import dataclasses
 
-        session.settings = dataclasses.replace(session.settings, steps=10**9)
-    return _drive(session, args.minutes)
+            session.settings = dataclasses.replace(session.settings, steps=10**9)
+        return _drive(session, args.minutes)
+    finally:
+        session.close()
+
+
+def _launch_resume(args, argv: list[str]) -> list[str]:
+    """What a multi-process resume does once, in the launcher, holding the project's training lock:
+    record moved image folders and, with --restart, set the earlier run aside. Returns the ranks'
+    arguments (without --restart: there is nothing left to set aside when they start)."""
+    from studio.engine.project import lock as training_lock
+    from studio.engine.project.checkpoints import set_aside_training
+    from studio.engine.project.folder import Project
+
+    with training_lock.acquire(args.project):
+        _relocate_from_args(args)
+        if args.restart:
+            set_aside_training(Project.open(args.project))
+    return [a for a in argv if a != "--restart"]
 
 
 GENERATE_BATCH = 64
@@ -450,8 +453,9 @@ def main(argv: list[str] | None = None) -> int:
                 values.check_devices(args.devices, args.device)
                 _check_distributable(args)
                 if args.command == "resume":
-                    _relocate_from_args(args)  # once, before the ranks start reading the project
-                return relaunch(argv, args.devices)
+                    argv = _launch_resume(args, argv)  # once, before the ranks start reading the project
+                with _StopFlag():  # the ranks get the signal too; this process waits for their save
+                    return relaunch(argv, args.devices)
         handler = {
             "train": _cmd_train,
             "resume": _cmd_resume,
@@ -462,6 +466,13 @@ def main(argv: list[str] | None = None) -> int:
         }.get(args.command)
         if handler is None:
             raise UserError(f"'{args.command}' is not available in this version yet")
+        if args.command in ("train", "resume"):
+            from studio.engine.project.lock import describe_process
+
+            describe_process(f"gan-studio {args.command}")
+            # From the start: a signal during the (slow) start-up stops training before its first step.
+            with _StopFlag():
+                return handler(args)
         return handler(args)
     except UserError as e:
         print(f"gan-studio: {e}", file=sys.stderr)

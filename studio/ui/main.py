@@ -11,6 +11,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from studio.app.settings import StudioSettings, configure_application
+from studio.ui.stop_signals import StopSignals
 from studio.ui.style import apply_theme
 
 SCREENSHOT_TIMEOUT_S = 20.0
@@ -52,6 +53,7 @@ def run_studio(project: str | None = None, screenshot: str | None = None,
     height) opens the window at that size; a screenshot then has exactly that size."""
     from studio.engine.errors import UserError
     from studio.engine.project.folder import Project
+    from studio.engine.project.lock import describe_process
     from studio.ui.main_window import MainWindow
 
     if screenshot and project:
@@ -62,6 +64,7 @@ def run_studio(project: str | None = None, screenshot: str | None = None,
             return 2
     app = create_application()
     _install_excepthook()
+    describe_process("GAN Studio")  # named to a command line refused while the studio trains a project
     settings = StudioSettings()
     # screenshots: the default layout and size every time, whatever the user arranged
     window = MainWindow(settings, remember_layout=not screenshot)
@@ -88,8 +91,20 @@ def run_studio(project: str | None = None, screenshot: str | None = None,
             _report_when_drawn(window)
 
     _after_first_paint(window, open_initial, report)  # before show(): it may paint at once
+    stop = StopSignals(lambda signum: _close_for_signal(app, window), window).install()
     window.show()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        stop.uninstall()
+
+
+def _close_for_signal(app: QApplication, window) -> None:
+    """The session ends (SIGTERM, SIGHUP, Ctrl-C): close the window as if by hand, which stops training
+    after the current step and saves it, then leave the event loop (and any dialog's)."""
+    window.confirm_close_while_training = lambda: True  # nobody is there to answer: save and quit
+    window.close()
+    app.quit()
 
 
 def _apply_window_size(window, size: tuple[int, int], exact: bool) -> None:

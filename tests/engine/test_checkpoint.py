@@ -59,14 +59,19 @@ def test_failed_write_keeps_previous_file_and_leaves_no_temp(tmp_path, monkeypat
     assert torch.equal(tensors["G.w"], _tensors(0)["G.w"])
 
 
-def test_uncommitted_checkpoint_is_ignored_and_cleaned(tmp_path):
+def test_uncommitted_checkpoint_is_ignored_temp_files_cleaned_and_tensors_kept(tmp_path):
     save_checkpoint(tmp_path, 1, _tensors(0), {})
     # a kill between the two renames: tensors at the final name, no JSON yet
     (tmp_path / "step-0000002.safetensors").write_bytes(b"partial")
     (tmp_path / (atomic.TEMP_PREFIX + "step-0000002.json.abc")).write_text("{")
     assert [s for s, _ in list_checkpoints(tmp_path)] == [1]
     clean_checkpoint_folder(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["step-0000001.json", "step-0000001.safetensors"]
+    # Nothing proves a tensor file without JSON is a partial save rather than weights whose JSON was
+    # lost: it stays (ignored) until a save of the same step replaces it.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "step-0000001.json", "step-0000001.safetensors", "step-0000002.safetensors"]
+    save_checkpoint(tmp_path, 2, _tensors(1), {})
+    assert torch.equal(load_checkpoint(tmp_path / "step-0000002.json")[0]["G.w"], _tensors(1)["G.w"])
 
 
 def test_damaged_newest_falls_back_to_older(tmp_path):

@@ -1,9 +1,10 @@
 """Fault injection: SIGKILL a training process at 50 random moments, many of them inside checkpoint saves.
 
 After every kill the project folder must hold only whole files at final names (every committed checkpoint's
-JSON matches its tensors' sha256; a tensor file without JSON is an orphan that the next start removes), the
-latest committed checkpoint must load, and the next start must clean the temp files and resume exactly:
-the committed weights always equal those of one uninterrupted run at the same step.
+JSON matches its tensors' sha256; a tensor file without JSON is an orphan that is ignored, and kept: nothing
+proves it is not trained weights whose JSON was lost), the latest committed checkpoint must load, and the
+next start must clean the temp files and resume exactly: the committed weights always equal those of one
+uninterrupted run at the same step.
 
 Training children are os.fork()ed from this process (torch imported once, one intra-op thread), so 50 kills
 cost seconds, not 50 interpreter start-ups. Three kinds of kill, in a seeded random order:
@@ -126,12 +127,14 @@ def test_sigkill_at_50_random_moments_always_resumes(tmp_path):
         root = tmp_path / "proj"
         first = create_session(root, "dcgan", {"data": str(data)}, DataConfig(size=32), SETTINGS, dict(TINY))
         list(first.run(until_step=1))  # a committed checkpoint exists before the first kill
+        first.close()  # this process's training lock: the children train the project now
         # The uninterrupted run that every resumed checkpoint must match, advanced as the project goes.
         reference = DCGANTrainer(first.trainer.cfg, first.trainer.images, seed=SETTINGS.seed)
 
         plan = ["random"] * 25 + ["frozen"] * 15 + ["near"] * 10
         rnd.shuffle(plan)
         committed, mid_save, stats = 1, 0, {"temps": 0, "orphans": 0}
+        known_orphans: set[tuple[Path, int]] = set()
         for i, mode in enumerate(plan):
             where = f"kill {i} ({mode}, seed {SEED})"
             k = rnd.randint(1, 8)
@@ -164,6 +167,9 @@ def test_sigkill_at_50_random_moments_always_resumes(tmp_path):
             # 1. What the kill left on disk: whole files at final names, maybe temp files and orphans.
             _check_final_names(root, where)
             temps, orphans = _debris(root)
+            # Orphans stay on disk: count only those this kill left (new, or rewritten since).
+            orphans = [o for o in orphans if (o, o.stat().st_mtime_ns) not in known_orphans]
+            known_orphans.update((o, o.stat().st_mtime_ns) for o in orphans)
             stats["temps"] += len(temps)
             stats["orphans"] += len(orphans)
             mid_save += bool(temps or orphans)
@@ -184,17 +190,18 @@ def test_sigkill_at_50_random_moments_always_resumes(tmp_path):
             diff = [key for key, v in expected.items() if not torch.equal(found[0][key], v)]
             assert not diff, f"{where}: step {step} differs from an uninterrupted run in {diff[:5]}"
 
-            # 4. The next start cleans the debris and resumes at that step; training goes on.
+            # 4. The next start cleans the temp files and resumes at that step; training goes on.
             session = open_session(root)
             temps, orphans = _debris(root)
-            assert not temps and not orphans, f"{where}: left after restart: {temps + orphans}"
+            assert not temps, f"{where}: left after restart: {temps}"
             assert session.trainer.global_step == step, where
             assert all(r.get("step", 0) <= step for r in session.project.read_history()), f"{where}: history"
             losses = session.trainer.step()
             assert all(np.isfinite(v) for v in losses.values()), f"{where}: {losses}"
+            session.close()
         elapsed = time.perf_counter() - t0
         print(f"{KILLS} kills in {elapsed:.1f} s: reached step {committed}; {mid_save} kills left save debris "
-              f"({stats['temps']} temp files, {stats['orphans']} orphan tensor files), all cleaned on restart")
+              f"({stats['temps']} temp files, cleaned on restart; {stats['orphans']} orphan tensor files, kept)")
         assert len(plan) == KILLS
         assert committed > 5, "the children never got far enough to test resuming"
         assert mid_save >= plan.count("frozen"), f"only {mid_save} of {KILLS} kills landed inside a save"

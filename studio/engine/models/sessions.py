@@ -7,6 +7,7 @@ which data folders it needs and builds its trainer.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from studio.engine.train.distributed import SINGLE, DistInfo
 from studio.engine.errors import UserError
 from studio.engine.models import get_kind
 from studio.engine.models.kind import ModelKind
+from studio.engine.project import lock as training_lock
+from studio.engine.project.checkpoints import set_aside_training
 from studio.engine.project.folder import Project
 from studio.engine.train.session import TrainingSession
 
@@ -78,7 +81,10 @@ def create_session(
             "run": dataclasses.asdict(settings),
         },
     )
-    return TrainingSession(project, trainer, settings)
+    session = TrainingSession(project, trainer, settings)
+    if dist_info.is_main:
+        _hold_lock(session, training_lock.acquire(project.root))
+    return session
 
 
 def open_session(
@@ -88,8 +94,33 @@ def open_session(
     progress: Progress | None = None,
     should_cancel: Callable[[], bool] | None = None,
     dist_info: DistInfo = SINGLE,
+    restart: bool = False,
 ) -> TrainingSession:
-    """Open a project to continue training exactly where its latest checkpoint stopped."""
+    """Open a project to continue training exactly where its latest checkpoint stopped; with `restart`,
+    from step 0, the earlier run's files moved aside (checkpoints.set_aside_training).
+
+    The main process takes the project's training lock first (ProjectLocked when another process
+    trains it); the session holds it until `session.close()`. ResumeRefused for a trained project
+    whose checkpoints are missing or damaged."""
+    # Before Project.open, whose clean-up of temp files must not run under another live trainer.
+    lock = training_lock.acquire(root) if dist_info.is_main and Project.is_project(root) else None
+    try:
+        session = _open_session(root, device, steps, progress, should_cancel, dist_info, restart)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    if lock is not None:
+        _hold_lock(session, lock)
+    return session
+
+
+def _hold_lock(session: TrainingSession, lock: training_lock.TrainingLock) -> None:
+    session.lock = lock
+    weakref.finalize(session, lock.release)  # a session dropped without close() still lets go
+
+
+def _open_session(root, device, steps, progress, should_cancel, dist_info: DistInfo, restart: bool) -> TrainingSession:
     project = Project.open(root, clean=dist_info.is_main)
     spec = get_kind(project.kind)
     settings = config_from_dict(RunSettings, project.meta.get("run"))
@@ -114,6 +145,11 @@ def open_session(
             )
     trainer = _make_trainer(spec, model_cfg, settings, datasets, pick_device(settings.device), dist_info)
     session = TrainingSession(project, trainer, settings, warnings)
+    if restart:
+        if dist_info.active:  # the launcher sets aside once, before the ranks start (cli/main.py)
+            raise UserError("--restart cannot be given to the ranks of a multi-process run; use "
+                            "'gan-studio resume PROJECT --restart --devices N'.")
+        set_aside_training(project)
     session.restore_latest()
     if steps is not None and dist_info.is_main:
         project.save_meta(run=dataclasses.asdict(settings))

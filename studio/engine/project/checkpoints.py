@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from pathlib import Path
 
 import torch
@@ -25,6 +26,7 @@ from studio.engine.project.schema import check_checkpoint_meta
 
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^step-(\d{7,})\.json$")
+_STEP_FILE = re.compile(r"^step-(\d{7,})\.(?:json|safetensors)$")
 # Refuse absurd files before reading them into memory (a generator is a few MB to ~200 MB).
 MAX_CHECKPOINT_BYTES = 2 * 1024**3
 
@@ -51,7 +53,12 @@ def save_checkpoint(folder: Path | str, step: int, tensors: dict[str, torch.Tens
     base = folder / checkpoint_name(step)
     meta = dict(meta, format=FORMAT_VERSION, step=step, sha256=hashlib.sha256(blob).hexdigest())
     write_bytes_atomic(base.with_suffix(".safetensors"), blob)
-    write_text_atomic(base.with_suffix(".json"), json.dumps(meta, indent=1, sort_keys=True))
+    try:
+        write_text_atomic(base.with_suffix(".json"), json.dumps(meta, indent=1, sort_keys=True))
+    except BaseException:
+        # The one tensor file provably ours and uncommitted: the save it belongs to failed here.
+        base.with_suffix(".safetensors").unlink(missing_ok=True)
+        raise
     return base.with_suffix(".json")
 
 
@@ -148,13 +155,104 @@ def prune_checkpoints(folder: Path | str, keep: int) -> None:
 
 
 def clean_checkpoint_folder(folder: Path | str) -> None:
-    """Remove temp files and orphan tensor files left by a process killed mid-save."""
-    folder = Path(folder)
+    """Remove temp files left by a process killed mid-save (call it holding the project's training lock).
+
+    A tensor file without its JSON stays: it may be a kill between a save's two renames, but it may as
+    well be trained weights whose metadata was lost or deleted, and nothing proves which. It is ignored
+    (never listed or loaded) and a later save of the same step replaces it."""
     remove_stale_temp_files(folder)
-    if folder.is_dir():
-        for p in folder.glob("step-*.safetensors"):
-            if not p.with_suffix(".json").exists():
-                p.unlink(missing_ok=True)
+
+
+class ResumeRefused(CheckpointError):
+    """A project that was trained, but whose checkpoints are missing or none of them loads."""
+
+
+def load_resume_point(project, check=None) -> tuple[dict[str, torch.Tensor], dict] | None:
+    """The checkpoint `project` (a Project) continues from: the newest that verifies (see load_latest).
+
+    None only for a project that never got past step 0, which starts from scratch. A project that was
+    trained (a step, history, sample grids or weight files past step 0) but has no loadable checkpoint
+    raises ResumeRefused, one line saying what was found and what `resume --restart` would do: starting
+    over silently would append a second run to its history and replace its weights."""
+    try:
+        found = load_latest(project.checkpoints_dir, check=check)
+    except CheckpointError as e:
+        found, reason = None, str(e)
+    else:
+        reason = ("checkpoints/ is missing" if not project.checkpoints_dir.is_dir()
+                  else "checkpoints/ holds no checkpoint metadata (step-N.json files)")
+    if found is not None:
+        return found
+    trained, traces = training_traces(project)
+    if not trained:
+        return None
+    raise ResumeRefused(
+        f"{project.root} was trained ({', '.join(traces)}) but cannot continue: {reason}. Nothing was changed. "
+        f"'gan-studio resume {project.root} --restart' would train it again from step 0 and move these files "
+        f"into {SET_ASIDE_DIR}/ in the project."
+    )
+
+
+def training_traces(project) -> tuple[bool, list[str]]:
+    """(whether `project` was trained past step 0, what its training left, in words: "history up to
+    step 40", "3 weight files in checkpoints/", ...). Step 0 alone is a new project's starting point."""
+    traces, trained = [], False
+    if project.step > 0:
+        traces.append(f"project.json says step {project.step}")
+        trained = True
+    steps = [r.get("step", 0) for r in project.read_history()]
+    steps = [s for s in steps if isinstance(s, int) and s > 0]
+    if steps:
+        traces.append(f"history up to step {max(steps)}")
+        trained = True
+    grids = [s for s, _ in project.sample_steps()]
+    if grids:
+        traces.append(f"{len(grids)} sample grid{'s' if len(grids) != 1 else ''} up to step {max(grids)}")
+        trained = trained or max(grids) > 0
+    weights = [s for s, p in _step_files(project.checkpoints_dir) if p.suffix == ".safetensors"]
+    if weights:
+        traces.append(f"{len(weights)} weight file{'s' if len(weights) != 1 else ''} in checkpoints/")
+        trained = trained or max(weights) > 0
+    return trained, traces
+
+
+SET_ASIDE_DIR = "set-aside"
+
+
+def set_aside_training(project) -> Path | None:
+    """Move everything `project`'s training wrote (checkpoint files, sample grids, history) into
+    set-aside/<date-time>/ in the project and reset its step to 0: what `resume --restart` does before
+    training from scratch. Nothing is deleted. Returns the folder, or None when there was nothing."""
+    moves = [p for _, p in _step_files(project.checkpoints_dir)]
+    moves += [p for _, p in project.sample_steps()]
+    if project.history_path.exists():
+        moves.append(project.history_path)
+    if not moves:
+        project.save_meta(step=0)
+        return None
+    dest = project.root / SET_ASIDE_DIR / time.strftime("%Y%m%d-%H%M%S")
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = dest.with_name(f"{dest.name.split('.')[0]}.{n}")
+    for p in moves:
+        target = dest / p.relative_to(project.root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        p.rename(target)  # same file system: a rename, never a copy and delete
+    project.save_meta(step=0)
+    return dest
+
+
+def _step_files(folder: Path) -> list[tuple[int, Path]]:
+    """Every step-N.json / step-N.safetensors in `folder`, committed or not, as (N, path)."""
+    if not folder.is_dir():
+        return []
+    out = []
+    for p in folder.iterdir():
+        m = _STEP_FILE.match(p.name)
+        if m:
+            out.append((int(m.group(1)), p))
+    return sorted(out)
 
 
 def checkpoints_to_try(project, checkpoint: Path | str | None = None) -> list[Path]:

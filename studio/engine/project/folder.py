@@ -21,6 +21,7 @@ from studio import __version__
 from studio.engine.atomic import remove_stale_temp_files, write_text_atomic
 from studio.engine.errors import UserError
 from studio.engine.images import save_png
+from studio.engine.project import lock as training_lock
 from studio.engine.project.checkpoints import list_checkpoints
 from studio.engine.project.schema import check_project_meta, history_record
 
@@ -138,8 +139,9 @@ class Project:
         if newest:
             meta["step"] = newest[-1][0]
         if clean and project.writable:
-            remove_stale_temp_files(root)
-            remove_stale_temp_files(project.samples_dir)
+            # Not under another process's live training: its temp files are writes in progress.
+            training_lock.while_unlocked(root, lambda: (remove_stale_temp_files(root),
+                                                        remove_stale_temp_files(project.samples_dir)))
         return project
 
     @property

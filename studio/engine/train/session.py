@@ -20,7 +20,7 @@ import torch
 from studio.engine.project.checkpoints import (
     clean_checkpoint_folder,
     list_checkpoints,
-    load_latest,
+    load_resume_point,
     prune_checkpoints,
     save_checkpoint,
 )
@@ -64,13 +64,20 @@ class TrainingSession:
         self._ips = 0.0
         self.health = HealthMonitor()
         self.dist = trainer.dist
+        self.lock = None  # the project's training lock (project/lock.py) while this session may train
+
+    def close(self) -> None:
+        """Give back the project's training lock: another process may train it now. Idempotent."""
+        if self.lock is not None:
+            self.lock.release()
 
     # ----- checkpoints -------------------------------------------------------------------------
     def restore_latest(self) -> int:
-        """Load the newest verifiable checkpoint, if any; returns the step restored (0 if none)."""
+        """Load the newest verifiable checkpoint; returns the step restored (0 for a project that never
+        trained). ResumeRefused (a UserError) for a trained project none of whose checkpoints loads."""
         if self.dist.is_main:
             clean_checkpoint_folder(self.project.checkpoints_dir)
-        found = load_latest(self.project.checkpoints_dir, check=check_trainer_state)
+        found = load_resume_point(self.project, check=check_trainer_state)
         if found is None:
             return 0
         tensors, meta = found
