@@ -1,10 +1,10 @@
 """Trying a CycleGAN on the user's own images, off the GUI thread.
 
-`TranslateController` (GUI thread) owns one long-lived `TranslateWorker` in a QThread with an
-event loop. The worker keeps the generator of each direction warm between requests and reloads
-it when the project has a newer checkpoint (so images dropped while training use the newest
-model). The newest request wins: a request that is no longer the latest is skipped before it
-starts, and an image being translated in tiles stops between tiles.
+`TranslateController` (GUI thread) owns one long-lived `TranslateWorker` on the app's
+WorkerThread, started by the first request. The worker keeps the generator of each direction warm
+between requests and reloads it when the project has a newer checkpoint (so images dropped while
+training use the newest model). The newest request wins: only the newest waits, and an image
+being translated in tiles stops between tiles when a newer one arrives.
 
 Folder translation is a one-shot job: `translate_folder_task()` returns a function for
 `TaskRunner` (progress + cancel).
@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
+from studio.app.worker_thread import SignalsOwner, WorkerThread
 from studio.engine.errors import Cancelled, UserError
 
 
@@ -34,25 +35,80 @@ class TranslatedImage:
     step: int  # training step of the model that translated it
 
 
-class TranslateWorker(QObject):
-    """Lives on the translation thread. `translate` runs there (queued); `latest` is thread-safe."""
+@dataclass(frozen=True)
+class _Request:
+    rid: int
+    project: str
+    direction: str
+    path: str
 
-    image_done = Signal(int, object)  # (request id, TranslatedImage)
-    image_failed = Signal(int, str)  # (request id, one line for the user)
 
-    def __init__(self):
-        super().__init__()
-        self._lock = threading.Lock()
-        self._latest = 0
-        self._cache: dict[tuple[str, str], object] = {}  # (project, direction) -> Translator
+class TranslateSignals(QObject):
+    """The translation thread's signals, owned by the TranslateController for its whole life."""
 
-    def set_latest(self, request_id: int) -> None:
-        with self._lock:
-            self._latest = request_id
+    # views listen to these
+    image_done = Signal(object)  # TranslatedImage of the newest request
+    image_failed = Signal(str)  # one line for the user about the newest request
+    busy_changed = Signal(bool)  # a request is being waited for (True) / answered (False)
+    # the worker tells its controller, which keeps only the newest request's answer
+    done = Signal(int, object)  # (request id, TranslatedImage)
+    failed = Signal(int, str)  # (request id, one line for the user)
+
+
+class TranslateWorker:
+    """Translates the newest requested image on the translation thread, keeping each direction's
+    generator loaded between requests (seconds to load, milliseconds to reuse).
+
+    `submit`, `release` and `stop` may be called from any thread; `run()` runs on the translation
+    thread until `stop()`."""
+
+    def __init__(self, signals: TranslateSignals):
+        self._signals = signals
+        self._cond = threading.Condition()
+        self._pending: _Request | None = None  # only the newest request waits
+        self._latest = 0  # id of the newest request: an older one stops between tiles
+        self._release = False
+        self._stop = False
+        self._cache: dict[tuple[str, str], object] = {}  # (project, direction) -> Translator; thread only
+
+    # ----- any thread ----------------------------------------------------------------------------------
+    def submit(self, request: _Request) -> None:
+        with self._cond:
+            self._pending = request
+            self._latest = request.rid
+            self._cond.notify()
+
+    def release(self) -> None:
+        """Drop the cached generators before the next request, e.g. when another project opens."""
+        with self._cond:
+            self._release = True
+            self._cond.notify()
+
+    def stop(self) -> None:
+        """Make `run()` return; an image being translated stops at its next tile."""
+        with self._cond:
+            self._stop = True
+            self._latest = -1
+            self._cond.notify()
 
     def latest(self) -> int:
-        with self._lock:
+        with self._cond:
             return self._latest
+
+    # ----- translation thread ----------------------------------------------------------------------------
+    def run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stop and self._pending is None and not self._release:
+                    self._cond.wait()
+                if self._stop:
+                    return
+                release, self._release = self._release, False
+                request, self._pending = self._pending, None
+            if release:
+                self._cache.clear()
+            if request is not None:
+                self._translate(request)
 
     def _translator(self, project: str, direction: str):
         from studio.engine.models.cyclegan.translate import Translator
@@ -67,54 +123,39 @@ class TranslateWorker(QObject):
             self._cache[key] = cached = Translator.load(project, direction=direction)
         return cached
 
-    @Slot(int, str, str, str)
-    def translate(self, request_id: int, project: str, direction: str, path: str) -> None:
-        """Translate one image file (translation thread)."""
-        if request_id != self.latest():
-            return  # a newer request is queued behind this one
+    def _translate(self, r: _Request) -> None:
         from studio.engine.data.dataset import ImageDecodeError, decode_image
 
+        name = Path(r.path).name
         try:
             from studio.engine.models.cyclegan.translate import match_channels
 
-            translator = self._translator(project, direction)
-            picture = decode_image(path, translator.data_cfg, full_resolution=True)
+            translator = self._translator(r.project, r.direction)
+            picture = decode_image(r.path, translator.data_cfg, full_resolution=True)
             before = match_channels(picture, translator.channels, translator.data_cfg.background)
-            after = translator.translate_array(before, should_cancel=lambda: self.latest() != request_id)
-            self.image_done.emit(request_id, TranslatedImage(path, direction, before, after, translator.step))
+            after = translator.translate_array(before, should_cancel=lambda: self.latest() != r.rid)
+            self._signals.done.emit(r.rid, TranslatedImage(r.path, r.direction, before, after, translator.step))
         except Cancelled:
             return  # a newer request took over
         except UserError as e:
-            self.image_failed.emit(request_id, str(e))
+            self._signals.failed.emit(r.rid, str(e))
         except ImageDecodeError as e:  # a bad file is the user's to fix: its reason, no traceback
-            self.image_failed.emit(request_id, f"{Path(path).name}: {e}")
+            self._signals.failed.emit(r.rid, f"{name}: {e}")
         except Exception as e:  # noqa: BLE001 - a bad file is a message, never a crash
             traceback.print_exc()
-            self.image_failed.emit(request_id, f"Could not translate {Path(path).name}: {e.__class__.__name__}: {e}")
-
-    @Slot()
-    def release(self) -> None:
-        """Drop the cached generators (translation thread), e.g. when another project opens."""
-        self._cache.clear()
+            self._signals.failed.emit(r.rid, f"Could not translate {name}: {e.__class__.__name__}: {e}")
 
 
-class TranslateController(QObject):
-    """GUI-thread handle of the translation thread. Newest request wins.
-
-    Not on the app's WorkerThread runner (worker_thread.py), whose threads live for one `run()`: this
-    thread lives as long as the window and idles in an event loop between images, because the
-    worker keeps each direction's generator loaded (seconds to load, milliseconds to reuse) and
-    requests reach it as queued slot calls."""
-
-    image_done = Signal(object)  # TranslatedImage of the newest request
-    image_failed = Signal(str)
-    busy_changed = Signal(bool)
-    _request = Signal(int, str, str, str)  # to the worker (queued)
-    _release = Signal()
+class TranslateController(SignalsOwner):
+    """GUI-thread handle of the translation thread. Newest request wins. Views connect to
+    `image_done`, `image_failed` and `busy_changed` (its TranslateSignals)."""
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._thread: QThread | None = None
+        self.signals = TranslateSignals(self)
+        self.signals.done.connect(self._on_done)
+        self.signals.failed.connect(self._on_failed)
+        self._runner = WorkerThread("gan-studio-translate", self)
         self._worker: TranslateWorker | None = None
         self._next_id = 0
         self._pending = 0  # id of the request being waited for (0: none)
@@ -123,68 +164,48 @@ class TranslateController(QObject):
     def busy(self) -> bool:
         return self._pending != 0
 
-    def _ensure_thread(self) -> TranslateWorker:
-        if self._thread is None:
-            thread = QThread()
-            thread.setObjectName("gan-studio-translate")
-            worker = TranslateWorker()
-            worker.moveToThread(thread)
-            self._request.connect(worker.translate)
-            self._release.connect(worker.release)
-            worker.image_done.connect(self._on_done)
-            worker.image_failed.connect(self._on_failed)
-            thread.finished.connect(worker.deleteLater)
-            self._thread, self._worker = thread, worker
-            thread.start()
-        return self._worker
-
     def translate(self, project: str | Path, direction: str, path: str | Path) -> int:
-        """Queue a translation of the image file `path`; returns its request id."""
-        worker = self._ensure_thread()
+        """Queue a translation of the image file `path`; returns its request id. Older requests give way."""
+        if not self._runner.running:  # the thread starts with the first request and lives until shutdown
+            self._worker = TranslateWorker(self.signals)
+            self._runner.start(self._worker)
         self._next_id += 1
         rid = self._next_id
-        worker.set_latest(rid)  # older queued or running requests give way
         was_busy = self.busy
         self._pending = rid
         if not was_busy:
-            self.busy_changed.emit(True)
-        self._request.emit(rid, str(project), direction, str(path))
+            self.signals.busy_changed.emit(True)
+        self._worker.submit(_Request(rid, str(project), direction, str(path)))
         return rid
 
     def release_models(self) -> None:
-        if self._thread is not None:
-            self._release.emit()
+        if self._worker is not None:
+            self._worker.release()
 
     def _on_done(self, rid: int, result: TranslatedImage) -> None:
         if rid != self._pending:
             return
         self._pending = 0
-        self.busy_changed.emit(False)
-        self.image_done.emit(result)
+        self.signals.busy_changed.emit(False)
+        self.signals.image_done.emit(result)
 
     def _on_failed(self, rid: int, message: str) -> None:
         if rid != self._pending:
             return
         self._pending = 0
-        self.busy_changed.emit(False)
-        self.image_failed.emit(message)
+        self.signals.busy_changed.emit(False)
+        self.signals.image_failed.emit(message)
 
     def shutdown(self, timeout_s: float = 60.0) -> bool:
-        """Stop the translation thread after its current image; True when it has ended."""
-        thread = self._thread
-        if thread is None:
-            return True
+        """Stop the translation thread after its current tile; True when it has ended."""
         if self._worker is not None:
-            self._worker.set_latest(-1)  # whatever is running or queued is stale now
-        thread.quit()
-        ok = thread.wait(int(timeout_s * 1000))
+            self._worker.stop()
+        ok = self._runner.join(timeout_s)
         if ok:
-            self._thread = None
             self._worker = None
             if self._pending:
                 self._pending = 0
-                self.busy_changed.emit(False)
-            thread.deleteLater()
+                self.signals.busy_changed.emit(False)
         return ok
 
 
