@@ -76,12 +76,17 @@ def _bar(desc: str, total: int):
     return bar, progress
 
 
-def _generator(project, device: str):
-    """The project's generator, with the two user errors the export commands share."""
+def _generator(project, device: str, out: Path):
+    """The project's generator for an export to `out`, with the user errors the export commands share:
+    the project's kind must have a latent space and offer the file's format (`ModelKind.export_formats`)."""
     from studio.engine.explore.generator import load_generator
+    from studio.engine.models import KINDS, get_kind
 
-    if project.kind != "dcgan":
-        raise UserError(f"{project.root} is a {project.kind} project; this export needs a DCGAN project")
+    fmt = out.suffix.lstrip(".").lower()
+    kind = get_kind(project.kind)
+    if not (kind.capabilities.latent_space and fmt in kind.export_formats):
+        able = [k.title for k in KINDS.values() if k.capabilities.latent_space and fmt in k.export_formats]
+        raise UserError(f"{project.root} is a {kind.title} project; this export needs a {' or '.join(able)} project")
     return load_generator(project.root, device=device)
 
 
@@ -117,7 +122,7 @@ def run_export(args) -> int:
         print(f"wrote {out} ({len(samples)} sample grids at {fps:g} fps)")
         return 0
 
-    model = _generator(project, args.device)
+    model = _generator(project, args.device, out)
     if args.onnx:
         worst = export.export_onnx(model, out, verify=True)
         print(f"wrote {out} (z {model.z_dim} -> {model.cfg.channels}x{model.cfg.size}x{model.cfg.size}, "
@@ -164,8 +169,8 @@ def _walk(args, project, model, out: Path) -> int:
     segments = max(1, len(keys) if loop else len(keys) - 1)
     held = len(keys) * hold if loop else (len(keys) - 1) * hold + max(1, hold)
     # the timeline's proportions; export_walk then resamples it to exactly `frames` frames
-    walk = WalkSettings(frames_per_transition=max(1, round((frames - held) / segments)), hold_frames=hold, interpolation="slerp" if args.slerp else "lerp",
-                        easing=args.easing, loop=loop)
+    walk = WalkSettings(frames_per_transition=max(1, round((frames - held) / segments)), hold_frames=hold,
+                        interpolation="slerp" if args.slerp else "lerp", easing=args.easing, loop=loop)
     scale = args.scale or max(1, 256 // model.cfg.size)
     values.check_animation_memory(frames, model.cfg.size * scale, out.suffix)
     bar, progress = _bar("walk", frames)

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from studio.cli import values
+from studio.cli import kind_args, values
 from studio.cli.arg_types import scale_factor, user_path, window_size
 from studio.cli.signals import StopFlag as _StopFlag
 from studio.engine.errors import UserError
@@ -23,22 +23,32 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{self.prog}: {message} (see '{self.prog} --help')")
 
 
-def _add_common_training(p: argparse.ArgumentParser) -> None:
+def _add_common_training(p: argparse.ArgumentParser, kind) -> None:
+    """The flags every `train KIND` takes; a value left out comes from the kind's suggestion for
+    the folders (see studio.cli.kind_args), as in the studio's wizard."""
     from studio.engine.config import RunSettings
+    from studio.engine.suggest import SMALL_SET
 
     d = RunSettings()
     p.add_argument("--out", type=user_path, required=True, help="new project folder to create")
-    p.add_argument("--size", type=values.size, default=None, help="image size in pixels (default: 64 for DCGAN)")
-    p.add_argument("--batch", type=values.batch, default=None, help="images per step")
+    p.add_argument("--size", type=values.size, default=None,
+                   help=f"image side in pixels: {', '.join(map(str, kind.sizes))} (default: from the images' sizes)")
+    p.add_argument("--batch", type=values.batch, default=None,
+                   help=f"{kind.batch_unit} per step (default: what fits the device's memory)")
+    p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                   help=f"mirror images left-right at random (default: on below {SMALL_SET:,} images)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--steps", type=values.steps, default=None, help=f"total training steps (default {d.steps})")
+    g.add_argument("--steps", type=values.steps, default=None,
+                   help=f"total training steps (default {kind.default_steps:,})")
     g.add_argument("--minutes", type=values.minutes, default=None, help="train for this many minutes instead")
     p.add_argument("--device", default=d.device, help="auto | cpu | cuda | mps (default auto)")
     p.add_argument("--devices", type=values.devices, default=1,
                    help="train data-parallel on N GPUs (or N CPU processes) with PyTorch DDP via torchrun")
     p.add_argument("--seed", type=values.seed, default=d.seed, help="same seed, same run")
-    p.add_argument("--checkpoint-every", type=values.every, default=d.checkpoint_every)
-    p.add_argument("--sample-every", type=values.every, default=d.sample_every)
+    p.add_argument("--checkpoint-every", type=values.every, default=None,
+                   help=f"save a checkpoint every N steps (default {d.checkpoint_every})")
+    p.add_argument("--sample-every", type=values.every, default=None,
+                   help=f"save a sample grid every N steps (default {kind.default_sample_every})")
     p.add_argument("--log-every", type=values.every, default=d.log_every)
     p.add_argument("--metric-every", type=values.every_or_zero, default=d.metric_every,
                    help="quality metric every N steps (0: off)")
@@ -56,21 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="start a new project and train it")
     tsub = train.add_subparsers(dest="kind", parser_class=_Parser, metavar="KIND", required=True)
-    dc = tsub.add_parser("dcgan", help="new images from noise, learned from one folder")
-    dc.add_argument("--data", type=user_path, required=True, help="folder of training images (searched recursively)")
-    dc.add_argument("--z-dim", type=values.z_dim, default=None, help="length of the noise vector (default 100)")
-    dc.add_argument("--width", type=values.width, default=None, help="network width ngf/ndf (default 64)")
-    dc.add_argument("--preset", choices=("default", "stable"), default=None,
-                    help="stable = hinge loss + spectral norm + R1 penalty: slower, harder to knock over")
-    dc.add_argument("--diffaugment", choices=("auto", "on", "off"), default="auto",
-                    help="augment what D sees (default: on below 2,000 images)")
-    _add_common_training(dc)
-    cg = tsub.add_parser("cyclegan", help="unpaired translation between two folders A <-> B")
-    cg.add_argument("--data-a", type=user_path, required=True, help="folder of domain A images")
-    cg.add_argument("--data-b", type=user_path, required=True, help="folder of domain B images")
-    cg.add_argument("--no-identity", action="store_true", help="switch off the identity loss")
-    cg.add_argument("--width", type=values.width, default=None, help="network width ngf/ndf (default 64)")
-    _add_common_training(cg)
+    kind_args.add_train_parsers(tsub, _add_common_training)  # one `train KIND` per model kind
 
     res = sub.add_parser("resume", help="continue a project exactly where it stopped")
     res.add_argument("project", type=user_path)
@@ -80,10 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--devices", type=values.devices, default=1, help="data-parallel processes (PyTorch DDP)")
     res.add_argument("--restart", action="store_true",
                      help="train again from step 0 (the earlier run's files are moved to set-aside/, not deleted)")
-    res.add_argument("--data", type=user_path, default=None,
-                     help="new place of a DCGAN project's images (after moving them)")
-    res.add_argument("--data-a", type=user_path, default=None, help="new place of a CycleGAN project's domain A images")
-    res.add_argument("--data-b", type=user_path, default=None, help="new place of a CycleGAN project's domain B images")
+    kind_args.add_relocation_flags(res)  # --data, --data-a...: the kinds' role flags
 
     gen = sub.add_parser("generate", help="write new images from a trained DCGAN")
     gen.add_argument("project", type=user_path)
@@ -169,51 +162,17 @@ def _drive(session, minutes: float | None) -> int:
 def _cmd_train(args) -> int:
     import dataclasses
 
-    from studio.engine.config import RunSettings
-    from studio.engine.data.dataset import DataConfig
     from studio.engine.models.sessions import create_session, open_session
 
-    kind = args.kind
-    steps = args.steps if args.steps is not None else (10**9 if args.minutes else RunSettings().steps)
-    settings = RunSettings(
-        steps=steps,
-        sample_every=args.sample_every,
-        checkpoint_every=args.checkpoint_every,
-        log_every=args.log_every,
-        metric_every=args.metric_every,
-        seed=args.seed,
-        device=args.device,
-    )
-    data_cfg = DataConfig(
-        **({"size": args.size} if args.size else {}), fit=args.fit, alpha=args.alpha, grayscale=args.grayscale
-    )
-    overrides = {}
-    if args.batch:
-        overrides["batch"] = args.batch
-    if args.precision:
-        overrides["precision"] = args.precision
-    if kind == "dcgan":
-        folders = {"data": args.data}
-        if args.z_dim:
-            overrides["z_dim"] = args.z_dim
-        if args.width:
-            overrides["ngf"] = overrides["ndf"] = args.width
-        if args.preset:
-            overrides["preset"] = args.preset
-        if args.diffaugment != "auto":
-            overrides["diffaugment"] = args.diffaugment == "on"
-    else:
-        folders = {"a": args.data_a, "b": args.data_b}
-        if args.no_identity:
-            overrides["identity"] = False
-        if args.width:
-            overrides["ngf"] = overrides["ndf"] = args.width
+    folders = kind_args.train_folders(args)
     info, device = _join_processes(args.device)
-    if info.active:
-        settings = dataclasses.replace(settings, device=device)
 
     def make():
-        return create_session(args.out, kind, folders, data_cfg, settings, overrides,
+        # What the user left out comes from the kind's suggestion for the folders, as in the studio.
+        data_cfg, settings, overrides = kind_args.train_settings(args)
+        if info.active:
+            settings = dataclasses.replace(settings, device=device)
+        return create_session(args.out, args.kind, folders, data_cfg, settings, overrides,
                               progress=_decode_progress() if info.is_main else None)
 
     session = _on_rank0_then_all(info, device, make, lambda: open_session(args.out, device=device, dist_info=info))
@@ -296,25 +255,23 @@ def _decode_progress():
     return progress
 
 
-_RELOCATE_FLAGS = {"data": "--data", "A": "--data-a", "B": "--data-b"}
-
-
 def _relocate_from_args(args) -> None:
-    """Record the new places of moved image folders given to resume (--data, --data-a, --data-b).
-    The launcher of a multi-process run does this once; on its ranks the places already match and
-    nothing is written (relocate skips an unchanged project)."""
+    """Record the new places of moved image folders given to resume (its kind's role flags: --data,
+    --data-a...). The launcher of a multi-process run does this once; on its ranks the places
+    already match and nothing is written (relocate skips an unchanged project)."""
+    from studio.engine.models import get_kind
     from studio.engine.project import relocation as data_folders
     from studio.engine.project.folder import Project
 
-    moved = {role: getattr(args, flag[2:].replace("-", "_")) for role, flag in _RELOCATE_FLAGS.items()}
-    moved = {role: folder for role, folder in moved.items() if folder}
+    project = Project.open(args.project, clean=False)
+    moved = kind_args.moved_folders(args, get_kind(project.kind))
     if moved:
-        data_folders.relocate(Project.open(args.project, clean=False), moved)
+        data_folders.relocate(project, moved)
 
 
 def _cmd_resume(args) -> int:
-    from studio.engine.project import relocation as data_folders
     from studio.engine.models.sessions import open_session
+    from studio.engine.project import relocation as data_folders
 
     _relocate_from_args(args)
     info, device = _join_processes(args.device or "auto")
@@ -323,7 +280,10 @@ def _cmd_resume(args) -> int:
                                progress=_decode_progress() if info.is_main else None, dist_info=info,
                                restart=args.restart)
     except data_folders.ImagesMissing as e:
-        flags = " ".join(f"{_RELOCATE_FLAGS.get(role, '--data')} NEW_FOLDER" for role in e.missing)
+        from studio.engine.models import get_kind
+        from studio.engine.project.folder import Project
+
+        flags = kind_args.relocation_hint(get_kind(Project.open(args.project, clean=False).kind), e.missing)
         raise UserError(f"{e}; if you moved them, resume with {flags}") from None
     try:  # close(): the training lock is given back before this returns, also to an in-process caller
         if session.trainer.global_step >= session.settings.steps and not args.minutes:

@@ -257,7 +257,7 @@ def test_cli_export_project_errors(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     Project.create(tmp_path / "cyc", "cyclegan", {"model": {}})
     assert main(["export", str(tmp_path / "cyc"), "--walk", str(tmp_path / "w.gif")]) == 2
-    assert "cyclegan project; this export needs a DCGAN project" in capsys.readouterr().err
+    assert "is a CycleGAN project; this export needs a DCGAN" in capsys.readouterr().err
     Project.create(tmp_path / "fresh", "dcgan", {"model": {}})
     assert main(["export", str(tmp_path / "fresh"), "--onnx", str(tmp_path / "g.onnx")]) == 2
     assert "no trained checkpoint yet" in capsys.readouterr().err
