@@ -112,7 +112,7 @@ def test_plain_tensor_dict_loads_only_when_allowed(tmp_path, trainer, held):
     for name, obj in (("bare.pth", g), ("wrapped.pt", {"epoch": 3, "netG": g, "netD": {"w": torch.ones(2)}})):
         path = tmp_path / name
         torch.save(obj, path)
-        assert "allow loading plain weights" in _one_line_error(lambda: import_generator(path, CFG))
+        assert "allow loading plain weights" in _one_line_error(lambda p=path: import_generator(p, CFG))
         state = import_generator(path, CFG, allow_plain_weights=True)
         assert set(state) == set(g) and all(torch.equal(state[k], g[k]) for k in g)
         model = GeneratorModel(CFG, state, kind=get_kind("dcgan"))

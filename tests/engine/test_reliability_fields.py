@@ -3,7 +3,6 @@ against project/schema.py, so a hand-edited or damaged field is one clear line (
 a message box in the studio), never a traceback deep inside torch."""
 
 import io
-import json
 import os
 import subprocess
 import sys
