@@ -14,6 +14,7 @@ import torch
 from studio.cli.main import main
 from studio.engine.data.procedural import discs, write_folder
 from studio.engine.images import load_png
+from studio.engine.models import get_kind
 from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
 
 TINY = ["--size", "32", "--batch", "8", "--width", "8", "--z-dim", "16", "--seed", "1"]
@@ -38,7 +39,7 @@ def test_train_writes_the_project_folder(data, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "24 images" in printed and "broken.png" in printed  # the dataset report
     meta = json.loads((out / "project.json").read_text())
-    assert meta["kind"] == "dcgan" and meta["step"] == 10 and meta["model"]["size"] == 32
+    assert get_kind(meta["kind"]).title == "DCGAN" and meta["step"] == 10 and meta["model"]["size"] == 32
     assert meta["data"]["counts"] == {"data": 24} and meta["data"]["fingerprints"]["data"]
     assert [s for s, _ in list_checkpoints(out / "checkpoints")] == [0, 5, 10]  # step 0: rollback target
     assert sorted(p.name for p in (out / "samples").iterdir()) == [
