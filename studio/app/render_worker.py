@@ -280,7 +280,6 @@ class RenderController(SignalsOwner):
         self.worker = RenderWorker(self.signals, backend, threads, device)
         self._runner = WorkerThread("gan-studio-render", self)
         self._keys: dict[int, str] = {}  # stamp -> key of requests in flight
-        self._latest: dict[str, int] = {}  # newest stamp requested per key
         self._delivered: dict[str, int] = {}  # newest stamp delivered per key
         self.info: ModelInfo | None = None
         self.discarded = 0  # stale results skipped (statistics)
@@ -300,19 +299,13 @@ class RenderController(SignalsOwner):
         touching now, 1 for background pictures (served when nothing urgent waits). Returns the stamp."""
         stamp = self.worker.submit(key, latents, priority)
         self._keys[stamp] = key
-        self._latest[key] = stamp
         return stamp
 
     def compute(self, key: str, job: Job, priority: int = 2) -> int:
         """Run `job(renderer)` on the render thread; the result arrives with `computed`."""
         stamp = self.worker.submit_job(key, job, priority)
         self._keys[stamp] = key
-        self._latest[key] = stamp
         return stamp
-
-    def is_current(self, key: str, stamp: int) -> bool:
-        """True when `stamp` answers the newest request made under `key`."""
-        return stamp == self._latest.get(key, 0)
 
     @property
     def has_model(self) -> bool:

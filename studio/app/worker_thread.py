@@ -1,7 +1,7 @@
 """The one way the app layer runs work in the background: a plain worker on its own QThread.
 
-Every background job of the studio (training, rendering for the explorer, one-shot tasks) has the
-same three parts, the shape of superqt's workers:
+Every background job of the studio (training, rendering for the explorer, translating dropped
+images, one-shot tasks) has the same three parts, the shape of superqt's workers:
 
 * a *signals object*: a `QObject` subclass that only declares signals. Its controller creates it
   on the GUI thread and keeps it for the controller's whole life, so views connect once;
@@ -10,8 +10,10 @@ same three parts, the shape of superqt's workers:
   because the signals object lives there, so the worker never touches a widget;
 * a *controller* (GUI thread) that owns both and a `WorkerThread` that runs one worker at a time.
 
-A busy worker thread has no event loop, so control (pause, stop, cancel) goes through thread-safe
-methods of the worker, never through queued slots. The thread ends when `run()` returns.
+A worker thread has no event loop, so requests and control (pause, stop, cancel, a new picture
+to render) go through thread-safe methods of the worker, never through queued slots. The thread
+ends when `run()` returns: a one-shot task when it is done, a long-lived worker (render,
+translate) when its controller stops it.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""numpy uint8 pictures -> QImage / QPixmap. GUI thread only (DESIGN.md §3)."""
+"""numpy uint8 pictures -> QImage. GUI thread only (DESIGN.md §3)."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage
 
 
 def to_qimage(picture: np.ndarray) -> QImage:
@@ -25,12 +25,3 @@ def to_qimage(picture: np.ndarray) -> QImage:
         raise ValueError(f"unsupported picture shape {a.shape}")
     # QImage would reference numpy's buffer; copy() detaches it so the array may be freed.
     return QImage(a.data, w, h, a.strides[0], fmt).copy()
-
-
-def to_pixmap(picture: np.ndarray) -> QPixmap:
-    return QPixmap.fromImage(to_qimage(picture))
-
-
-def thumbnail_chw(image_chw: np.ndarray) -> QImage:
-    """A dataset row (C, H, W) uint8 -> QImage."""
-    return to_qimage(np.transpose(np.asarray(image_chw), (1, 2, 0)))

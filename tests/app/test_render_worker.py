@@ -73,7 +73,7 @@ def test_renders_what_the_model_renders(qtbot, controller, weights):
     stamp = controller.request("pad", z)
     qtbot.waitUntil(lambda: bool(results.items), timeout=10_000)
     key, got_stamp, pics = results.items[0]
-    assert (key, got_stamp) == ("pad", stamp) and controller.is_current("pad", stamp)
+    assert (key, got_stamp) == ("pad", stamp)
     assert np.array_equal(pics, GeneratorModel(CFG, weights, kind=DCGAN).generate(z))
     assert pics.dtype == np.uint8 and pics.shape == (3, 32, 32, 3)
 
