@@ -60,6 +60,8 @@ def test_maxout_takes_the_largest_piece_and_dropout_follows_the_given_noise():
 def test_bad_config_is_a_user_error():
     with pytest.raises(UserError, match="28, 32, 48, 64"):
         GANConfig(size=128).validate()
+    with pytest.raises(UserError, match="width"):
+        GANConfig(width=4096).validate()
     with pytest.raises(UserError, match="Maxout"):
         GANConfig(maxout=1).validate()
 

@@ -22,7 +22,7 @@ class GANKind(ModelKind):
     options = (
         Option("z_dim", "Noise length", "length of the noise vector (default 100)", "--z-dim", default=100),
         Option("width", "Network width", "hidden units: G has w, 2w, 4w, D has 2w, w; smaller trains faster, "
-               "larger can learn more detail (default 128)", "--width", default=128, minimum=8, maximum=2048),
+               "larger can learn more detail (default 128)", "--width", default=128, maximum=1024),
         Option("maxout", "Discriminator units", "maxout units as in the paper (slower) or LeakyReLU", "--maxout",
                choices=((0, "LeakyReLU (quick)"), (5, "Maxout, 5 pieces (the paper)")), default=0),
     )

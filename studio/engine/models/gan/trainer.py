@@ -57,6 +57,8 @@ class GANConfig:
             raise UserError(f"The GAN supports 1, 3 or 4 channels (got {self.channels}).")
         if self.batch < 2:
             raise UserError("The batch must be at least 2 images (BatchNorm needs more than one).")
+        if not 1 <= self.width <= 1024:  # G's last layer alone holds 4 * width * C*H*W weights
+            raise UserError(f"The network width must be between 1 and 1,024 (got {self.width}).")
         if not 0 <= self.dropout < 1:
             raise UserError(f"Dropout must be at least 0 and below 1 (got {self.dropout}).")
         if self.maxout < 0 or self.maxout == 1:
