@@ -34,7 +34,9 @@ class StudioSettings:
         value = self._s.value("recent/projects", [])
         if isinstance(value, str):  # QSettings returns a lone string for one-element lists (INI)
             value = [value]
-        return [p for p in (value or []) if Path(p, "project.json").is_file()]
+        from studio.engine.project.folder import Project  # here, not at the top: it loads torch
+
+        return [p for p in (value or []) if Project.is_project(p)]
 
     def add_recent_project(self, path: str | Path) -> None:
         path = str(Path(path).resolve())

@@ -324,7 +324,7 @@ class TrainWorker:
                 self._flush(force=ev.step >= target)
         # run() has written a checkpoint for the last step when it ended (normally or on stop)
         step = trainer.global_step
-        ckpt = project.checkpoints_dir / f"step-{step:07d}.json"
+        ckpt = project.checkpoint_path(step)
         if ckpt.exists():
             last_ckpt = str(ckpt)
             self._pending_ckpt = last_ckpt

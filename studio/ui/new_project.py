@@ -51,6 +51,7 @@ from studio.engine.data.dataset import DataConfig
 from studio.engine.errors import UserError
 from studio.engine.models import KINDS, get_kind
 from studio.engine.models.kind import ModelKind, Option
+from studio.engine.project.folder import Project
 from studio.ui import style
 from studio.ui.widgets.dataset_report_view import DatasetReportView
 from studio.ui.widgets.folder_field import FolderField
@@ -229,7 +230,7 @@ class SourcePage(QWizardPage):
                 self.error.setText(f"{get_kind(self.kind()).role(role).title}: {folder} is not a folder.")
                 return False
         out = self.project_dir()
-        if (out / "project.json").exists():
+        if Project.is_project(out):
             self.error.setText(f"{out} already holds a project — open it instead, or choose another name.")
             return False
         if out.exists() and (not out.is_dir() or any(out.iterdir())):

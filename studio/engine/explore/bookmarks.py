@@ -30,9 +30,10 @@ import numpy as np
 
 from studio.engine.atomic import write_text_atomic
 from studio.engine.errors import UserError
+from studio.engine.project.folder import EXPLORE_FILE, ProjectLayout
 from studio.engine.project.schema import explore_problem
 
-FILE_NAME = "explore.json"
+FILE_NAME = EXPLORE_FILE  # named in the warnings
 FORMAT = 1
 
 
@@ -74,7 +75,7 @@ class ExploreStore:
 
     @property
     def path(self) -> Path:
-        return self.root / FILE_NAME
+        return ProjectLayout(self.root).explore_path
 
     # ----- open / save -------------------------------------------------------------------------------
     @classmethod

@@ -5,6 +5,9 @@
     samples/          step-NNNNNNN.png fixed-noise grids (the time-lapse source)
     history.jsonl     one JSON line per logged step
     exports/          what the user exported
+    explore.json      named latents, directions and favourites (explore/bookmarks.py)
+
+`ProjectLayout` is the one place these names are spelled; everything else asks it (or a `Project`).
 """
 
 from __future__ import annotations
@@ -22,27 +25,33 @@ from studio.engine.atomic import remove_stale_temp_files, write_text_atomic
 from studio.engine.errors import UserError
 from studio.engine.images import save_png
 from studio.engine.project import lock as training_lock
-from studio.engine.project.checkpoints import list_checkpoints
+from studio.engine.project.checkpoints import checkpoint_name, list_checkpoints
 from studio.engine.project.schema import check_project_meta, history_record
 
 PROJECT_FILE = "project.json"
+EXPLORE_FILE = "explore.json"
 PROJECT_FORMAT = 1
 _SAMPLE = re.compile(r"^step-(\d{7,})\.png$")
 
 
-class Project:
-    """A project folder on disk. Methods do small synchronous file I/O; any single thread may use
-    one Project object (the training worker and the GUI each open their own)."""
+class ProjectLayout:
+    """Where each part of a project folder lives. Needs no project.json: also for a folder known only
+    by its path (a recent project, the explorer's store, a folder about to become a project)."""
 
-    def __init__(self, root: Path | str, meta: dict):
+    def __init__(self, root: Path | str):
         self.root = Path(root)
-        self.meta = meta
-        self.history_skipped = 0  # lines of history.jsonl the last read_history() could not use
 
-    # ----- locations -------------------------------------------------------------------------
+    @property
+    def meta_path(self) -> Path:
+        return self.root / PROJECT_FILE
+
     @property
     def checkpoints_dir(self) -> Path:
         return self.root / "checkpoints"
+
+    def checkpoint_path(self, step: int) -> Path:
+        """The JSON file of the checkpoint of `step` (written last, so it marks a complete one)."""
+        return self.checkpoints_dir / f"{checkpoint_name(step)}.json"
 
     @property
     def samples_dir(self) -> Path:
@@ -56,6 +65,21 @@ class Project:
     def history_path(self) -> Path:
         return self.root / "history.jsonl"
 
+    @property
+    def explore_path(self) -> Path:
+        return self.root / EXPLORE_FILE
+
+
+class Project(ProjectLayout):
+    """A project folder on disk. Methods do small synchronous file I/O; any single thread may use
+    one Project object (the training worker and the GUI each open their own)."""
+
+    def __init__(self, root: Path | str, meta: dict):
+        super().__init__(root)
+        self.meta = meta
+        self.history_skipped = 0  # lines of history.jsonl the last read_history() could not use
+
+    # ----- what it holds ---------------------------------------------------------------------
     @property
     def kind(self) -> str:
         return self.meta["kind"]
@@ -71,7 +95,7 @@ class Project:
     # ----- create / open ---------------------------------------------------------------------
     @staticmethod
     def is_project(path: Path | str) -> bool:
-        return (Path(path) / PROJECT_FILE).is_file()
+        return ProjectLayout(path).meta_path.is_file()
 
     def data_folders(self) -> list[str]:
         """The image folders this project trains on, as recorded."""
@@ -154,7 +178,7 @@ class Project:
         """Update top-level fields of project.json and write it atomically."""
         self.meta.update(updates)
         self.meta["versions"] = _versions()
-        write_text_atomic(self.root / PROJECT_FILE, json.dumps(self.meta, indent=2, sort_keys=False))
+        write_text_atomic(self.meta_path, json.dumps(self.meta, indent=2, sort_keys=False))
 
     # ----- samples and history ----------------------------------------------------------------
     def sample_path(self, step: int) -> Path:

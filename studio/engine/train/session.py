@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
 import torch
 
+from studio.engine.config import RunSettings
+from studio.engine.errors import CheckpointError
 from studio.engine.project.checkpoints import (
     clean_checkpoint_folder,
     list_checkpoints,
@@ -24,12 +25,10 @@ from studio.engine.project.checkpoints import (
     prune_checkpoints,
     save_checkpoint,
 )
-from studio.engine.config import RunSettings
-from studio.engine.train.distributed import any_across, barrier
-from studio.engine.errors import CheckpointError
-from studio.engine.train.health import HealthMonitor
 from studio.engine.project.folder import Project
 from studio.engine.project.schema import check_trainer_state
+from studio.engine.train.distributed import any_across, barrier
+from studio.engine.train.health import HealthMonitor
 from studio.engine.train.protocol import Trainer
 
 
@@ -91,7 +90,7 @@ class TrainingSession:
         """Write a checkpoint of the current state and prune old ones; returns its JSON path.
         With several processes only rank 0 writes (the others return the same path)."""
         if not self.dist.is_main:
-            return self.project.checkpoints_dir / f"step-{self.trainer.global_step:07d}.json"
+            return self.project.checkpoint_path(self.trainer.global_step)
         tensors, meta = self.trainer.state_dict()
         meta["run"] = self.project.meta.get("run", {})
         path = save_checkpoint(self.project.checkpoints_dir, self.trainer.global_step, tensors, meta)
@@ -167,7 +166,8 @@ class TrainingSession:
                 if not self.dist.active:
                     yield self._diverged(target, start, losses)
                     return
-                event.messages.append("Training diverged (the weights became NaN); stopped at the last good checkpoint.")
+                event.messages.append(
+                    "Training diverged (the weights became NaN); stopped at the last good checkpoint.")
                 event.stopped, halted = "diverged", True
             except OSError as e:
                 self._write_error_event(target, start, e, event)
@@ -224,7 +224,8 @@ class TrainingSession:
         return TrainEvent(self.trainer.global_step, target, {}, self._ips, now, messages=[text],
                           stopped="out_of_memory")
 
-    def _write_error_event(self, target: int, start: float, err: OSError, event: TrainEvent | None = None) -> TrainEvent:
+    def _write_error_event(self, target: int, start: float, err: OSError,
+                           event: TrainEvent | None = None) -> TrainEvent:
         reason = err.strerror or str(err)
         text = (
             f"Cannot write to the project folder {self.project.root} ({reason}). Training is paused and your "
@@ -237,4 +238,4 @@ class TrainingSession:
         return ev
 
     def _has_checkpoint_at(self, step: int) -> bool:
-        return self.project.checkpoints_dir.joinpath(f"step-{step:07d}.json").exists()
+        return self.project.checkpoint_path(step).exists()

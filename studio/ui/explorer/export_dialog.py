@@ -268,7 +268,9 @@ class ExportDialog(QDialog):
                 "onnx": ".onnx"}.get(self.kind, ".png")
 
     def _suggest_path(self) -> None:
-        folder = Path(self.ctx.project_dir) / "exports" if self.ctx.project_dir else Path.home()
+        from studio.engine.project.folder import ProjectLayout
+
+        folder = ProjectLayout(self.ctx.project_dir).exports_dir if self.ctx.project_dir else Path.home()
         current = self.path_edit.text().strip()
         if current and Path(current).parent != folder:
             self.path_edit.setText(str(Path(current).with_suffix(self._extension())))
