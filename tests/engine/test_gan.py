@@ -164,8 +164,6 @@ def test_a_project_trains_through_the_session_and_exports_like_any_latent_space_
     assert any("swd" in h for h in history)  # the quality metric ran
 
 
-@pytest.mark.xfail(strict=True, reason="studio/cli/main.py still builds `train` subcommands for dcgan and cyclegan "
-                   "only (build_parser, _cmd_train); remove this mark when they come from the registry")
 def test_cli_train_generate_and_export(tmp_path, capsys):
     data = write_folder(discs(12, 28, seed=0), tmp_path / "discs")
     out = tmp_path / "proj"
