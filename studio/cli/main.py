@@ -14,6 +14,7 @@ from studio.cli import kind_args, values
 from studio.cli.arg_types import scale_factor, user_path, window_size
 from studio.cli.signals import StopFlag as _StopFlag
 from studio.engine.errors import UserError
+from studio.engine.models import KINDS
 
 SUBCOMMANDS = ("train", "resume", "generate", "translate", "export", "demo-data")
 
@@ -78,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="train again from step 0 (the earlier run's files are moved to set-aside/, not deleted)")
     kind_args.add_relocation_flags(res)  # --data, --data-a...: the kinds' role flags
 
-    gen = sub.add_parser("generate", help="write new images from a trained DCGAN")
+    latent = " or ".join(k.title for k in KINDS.values() if k.capabilities.latent_space)
+    gen = sub.add_parser("generate", help=f"write new images from a trained {latent}")
     gen.add_argument("project", type=user_path)
     gen.add_argument("--count", type=values.count, required=True)
     gen.add_argument("--out", type=user_path, required=True, help="folder for the PNG files")
