@@ -35,8 +35,13 @@ class DeviceInfo:
 def probe_sizes(paths: list[str | Path], limit: int = PROBE_LIMIT) -> list[tuple[int, int]]:
     """(width, height) of up to `limit` images, read from their headers only (fast, no decode).
 
-    Files that cannot be opened are left out (the dataset report lists them)."""
+    Files that cannot be opened are left out (the dataset report lists them). A video clip's frame
+    list (studio.engine.data.video.FrameList) carries its frame size instead of files to open."""
     from studio.engine.images import open_image
+
+    frame_size = getattr(paths, "frame_size", None)
+    if frame_size is not None:
+        return [tuple(frame_size)] * min(len(paths), limit or len(paths))
 
     out = []
     step = max(1, len(paths) // limit) if limit else 1

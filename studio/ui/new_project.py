@@ -54,7 +54,7 @@ from studio.engine.models.kind import ModelKind, Option
 from studio.engine.project.folder import Project
 from studio.ui import style
 from studio.ui.widgets.dataset_report_view import DatasetReportView
-from studio.ui.widgets.folder_field import FolderField
+from studio.ui.widgets.folder_field import FolderField, is_clip_name
 
 __all__ = ["NewProjectRequest", "NewProjectWizard", "default_project_root", "unique_project_dir"]
 
@@ -112,7 +112,8 @@ class SourcePage(QWizardPage):
         for kind in KINDS.values():
             for role in kind.roles:
                 if role.name not in self.fields:
-                    field = FolderField(_sentence(role.help).rstrip("."), f"Choose the {role.title.lower()}", start)
+                    field = FolderField(_sentence(role.help).rstrip("."), f"Choose the {role.title.lower()}", start,
+                                        videos=True)
                     self.fields[role.name] = field
                     self.folders_form.addRow(role.title, field)
 
@@ -214,7 +215,7 @@ class SourcePage(QWizardPage):
     def _suggest_name(self) -> None:
         if self._name_edited:
             return
-        folders = [Path(f).name for f in self.folders().values() if f]
+        folders = [Path(f).stem if is_clip_name(f) else Path(f).name for f in self.folders().values() if f]
         if not folders:
             return
         name = "-to-".join(folders)  # one folder: its name; A and B: "A-to-B"
@@ -226,8 +227,8 @@ class SourcePage(QWizardPage):
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt API
         for role, folder in self.folders().items():
-            if not Path(folder).expanduser().is_dir():
-                self.error.setText(f"{get_kind(self.kind()).role(role).title}: {folder} is not a folder.")
+            if not (Path(folder).expanduser().is_dir() or is_clip_name(Path(folder).expanduser())):
+                self.error.setText(f"{get_kind(self.kind()).role(role).title}: {folder} is not a folder or a video.")
                 return False
         out = self.project_dir()
         if Project.is_project(out):

@@ -76,6 +76,15 @@ def test_every_nth_frame_of_a_long_clip(clip, cache, monkeypatch):
     assert "Took 26 of 120 video frames (every 4th frame, 4 near-identical frames left out)" in report.lines()
 
 
+def test_scanning_a_clip_lists_its_frames_for_the_suggestion(clip):
+    from studio.engine.data.dataset import scan_folder
+    from studio.engine.suggest import probe_sizes
+
+    found = scan_folder(clip)
+    assert len(found) == 120 and found[4] == f"{clip}#frame 4"
+    assert probe_sizes(found) == [(SIZE, SIZE)] * 120  # from the clip's size, not from opening "files"
+
+
 def test_the_cache_covers_the_clip(clip, cache, tmp_path, monkeypatch):
     own = tmp_path / "clip.mp4"
     own.write_bytes(clip.read_bytes())

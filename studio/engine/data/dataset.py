@@ -167,7 +167,12 @@ def scan_folder(folder: str | os.PathLike) -> list[Path]:
     Files are chosen by extension only (:data:`IMAGE_EXTENSIONS`, any case);
     other files are ignored. Unreadable subfolders and link loops are skipped.
     Raises UserError if ``folder`` is missing or not a folder. Any thread.
+
+    A video clip gives the names of the frames it will contribute (see
+    :func:`studio.engine.data.video.frame_list`: they count and size it for suggestions).
     """
+    if video_clip.is_file(folder):
+        return video_clip.frame_list(folder)
     return _scan(_checked_folder(folder)).files
 
 

@@ -107,6 +107,23 @@ def probe(path: str | os.PathLike) -> Clip:
     return _probe_video(path)
 
 
+class FrameList(list):
+    """The names of the frames a clip will give (at most: near-identical ones are dropped later), in
+    place of a folder's file list. `frame_size` tells whoever sizes a collection from its files'
+    headers (studio.engine.suggest.probe_sizes) what a frame measures: a clip has no header per frame."""
+
+    def __init__(self, names: list[str], frame_size: tuple[int, int]):
+        super().__init__(names)
+        self.frame_size = frame_size
+
+
+def frame_list(path: str | os.PathLike, target: int = TARGET_FRAMES) -> FrameList:
+    """What scanning a clip finds: one name per frame to be read. Raises UserError for a file that is not a clip."""
+    clip = probe(path)
+    every = every_nth(clip.frames, target)
+    return FrameList([frame_name(clip.path, i) for i in range(0, clip.frames, every)], (clip.width, clip.height))
+
+
 def prepare_frames(
     path: str | os.PathLike,
     cfg: DataConfig,

@@ -111,6 +111,10 @@ class DatasetReportView(QWidget):
             self.issues.addTopLevelItem(top)
             return top
 
+        if report.frames:  # a video clip: the thumbnails above are its frames, in order
+            top = section(report.frames_line())
+            top.setToolTip(0, "Frames close together in a video are nearly the same picture, so only every Nth "
+                              "is taken, and frames that repeat the one before are left out")
         if report.skipped:
             top = section(f"Skipped {len(report.skipped)} file{'s' if len(report.skipped) != 1 else ''}", style.WARN)
             for p, reason in report.skipped:
