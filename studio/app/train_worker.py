@@ -254,6 +254,8 @@ class TrainWorker:
         finally:
             # The trainer (weights, optimizer, the dataset on the device) dies with this run, even though
             # the worker object itself may outlive it a little.
+            if session is not None:
+                session.close()  # the project's training lock: the command line may train it now
             del session
             self._trainer = None
             self._last = None

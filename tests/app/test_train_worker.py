@@ -41,6 +41,9 @@ class FakeSession:
         grid = np.full((8, 8, 3), self.trainer.global_step % 256, np.uint8)
         return grid, self.project.save_samples(self.trainer.global_step, grid)
 
+    def close(self):  # a real session gives back the project's training lock here
+        pass
+
     def run(self, until_step=None, minutes=None, should_stop=None):
         while self.trainer.global_step < until_step:
             if should_stop is not None and should_stop():

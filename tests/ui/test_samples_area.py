@@ -30,6 +30,9 @@ class GridSession:
         grid = np.full((8, 8, 3), self.trainer.global_step + self.offset, np.uint8)
         return grid, self.project.save_samples(self.trainer.global_step, grid)
 
+    def close(self):  # a real session gives back the project's training lock here
+        pass
+
     def run(self, until_step=None, minutes=None, should_stop=None):
         while self.trainer.global_step < until_step and not should_stop():
             self.trainer.global_step += 1
