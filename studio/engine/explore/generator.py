@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from studio.engine.project.checkpoints import checkpoints_to_try, load_checkpoint
 from studio.engine.config import config_from_dict
 from studio.engine.device import pick_device
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import to_uint8
 from studio.engine.models import get_kind
 from studio.engine.models.kind import ModelKind
+from studio.engine.project.checkpoints import checkpoints_to_try, load_checkpoint
 from studio.engine.project.folder import Project
 from studio.engine.train.protocol import load_module
 
@@ -57,7 +57,8 @@ class GeneratorModel:
         return self.generate(latents_for_seed(seed, count, self.z_dim))
 
 
-def load_generator(project_dir: Path | str, checkpoint: Path | str | None = None, device: str = "auto") -> GeneratorModel:
+def load_generator(project_dir: Path | str, checkpoint: Path | str | None = None,
+                   device: str = "auto") -> GeneratorModel:
     """Load the EMA generator of a project's latest (or a given) checkpoint; its kind must have a latent space."""
     project = Project.open(project_dir)
     kind = get_kind(project.kind)
