@@ -65,3 +65,26 @@ def test_app_layer_uses_qtcore_only():
         for name in _imports(path):
             assert not name.startswith(("PySide6.QtWidgets", "PySide6.QtGui", "pyqtgraph", "superqt", "studio.ui")), \
                 f"{path.name} imports {name}: studio/app may use QtCore only"
+
+
+def test_each_worker_signal_is_declared_once():
+    """One signals object per worker, owned by its controller: the workers are plain objects that emit
+    through it and the controllers declare no signals of their own, so nothing is re-declared and relayed."""
+    from PySide6.QtCore import QObject, Signal
+
+    from studio.app import render_worker, task_worker, train_worker, translate_worker
+    from studio.app.worker_thread import SignalsOwner
+
+    triples = [
+        (task_worker.TaskRunner, task_worker.TaskWorker, task_worker.TaskSignals),
+        (train_worker.TrainController, train_worker.TrainWorker, train_worker.TrainSignals),
+        (render_worker.RenderController, render_worker.RenderWorker, render_worker.RenderSignals),
+        (translate_worker.TranslateController, translate_worker.TranslateWorker, translate_worker.TranslateSignals),
+    ]
+    for controller, worker, signals in triples:
+        assert issubclass(controller, SignalsOwner) and issubclass(signals, QObject)
+        assert not issubclass(worker, QObject), f"{worker.__name__} should be a plain object"
+        for cls in (controller, worker):
+            own = [name for name, value in vars(cls).items() if isinstance(value, Signal)]
+            assert not own, f"{cls.__name__} declares {own}: declare them once, in {signals.__name__}"
+        assert any(isinstance(value, Signal) for value in vars(signals).values())
