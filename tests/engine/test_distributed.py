@@ -3,12 +3,16 @@ and weights as one process on the same global batch, rank 0 alone writing the pr
 kind through the shared session and trainer base."""
 
 import json
+import math
+from pathlib import Path
 
 import pytest
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 
 from studio.cli.main import main
-from studio.engine.config import config_from_dict
+from studio.engine.config import RunSettings, config_from_dict
 from studio.engine.data.dataset import DataConfig, prepare_dataset
 from studio.engine.data.procedural import discs, write_folder
 from studio.engine.models import KINDS, get_kind
@@ -17,6 +21,7 @@ from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 from studio.engine.models.kind import Capabilities
 from studio.engine.models.sessions import open_session
 from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
+from studio.engine.train.distributed import SINGLE, DistInfo
 
 
 @pytest.mark.timeout(300)
@@ -108,3 +113,52 @@ def test_devices_need_a_kind_that_supports_them(tmp_path, capsys, monkeypatch):
     assert code == 2
     err = capsys.readouterr().err
     assert "cannot train on several devices" in err and "Traceback" not in err
+
+
+# ----- every kind that offers --devices: the ranks stay in lockstep ----------------------------------
+def _tiny_trainer(kind, root, dist_info=SINGLE):
+    """A trainer of `kind` at its smallest size and width, batch 4, on the folders under `root`."""
+    data_cfg = DataConfig(size=min(kind.sizes))
+    overrides = {"batch": 4, **{o.name: o.minimum for o in kind.options if o.name == "width"}}
+    load_cfg = kind.load_config(kind.default_config(data_cfg, {}, overrides), data_cfg)
+    datasets = {r.name: prepare_dataset(root / r.name, load_cfg, cache_dir=root / "cache") for r in kind.roles}
+    cfg = kind.default_config(data_cfg, datasets, overrides)
+    return kind.make_trainer(cfg, RunSettings(steps=4, seed=3), datasets, torch.device("cpu"), dist_info)
+
+
+def _lockstep_rank(rank: int, world: int, root: Path, names: list[str]) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{root / 'group'}", rank=rank, world_size=world)
+    try:
+        result = {}
+        for name in names:
+            t = _tiny_trainer(KINDS[name], root, DistInfo(rank, world, rank))
+            losses = [t.step() for _ in range(2)]
+            result[name] = (losses, *t.state_dict())
+        torch.save(result, root / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.timeout(300)
+def test_every_multi_device_kind_keeps_its_processes_in_lockstep(tmp_path):
+    """Through the shared trainer base alone: both processes log the same losses and hold the same
+    weights (each its own normalisation statistics), and rank 0's state continues in one process."""
+    names = sorted(n for n, k in KINDS.items() if k.capabilities.multi_device)
+    assert {"dcgan", "cyclegan"} <= set(names)
+    for i, role in enumerate(sorted({r.name for n in names for r in KINDS[n].roles})):
+        write_folder(discs(6, 64, seed=i), tmp_path / role)
+    for name in names:  # decoded once here, so the two processes only read the cache
+        _tiny_trainer(KINDS[name], tmp_path)
+    mp.spawn(_lockstep_rank, args=(2, tmp_path, names), nprocs=2)
+
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)]
+    for name in names:
+        (losses0, tensors0, meta0), (losses1, tensors1, _) = ranks[0][name], ranks[1][name]
+        assert losses0 == losses1, name
+        for k, v in tensors0.items():
+            if "running_" not in k:  # BatchNorm statistics stay per process
+                assert torch.equal(v, tensors1[k]), (name, k)
+        single = _tiny_trainer(KINDS[name], tmp_path)
+        single.load_state_dict(tensors0, meta0)
+        assert single.global_step == 2 and all(math.isfinite(v) for v in single.step().values())
