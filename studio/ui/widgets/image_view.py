@@ -157,8 +157,8 @@ class ImageView(QWidget):
         if not self.has_picture():
             if self._placeholder:
                 p.setPen(style.MUTED)
-                p.drawText(self.rect().adjusted(24, 24, -24, -24), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                           self._placeholder)
+                p.drawText(self.rect().adjusted(24, 24, -24, -24),
+                           Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder)
             p.end()
             return
         r = self.image_rect()
