@@ -361,6 +361,8 @@ class SettingsPage(QWizardPage):
         self.size_reason = self._reason()
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(1, 1024)
+        self._batch_unit = "images"  # the prepared kind's, e.g. "pairs"
+        self.batch_spin.valueChanged.connect(self._show_batch_unit)
         self.batch_reason = self._reason()
         self.flip_check = QCheckBox("Mirror images left–right at random")
         self.flip_check.setToolTip("Augmentation: doubles the variety of a small collection.\n"
@@ -452,8 +454,9 @@ class SettingsPage(QWizardPage):
             self.size_combo.addItem(f"{size} × {size} px", size)
         self.size_combo.setCurrentIndex(max(0, self.size_combo.findData(s.size)))
         self.size_reason.setText(s.reasons.get("size", ""))
+        self._batch_unit = kind.batch_unit
         self.batch_spin.setValue(s.batch)
-        self.batch_spin.setSuffix(f" {kind.batch_unit} per step")
+        self._show_batch_unit()
         self.batch_reason.setText(s.reasons.get("batch", ""))
         self.flip_check.setChecked(s.flip)
         self.flip_reason.setText(s.reasons.get("flip", ""))
@@ -462,6 +465,10 @@ class SettingsPage(QWizardPage):
         self.sample_spin.setValue(s.sample_every)
         self.ckpt_spin.setValue(s.checkpoint_every)
         self.device_label.setText(f"This computer: {prepared.device.label}")
+
+    def _show_batch_unit(self) -> None:
+        one = self.batch_spin.value() == 1 and self._batch_unit.endswith("s")
+        self.batch_spin.setSuffix(f" {self._batch_unit[:-1] if one else self._batch_unit} per step")
 
     def _build_options(self, kind: ModelKind, values: dict[str, Any], reasons: dict[str, str]) -> None:
         """One control per option of `kind` (rebuilt: Back may have changed the kind), set to `values`."""

@@ -45,7 +45,7 @@ def test_cyclegan_project_train_translate_dropped_image_and_folder(qtbot, window
     assert settings.batch_spin.value() == 1  # the paper's choice on a CPU
     assert settings.option_widgets["identity"].isVisibleTo(window.wizard)
     assert "diffaugment" not in settings.option_widgets  # a DCGAN option
-    assert settings.batch_spin.suffix() == " pairs per step"
+    assert settings.batch_spin.suffix() == " pair per step"  # the kind's unit, one of it
     assert window.wizard.request().overrides["identity"] is True
     window.wizard.accept()
 

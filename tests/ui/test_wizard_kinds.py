@@ -52,7 +52,11 @@ def test_untouched_settings_are_the_suggestion(qtbot, wizard, tmp_path, name):
     assert all(isinstance(page.option_widgets[n], sort) for n, sort in sorts.items())
     assert page.option_values() == suggestion.options
     assert [page.size_combo.itemData(i) for i in range(page.size_combo.count())] == list(kind.sizes)
+    page.batch_spin.setValue(2)
     assert page.batch_spin.suffix() == f" {kind.batch_unit} per step"
+    page.batch_spin.setValue(1)
+    assert page.batch_spin.suffix() == f" {kind.batch_unit[:-1]} per step"  # "1 pair per step"
+    page.batch_spin.setValue(suggestion.batch)
 
     untouched = build_request(report.prepared, str(src.project_dir()), src.data_config(), RunSettings())
     assert wizard.request() == untouched
