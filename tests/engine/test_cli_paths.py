@@ -93,3 +93,12 @@ def test_scale_enlarges_smoothly_or_in_pixels_and_is_bounded(place, capsys):
             assert main([*argv, "--scale", bad]) == 2
             err = capsys.readouterr().err.strip()
             assert "--scale" in err and "\n" not in err, err
+
+
+def test_translation_planning_takes_relative_paths_from_any_caller(place):
+    from studio.engine.models.cyclegan.translate import plan_outputs
+
+    (place / "wörk dir" / "in A").mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(place / "wörk dir" / "in A" / "a.png")
+    jobs = plan_outputs(["in A"], "out/x")  # raised ValueError (relative_to) before
+    assert [(src.name, dst) for src, dst, _ in jobs] == [("a.png", place / "wörk dir" / "out" / "x" / "a.png")]

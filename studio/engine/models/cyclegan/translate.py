@@ -390,12 +390,13 @@ def plan_outputs(inputs: Sequence[Path | str], out_dir: Path | str) -> list[tupl
 
     Raises UserError for an input that does not exist, and when the output folder is an input folder or
     a destination would replace its own source (translating would destroy the originals)."""
-    out_dir = Path(out_dir).expanduser()
+    # Absolute as scan_folder makes them: a relative folder and the absolute files found in it cannot be compared
+    out_dir = Path(os.path.abspath(Path(out_dir).expanduser()))
     out_real = out_dir.resolve()
     jobs: list[tuple[Path, Path, str | None]] = []
     taken: dict[Path, Path] = {}
     for item in inputs:
-        p = Path(item).expanduser()
+        p = Path(os.path.abspath(Path(item).expanduser()))
         if not p.exists():
             raise UserError(f"input not found: {p}")
         if p.is_dir():
