@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from studio.cli.main import main
-from studio.engine.config import RunSettings
-from studio.engine.data.dataset import DataConfig
+from studio.engine.config import RunSettings, config_from_dict
+from studio.engine.data.dataset import DataConfig, prepare_dataset
 from studio.engine.data.procedural import discs, write_folder
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.explore import export as E
@@ -178,3 +178,31 @@ def test_cli_train_generate_and_export(tmp_path, capsys):
     assert len(pictures) == 3 and load_png(pictures[0]).shape[:2] == (28, 28)
     assert main(["export", str(out), "--onnx", str(tmp_path / "g.onnx")]) == 0
     assert "onnxruntime matches PyTorch" in capsys.readouterr().out
+
+
+@pytest.mark.timeout(300)
+def test_two_processes_match_one_process_on_the_same_global_batch(tmp_path):
+    """`--devices 2` (DDP, gloo, two CPU processes): the losses and weights of one process on the
+    same global batch, dropout masks included; rank 0 alone writes."""
+    data = write_folder(discs(20, 28, seed=0), tmp_path / "data")
+    out = tmp_path / "ddp"
+    assert main(["train", "gan", "--data", str(data), "--out", str(out), "--size", "28", "--batch", "8",
+                 "--width", "16", "--z-dim", "8", "--steps", "3", "--log-every", "1", "--metric-every", "0",
+                 "--checkpoint-every", "3", "--precision", "fp32", "--seed", "5", "--devices", "2"]) == 0
+    history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert [h["step"] for h in history] == [1, 2, 3]
+    assert [s for s, _ in list_checkpoints(out / "checkpoints")] == [0, 3]
+
+    meta = json.loads((out / "project.json").read_text())
+    ref = GANTrainer(config_from_dict(GANConfig, meta["model"]),
+                     prepare_dataset(data, config_from_dict(DataConfig, meta["data"]["config"])).images, seed=5)
+    G = ref.G
+    ref._G = lambda z: torch.cat([G(half) for half in z.chunk(2)])  # G's BatchNorm statistics per process
+    for h, r in zip(history, [ref.step() for _ in range(3)]):
+        for k in r:
+            assert h[k] == pytest.approx(r[k], rel=1e-4, abs=1e-5), (h["step"], k)
+    tensors, _ = load_checkpoint(out / "checkpoints" / "step-0000003.json")
+    for prefix, net in (("G", ref.G), ("D", ref.D)):
+        for k, v in net.state_dict().items():
+            if v.is_floating_point() and "running" not in k:
+                assert torch.allclose(tensors[f"{prefix}.{k}"], v, atol=1e-5), (prefix, k)

@@ -15,8 +15,7 @@ class GANKind(ModelKind):
     summary = "new images from noise with the original fully connected GAN (small images, quick)"
     roles = (Role("data", "Images", "--data", "folder of training images (searched recursively)"),)
     sizes = SIZES
-    # Data-parallel training is the DCGAN trainer's own code so far; this one trains on one device.
-    capabilities = Capabilities(latent_space=True, multi_device=False)
+    capabilities = Capabilities(latent_space=True, multi_device=True)
     export_formats = ("png", "gif", "mp4", "webp", "onnx")
     default_steps = 3000
     options = (
@@ -47,7 +46,7 @@ class GANKind(ModelKind):
     def make_trainer(self, cfg, settings, datasets, device, dist_info):
         from studio.engine.models.gan.trainer import GANTrainer
 
-        return GANTrainer(cfg, datasets["data"].images, device=device, seed=settings.seed)
+        return GANTrainer(cfg, datasets["data"].images, device=device, seed=settings.seed, dist_info=dist_info)
 
     def make_generator(self, cfg):
         from studio.engine.models.gan.nets import Generator
