@@ -47,7 +47,7 @@ def generator_onnx_bytes(G: torch.nn.Module, z_dim: int, meta: dict[str, str] | 
             do_constant_folding=True,
         )
     model = onnx.load_from_string(buf.getvalue())
-    model.doc_string = "GAN Studio DCGAN generator: z (batch, z_dim) -> image (batch, C, H, W) in [-1, 1]"
+    model.doc_string = "GAN Studio generator: z (batch, z_dim) -> image (batch, C, H, W) in [-1, 1]"
     props = {"producer": "GAN Studio", "z_dim": str(z_dim), "output_range": "[-1, 1]", **(meta or {})}
     for key, value in props.items():
         entry = model.metadata_props.add()
