@@ -448,7 +448,8 @@ class ArithmeticPanel(QWidget):
             self.result_shown_for = None
             return
         stamp = self.renderer.request(self._key_result, r)
-        self._result_pending = {s: v for s, v in self._result_pending.items() if s > self.renderer.worker.finished_stamp(self._key_result)}
+        done = self.renderer.worker.finished_stamp(self._key_result)
+        self._result_pending = {s: v for s, v in self._result_pending.items() if s > done}
         self._result_pending[stamp] = r
         base = self.base_latent()
         if base is not None:

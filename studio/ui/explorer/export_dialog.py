@@ -355,7 +355,8 @@ class ExportDialog(QDialog):
         if kind == "walk":
             keys = self.keyframes()
             if len(keys) < 2:
-                raise ValueError("A walk needs at least two keyframes: pick images in the gallery or use the pad corners.")
+                raise ValueError("A walk needs at least two keyframes: pick images in the gallery or use the pad "
+                                 "corners.")
             walk, frames = self.walk_settings()
             settings = E.AnimationSettings(fps=self.fps_spin.value(), scale=self.walk_scale.value(),
                                            smooth=self.walk_smooth.isChecked())
@@ -386,7 +387,8 @@ class ExportDialog(QDialog):
                 pic = factory().generate(z)[0]
                 return E.save_image(path, pic, scale=scale, smooth=smooth)
         elif kind == "grid":
-            items = self.ctx.gallery_selection if self.grid_from.currentData() == "selection" else self.ctx.gallery_items
+            from_selection = self.grid_from.currentData() == "selection"
+            items = self.ctx.gallery_selection if from_selection else self.ctx.gallery_items
             if not items:
                 raise ValueError("There are no gallery images to put in a grid.")
             z = np.stack([i.z for i in items])

@@ -100,7 +100,8 @@ class GalleryView(QWidget):
         self.delete_button.clicked.connect(self.delete_selected)
         self.use_button = QPushButton("Use ▾")
         self.use_button.setToolTip("Send the selection to a pad corner or an arithmetic slot")
-        self.use_button.clicked.connect(lambda: self._use_menu().exec(self.use_button.mapToGlobal(self.use_button.rect().bottomLeft())))
+        self.use_button.clicked.connect(
+            lambda: self._use_menu().exec(self.use_button.mapToGlobal(self.use_button.rect().bottomLeft())))
         self.info_label = muted_label("", wrap=False)
 
         for text, key, slot in (("Favourite", "F", self.toggle_favourite), ("Delete", QKeySequence.StandardKey.Delete,
@@ -350,7 +351,8 @@ class GalleryView(QWidget):
         for i, name in enumerate(("Top left", "Top right", "Bottom left", "Bottom right")):
             corners.addAction(name, lambda i=i: self.send_requested.emit(f"corner:{i}", items[:1]))
         corners.addSeparator()
-        act = corners.addAction("All four (first four selected)", lambda: self.send_requested.emit("corners", items[:4]))
+        act = corners.addAction("All four (first four selected)",
+                                lambda: self.send_requested.emit("corners", items[:4]))
         act.setEnabled(len(items) >= 4)
         menu.addAction("Centre of the pad's plane", lambda: self.send_requested.emit("center", items[:1]))
         if self._slot_names:

@@ -78,7 +78,8 @@ class ExplorerPanel(QWidget):
         self.pad.set_selection_source(selection)
         self.arithmetic.set_selection_source(selection)
         self.gallery.set_slot_names(self.arithmetic.slot_names())
-        self.arithmetic.add_slot_button.clicked.connect(lambda: self.gallery.set_slot_names(self.arithmetic.slot_names()))
+        self.arithmetic.add_slot_button.clicked.connect(
+            lambda: self.gallery.set_slot_names(self.arithmetic.slot_names()))
 
         self.gallery.send_requested.connect(self._on_send)
         self.gallery.activated.connect(self._on_gallery_activated)
@@ -272,7 +273,8 @@ class ExplorerPanel(QWidget):
             return
         axes = [Axis(name, vec, "σ") for name, vec in zip(result.names, result.vectors)]
         self.pad.set_principal_directions(axes)
-        self._show_message(f"Principal directions ready: PC1 moves the image most ({result.strengths[0]:.1f} levels per σ)")
+        self._show_message("Principal directions ready: PC1 moves the image most "
+                           f"({result.strengths[0]:.1f} levels per σ)")
 
     # ----- exports ----------------------------------------------------------------------------------------
     def _model_factory(self):

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 from studio.app.train_worker import TrainProgress, TrainReady, WorkerState
 from studio.ui import style
 
-
 UNLIMITED_STEPS = 10**8  # a step target this large means "until the time is up" (CLI --minutes)
 
 
@@ -111,7 +110,8 @@ class TrainingPanel(QWidget):
         self.steps_spin.setRange(1, 10_000_000)
         self.steps_spin.setSingleStep(500)
         self.steps_spin.setGroupSeparatorShown(True)
-        self.steps_spin.setToolTip("Training stops by itself at this step; raise it to train a finished project further")
+        self.steps_spin.setToolTip("Training stops by itself at this step; "
+                                   "raise it to train a finished project further")
         self.steps_spin.valueChanged.connect(self._update_buttons)
         self.sample_spin = QSpinBox()
         self.sample_spin.setRange(1, 1_000_000)
@@ -190,7 +190,8 @@ class TrainingPanel(QWidget):
         """Show the losses and speed of a history record (the last one of an opened project)."""
         quality = {k: v for k, v in record.items() if k.startswith("swd") or k == "diversity"}
         losses = {k: v for k, v in record.items()
-                  if k not in ("step", "time", "images_per_s", "lr") and k not in quality and isinstance(v, (int, float))}
+                  if k not in ("step", "time", "images_per_s", "lr") and k not in quality
+                  and isinstance(v, (int, float))}
         if losses:
             self.losses_label.setText("   ".join(f"{k} {v:.3f}" for k, v in losses.items()))
         if quality:
@@ -240,7 +241,8 @@ class TrainingPanel(QWidget):
         self._show_step(p.step, p.target)
         if not p.records:  # a message-only update (e.g. the batch was halved): no new timing
             return
-        self.speed_label.setText(f"{p.images_per_s:,.1f} images/s" if p.images_per_s < 100 else f"{p.images_per_s:,.0f} images/s")
+        ips = p.images_per_s
+        self.speed_label.setText(f"{ips:,.1f} images/s" if ips < 100 else f"{ips:,.0f} images/s")
         self.eta_label.setText(format_duration(p.eta_s))
         self._losses = dict(p.losses)
         if p.losses:
@@ -267,7 +269,8 @@ class TrainingPanel(QWidget):
         self._show_step(step, target)
         self.eta_label.setText("—")
         if stopped:
-            self.status.setText(f"Stopped at step {step:,}" + (" — model saved, Continue picks up from here" if saved else ""))
+            self.status.setText(f"Stopped at step {step:,}"
+                                + (" — model saved, Continue picks up from here" if saved else ""))
         else:
             self.status.setText(f"Finished: step {step:,} reached" + (" — model saved" if saved else ""))
         self._update_buttons()
@@ -306,7 +309,8 @@ class TrainingPanel(QWidget):
             self.start_button.setText("Continue training" if self._step > 0 else "Start training")
             self.start_button.setEnabled(can_start)
         if idle and self._has_project and not can_start:
-            self.start_button.setToolTip("This project reached its last step: raise 'Train until step' to train further")
+            self.start_button.setToolTip("This project reached its last step: "
+                                         "raise 'Train until step' to train further")
         else:
             self.start_button.setToolTip("Start or continue training (Space)")
         self.pause_button.setEnabled(s == WorkerState.RUNNING)

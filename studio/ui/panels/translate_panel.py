@@ -251,7 +251,8 @@ class TranslatePanel(QWidget):
         n = len(result.written)
         text = f"Wrote {n:,} image{'s' if n != 1 else ''} to {self._out_dir}"
         if result.failed:
-            text += f"; skipped {len(result.failed)}: " + "; ".join(f"{Path(p).name} ({r})" for p, r in result.failed[:3])
+            text += f"; skipped {len(result.failed)}: " + "; ".join(
+                f"{Path(p).name} ({r})" for p, r in result.failed[:3])
         self.folder_status.setText(text)
         self.folder_progress.setRange(0, 1)
         self.folder_progress.setValue(1)

@@ -121,7 +121,8 @@ class DatasetReportView(QWidget):
                 QTreeWidgetItem(top, [rel(p), reason]).setToolTip(0, p)
             top.setExpanded(True)
         if report.duplicates:
-            top = section(f"{len(report.duplicates)} group{'s' if len(report.duplicates) != 1 else ''} of identical files")
+            groups = len(report.duplicates)
+            top = section(f"{groups} group{'s' if groups != 1 else ''} of identical files")
             top.setToolTip(0, "Each copy is trained on, so these images count more than others")
             for g in report.duplicates:
                 QTreeWidgetItem(top, [rel(g[0]), " = ".join(rel(p) for p in g[1:])])

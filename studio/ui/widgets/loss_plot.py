@@ -107,7 +107,8 @@ class LossPlotView(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 99)
         self.slider.setValue(int(self._alpha * 100))
-        self.slider.setToolTip("How much the bold lines average out step-to-step noise (the faint lines are the raw values)")
+        self.slider.setToolTip("How much the bold lines average out step-to-step noise "
+                               "(the faint lines are the raw values)")
         self.slider.valueChanged.connect(self._on_slider)
         self._smooth_label = QLabel()
         self._smooth_label.setMinimumWidth(34)
@@ -242,7 +243,8 @@ class LossPlotView(QWidget):
             if curve is None:
                 color = style.CURVE_COLORS[(i + 5) % len(style.CURVE_COLORS)]
                 curve = self._quality_curves[name] = self.quality_plot.plot(
-                    pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5, symbolBrush=color, symbolPen=None, name=name)
+                    pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5, symbolBrush=color, symbolPen=None,
+                    name=name)
             curve.setData(np.asarray(xs), np.asarray(ys))
         self.quality_plot.setVisible(bool(self._quality))
         self.quality_title.setVisible(bool(self._quality))
