@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from studio.engine.errors import CheckpointError, UserError
-from studio.engine.images import make_grid, to_uint8
+from studio.engine.errors import UserError
 from studio.engine.models.dcgan.nets import SIZES, Discriminator, Generator, init_weights
 from studio.engine.train.augment import diff_augment
 from studio.engine.train.distributed import SINGLE, DistInfo
-from studio.engine.train.metrics import swd
-from studio.engine.train.protocol import (
-    EMA,
-    check_module_tensors,
-    cpu_copy,
-    load_module,
-    load_optimizer,
-    module_tensors,
-    recalibrate_batchnorm,
-    require,
-    store_optimizers,
-)
+from studio.engine.train.latent_trainer import LatentTrainer
 from studio.engine.train.small_map_conv import use_small_map_convs
-from studio.engine.train.trainer_base import DataOrder, TrainerBase
 
 
 @dataclass(frozen=True)
@@ -74,8 +59,9 @@ STABLE_PRESET = {"loss": "hinge", "spectral_norm": True, "r1_gamma": 0.2}
 R1_INTERVAL = 4
 
 
-class DCGANTrainer(TrainerBase):
-    """One DCGAN training state: nets, optimizers, EMA, data order and RNG.
+class DCGANTrainer(LatentTrainer):
+    """One DCGAN training state: nets, optimizers, EMA, data order and RNG (the shared part in
+    train/latent_trainer.py; the DCGAN's own is its nets, its losses and its step).
 
     Owned by one thread at a time (the training thread); `generator_state()` hands a CPU copy to others.
     `images` is the prepared uint8 dataset (N, C, H, W)."""
@@ -91,12 +77,7 @@ class DCGANTrainer(TrainerBase):
         if dist_info.active and cfg.r1_gamma > 0:
             # R1 differentiates D's output with respect to its input: a double backward DDP cannot average
             raise UserError("Training on several devices needs the R1 penalty off (the default preset).")
-        if images.ndim != 4 or images.shape[1:] != (cfg.channels, cfg.size, cfg.size) or images.dtype != torch.uint8:
-            want = f"(N, {cfg.channels}, {cfg.size}, {cfg.size})"
-            raise ValueError(f"images must be uint8 {want}, got {tuple(images.shape)}")
-        if len(images) == 0:
-            raise UserError("the dataset is empty")
-        self.images = images.to(self.device)  # resident: no per-step decode or host->device copy
+        self._use_images(images)
 
         def build():
             G = Generator(cfg.size, cfg.z_dim, cfg.ngf, cfg.channels)
@@ -106,37 +87,17 @@ class DCGANTrainer(TrainerBase):
             return {"G": G, "D": D}
 
         nets = self._make_nets(seed, build)
-        self.G, self.D = nets["G"], nets["D"]
-        self.ema = EMA(self.G, cfg.ema_decay)
-        if self.device.type == "cpu" and self.precision == "bf16":
-            # oneDNN's bf16 kernels for the deepest layers' 4x4 maps run far below matmul speed
-            # (nets/small_map_conv.py): the same arithmetic as matrix products there
-            for net in (self.G, self.D):
-                use_small_map_convs(net)
-        self._G, self._D = self._parallel(self.G, self.D)
-        self.opt_G = self._adam(self.G.parameters())
-        self.opt_D = self._adam(self.D.parameters())
+        # oneDNN's bf16 kernels for the deepest layers' 4x4 maps run far below matmul speed
+        # (nets/small_map_conv.py): the same arithmetic as matrix products there
+        small_maps = self.device.type == "cpu" and self.precision == "bf16"
+        self._use_nets(nets["G"], nets["D"], seed, adapt=use_small_map_convs if small_maps else None)
 
-        self.fixed_z = torch.randn(cfg.preview_count, cfg.z_dim, generator=torch.Generator().manual_seed(seed + 2))
-        self.data = DataOrder(len(images), self.rng)
-
-    # ----- data --------------------------------------------------------------------------------
-    def _real_batch(self) -> torch.Tensor:
-        idx = self.data.take(self.batch, self.rng)
-        flip = torch.rand(len(idx), generator=self.rng) < 0.5 if self.cfg.flip else None
-        idx = self._mine(idx)
-        x = self.images[idx.to(self.images.device)].float().div_(127.5).sub_(1)  # (B, C, H, W) in [-1, 1]
-        if flip is not None:
-            flip = self._mine(flip).to(self.device)
-            x = torch.where(flip[:, None, None, None], x.flip(3), x)
-        return x.contiguous(memory_format=self.memory_format)
-
+    # ----- the step ----------------------------------------------------------------------------
     def _chunked(self, net, x: torch.Tensor) -> torch.Tensor:
         if self.cfg.bn_chunks <= 1:
             return net(x)
         return torch.cat([net(c) for c in x.chunk(self.cfg.bn_chunks)])
 
-    # ----- protocol ----------------------------------------------------------------------------
     def _d_input(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, self.rng) if self.cfg.diffaugment else x
 
@@ -157,7 +118,7 @@ class DCGANTrainer(TrainerBase):
 
     def step(self) -> dict[str, float]:
         real = self._real_batch()
-        z = self._mine(torch.randn(self.batch, self.cfg.z_dim, generator=self.rng)).to(self.device)
+        z = self._noise()
         r1_now = self.cfg.r1_gamma > 0 and self.global_step % R1_INTERVAL == 0
         with self._autocast():
             fake = self._chunked(self._G, z)
@@ -205,79 +166,3 @@ class DCGANTrainer(TrainerBase):
         if r1_now:
             losses["R1"] = r1
         return self._report(losses)
-
-    @torch.no_grad()
-    def generate(self, z: torch.Tensor) -> np.ndarray:
-        """EMA generator on `z` (B, z_dim) -> uint8 (B, H, W, C). Training thread only."""
-        self._prepare_ema()
-        out = [self.ema.ema(c.to(self.device)) for c in z.split(64)]
-        return to_uint8(torch.cat(out))
-
-    def quality(self, count: int = 256) -> dict[str, float]:
-        """Offline quality of the EMA generator: SWD (x1e3, lower is better) between `count` fixed-noise
-        samples and a fixed subset of the training images, and diversity (sample spread relative to the
-        data's; near 0 means collapse). Training thread only; never touches the training RNG."""
-        g = torch.Generator().manual_seed(4242)
-        z = torch.randn(count, self.cfg.z_dim, generator=g)
-        idx = torch.randperm(len(self.images), generator=g)[:count]
-        fake = self.generate(z)
-        real = self.images[idx.to(self.images.device)].permute(0, 2, 3, 1).cpu().numpy()
-        spread = real.astype(np.float32).std(axis=0).mean()
-        diversity = fake.astype(np.float32).std(axis=0).mean() / max(float(spread), 1e-6)
-        return {"swd": swd(fake, real), "diversity": float(diversity)}
-
-    def samples(self) -> np.ndarray:
-        pics = self.generate(self.fixed_z)
-        return make_grid(pics)  # square-ish: ceil(sqrt(n)) per row
-
-    def _prepare_ema(self) -> None:
-        # Recalibrate the EMA generator's BatchNorm statistics with fixed noise (deterministic, and
-        # independent of the training RNG so samples never change the run).
-        g = torch.Generator().manual_seed(12345)
-        self.ema.ema.eval()
-        recalibrate_batchnorm(
-            self.ema.ema, lambda i: torch.randn(64, self.cfg.z_dim, generator=g).to(self.device), batches=4
-        )
-
-    def generator_state(self) -> dict[str, torch.Tensor]:
-        self._prepare_ema()
-        return cpu_copy(self.ema.ema.state_dict())
-
-    def state_dict(self) -> tuple[dict[str, torch.Tensor], dict]:
-        tensors = {
-            **module_tensors("G", self.G),
-            **module_tensors("D", self.D),
-            **module_tensors("G_ema", self.ema.ema),
-            "rng": self.rng.get_state(),
-            "order": self.data.order.clone(),
-            "fixed_z": self.fixed_z,
-        }
-        meta = {
-            "kind": self.kind,
-            "config": dataclasses.asdict(self.cfg),
-            "global_step": self.global_step,
-            "cursor": self.data.cursor,
-            "batch": self.batch,
-            "ema_updates": self.ema.updates,
-            **store_optimizers(tensors, opt_G=self.opt_G, opt_D=self.opt_D),
-        }
-        return tensors, meta
-
-    def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-        self._check_kind(meta)
-        require(tensors, "rng", "order", "fixed_z")
-        if tensors["fixed_z"].shape != self.fixed_z.shape:
-            raise CheckpointError("checkpoint preview noise does not fit this model")
-        # Validate every network before touching any, so a bad file leaves the trainer unchanged.
-        for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.ema.ema)):
-            check_module_tensors(prefix, module, tensors)
-        for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.ema.ema)):
-            load_module(prefix, module, tensors)
-        load_optimizer("opt_G", self.opt_G, tensors, meta["opt_G"])
-        load_optimizer("opt_D", self.opt_D, tensors, meta["opt_D"])
-        self.rng.set_state(tensors["rng"])
-        self.data.restore(tensors["order"], int(meta["cursor"]), len(self.images), self.rng)
-        self.fixed_z = tensors["fixed_z"].clone()
-        self._set_batch(int(meta.get("batch", self.cfg.batch)))
-        self.global_step = int(meta["global_step"])
-        self.ema.updates = int(meta.get("ema_updates", self.global_step))
