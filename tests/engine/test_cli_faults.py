@@ -35,9 +35,10 @@ def _stderr_lines(capsys) -> list[str]:
 
 
 def _snapshot(root):
-    """sha256 of every file that matters for resuming (history may gain lines; it is not a commit)."""
+    """sha256 of every file that matters for resuming (history may gain lines; it is not a commit; the
+    training lock's note only names the last trainer, and _make_read_only cannot reach its os.open)."""
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and p.name != "history.jsonl"}
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name not in ("history.jsonl", "training.lock")}
 
 
 def test_nan_divergence_warns_in_one_line_exits_1_and_resumes(data, tmp_path, monkeypatch, capsys):
