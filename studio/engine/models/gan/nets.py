@@ -2,9 +2,9 @@
 
 Both networks see an image only as one flat vector of C*H*W values: no convolutions, so nothing
 tells them which pixels are neighbours, which is why the model tops out at small sizes (28-64 px).
-As in the paper, D regularises itself with dropout on every hidden layer and may use maxout units;
-G gets BatchNorm between its layers, the one later addition (from the DCGAN paper) without which
-a fully connected G trained in minutes on a CPU mostly collapses to a few blurry modes.
+As in the paper, D regularises itself with dropout on every hidden layer and may use maxout units.
+G differs from the paper's in one respect: BatchNorm between its layers (Ioffe & Szegedy 2015, as
+the DCGAN paper and the common fully connected GAN baselines use it), for quick training on a CPU.
 """
 
 from __future__ import annotations
