@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 
 import pytest
@@ -114,6 +115,32 @@ def test_one_process_may_reopen_what_it_trains(project):
     assert training_lock.holder(project)[0] == os.getpid()
     b.release()
     assert training_lock.holder(project) is None
+
+
+def test_the_studio_window_leaves_its_own_workers_temp_files(project):
+    """In one process the thread that trains may clean up; another thread (the studio's window reopening
+    the project while its worker trains) may not: the temp file may be the worker's save in progress."""
+    in_progress = project / (TEMP_PREFIX + "history.jsonl.abc")
+    held, done = threading.Event(), threading.Event()
+
+    def worker():
+        with training_lock.acquire(project):
+            held.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        assert held.wait(30)
+        in_progress.write_text("{")
+        Project.open(project)
+        assert in_progress.exists()
+    finally:
+        done.set()
+        thread.join()
+    with training_lock.acquire(project):
+        Project.open(project)  # the trainer's own thread cleans up as it opens
+    assert not in_progress.exists()
 
 
 def test_two_resumes_at_once_one_trains(project, tmp_path):

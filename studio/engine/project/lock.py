@@ -45,7 +45,11 @@ class ProjectLocked(UserError):
 class _Hold:
     fd: int
     pid: int  # the process that took it: a fork()ed child inherits the dict, not the lock
-    count: int
+    threads: dict[int, int]  # thread ident -> shares it took: the trainer's own thread(s)
+
+    @property
+    def count(self) -> int:
+        return sum(self.threads.values())
 
 
 _held: dict[str, _Hold] = {}
@@ -65,6 +69,7 @@ class TrainingLock:
 
     def __init__(self, key: str | None):
         self._key = key
+        self._thread = threading.get_ident()
 
     @property
     def held(self) -> bool:
@@ -78,7 +83,9 @@ class TrainingLock:
             hold = _held.get(key)
             if hold is None or hold.pid != os.getpid():
                 return
-            hold.count -= 1
+            left = hold.threads.pop(self._thread, 0) - 1
+            if left > 0:
+                hold.threads[self._thread] = left
             if hold.count == 0:
                 del _held[key]
                 os.close(hold.fd)  # closing the last descriptor drops the flock
@@ -101,7 +108,8 @@ def acquire(root: Path | str, wait_s: float | None = None) -> TrainingLock:
     with _guard:
         hold = _held.get(key)
         if hold is not None and hold.pid == os.getpid():
-            hold.count += 1
+            me = threading.get_ident()
+            hold.threads[me] = hold.threads.get(me, 0) + 1
             return TrainingLock(key)
         _held.pop(key, None)  # a fork()ed child's copy of its parent's hold
     path = Path(key) / LOCK_FILE
@@ -123,7 +131,7 @@ def acquire(root: Path | str, wait_s: float | None = None) -> TrainingLock:
     except OSError:
         pass  # the lock holds without its note; a refused trainer then names no PID
     with _guard:
-        _held[key] = _Hold(fd, os.getpid(), 1)
+        _held[key] = _Hold(fd, os.getpid(), {threading.get_ident(): 1})
     return TrainingLock(key)
 
 
@@ -149,18 +157,23 @@ def holder(root: Path | str) -> tuple[int, str] | None:
 
 
 def while_unlocked(root: Path | str, action: Callable[[], object]) -> bool:
-    """Run `action` only while no other process trains the project (this one may): for clean-ups such
-    as removing temp files, which would break a live trainer's writes. True when it ran."""
+    """Run `action` only while nobody else trains the project: for clean-ups such as removing temp
+    files, which would break a live trainer's writes. The thread that holds the lock (a trainer
+    opening its project) may; other threads of its process (the studio's window while its worker
+    trains) and other processes may not while it is held. True when it ran."""
     if fcntl is None:
         action()
         return True
     key = _key(root)
     with _guard:
         hold = _held.get(key)
-        mine = hold is not None and hold.pid == os.getpid()
+        held_here = hold is not None and hold.pid == os.getpid()
+        mine = held_here and threading.get_ident() in hold.threads
     if mine:
         action()
         return True
+    if held_here:
+        return False
     try:
         fd = os.open(Path(key) / LOCK_FILE, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
