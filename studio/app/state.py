@@ -31,9 +31,10 @@ class ProjectState(QObject):
         self.sample_steps: list[tuple[int, Path]] = []
         self.step = 0
 
-    def open(self, root: str | Path) -> Project:
-        """Open a project folder (raises UserError if it is not one) and announce it."""
-        project = Project.open(root)
+    def open(self, root: str | Path, clean: bool = True) -> Project:
+        """Open a project folder (raises UserError if it is not one) and announce it. `clean=False`
+        while this process trains it: the trainer's temp files are writes in progress."""
+        project = Project.open(root, clean=clean)
         self.project = project
         self.history = project.read_history()
         self.sample_steps = project.sample_steps()
@@ -66,7 +67,8 @@ class ProjectState(QObject):
         """A run starts (TrainReady): a new project is opened; a continued one drops the records past
         the checkpoint it resumes from."""
         if self.project is None or Path(info.project).resolve() != self.project.root.resolve():
-            self.open(info.project)
+            # The worker thread is saving the first sample grid right now: keep its temp file.
+            self.open(info.project, clean=False)
         else:
             self.truncate_after(info.step)
 
@@ -80,7 +82,7 @@ class ProjectState(QObject):
         if self.project is None:
             return
         try:
-            self.project = Project.open(self.project.root)
+            self.project = Project.open(self.project.root, clean=False)
         except UserError:
             pass  # the folder went away meanwhile: keep showing what was known
         self.set_step(result.step)

@@ -204,6 +204,29 @@ def test_project_state_open_and_live_updates(qtbot, tmp_path):
         st.open(tmp_path / "nothing")
 
 
+def test_following_a_run_leaves_the_trainers_temp_files_alone(qtbot, tmp_path):
+    """The state opens a new project when its run says ready, while the training thread of this same
+    process is writing the first sample grid: opening must not clean that write away."""
+    from PySide6.QtCore import QObject, Signal
+
+    from studio.app.train_worker import TrainReady, TrainResult
+    from studio.engine.atomic import TEMP_PREFIX
+
+    class Training(QObject):
+        ready, progress, finished = Signal(object), Signal(object), Signal(object)
+        samples = Signal(int, object)
+
+    p = _project(tmp_path)
+    writing = p.samples_dir / f"{TEMP_PREFIX}123-grid"
+    writing.write_bytes(b"half a sample grid")
+    training, st = Training(), ProjectState()
+    st.follow(training)
+    training.ready.emit(TrainReady(str(p.root), "dcgan", 2, 10, "CPU", 8))
+    assert st.project is not None and st.project.root == p.root
+    training.finished.emit(TrainResult(str(p.root), 2, 10, None, stopped=True))
+    assert writing.exists()
+
+
 def test_recent_projects_remembered(qtbot, tmp_path):
     a, b = _project(tmp_path / "a"), _project(tmp_path / "b")
     s = StudioSettings()
