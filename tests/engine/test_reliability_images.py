@@ -15,7 +15,9 @@ import pytest
 from PIL import EpsImagePlugin
 
 from studio.cli.main import main
+from studio.engine.data import video
 from studio.engine.data.decode import ImageDecodeError, decode
+from studio.engine.errors import UserError
 from studio.engine.images import load_png, open_image, save_png
 from studio.engine.project.folder import Project
 from studio.engine.suggest import probe_sizes
@@ -77,6 +79,10 @@ def test_every_opener_refuses_postscript_by_content(tmp_path, fake_ghostscript):
     with pytest.raises(ImageDecodeError, match="not an image"):
         decode(EPS)
     assert probe_sizes([bad]) == []  # the new-project wizard's size probe
+    clip = tmp_path / "clip.gif"
+    clip.write_bytes(EPS)
+    with pytest.raises(UserError):
+        video.probe(clip)  # a collection given as an animation
     assert not fake_ghostscript.exists()
 
 

@@ -42,12 +42,14 @@ from studio.engine.data import cache as dataset_cache
 from studio.engine.data import decode as image_decode
 from studio.engine.data.report import DatasetReport
 from studio.engine.errors import Cancelled, UserError
+from studio.engine.images import open_image
 
 if TYPE_CHECKING:  # dataset.py imports this module: the config is only named here
     from studio.engine.data.dataset import DataConfig
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"})
 ANIMATION_EXTENSIONS = frozenset({".gif", ".webp"})  # only when they hold more than one frame
+ANIMATION_FORMATS = ("GIF", "WEBP")  # what Pillow may open a clip as
 TARGET_FRAMES = 1000  # at most this many frames are taken from one clip
 SIMILAR_LEVEL = 2.0  # mean grey-level difference of 32x32 thumbnails below which a frame repeats the last
 _THUMB = 32
@@ -212,7 +214,7 @@ def _thumbnail(pixels: np.ndarray) -> np.ndarray:
 
 
 def _animation_frames(clip: Clip, every: int) -> Iterator[tuple[int, Image.Image]]:
-    with Image.open(clip.path) as im:
+    with open_image(clip.path, formats=ANIMATION_FORMATS) as im:
         for index in range(0, clip.frames, every):
             try:
                 im.seek(index)
@@ -253,7 +255,7 @@ def _video_frames(clip: Clip, every: int, cfg: DataConfig) -> Iterator[tuple[int
 
 def _probe_animation(path: Path) -> Clip:
     try:
-        with Image.open(path) as im:
+        with open_image(path, formats=ANIMATION_FORMATS) as im:  # by content: never Pillow's whole list
             frames = int(getattr(im, "n_frames", 1))
             width, height = im.size
     except (OSError, ValueError, Image.DecompressionBombError) as e:
