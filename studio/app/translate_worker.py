@@ -115,7 +115,8 @@ class TranslateWorker:
         from studio.engine.project.checkpoints import list_checkpoints
         from studio.engine.project.folder import Project
 
-        found = list_checkpoints(Project.open(project).checkpoints_dir)
+        # A reader (clean=False): the studio may be training this project, its temp files are live writes.
+        found = list_checkpoints(Project.open(project, clean=False).checkpoints_dir)
         newest = found[-1][0] if found else None
         key = (project, direction)
         cached = self._cache.get(key)

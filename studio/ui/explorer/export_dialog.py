@@ -212,7 +212,7 @@ class ExportDialog(QDialog):
             from studio.engine.project.folder import Project
 
             try:
-                n = len(Project.open(self.ctx.project_dir).sample_steps())
+                n = len(Project.open(self.ctx.project_dir, clean=False).sample_steps())
             except Exception:  # noqa: BLE001 - the dialog still opens; the export will explain
                 n = 0
         self._page([("Format", self.tl_format), ("Frames per second", self.tl_fps), ("", self.tl_overlay),
@@ -375,7 +375,7 @@ class ExportDialog(QDialog):
             def run(progress, should_cancel):
                 from studio.engine.project.folder import Project
 
-                return E.export_timelapse(Project.open(root), path, fps=fps, overlay=overlay, scale=scale,
+                return E.export_timelapse(Project.open(root, clean=False), path, fps=fps, overlay=overlay, scale=scale,
                                           progress=adapt(progress), should_cancel=should_cancel)
         elif kind == "image":
             z = self.ctx.current_latent

@@ -122,7 +122,8 @@ class ExplorerPanel(QWidget):
         self.store = None
         if self.project_dir is not None:
             try:
-                project = Project.open(self.project_dir)
+                # A reader: this process may be training the project, its temp files are live writes.
+                project = Project.open(self.project_dir, clean=False)
                 kind = get_kind(project.kind)
                 if not kind.capabilities.latent_space:
                     raise UserError(f"The explorer works with models that make images from noise; "
