@@ -12,6 +12,7 @@ from pathlib import Path
 
 from studio.cli import kind_args, values
 from studio.cli.arg_types import scale_factor, user_path, window_size
+from studio.cli.signals import SESSION_END
 from studio.cli.signals import StopFlag as _StopFlag
 from studio.engine.errors import UserError
 from studio.engine.models import KINDS
@@ -432,8 +433,9 @@ def main(argv: list[str] | None = None) -> int:
             from studio.engine.project.lock import describe_process
 
             describe_process(f"gan-studio {args.command}")
-            # From the start: a signal during the (slow) start-up stops training before its first step.
-            with _StopFlag():
+            # From the start: the session ending during the (slow) start-up stops training before its
+            # first step; Ctrl-C aborts the start-up at once until the training loop takes it over.
+            with _StopFlag(SESSION_END):
                 return handler(args)
         return handler(args)
     except UserError as e:

@@ -22,29 +22,32 @@ _NAMES = {signal.SIGINT: "Ctrl-C"}
 
 
 class StopFlag:
-    """Context manager: while inside, STOP_SIGNALS set `event` instead of ending the process.
+    """Context manager: while inside, `signums` (default STOP_SIGNALS) set `event` instead of ending the
+    process.
 
-    Nested uses share the outer one's event, so a command can start listening before its slow start-up
-    (a signal then stops it before its first step) and the training loop join in. Main thread only:
-    elsewhere Python cannot install handlers and the flag only ever reports what `event.set()` does."""
+    Nested uses share the outermost one's event and add their own signals, so a command can listen for
+    SIGTERM and SIGHUP from the start of its (slow) start-up, where Ctrl-C still aborts at once (there is
+    nothing to save yet), and the training loop then adds Ctrl-C. Main thread only: elsewhere Python
+    cannot install handlers and the flag only ever reports what `event.set()` does."""
 
     _active: StopFlag | None = None
 
-    def __init__(self) -> None:
+    def __init__(self, signums: tuple[int, ...] = STOP_SIGNALS) -> None:
         self.event = threading.Event()
         self.signum: int | None = None
+        self._signums = signums
         self._old: dict[int, object] = {}
         self._outer: StopFlag | None = None
 
     def __enter__(self) -> StopFlag:
         self._outer = StopFlag._active
-        if self._outer is not None:
-            self.event = self._outer.event
-            return self
-        StopFlag._active = self
+        root = self._outer or self
+        self.event = root.event
+        StopFlag._active = root
         if threading.current_thread() is threading.main_thread():
-            for signum in STOP_SIGNALS:
-                self._old[signum] = signal.signal(signum, self._handler)
+            for signum in self._signums:
+                if self._outer is None or signal.getsignal(signum) != root._handler:
+                    self._old[signum] = signal.signal(signum, root._handler)
         return self
 
     def _handler(self, signum, frame) -> None:
@@ -65,12 +68,14 @@ class StopFlag:
             pass  # a handler that raised would surface at a random line of the training loop
 
     def __exit__(self, *exc) -> None:
-        if self._outer is not None:
-            return
         for signum, old in self._old.items():
             signal.signal(signum, old)
         self._old.clear()
-        StopFlag._active = None
+        if self._outer is None:
+            StopFlag._active = None
+
+
+SESSION_END = tuple(s for s in STOP_SIGNALS if s != signal.SIGINT)  # what a command listens for from its start
 
 
 def leave_terminal() -> None:

@@ -210,3 +210,26 @@ def test_the_studio_closes_properly_on_sigterm(project, tmp_path):
             proc.kill()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+def _deliver(signum) -> None:
+    os.kill(os.getpid(), signum)
+    time.sleep(0.05)  # the Python-level handler runs between two bytecodes of this thread
+
+
+def test_start_up_listens_for_the_session_ending_and_ctrl_c_aborts_it():
+    """Before training, Ctrl-C still aborts at once (nothing to save); SIGTERM is remembered; once the
+    training loop listens, a first Ctrl-C stops after the step and a second aborts."""
+    before = {s: signal.getsignal(s) for s in cli_signals.STOP_SIGNALS}
+    with cli_signals.StopFlag(cli_signals.SESSION_END) as start_up:
+        with pytest.raises(KeyboardInterrupt):
+            _deliver(signal.SIGINT)
+        assert not start_up.event.is_set()
+        with cli_signals.StopFlag() as loop:
+            assert loop.event is start_up.event
+            _deliver(signal.SIGINT)
+            assert loop.event.is_set()
+            with pytest.raises(KeyboardInterrupt):
+                _deliver(signal.SIGINT)
+        _deliver(signal.SIGTERM)  # the event is shared and set; the process lives on
+    assert {s: signal.getsignal(s) for s in cli_signals.STOP_SIGNALS} == before
