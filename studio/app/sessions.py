@@ -15,7 +15,7 @@ from studio.engine.data.dataset import DataConfig
 
 def new_project(out: str | Path, kind: str, folders: dict[str, str], data_cfg: DataConfig,
                 settings: RunSettings, overrides: dict | None = None):
-    """Create the project folder and its trainer (see engine.kinds.create_session)."""
+    """Create the project folder and its trainer (see studio.engine.models.sessions.create_session)."""
 
     def make(progress, should_cancel):
         from studio.engine.models.sessions import create_session
