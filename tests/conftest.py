@@ -8,6 +8,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # OpenMP workers spin-wait on each other and a tiny training step gets 30x slower (measured here).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("GAN_STUDIO_CACHE", os.path.join(os.environ.get("TMPDIR", "/tmp"), "gan-studio-test-cache"))
+# Trainers take their built-in fast path instead of timing candidates on the first run of a shape
+# (studio/engine/train/fast_path.py): runs built directly and through a session then compute alike.
+os.environ.setdefault("GAN_STUDIO_FAST_PATH", "default")
 
 
 # ----- Qt fixtures for tests/app and tests/ui (Qt is imported lazily: tests/engine never loads it) -----

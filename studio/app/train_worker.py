@@ -261,7 +261,7 @@ class TrainWorker:
             self._last = None
 
     def _train(self, session) -> None:
-        from studio.engine.device import describe_device
+        from studio.engine.train.fast_path import describe_training
 
         trainer = session.trainer
         project = session.project
@@ -272,7 +272,7 @@ class TrainWorker:
                 kind=project.kind,
                 step=trainer.global_step,
                 target=target,
-                device=describe_device(trainer.device),
+                device=describe_training(trainer),  # the device and the fast path measured for it
                 images_per_step=int(trainer.images_per_step),
                 warnings=tuple(session.warnings),
             )

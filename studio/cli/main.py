@@ -127,6 +127,9 @@ def _drive(session, minutes: float | None) -> int:
                 return 1
         return 0
 
+    from studio.engine.train.fast_path import describe_training
+
+    print(f"device: {describe_training(session.trainer)}", file=sys.stderr)
     for w in session.warnings:
         print(f"warning: {w}", file=sys.stderr)
     project = session.project

@@ -199,6 +199,15 @@ class ModelKind:
         elsewhere checks a file against these (`studio.engine.models.weight_import`)."""
         return {"": self.make_generator(cfg)}
 
+    # ----- speed ----------------------------------------------------------------------------------
+    def approved_paths(self) -> tuple:
+        """The fast paths (`studio.engine.train.fast_path.FastPath`) whose numerics this kind's quality
+        check (bench/quality_check.py) approved. Training times those the device runs well on the first
+        run of a model shape on a machine and keeps the fastest. Default: plain fp32 only."""
+        from studio.engine.train.fast_path import FastPath
+
+        return (FastPath("fp32"),)
+
     # ----- suggestions ----------------------------------------------------------------------------
     def bytes_per_image(self, size: int, width: int = 64) -> float:
         """Rough training memory per image (or pair) in fp32, for the batch that fits the device."""

@@ -159,4 +159,14 @@ def _open_session(root, device, steps, progress, should_cancel, dist_info: DistI
 def _make_trainer(spec: ModelKind, model_cfg, settings: RunSettings, datasets: dict, device, dist_info: DistInfo):
     if dist_info.active and not spec.capabilities.multi_device:
         raise UserError(f"{spec.title} cannot train on several devices yet; drop --devices.")
-    return spec.make_trainer(model_cfg, settings, datasets, device, dist_info)
+    from studio.engine.train.fast_path import build_trainer
+
+    def make(probe: bool):
+        # probe: a throwaway single-process trainer over a few images, to time one candidate path
+        if probe:
+            few = {r: dataclasses.replace(d, images=d.images[: 2 * model_cfg.batch]) for r, d in datasets.items()}
+            return spec.make_trainer(model_cfg, settings, few, device, SINGLE)
+        return spec.make_trainer(model_cfg, settings, datasets, device, dist_info)
+
+    # Data-parallel processes must all compute alike: they take a remembered choice or the default.
+    return build_trainer(spec.name, spec.approved_paths(), model_cfg, device, make, may_measure=not dist_info.active)

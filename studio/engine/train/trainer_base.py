@@ -20,9 +20,9 @@ import torch
 from torch import nn
 
 from studio.engine.allocator import keep_freed_memory
-from studio.engine.device import fast_path
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.train.distributed import SINGLE, DistInfo, gather_across, mean_across
+from studio.engine.train.fast_path import current_choice, default_choice
 
 
 class DataOrder:
@@ -80,9 +80,12 @@ class TrainerBase:
         self.batch = cfg.batch  # global batch; may shrink after running out of GPU memory (reduce_batch)
         self.images_per_step = cfg.batch * self.images_per_item
         keep_freed_memory()  # steps reuse their activation buffers instead of page-faulting fresh ones
-        self.precision, channels_last = fast_path(self.device, cfg.precision, cfg.channels_last,
-                                                  cpu_channels_last=cpu_channels_last, cpu_bf16=cpu_bf16)
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        # The path measured fastest for this machine when a session chose one (train/fast_path.py),
+        # else the built-in rule for the device.
+        self.fast = current_choice() or default_choice(self.device, cfg.precision, cfg.channels_last,
+                                                       cpu_channels_last, cpu_bf16)
+        self.precision = self.fast.path.precision
+        self.memory_format = torch.channels_last if self.fast.path.channels_last else torch.contiguous_format
         # All randomness of the run flows from this CPU generator, so a checkpoint can restore it exactly.
         self.rng = torch.Generator().manual_seed(seed + 1)
 

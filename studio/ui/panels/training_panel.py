@@ -95,6 +95,7 @@ class TrainingPanel(QWidget):
         self.speed_label = self._stat(stats, 0, "Speed")
         self.eta_label = self._stat(stats, 1, "Time left")
         self.device_label = self._stat(stats, 2, "Device")
+        self.device_label.setWordWrap(True)  # the device and its fast path with measured step times
         self.losses_label = self._stat(stats, 3, "Losses")
         self.losses_label.setWordWrap(True)
         self.quality_label = self._stat(stats, 4, "Quality")

@@ -55,6 +55,13 @@ class CycleGANKind(ModelKind):
     def min_batch(self):
         return 1
 
+    def approved_paths(self):
+        # fp32 only: in bf16 the quality check's colour error (mean 0.086) fell outside the fp32 seeds'
+        # spread (0.077-0.084). The layout changes no arithmetic.
+        from studio.engine.train.fast_path import FastPath
+
+        return (FastPath("fp32"), FastPath("fp32", channels_last=True))
+
     def make_trainer(self, cfg, settings, datasets, device, dist_info):
         from studio.engine.models.cyclegan.trainer import CycleGANTrainer
 

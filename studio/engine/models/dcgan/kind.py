@@ -57,6 +57,14 @@ class DCGANKind(ModelKind):
                   if on else f"{n:,} images are enough without it")
         return {"diffaugment": on}, {"diffaugment": reason}
 
+    def approved_paths(self):
+        # bench/quality_check.py kept bf16 autocast within the fp32 seeds' spread (8 seeds, 2026-12-02);
+        # the layout and the small-map matmuls change no arithmetic, only its order.
+        from studio.engine.train.fast_path import FastPath
+
+        return (FastPath("fp32"), FastPath("fp32", channels_last=True), FastPath("bf16", channels_last=True),
+                FastPath("bf16", channels_last=True, small_maps=True), FastPath("bf16", small_maps=True))
+
     def make_trainer(self, cfg, settings, datasets, device, dist_info):
         from studio.engine.models.dcgan.trainer import DCGANTrainer
 

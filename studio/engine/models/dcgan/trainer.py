@@ -89,7 +89,7 @@ class DCGANTrainer(LatentTrainer):
         nets = self._make_nets(seed, build)
         # oneDNN's bf16 kernels for the deepest layers' 4x4 maps run far below matmul speed
         # (nets/small_map_conv.py): the same arithmetic as matrix products there
-        small_maps = self.device.type == "cpu" and self.precision == "bf16"
+        small_maps = self.fast.path.small_maps  # with bf16 on a CPU, or where measured faster (train/fast_path.py)
         self._use_nets(nets["G"], nets["D"], seed, adapt=use_small_map_convs if small_maps else None)
 
     # ----- the step ----------------------------------------------------------------------------
