@@ -3,6 +3,8 @@ through the registry: a project trained, generated from and exported like any la
 
 import json
 
+import imageio
+import imageio.v3 as iio
 import numpy as np
 import pytest
 import torch
@@ -178,6 +180,19 @@ def test_cli_train_generate_and_export(tmp_path, capsys):
     assert len(pictures) == 3 and load_png(pictures[0]).shape[:2] == (28, 28)
     assert main(["export", str(out), "--onnx", str(tmp_path / "g.onnx")]) == 0
     assert "onnxruntime matches PyTorch" in capsys.readouterr().out
+    for name in ("walk.gif", "walk.mp4", "walk.webp"):  # every animation format the kind lists
+        assert main(["export", str(out), "--walk", str(tmp_path / name), "--frames", "4", "--seeds", "1,2"]) == 0
+        frames = _frames(tmp_path / name)
+        assert len(frames) == 4 and frames.std() > 1, name  # four pictures, not blank
+    assert main(["export", str(out), "--timelapse", str(tmp_path / "t.gif")]) == 0
+    assert len(_frames(tmp_path / "t.gif")) == 3  # the grids of steps 0, 2 and 4
+
+
+def _frames(path) -> np.ndarray:
+    if path.suffix == ".mp4":
+        with imageio.get_reader(path, format="FFMPEG") as reader:
+            return np.stack([f for f in reader])  # not list(reader): its length is "unknown", sys.maxsize
+    return np.stack([f[..., :3] for f in iio.imiter(path, plugin="pillow")])
 
 
 @pytest.mark.timeout(300)
