@@ -33,8 +33,9 @@ class GANKind(ModelKind):
         return GANConfig
 
     def bytes_per_image(self, size, width=128):
-        # Activations only (the weights do not grow with the batch): the image vector and its
-        # gradients a few times over, plus the hidden layers (7w units in G and 3w in D).
+        # Activations only (the weights do not grow with the batch): fp32 copies of the RGB image
+        # vector and its gradients (~8 per image), the hidden units and theirs (~20 w), with a 4x
+        # margin for the allocator and autograd's temporaries.
         return 4 * (8 * 3 * size * size + 20 * width) * 4
 
     def size_cap(self, gpu):

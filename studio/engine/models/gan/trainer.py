@@ -41,7 +41,7 @@ class GANConfig:
     beta2: float = 0.999
     ema_decay: float = 0.999  # generator weight averaging for samples/export
     dropout: float = 0.3  # dropout on D's hidden layers (the paper's regulariser for D)
-    maxout: int = 0  # pieces per maxout unit in D as in the paper (e.g. 5); 0 = LeakyReLU, ~2x faster
+    maxout: int = 0  # pieces per maxout unit in D as in the paper (e.g. 5; D's arithmetic x pieces); 0 = LeakyReLU
     flip: bool = True  # random horizontal flips of real images
     preview_count: int = 64  # images in the fixed-noise sample grid
     precision: str = "auto"  # auto | fp32 | bf16 autocast; auto = bf16 on GPUs, fp32 on CPUs
