@@ -4,6 +4,7 @@ a message box in the studio), never a traceback deep inside torch."""
 
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +62,7 @@ PROJECT_EDITS = {
     "checkpoint_every 0": (_set_in("run", "checkpoint_every", 0), "run.checkpoint_every must be"),
     "step abc": (_set("step", "abc"), "step must be a whole number"),
     "size 48 (not a DCGAN size)": (_set_in("model", "size", 48), "DCGAN size must be one of"),
+    "no model section": (lambda m: m.pop("model"), "model.size (64) does not match the images' size (32)"),
 }
 
 
@@ -68,7 +70,7 @@ PROJECT_EDITS = {
 def test_bad_project_json_fields_are_one_line_user_errors(proj, case, capsys):
     change, message = PROJECT_EDITS[case]
     rp.edit_json(proj / "project.json", change)
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(UserError, match=re.escape(message)):
         Project.open(proj)
     for argv in (["resume", str(proj), "--steps", "6"], ["generate", str(proj), "--count", "2", "--out",
                                                          str(proj.parent / "gen")]):
@@ -93,6 +95,10 @@ CHECKPOINT_EDITS = {
     "no opt_G": ({"change_meta": lambda m: m.pop("opt_G")}, "incomplete (no opt_G)"),
     "cursor x": ({"change_meta": _set("cursor", "x")}, "cursor must be a whole number"),
     "batch 0": ({"change_meta": _set("batch", 0)}, "batch must be a whole number from 1"),
+    "no cursor": ({"change_meta": lambda m: m.pop("cursor")}, "incomplete (no cursor)"),
+    "betas true": ({"change_meta": lambda m: m["opt_D"][0].__setitem__("betas", True)},
+                   "optimizer setting 'opt_D.betas' is True"),
+    "two steps": ({"change_meta": _set("global_step", 3)}, "gives two different steps"),
 }
 
 

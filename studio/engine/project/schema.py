@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -178,11 +179,13 @@ def _check_str_map(value: object, where: str, field: str) -> None:
         raise UserError(f"{where}: {field} must map names to texts, not {_describe(value)}.")
 
 
-def _check_section(cls, data: object, where: str, section: str, error: type[UserError] = UserError) -> None:
+def _check_section(cls, data: object, where: str, section: str, error: type[UserError] = UserError):
+    """The section built as `cls` (None when no class is registered for it)."""
     if cls is not None:
-        check_config(cls, data, where, section, error)
-    elif data is not None and not isinstance(data, dict):
+        return check_config(cls, data, where, section, error)
+    if data is not None and not isinstance(data, dict):
         raise error(f"{where}: {section} must be a JSON object, not {_describe(data)}.")
+    return None
 
 
 # ----- project.json ------------------------------------------------------------------------------------
@@ -200,13 +203,19 @@ def check_project_meta(meta: object, path: Path | str, newest_format: int) -> di
     classes = _section_classes(meta["kind"], where, UserError)
     if "step" in meta:
         check_int(meta["step"], where, "step", 0, MAX_STEP)
-    _check_section(classes.get("model"), meta.get("model"), where, "model")
+    model = _check_section(classes.get("model"), meta.get("model"), where, "model")
     check_config(RunSettings, meta.get("run"), where, "run")
     data = meta.get("data", {})
     if not isinstance(data, dict):
         raise UserError(f"{where}: data must be a JSON object, not {_describe(data)}.")
-    if "config" in data:
-        _check_section(classes.get("data.config"), data["config"], where, "data.config")
+    data_cfg = _check_section(classes.get("data.config"), data.get("config"), where, "data.config")
+    # A kind's model config takes its size and channels from the data config (ModelKind.default_config):
+    # a mismatch would hand the trainer images of another shape.
+    for field in ("size", "channels"):
+        ours, theirs = getattr(model, field, None), getattr(data_cfg, field, None)
+        if ours is not None and theirs is not None and ours != theirs:
+            raise UserError(f"{where}: model.{field} ({ours}) does not match the images' {field} ({theirs}) "
+                            "set in data.config.")
     for key in ("folders", "fingerprints"):
         if key in data:
             _check_str_map(data[key], where, f"data.{key}")
@@ -231,6 +240,20 @@ _CHECKPOINT_COUNTERS = {"step": (0, MAX_STEP), "global_step": (0, MAX_STEP), "em
 _SHA256_HEX = frozenset("0123456789abcdef")
 
 
+def _optimizer_value_ok(key: str, value: object) -> bool:
+    """A param-group setting as torch optimizers store it: numbers finite and not negative, `betas` two
+    numbers below 1, switches true/false/null (foreach, fused, amsgrad, ...)."""
+    if key == "betas":
+        return (isinstance(value, list) and len(value) == 2
+                and all(is_number(b) and math.isfinite(b) and 0 <= b < 1 for b in value))
+    if isinstance(value, bool) or value is None:
+        return True
+    return is_number(value) and math.isfinite(value) and value >= 0
+
+
+_CHECKPOINT_NAME = re.compile(r"^step-(\d+)\.json$")
+
+
 def check_checkpoint_meta(meta: dict, name: str) -> None:
     """Check a checkpoint's JSON metadata (after its format is known to be readable); CheckpointError."""
     E = CheckpointError
@@ -240,6 +263,9 @@ def check_checkpoint_meta(meta: dict, name: str) -> None:
     for key, (lo, hi) in _CHECKPOINT_COUNTERS.items():
         if key in meta:
             check_int(meta[key], name, key, lo, hi, E)
+    named = _CHECKPOINT_NAME.match(name)
+    if named and "step" in meta and meta["step"] != int(named.group(1)):
+        raise E(f"{name}: its metadata says step {meta['step']}, its name another.")
     for key, value in meta.items():
         if key.startswith("cursor"):
             check_int(value, name, key, 0, 10**9, E)
@@ -252,11 +278,8 @@ def check_checkpoint_meta(meta: dict, name: str) -> None:
             if not isinstance(params, list) or not all(is_int(p) and p >= 0 for p in params):
                 raise E(f"{name}: optimizer state '{opt}' is malformed.")
             for k, v in g.items():
-                if k == "params":
-                    continue
-                values = v if isinstance(v, list) else [v]
-                if any(is_number(x) and not math.isfinite(x) for x in values):
-                    raise E(f"{name}: optimizer setting '{opt}.{k}' is not a finite number.")
+                if k != "params" and not _optimizer_value_ok(k, v):
+                    raise E(f"{name}: optimizer setting '{opt}.{k}' is {_describe(v)}, which no optimizer takes.")
     if "config" in meta:
         model_cls = _section_classes(meta.get("kind"), name, E).get("model")
         _check_section(model_cls, meta["config"], name, "config", E)
@@ -280,6 +303,8 @@ def check_trainer_state(tensors: dict, meta: dict, name: str) -> None:
     missing = [k for k in TRAINER_KEYS if k not in meta]
     if missing:
         raise E(f"{name}: checkpoint metadata is incomplete (no {', '.join(missing)}).")
+    if "step" in meta and meta["global_step"] != meta["step"]:  # save_checkpoint writes both alike
+        raise E(f"{name}: its metadata gives two different steps ({meta['global_step']} and {meta['step']}).")
     rng = tensors.get("rng")
     if rng is not None:
         ref = torch.Generator().get_state()
@@ -296,9 +321,12 @@ def check_trainer_state(tensors: dict, meta: dict, name: str) -> None:
         if order.ndim != 1 or order.dtype != torch.int64 or not torch.equal(torch.sort(order).values,
                                                                              torch.arange(n)):
             raise E(f"{name}: the saved data order '{key}' is not a permutation of the images.")
-        cursor = meta.get("cursor" + key[len("order"):])
-        if is_int(cursor) and cursor > n:
-            raise E(f"{name}: the saved data position '{key}' lies past the end of the data.")
+        cursor_key = "cursor" + key[len("order"):]  # each data order has its position: order_A, cursor_A
+        cursor = meta.get(cursor_key)
+        if not is_int(cursor):
+            raise E(f"{name}: checkpoint metadata is incomplete (no {cursor_key}).")
+        if cursor > n:
+            raise E(f"{name}: the saved data position '{cursor_key}' lies past the end of the data.")
 
 
 # ----- history.jsonl ---------------------------------------------------------------------------------
