@@ -45,7 +45,7 @@ def add_export_parser(sub) -> argparse.ArgumentParser:
     crisp.add_argument("--pixels", action="store_true", help="enlarge with crisp square pixels instead of smoothly")
     crisp.add_argument("--smooth", action="store_true", help="smooth (Lanczos) enlargement: the default")
     ex.add_argument("--overlay", action="store_true", help="time-lapse: write the step number on each frame")
-    ex.add_argument("--count", type=values.count, default=16, help="grid: number of images (default 16)")
+    ex.add_argument("--count", type=values.grid_count, default=16, help="grid: number of images (default 16)")
     ex.add_argument("--seed", type=values.seed, default=0, help="grid: seed of the images")
     ex.add_argument("--device", default="auto")
     return ex

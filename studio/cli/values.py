@@ -22,6 +22,7 @@ MAX_Z_DIM = 4096  # StyleGAN's latents are 512 long; beyond a few thousand nothi
 MAX_WIDTH = 1024  # network width: 1024 channels at 256 px is already many GB of activations
 MAX_COUNT = 100_000  # images one command writes (streamed, so the bound is disk and patience)
 MAX_FRAMES = 100_000  # frames of an animation (an hour at 24 fps)
+MAX_GRID = 1024  # pictures in one grid image (32 x 32 of 256 px is already 8192 px square)
 MIN_TILE, MAX_TILE = 32, 4096  # the translator's own smallest tile; a tile larger than the image is one tile
 MAX_HOLD_S = 60.0
 
@@ -77,6 +78,7 @@ z_dim = whole(1, MAX_Z_DIM)
 width = whole(1, MAX_WIDTH)
 count = whole(1, MAX_COUNT)
 frames = whole(1, MAX_FRAMES)
+grid_count = whole(1, MAX_GRID)
 tile = whole(MIN_TILE, MAX_TILE)
 hold = number(0.0, MAX_HOLD_S)
 devices = whole(1, 1024)  # the machine's own bound is checked by check_devices once the device is known

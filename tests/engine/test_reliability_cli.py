@@ -65,6 +65,7 @@ def test_resume_refuses_meaningless_minutes(built, capsys, minutes):
     ["export", "{p}", "--walk", "{o}/w.gif", "--seeds", f"1,{2**64}"],
     ["export", "{p}", "--grid", "{o}/g.png", "--scale", "100000"],
     ["export", "{p}", "--grid", "{o}/g.png", "--count", str(10**9)],
+    ["export", "{p}", "--grid", "{o}/g.png", "--count", "5000"],
 ])
 def test_outputs_of_absurd_size_are_refused_before_any_work(built, tmp_path, capsys, argv_tail):
     argv = [a.format(p=built, o=tmp_path / "out") for a in argv_tail]
