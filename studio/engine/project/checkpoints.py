@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from pathlib import Path
 
@@ -22,17 +21,16 @@ from safetensors.torch import save as st_save
 
 from studio.engine.atomic import remove_stale_temp_files, write_bytes_atomic, write_text_atomic
 from studio.engine.errors import CheckpointError
+from studio.engine.project.checkpoint_files import (  # noqa: F401 - re-exported: the names belong with checkpoints
+    checkpoint_name,
+    list_checkpoints,
+    step_files,
+)
 from studio.engine.project.schema import check_checkpoint_meta
 
 FORMAT_VERSION = 1
-_NAME = re.compile(r"^step-(\d{7,})\.json$")
-_STEP_FILE = re.compile(r"^step-(\d{7,})\.(?:json|safetensors)$")
 # Refuse absurd files before reading them into memory (a generator is a few MB to ~200 MB).
 MAX_CHECKPOINT_BYTES = 2 * 1024**3
-
-
-def checkpoint_name(step: int) -> str:
-    return f"step-{step:07d}"
 
 
 def save_checkpoint(folder: Path | str, step: int, tensors: dict[str, torch.Tensor], meta: dict) -> Path:
@@ -112,19 +110,6 @@ def load_safetensors_bytes(blob: bytes, name: str) -> dict[str, torch.Tensor]:
         if t.is_floating_point() and not torch.isfinite(t).all():
             raise CheckpointError(f"{name}: tensor '{k}' holds NaN or infinite values")
     return tensors
-
-
-def list_checkpoints(folder: Path | str) -> list[tuple[int, Path]]:
-    """Committed checkpoints (their JSON exists) as (step, json path), oldest first."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    found = []
-    for p in folder.iterdir():
-        m = _NAME.match(p.name)
-        if m and p.with_suffix(".safetensors").exists():
-            found.append((int(m.group(1)), p))
-    return sorted(found)
 
 
 def load_latest(folder: Path | str, check=None) -> tuple[dict[str, torch.Tensor], dict] | None:
@@ -209,7 +194,7 @@ def training_traces(project) -> tuple[bool, list[str]]:
     if grids:
         traces.append(f"{len(grids)} sample grid{'s' if len(grids) != 1 else ''} up to step {max(grids)}")
         trained = trained or max(grids) > 0
-    weights = [s for s, p in _step_files(project.checkpoints_dir) if p.suffix == ".safetensors"]
+    weights = [s for s, p in step_files(project.checkpoints_dir) if p.suffix == ".safetensors"]
     if weights:
         traces.append(f"{len(weights)} weight file{'s' if len(weights) != 1 else ''} in checkpoints/")
         trained = trained or max(weights) > 0
@@ -223,7 +208,7 @@ def set_aside_training(project) -> Path | None:
     """Move everything `project`'s training wrote (checkpoint files, sample grids, history) into
     set-aside/<date-time>/ in the project and reset its step to 0: what `resume --restart` does before
     training from scratch. Nothing is deleted. Returns the folder, or None when there was nothing."""
-    moves = [p for _, p in _step_files(project.checkpoints_dir)]
+    moves = [p for _, p in step_files(project.checkpoints_dir)]
     moves += [p for _, p in project.sample_steps()]
     if project.history_path.exists():
         moves.append(project.history_path)
@@ -241,18 +226,6 @@ def set_aside_training(project) -> Path | None:
         p.rename(target)  # same file system: a rename, never a copy and delete
     project.save_meta(step=0)
     return dest
-
-
-def _step_files(folder: Path) -> list[tuple[int, Path]]:
-    """Every step-N.json / step-N.safetensors in `folder`, committed or not, as (N, path)."""
-    if not folder.is_dir():
-        return []
-    out = []
-    for p in folder.iterdir():
-        m = _STEP_FILE.match(p.name)
-        if m:
-            out.append((int(m.group(1)), p))
-    return sorted(out)
 
 
 def checkpoints_to_try(project, checkpoint: Path | str | None = None) -> list[Path]:

@@ -25,7 +25,7 @@ from studio.engine.atomic import remove_stale_temp_files, write_text_atomic
 from studio.engine.errors import UserError
 from studio.engine.images import save_png
 from studio.engine.project import lock as training_lock
-from studio.engine.project.checkpoints import checkpoint_name, list_checkpoints
+from studio.engine.project.checkpoint_files import checkpoint_name, list_checkpoints
 from studio.engine.project.schema import check_project_meta, history_record
 
 PROJECT_FILE = "project.json"
