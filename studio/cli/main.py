@@ -279,12 +279,13 @@ def _cmd_resume(args) -> int:
     from studio.engine.models.sessions import open_session
     from studio.engine.project import relocation as data_folders
 
-    _relocate_from_args(args)
     info, device = _join_processes(args.device or "auto")
     try:
-        session = open_session(args.project, device=device if info.active else args.device, steps=args.steps,
-                               progress=_decode_progress() if info.is_main else None, dist_info=info,
-                               restart=args.restart)
+        with _training_lock(args.project, info):  # recording moved folders writes project.json too
+            _relocate_from_args(args)
+            session = open_session(args.project, device=device if info.active else args.device,
+                                   steps=args.steps, progress=_decode_progress() if info.is_main else None,
+                                   dist_info=info, restart=args.restart)
     except data_folders.ImagesMissing as e:
         from studio.engine.models import get_kind
         from studio.engine.project.folder import Project
@@ -304,6 +305,19 @@ def _cmd_resume(args) -> int:
         return _drive(session, args.minutes)
     finally:
         session.close()
+
+
+def _training_lock(project: str, info):
+    """The project's training lock for this process's main rank (the session then holds its own share),
+    or nothing: a helper rank, or a folder that is no project (opening it says so)."""
+    import contextlib
+
+    from studio.engine.project import lock as training_lock
+    from studio.engine.project.folder import Project
+
+    if info.is_main and Project.is_project(project):
+        return training_lock.acquire(project)
+    return contextlib.nullcontext()
 
 
 def _launch_resume(args, argv: list[str]) -> list[str]:

@@ -65,7 +65,7 @@ def _history(root):
     return (root / "history.jsonl").read_bytes()
 
 
-def test_a_second_trainer_is_refused_naming_the_holder(project, capsys):
+def test_a_second_trainer_is_refused_naming_the_holder(project, tmp_path, capsys):
     holder = _holding_child(project)
     try:
         before = _history(project)
@@ -78,6 +78,11 @@ def test_a_second_trainer_is_refused_naming_the_holder(project, capsys):
         assert _history(project) == before  # no step of a second run in the history
         assert waited < training_lock.WAIT_S + 5
         assert training_lock.holder(project)[0] == holder
+        meta = (project / "project.json").read_bytes()
+        moved = tmp_path / "moved"
+        moved.mkdir()
+        assert main(["resume", str(project), "--data", str(moved)]) == 2  # recording a move writes too
+        assert (project / "project.json").read_bytes() == meta
     finally:
         _end(holder)
 

@@ -118,7 +118,7 @@ def acquire(root: Path | str, wait_s: float | None = None) -> TrainingLock:
     except OSError:
         return TrainingLock(None)
     if not _try_lock(fd, WAIT_S if wait_s is None else wait_s):
-        holder = _holder(fd)
+        holder = _live_holder(fd)
         os.close(fd)
         who = f"PID {holder[0]}" + (f", {holder[1]}" if holder[1] else "") if holder else "another process"
         raise ProjectLocked(
@@ -126,8 +126,10 @@ def acquire(root: Path | str, wait_s: float | None = None) -> TrainingLock:
             "then try again."
         )
     try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {_process}\n".encode(), 0)
+        # New note first, then cut the old one's tail: a reader never finds the file empty.
+        note = f"{os.getpid()} {_process}\n".encode()
+        os.pwrite(fd, note, 0)
+        os.ftruncate(fd, len(note))
     except OSError:
         pass  # the lock holds without its note; a refused trainer then names no PID
     with _guard:
@@ -208,7 +210,35 @@ def _try_lock(fd: int, wait_s: float) -> bool:
 
 def _holder(fd: int) -> tuple[int, str] | None:
     try:
-        pid, _, what = os.pread(fd, 200, 0).decode("utf-8", "replace").strip().partition(" ")
+        line = os.pread(fd, 200, 0).decode("utf-8", "replace").split("\n", 1)[0]
+        pid, _, what = line.strip().partition(" ")
         return int(pid), what.strip()
     except (OSError, ValueError):
         return None
+
+
+def _live_holder(fd: int, wait_s: float = 0.5) -> tuple[int, str] | None:
+    """The note of a holder that is alive. A trainer that has just taken the lock may not have written
+    its note yet: until it has, the file still names the previous (ended) holder."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        holder = _holder(fd)
+        if holder is not None and _alive(holder[0]):
+            return holder
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:  # 0 and -1 would ask about whole process groups
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    except (OverflowError, ValueError):
+        return False
+    return True
