@@ -147,7 +147,11 @@ GPU = DeviceInfo("cuda", "CUDA: Big", 70 * GB)
 
 def test_suggest_size_from_images_and_device():
     big = [(1024, 768)] * 10
-    assert suggest("dcgan", [5000], big, CPU).size == 64  # CPU keeps a DCGAN quick
+    cpu = suggest("dcgan", [5000], big, CPU)
+    # On a CPU a DCGAN aims at first shapes within ~10 minutes: small, narrow, frequent snapshots
+    assert (cpu.size, cpu.options["width"], cpu.sample_every) == (32, 32, 50)
+    assert "10 minutes" in cpu.reasons["size"] and "CPU" in cpu.reasons["width"]
+    assert suggest("dcgan", [5000], big, GPU).options["width"] == 64
     assert suggest("dcgan", [5000], big, GPU).size == 256
     assert suggest("dcgan", [5000], [(100, 90)] * 10, GPU).size == 64  # largest size not above the images
     assert suggest("dcgan", [50], [(20, 20)] * 10, GPU).size == 32  # tiny images: smallest size
@@ -157,7 +161,7 @@ def test_suggest_size_from_images_and_device():
 
 def test_suggest_batch_from_memory_and_count():
     assert suggest("dcgan", [5000], [(64, 64)], GPU).batch == 128
-    assert suggest("dcgan", [5000], [(64, 64)], CPU).batch == 64
+    assert suggest("dcgan", [5000], [(64, 64)], CPU).batch == 32
     assert suggest("dcgan", [20], [(64, 64)], GPU).batch == 16  # never more than the folder holds
     tight = DeviceInfo("cuda", "CUDA: small", 200 * 1024**2)  # 200 MB free
     assert suggest("dcgan", [5000], [(64, 64)], tight).batch < 16

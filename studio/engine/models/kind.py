@@ -141,6 +141,9 @@ class ModelKind:
     export_formats: tuple[str, ...] = ("png",)
     default_steps: int = 5000
     default_sample_every: int = 100
+    # Steps after which samples usually show recognisable shapes (the wizard's estimate says when);
+    # None: not known for the kind.
+    first_shapes_steps: int | None = None
     preview_layout: str = "a grid of samples from fixed noise"  # what the sample grid shows
     # Config fields a "width" option sets together (G's and D's widths: one number is what a user
     # picks); () when "width" is a config field of its own or there is no such option.
