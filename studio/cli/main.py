@@ -179,7 +179,7 @@ def _cmd_train(args) -> int:
         if info.active:
             settings = dataclasses.replace(settings, device=device)
         return create_session(args.out, args.kind, folders, data_cfg, settings, overrides,
-                              progress=_decode_progress() if info.is_main else None)
+                              progress=_decode_progress() if info.is_main else None, devices=info.world)
 
     session = _on_rank0_then_all(info, device, make, lambda: open_session(args.out, device=device, dist_info=info))
     if session is None:

@@ -15,11 +15,12 @@ from studio.cli.main import main
 from studio.engine.config import RunSettings, config_from_dict
 from studio.engine.data.dataset import DataConfig, prepare_dataset
 from studio.engine.data.procedural import discs, write_folder
+from studio.engine.errors import UserError
 from studio.engine.models import KINDS, get_kind
 from studio.engine.models.cyclegan.trainer import CycleGANTrainer
 from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 from studio.engine.models.kind import Capabilities
-from studio.engine.models.sessions import open_session
+from studio.engine.models.sessions import create_session, open_session
 from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
 from studio.engine.train.distributed import SINGLE, DistInfo
 
@@ -102,6 +103,17 @@ def test_cyclegan_two_processes_match_one_process_on_the_same_global_batch(tmp_p
         x = ref.preview[domain]
         assert torch.allclose(session.trainer.translate(x, direction), ref.translate(x, direction), atol=1e-4)
     assert list(session.run())[-1].step == 4
+
+
+def test_an_uneven_batch_is_refused_before_the_project_is_made(tmp_path):
+    # Rank 0 makes the project alone and every rank then opens it: a batch the processes cannot share
+    # must stop the run before a folder exists that no process could train.
+    a = write_folder(discs(4, 32, seed=0), tmp_path / "a")
+    b = write_folder(discs(4, 32, seed=1), tmp_path / "b")
+    with pytest.raises(UserError, match="multiple of 2"):
+        create_session(tmp_path / "p", "cyclegan", {"a": str(a), "b": str(b)}, DataConfig(size=32),
+                       RunSettings(steps=1), {"batch": 3, "width": 4}, devices=2)
+    assert not (tmp_path / "p").exists()
 
 
 def test_devices_need_a_kind_that_supports_them(tmp_path, capsys, monkeypatch):

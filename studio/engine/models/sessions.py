@@ -13,16 +13,17 @@ from pathlib import Path
 
 from studio.engine.config import RunSettings, config_from_dict
 from studio.engine.data.dataset import DataConfig, ImageDataset, prepare_dataset
-from studio.engine.project.relocation import check_folders
 from studio.engine.device import pick_device
-from studio.engine.train.distributed import SINGLE, DistInfo
 from studio.engine.errors import UserError
 from studio.engine.models import get_kind
 from studio.engine.models.kind import ModelKind
 from studio.engine.project import lock as training_lock
 from studio.engine.project.checkpoints import set_aside_training
 from studio.engine.project.folder import Project
+from studio.engine.project.relocation import check_folders
+from studio.engine.train.distributed import SINGLE, DistInfo
 from studio.engine.train.session import TrainingSession
+from studio.engine.train.trainer_base import check_batch_split
 
 Progress = Callable[[int, int], None]
 
@@ -53,14 +54,20 @@ def create_session(
     progress: Progress | None = None,
     should_cancel: Callable[[], bool] | None = None,
     dist_info: DistInfo = SINGLE,
+    devices: int = 1,
 ) -> TrainingSession:
     """Prepare the data, derive the model config, create the project folder and its trainer.
 
+    `devices` > 1: the project is for a data-parallel run of that many processes (they open it once
+    this process has made it); what would stop them is refused here, before any folder exists.
     Raises UserError for anything the user can fix (bad folders, sizes, an occupied --out)."""
     spec = get_kind(kind)
     Project.check_new_root(out, folders.values())  # before minutes of decoding, not after
     folders = {r: str(Path(f).expanduser().resolve()) for r, f in folders.items()}
     preview = spec.default_config(data_cfg, {}, dict(overrides or {}))  # validates sizes before any decoding
+    if devices > 1:
+        _check_multi_device(spec)
+        check_batch_split(preview.batch, devices)
     load_cfg = spec.load_config(preview, data_cfg)
     datasets = load_datasets(spec, folders, load_cfg, progress, should_cancel)
     model_cfg = spec.default_config(data_cfg, datasets, dict(overrides or {}))
@@ -157,8 +164,8 @@ def _open_session(root, device, steps, progress, should_cancel, dist_info: DistI
 
 
 def _make_trainer(spec: ModelKind, model_cfg, settings: RunSettings, datasets: dict, device, dist_info: DistInfo):
-    if dist_info.active and not spec.capabilities.multi_device:
-        raise UserError(f"{spec.title} cannot train on several devices yet; drop --devices.")
+    if dist_info.active:
+        _check_multi_device(spec)
     from studio.engine.train.fast_path import build_trainer
 
     def make(probe: bool):
@@ -170,3 +177,8 @@ def _make_trainer(spec: ModelKind, model_cfg, settings: RunSettings, datasets: d
 
     # Data-parallel processes must all compute alike: they take a remembered choice or the default.
     return build_trainer(spec.name, spec.approved_paths(), model_cfg, device, make, may_measure=not dist_info.active)
+
+
+def _check_multi_device(spec: ModelKind) -> None:
+    if not spec.capabilities.multi_device:
+        raise UserError(f"{spec.title} cannot train on several devices yet; drop --devices.")

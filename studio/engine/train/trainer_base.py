@@ -25,6 +25,13 @@ from studio.engine.train.distributed import SINGLE, DistInfo, gather_across, mea
 from studio.engine.train.fast_path import current_choice, default_choice
 
 
+def check_batch_split(batch: int, world: int) -> None:
+    """UserError unless a batch of `batch` splits evenly between `world` data-parallel processes."""
+    if world > 1 and batch % world:
+        raise UserError(f"Training on {world} devices needs a batch that splits evenly between them "
+                        f"(got {batch}): choose a multiple of {world}.")
+
+
 class DataOrder:
     """Shuffled passes over `n` items; the next pass is shuffled from the trainer's RNG when
     the current one cannot fill a batch. State: `order` (a permutation) and `cursor`."""
@@ -70,9 +77,7 @@ class TrainerBase:
         """`cfg` is the kind's validated config (needs batch, lr, beta1, beta2, precision and
         channels_last); the `cpu_*` flags say which fast-path levers measured faster for this kind."""
         cfg.validate()
-        if dist_info.active and cfg.batch % dist_info.world:
-            raise UserError(f"Training on {dist_info.world} devices needs a batch divisible by {dist_info.world} "
-                            f"(got {cfg.batch}).")
+        check_batch_split(cfg.batch, dist_info.world)
         self.cfg = cfg
         self.device = torch.device(device)
         self.dist = dist_info
