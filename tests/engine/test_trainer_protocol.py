@@ -40,7 +40,7 @@ def _declared_methods() -> list[str]:
 
 def test_the_protocol_declares_what_the_session_uses():
     hints = typing.get_type_hints(Trainer)
-    assert {"kind", "cfg", "device", "dist", "global_step", "batch", "images_per_step"} <= hints.keys()
+    assert {"kind", "cfg", "device", "dist", "global_step", "batch", "images_per_step", "fast"} <= hints.keys()
     assert {"step", "samples", "quality", "reduce_batch", "state_dict", "load_state_dict",
             "generator_state"} <= set(_declared_methods())
 

@@ -18,6 +18,7 @@ from torch import nn
 
 from studio.engine.errors import CheckpointError
 from studio.engine.train.distributed import DistInfo
+from studio.engine.train.fast_path import Choice
 
 
 @runtime_checkable
@@ -29,6 +30,7 @@ class Trainer(Protocol):
     global_step: int  # optimisation steps completed
     batch: int  # items per step across all processes; smaller than cfg.batch after reduce_batch()
     images_per_step: int  # training images consumed by one step (for images/s)
+    fast: Choice  # the fast path it runs (precision, layout), measured or the device's default: the Device row
 
     def step(self) -> dict[str, float]:
         """Run one optimisation step; returns the losses by name, the same on every process.
