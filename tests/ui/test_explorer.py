@@ -161,7 +161,7 @@ def test_gallery_pick_to_corner_and_plane_along_a_saved_direction(qtbot, panel, 
     assert pad.model.mode == "plane" and pad.plane_row.isVisible()
     pad.x_combo.setCurrentIndex(pad.x_combo.findText("glasses"))
     pad.span_spin.setValue(1.5)
-    # y is PC2, computed on the render thread on first use
+    # y is PC1 (the first direction after the saved one), computed on the render thread on first use
     qtbot.waitUntil(lambda: pad.model.axes[1] is not None and pad.model.axes[1].vector is not None, timeout=30_000)
     assert pad.model.axes[0].name == "glasses"
     assert pad.surface._axis_labels[0] == "glasses"  # the pad's axes are labelled
@@ -186,6 +186,64 @@ def test_principal_directions_become_plane_axes(qtbot, panel):
     assert (x.name, y.name) == ("PC1", "PC2")
     assert abs(float(x.vector @ y.vector)) < 1e-4 and float(np.linalg.norm(x.vector)) == pytest.approx(1, abs=1e-4)
     assert "σ" in pad.position_label.text()
+    settle(qtbot, pad)
+
+
+def test_plane_mode_starts_on_two_different_directions(qtbot, panel):
+    pad, store = panel.pad, panel.store
+    rng = np.random.default_rng(0)
+    store.add_direction("glasses", rng.standard_normal(Z).astype(np.float32))
+    pad.refresh_directions()
+    pad.mode_combo.setCurrentIndex(1)
+    # one saved direction: it, then the first principal one (computed on first use)
+    qtbot.waitUntil(lambda: all(a is not None and a.vector is not None for a in pad.model.axes), timeout=30_000)
+    assert [a.name for a in pad.model.axes] == ["glasses", "PC1"]
+    store.add_direction("smile", rng.standard_normal(Z).astype(np.float32))
+    pad.y_combo.setCurrentIndex(pad.y_combo.findText("smile"))
+    pad.y_combo.activated.emit(pad.y_combo.currentIndex())  # as a user's pick signals it
+    store.add_direction("frown", -store.directions[-1].vector)
+    pad.refresh_directions()  # a choice the user made is kept
+    assert [a.name for a in pad.model.axes] == ["glasses", "smile"]
+    assert pad.surface._axis_labels == ("glasses", "smile")
+    settle(qtbot, pad)
+
+
+def test_a_fresh_pad_with_saved_directions_offers_the_first_two(qtbot, project, tmp_path):
+    import shutil
+
+    from studio.engine.explore.bookmarks import ExploreStore
+
+    root = tmp_path / "proj"
+    shutil.copytree(project, root)
+    store = ExploreStore.open(root, Z)
+    for name in ("glasses", "long hair", "smile"):
+        store.add_direction(name, np.random.default_rng(len(name)).standard_normal(Z).astype(np.float32))
+    p = ExplorerPanel(root, backend="torch")
+    qtbot.addWidget(p)
+    qtbot.waitUntil(lambda: p.renderer.has_model and p.pad.shown_latent is not None, timeout=30_000)
+    p.pad.mode_combo.setCurrentIndex(1)
+    assert [a.name for a in p.pad.model.axes] == ["glasses", "long hair"]  # was glasses on both axes
+    settle(qtbot, p.pad)
+    p.shutdown()
+
+
+def test_amount_slider_range_follows_the_direction_and_double_click_resets(qtbot, panel):
+    pad = panel.pad
+    long = np.full(Z, 3.0, np.float32)  # 3 x sqrt(Z) long: +1 of it is already far outside typical latents
+    panel.store.add_direction("long", long)
+    pad.refresh_directions()
+    pad.adjust_combo.setCurrentIndex(pad.adjust_combo.findText("long"))
+    limit = pad.amount_range()
+    assert limit == pytest.approx(1 / 3, rel=1e-3)
+    base = pad.model.latents(pad.surface.u, pad.surface.v) if pad.model.amount == 0 else None
+    pad.amount_slider.setValue(pad.amount_slider.maximum())
+    step = pad.current_latent() - base
+    # the slider's end adds a step as long as a typical latent (sqrt(z_dim)), not 3x the direction
+    assert float(np.linalg.norm(step)) == pytest.approx(np.sqrt(Z), rel=1e-3)
+    assert pad.amount_label.text() == "+0.33"
+    qtbot.mouseDClick(pad.amount_slider, Qt.MouseButton.LeftButton)
+    assert pad.amount_slider.value() == 0 and pad.model.amount == 0 and pad.amount_label.text() == "+0.00"
+    assert np.array_equal(pad.current_latent(), base)
     settle(qtbot, pad)
 
 

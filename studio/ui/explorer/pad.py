@@ -43,12 +43,21 @@ from PySide6.QtWidgets import (
 
 from studio.engine.explore import latent as L
 from studio.ui.explorer.common import LatentItem, muted_label, unique_key
-from studio.ui.explorer.pad_model import Axis, PadModel
+from studio.ui.explorer.pad_model import Axis, PadModel, amount_limit
 from studio.ui.explorer.pad_surface import MAP_CELLS, PadSurface
 from studio.ui.widgets.image_view import ImageView
 
 CORNER_NAMES = ("top left", "top right", "bottom left", "bottom right")
 DEFAULT_SEEDS = (1, 2, 3, 4)
+AMOUNT_TICKS = 1000  # slider positions each side of zero
+
+
+class ZeroingSlider(QSlider):
+    """A slider that goes back to zero on a double-click (no amount, no change)."""
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.setValue(0)
+        event.accept()
 
 
 class LatentPadView(QWidget):
@@ -129,6 +138,9 @@ class LatentPadView(QWidget):
             combo.setToolTip(tip)
             combo.setMinimumContentsLength(10)
             combo.currentIndexChanged.connect(self._on_axes)
+        self._axes_chosen = [False, False]  # the user picked x / y: keep it when the menus refill
+        self.x_combo.activated.connect(lambda _: self._axes_chosen.__setitem__(0, True))
+        self.y_combo.activated.connect(lambda _: self._axes_chosen.__setitem__(1, True))
         self.span_spin = QDoubleSpinBox()
         self.span_spin.setRange(0.1, 10.0)
         self.span_spin.setSingleStep(0.5)
@@ -153,10 +165,12 @@ class LatentPadView(QWidget):
         self.adjust_combo.setToolTip("A saved direction (e.g. from the arithmetic panel) to add to the image")
         self.adjust_combo.setMinimumContentsLength(10)
         self.adjust_combo.currentIndexChanged.connect(self._on_adjust)
-        self.amount_slider = QSlider(Qt.Orientation.Horizontal)
-        self.amount_slider.setRange(-300, 300)
+        self.amount_slider = ZeroingSlider(Qt.Orientation.Horizontal)
+        self.amount_slider.setRange(-AMOUNT_TICKS, AMOUNT_TICKS)
         self.amount_slider.setValue(0)
+        self.amount_slider.setToolTip("How much of the direction to add (double-click: none)")
         self.amount_slider.valueChanged.connect(self._on_amount)
+        self._amount_limit = 1.0  # the amount at the slider's ends, for the chosen direction
         self.amount_label = QLabel("+0.00")
         self.amount_label.setMinimumWidth(44)
 
@@ -258,19 +272,24 @@ class LatentPadView(QWidget):
         return saved + pcs
 
     def _refresh_axis_combos(self) -> None:
+        """Fill the x and y menus, keeping what the user picked. Otherwise they show the first two
+        choices (saved directions first, then principal ones): one direction on both axes would
+        flatten the plane into a line."""
         choices = self._direction_choices()
-        for combo, default in ((self.x_combo, 0), (self.y_combo, 1)):
-            current = combo.currentText()
+        names = [a.name for a in choices]
+        shown = [c.currentText().split(" (")[0] if chosen else None
+                 for c, chosen in zip((self.x_combo, self.y_combo), self._axes_chosen)]
+        x = names.index(shown[0]) if shown[0] in names else 0
+        y = names.index(shown[1]) if shown[1] in names else None
+        if y is None or y == x:
+            y = next((i for i in range(len(names)) if i != x), x)
+        for combo, index in ((self.x_combo, x), (self.y_combo, y)):
             combo.blockSignals(True)
             combo.clear()
             for axis in choices:
                 combo.addItem(axis.name if axis.vector is not None else f"{axis.name} (compute)", axis)
-            names = [a.name for a in choices]
-            pcs_first = [i for i, a in enumerate(choices) if a.name.startswith("PC")]
-            if current.split(" (")[0] in names:
-                combo.setCurrentIndex(names.index(current.split(" (")[0]))
-            elif pcs_first:
-                combo.setCurrentIndex(pcs_first[min(default, len(pcs_first) - 1)])
+            if choices:
+                combo.setCurrentIndex(index)
             combo.blockSignals(False)
         if self.model.mode == "plane":
             self._on_axes()
@@ -297,6 +316,7 @@ class LatentPadView(QWidget):
                                   for s in DEFAULT_SEEDS]
             self.model.center = None
             self.model.adjust = None
+            self._axes_chosen = [False, False]
             self.seeds_edit.setText(", ".join(map(str, DEFAULT_SEEDS)))
             self.refresh_directions()
         self.preview.set_placeholder("")
@@ -430,20 +450,35 @@ class LatentPadView(QWidget):
     def _on_adjust(self) -> None:
         self.model.adjust = self.adjust_combo.currentData()
         self.amount_slider.setEnabled(self.model.adjust is not None and self.z_dim is not None)
-        self._corners_changed()
-
-    def _on_amount(self, value: int) -> None:
-        self.model.amount = value / 100
+        if self.model.adjust is not None and self.z_dim is not None:
+            self._amount_limit = amount_limit(self.model.adjust.vector, self.z_dim)
+        # the slider's place stands for a share of the new direction's range
+        self.model.amount = self.amount_slider.value() / AMOUNT_TICKS * self._amount_limit
         self.amount_label.setText(f"{self.model.amount:+.2f}")
         self._corners_changed()
 
+    def _on_amount(self, value: int) -> None:
+        self.model.amount = value / AMOUNT_TICKS * self._amount_limit
+        self.amount_label.setText(f"{self.model.amount:+.2f}")
+        self._corners_changed()
+
+    def amount_range(self) -> float:
+        """The amount at the slider's ends (+ and -) for the chosen direction."""
+        return self._amount_limit
+
     def set_adjust(self, name: str, amount: float) -> None:
-        """Select a saved direction by name and set its amount (the "amount of X" slider)."""
+        """Select a saved direction by name and set its amount (the "amount of X" slider), exactly:
+        the slider shows the nearest place within its range."""
         i = self.adjust_combo.findText(name)
         if i < 0:
             raise KeyError(name)
         self.adjust_combo.setCurrentIndex(i)
-        self.amount_slider.setValue(int(round(amount * 100)))
+        self.amount_slider.blockSignals(True)
+        self.amount_slider.setValue(int(round(amount / self._amount_limit * AMOUNT_TICKS)))
+        self.amount_slider.blockSignals(False)
+        self.model.amount = float(amount)
+        self.amount_label.setText(f"{self.model.amount:+.2f}")
+        self._corners_changed()
 
     def _on_grid_toggled(self, on: bool) -> None:
         if on:

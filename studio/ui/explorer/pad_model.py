@@ -13,6 +13,17 @@ from studio.engine.explore import latent as L
 from studio.ui.explorer.common import LatentItem
 
 
+def amount_limit(direction: np.ndarray, z_dim: int) -> float:
+    """The largest "amount of" a direction the pad offers: the amount whose step is as long as a
+    typical latent (sqrt(z_dim)), so the slider's end changes the image a lot without leaving the
+    latents the generator knows (a difference of two single latents is ~1.4x that long, so a fixed
+    +3 turned it into noise). Between 0.25 and 3."""
+    length = float(np.linalg.norm(direction))
+    if not np.isfinite(length) or length == 0:
+        return 1.0
+    return float(np.clip(np.sqrt(z_dim) / length, 0.25, 3.0))
+
+
 @dataclass
 class Axis:
     """One axis of the plane mode: a direction and what to call it."""
