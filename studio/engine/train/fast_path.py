@@ -240,7 +240,7 @@ def choose(kind: str, cfg, device, candidates: Sequence[FastPath], time_step: Ca
     An explicit precision wins as given. Otherwise the candidates the device runs well, of those the
     kind approved: a remembered choice for this machine and shape, else each one's seconds a step
     from `time_step(path)` and the fastest, remembered. A candidate whose timing fails by running
-    out of memory is passed over. Without `may_measure` (data-parallel processes, which must all
+    out of memory (or fails otherwise) is passed over. Without `may_measure` (data-parallel processes, which must all
     compute alike) or with measuring turned off, only a remembered choice is used."""
     if cfg.precision != "auto":
         small = device.type == "cpu" and cfg.precision == "bf16" and any(c.small_maps for c in candidates)
@@ -259,10 +259,9 @@ def choose(kind: str, cfg, device, candidates: Sequence[FastPath], time_step: Ca
     for path in usable:
         try:
             seconds[path] = time_step(path)
-        except RuntimeError as e:  # torch's out-of-memory errors are RuntimeErrors
-            if "out of memory" not in str(e).lower():
-                raise
-            log.info("fast path %s ran out of memory while being timed", path.label)
+        except Exception as e:  # noqa: BLE001 - out of memory, or a kernel this device lacks: not this path
+            log.warning("fast path %s passed over: it failed while being timed (%s: %s)", path.label,
+                        e.__class__.__name__, e)
     if not seconds:
         return None
     best = min(seconds, key=seconds.__getitem__)
@@ -276,9 +275,11 @@ def time_steps(trainer, clock: Callable[[], float] = time.perf_counter) -> float
     allocations), then the faster of two timed steps, or one when a step is slow."""
     import torch
 
-    def sync():
+    def sync():  # GPU kernels run asynchronously: a step's time is known once they are done
         if trainer.device.type == "cuda":
             torch.cuda.synchronize(trainer.device)
+        elif trainer.device.type == "mps":
+            torch.mps.synchronize()
 
     trainer.step()
     best = float("inf")

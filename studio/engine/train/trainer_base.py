@@ -85,6 +85,8 @@ class TrainerBase:
         self.batch = cfg.batch  # global batch; may shrink after running out of GPU memory (reduce_batch)
         self.images_per_step = cfg.batch * self.images_per_item
         keep_freed_memory()  # steps reuse their activation buffers instead of page-faulting fresh ones
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # every step has the same shapes: autotuned kernels pay off
         # The path measured fastest for this machine when a session chose one (train/fast_path.py),
         # else the built-in rule for the device.
         self.fast = current_choice() or default_choice(self.device, cfg.precision, cfg.channels_last,
