@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -394,3 +395,36 @@ def write_scenes(out_dir: Path | str, count: int, size: int = 64, seed: int = 0)
         for i, pic in enumerate(pictures):
             _write_png(out / sub / f"{prefix}-{i:05d}.png", pic)
     return out
+
+
+# ----- drawing a bundled demo's training images again ---------------------------------------------
+# A bundled demo project records, in place of each image folder, the command that draws it, e.g.
+# "(procedural: gan-studio demo-data faces DIR --count 3000 --size 32 --seed 0)" or, for one domain
+# of the scenes, "(procedural: gan-studio demo-data scenes DIR ...; then DIR/B)" (see
+# scripts/make_demo_models.py). The pictures are a pure function of those arguments, so they can be
+# drawn again on demand instead of being shipped.
+_PROCEDURAL = re.compile(
+    r"\(procedural: gan-studio demo-data (?P<set>faces|scenes) DIR --count (?P<count>\d+) --size (?P<size>\d+)"
+    r" --seed (?P<seed>\d+)(?:; then DIR/(?P<sub>[AB]))?\)"
+)
+
+
+def is_procedural_folder(folder: str) -> bool:
+    """Whether a project's folder entry is a demo's drawing command rather than a path."""
+    return _PROCEDURAL.fullmatch(folder.strip()) is not None
+
+
+def draw_procedural_folder(folder: str) -> tuple[np.ndarray, list[str]]:
+    """The pictures (uint8 (N, H, W, 3)) and file names `gan-studio demo-data` would write for a
+    demo project's folder entry (see `is_procedural_folder`); ValueError for anything else.
+    Takes a few seconds for thousands of pictures; any thread."""
+    m = _PROCEDURAL.fullmatch(folder.strip())
+    if m is None:
+        raise ValueError(f"not a procedural demo folder: {folder!r}")
+    count, size, seed = int(m["count"]), int(m["size"]), int(m["seed"])
+    if m["set"] == "faces":
+        pictures, prefix = faces(count, size, seed)[0], "face"
+    else:
+        day, night = scenes(count, size, seed)
+        pictures, prefix = (night, "night") if m["sub"] == "B" else (day, "day")
+    return pictures, [f"{prefix}-{i:05d}.png" for i in range(count)]

@@ -206,19 +206,29 @@ class NearestImages:
 def index_project(project_dir, progress=None, should_cancel=None) -> NearestImages:
     """Index the training images of a DCGAN project (from the decode cache when it is warm).
 
-    UserError when the images are gone (e.g. a bundled demo, whose data is procedural). Any thread."""
+    A bundled demo's images are procedural and not shipped: they are drawn again from the command
+    the project records (the same pictures, by seed). UserError when a project's images are gone.
+    Any thread."""
     from pathlib import Path
 
     from studio.engine.config import config_from_dict
     from studio.engine.data.dataset import DataConfig, prepare_dataset
-    from studio.engine.errors import UserError
+    from studio.engine.data.demo_sets import draw_procedural_folder, is_procedural_folder
+    from studio.engine.errors import Cancelled, UserError
     from studio.engine.project.folder import Project
 
     project = Project.open(project_dir)
     folder = (project.meta.get("data", {}).get("folders") or {}).get("data")
+    if folder and is_procedural_folder(folder):
+        if progress is not None:
+            progress(0, 0)
+        pictures, names = draw_procedural_folder(folder)
+        if should_cancel is not None and should_cancel():
+            raise Cancelled()
+        return NearestImages(pictures, names)
     if not folder or not Path(folder).is_dir():
-        raise UserError(f"the training images of {project.name} are not on this computer ({folder or 'no folder'}), "
-                        "so there is nothing to compare with")
+        raise UserError(f"The training images of {project.name} are not on this computer "
+                        f"({folder or 'no folder is recorded'}), so there is nothing to compare with.")
     cfg = config_from_dict(DataConfig, project.meta["data"].get("config"))
     dataset = prepare_dataset(folder, cfg, progress=progress, should_cancel=should_cancel)
     return NearestImages.from_dataset(dataset)

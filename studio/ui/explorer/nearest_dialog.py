@@ -69,8 +69,8 @@ class NearestImagesDialog(QDialog):
         index, nb = result
         self.neighbours = nb
         self.progress.hide()
-        self.status.setText(f"{verdict(nb.copy_ratio)}  (nearest: {nb.copy_ratio:.2f} × the usual distance "
-                            f"between two of your {len(index):,} images)")
+        self.status.setText(f"{verdict(nb.copy_ratio)} The nearest is {nb.copy_ratio:.2f} × the usual distance "
+                            f"between two of the {len(index):,} training images.")
         for i, (row, dist) in enumerate(zip(nb.indices, nb.distances)):
             view = ImageView("")
             view.setMinimumSize(96, 96)
