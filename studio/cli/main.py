@@ -261,18 +261,22 @@ def _decode_progress():
     return progress
 
 
-def _relocate_from_args(args) -> None:
+def _relocate_from_args(args, is_main: bool = True) -> None:
     """Record the new places of moved image folders given to resume (its kind's role flags: --data,
     --data-a...). The launcher of a multi-process run does this once; on its ranks the places
     already match and nothing is written (relocate skips an unchanged project)."""
+    import contextlib
+
     from studio.engine.models import get_kind
+    from studio.engine.project import lock as training_lock
     from studio.engine.project import relocation as data_folders
     from studio.engine.project.folder import Project
 
-    project = Project.open(args.project, clean=False)
-    moved = kind_args.moved_folders(args, get_kind(project.kind))
+    moved = kind_args.moved_folders(args, get_kind(Project.open(args.project, clean=False).kind))
     if moved:
-        data_folders.relocate(project, moved)
+        # project.json is rewritten: never under another process's training (the main rank's lock)
+        with training_lock.acquire(args.project) if is_main else contextlib.nullcontext():
+            data_folders.relocate(Project.open(args.project, clean=False), moved)
 
 
 def _cmd_resume(args) -> int:
@@ -280,12 +284,11 @@ def _cmd_resume(args) -> int:
     from studio.engine.project import relocation as data_folders
 
     info, device = _join_processes(args.device or "auto")
+    _relocate_from_args(args, info.is_main)
     try:
-        with _training_lock(args.project, info):  # recording moved folders writes project.json too
-            _relocate_from_args(args)
-            session = open_session(args.project, device=device if info.active else args.device,
-                                   steps=args.steps, progress=_decode_progress() if info.is_main else None,
-                                   dist_info=info, restart=args.restart)
+        session = open_session(args.project, device=device if info.active else args.device, steps=args.steps,
+                               progress=_decode_progress() if info.is_main else None, dist_info=info,
+                               restart=args.restart)
     except data_folders.ImagesMissing as e:
         from studio.engine.models import get_kind
         from studio.engine.project.folder import Project
@@ -305,19 +308,6 @@ def _cmd_resume(args) -> int:
         return _drive(session, args.minutes)
     finally:
         session.close()
-
-
-def _training_lock(project: str, info):
-    """The project's training lock for this process's main rank (the session then holds its own share),
-    or nothing: a helper rank, or a folder that is no project (opening it says so)."""
-    import contextlib
-
-    from studio.engine.project import lock as training_lock
-    from studio.engine.project.folder import Project
-
-    if info.is_main and Project.is_project(project):
-        return training_lock.acquire(project)
-    return contextlib.nullcontext()
 
 
 def _launch_resume(args, argv: list[str]) -> list[str]:

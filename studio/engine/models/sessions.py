@@ -109,8 +109,13 @@ def open_session(
     The main process takes the project's training lock first (ProjectLocked when another process
     trains it); the session holds it until `session.close()`. ResumeRefused for a trained project
     whose checkpoints are missing or damaged."""
-    # Before Project.open, whose clean-up of temp files must not run under another live trainer.
-    lock = training_lock.acquire(root) if dist_info.is_main and Project.is_project(root) else None
+    lock = None
+    if dist_info.is_main and Project.is_project(root):
+        # A project that cannot train here (its images are gone, a bundled demo) says so before its
+        # folder gains a lock file; the lock comes before the Project.open that removes temp files,
+        # which must not run under another live trainer.
+        check_folders(Project.open(root, clean=False))
+        lock = training_lock.acquire(root)
     try:
         session = _open_session(root, device, steps, progress, should_cancel, dist_info, restart)
     except BaseException:
