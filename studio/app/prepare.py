@@ -2,8 +2,10 @@
 
 `prepare_folders(...)` returns a function for `TaskRunner.start()`: it scans the folders, reads
 image headers to suggest settings, then decodes every image at the suggested size (the engine
-caches the result, so creating the project right after does not decode again). Plain data in
-and out: the UI turns the uint8 arrays into thumbnails on the GUI thread.
+caches the result, so creating the project right after does not decode again), and times a few
+real training steps with the suggested settings for the wizard's estimate. `timing_task(...)`
+times them again for other settings. Plain data in and out: the UI turns the uint8 arrays into
+thumbnails on the GUI thread.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from studio.engine.errors import UserError
 from studio.engine.models import get_kind
 from studio.engine.models.kind import Suggestion
 from studio.engine.suggest import DeviceInfo, suggest_for_files
+from studio.engine.train.estimate import StepCost
 
 
 @dataclass
@@ -28,6 +31,7 @@ class PreparedData:
     datasets: dict[str, ImageDataset]  # role -> prepared images (at the kind's load size)
     suggestion: Suggestion
     device: DeviceInfo
+    cost: StepCost | None = None  # timing of the suggested settings (None: could not be measured)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -88,6 +92,40 @@ def prepare_folders(kind: str, folders: dict[str, str], data_cfg: DataConfig | N
 
             datasets[role] = prepare_dataset(folders[role], load_cfg, progress=role_progress,
                                              should_cancel=should_cancel)
-        return PreparedData(kind, dict(folders), cfg, datasets, sug, dev)
+        prepared = PreparedData(kind, dict(folders), cfg, datasets, sug, dev)
+        timing = timing_task(prepared, sug.size, sug.batch, sug.options, device)
+        prepared.cost = timing(progress, should_cancel)
+        return prepared
+
+    return run
+
+
+def timing_task(prepared: PreparedData, size: int, batch: int, options: dict, device: str = "auto"):
+    """A task function timing a few real training steps of `prepared`'s kind on its images at
+    `size` with `batch` and the kind's `options`, on `device`; returns a StepCost, or None when
+    these settings cannot train (the settings page says why when the project is created).
+    Reports "Timing a few training steps…" as it goes; cancellable between steps."""
+
+    def run(progress, should_cancel) -> StepCost | None:
+        from studio.engine.device import pick_device
+        from studio.engine.train.estimate import datasets_at, measure_step_seconds
+
+        spec = get_kind(prepared.kind)
+        data_cfg = replace(prepared.data_cfg, size=size)
+        overrides = {**options, "batch": batch}
+        try:
+            preview = spec.default_config(data_cfg, {}, overrides)
+            datasets = datasets_at(prepared.datasets, spec.load_config(preview, data_cfg).size)
+            cfg = spec.default_config(data_cfg, datasets, overrides)
+            dev = pick_device(device)
+        except UserError:
+            return None
+
+        def step_progress(done, total):
+            progress(done, total, f"Timing a few training steps on this computer: {done} of {total}")
+
+        step_progress(0, 1)
+        return measure_step_seconds(spec, cfg, datasets, dev, settings=RunSettings(),
+                                    progress=step_progress, should_cancel=should_cancel)
 
     return run

@@ -8,7 +8,8 @@
    progress bar and Cancel.
 3. Training settings pre-filled from the dataset and the device (size from the images, batch
    from memory, mirroring for small sets), each with the reason it was chosen, and the kind's own
-   options (`ModelKind.options`).
+   options (`ModelKind.options`); under them, how long the run will take, from a few real training
+   steps timed on this computer (again, on a worker thread, when size, batch or an option changes).
 
 Every kind-specific control is built from the kind (`studio.engine.models.KINDS`): its roles give
 the folder fields, its sizes the size list, its options the option controls. The wizard returns a
@@ -22,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -43,7 +44,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from studio.app.prepare import NewProjectRequest, PreparedData, build_request, prepare_folders
+from studio.app.prepare import NewProjectRequest, PreparedData, build_request, prepare_folders, timing_task
 from studio.app.settings import StudioSettings
 from studio.app.task_worker import TaskRunner
 from studio.engine.config import RunSettings
@@ -52,6 +53,7 @@ from studio.engine.errors import UserError
 from studio.engine.models import KINDS, get_kind
 from studio.engine.models.kind import ModelKind, Option
 from studio.engine.project.folder import Project
+from studio.engine.train.estimate import StepCost, describe_estimate
 from studio.ui import style
 from studio.ui.widgets.dataset_report_view import DatasetReportView
 from studio.ui.widgets.folder_field import FolderField, is_clip_name
@@ -352,10 +354,24 @@ class SettingsPage(QWizardPage):
     def __init__(self, source: SourcePage, report: ReportPage):
         super().__init__()
         self.setTitle("Training settings")
-        self.setSubTitle("Filled in from your images and this computer. The defaults are a good start.")
+        self.setSubTitle("Filled in from your images and this computer. The defaults are a good start; on a CPU "
+                         "they aim at a first recognisable result within about 10 minutes.")
         self.setFinalPage(True)
         self._source = source
         self._report = report
+        # The estimate: a StepCost measured for the settings in `_cost_key`, re-measured when they change.
+        self._cost: StepCost | None = None
+        self._cost_key: tuple | None = None
+        self.timer = TaskRunner("estimate", self)
+        self.timer.progress.connect(self._on_timing_progress)
+        self.timer.finished.connect(self._on_timed)
+        self.timer.failed.connect(self._on_timing_failed)
+        self.timer.cancelled.connect(lambda: self._on_timing_failed("Timing cancelled: the estimate is for the "
+                                                                    "settings timed before."))
+        self._retime = QTimer(self)  # one measurement after a burst of changes, not one per keystroke
+        self._retime.setSingleShot(True)
+        self._retime.setInterval(600)
+        self._retime.timeout.connect(self._time_if_changed)
 
         self.size_combo = QComboBox()
         self.size_reason = self._reason()
@@ -401,6 +417,24 @@ class SettingsPage(QWizardPage):
         rf = QFormLayout(run)
         rf.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         rf.addRow("Train for", self._suffixed(self.steps_spin, "steps"))
+        self.estimate_label = QLabel()
+        self.estimate_label.setWordWrap(True)
+        self.estimate_label.setObjectName("estimate")
+        self.timing_note = self._reason()
+        self.timing_cancel = QPushButton("Cancel timing")
+        self.timing_cancel.clicked.connect(self.timer.cancel)
+        self.timing_cancel.setVisible(False)
+        timing_row = QHBoxLayout()
+        timing_row.setContentsMargins(0, 0, 0, 0)
+        timing_row.addWidget(self.timing_note, 1)
+        timing_row.addWidget(self.timing_cancel)
+        estimate = QWidget()
+        ev = QVBoxLayout(estimate)
+        ev.setContentsMargins(0, 0, 0, 0)
+        ev.setSpacing(2)
+        ev.addWidget(self.estimate_label)
+        ev.addLayout(timing_row)
+        rf.addRow("How long", estimate)
         rf.addRow("Snapshot every", self.sample_spin)
         rf.addRow("Save model every", self.ckpt_spin)
         rf.addRow("Device", self._with_reason(self.device_combo, self.device_label))
@@ -465,6 +499,85 @@ class SettingsPage(QWizardPage):
         self.sample_spin.setValue(s.sample_every)
         self.ckpt_spin.setValue(s.checkpoint_every)
         self.device_label.setText(f"This computer: {prepared.device.label}")
+        self._cost, self._cost_key = prepared.cost, self._timing_key()
+        self._connect_retiming()
+        self._show_estimate()
+
+    # ----- the estimate ------------------------------------------------------------------------------------
+    def _timing_key(self) -> tuple:
+        """What the time of one step depends on: size, batch, device and the kind's options."""
+        return (self.size_combo.currentData(), self.batch_spin.value(), self.device_combo.currentData(),
+                tuple(sorted(self.option_values().items())))
+
+    def _connect_retiming(self) -> None:
+        # The option controls are rebuilt for each kind; the fixed ones are connected once (a
+        # connection made twice would only time twice: _time_if_changed drops the repeat).
+        if not getattr(self, "_fixed_connected", False):
+            self._fixed_connected = True
+            self.size_combo.currentIndexChanged.connect(self._retime.start)
+            self.batch_spin.valueChanged.connect(self._retime.start)
+            self.device_combo.currentIndexChanged.connect(self._retime.start)
+            for spin in (self.steps_spin, self.sample_spin, self.ckpt_spin):
+                spin.valueChanged.connect(self._show_estimate)
+        for control in self.option_widgets.values():
+            signal = (control.currentIndexChanged if isinstance(control, QComboBox)
+                      else control.valueChanged if isinstance(control, QSpinBox) else control.toggled)
+            signal.connect(self._retime.start)
+
+    def _time_if_changed(self) -> None:
+        prepared = self._report.prepared
+        key = self._timing_key()
+        if prepared is None or key == self._cost_key:
+            return
+        self._cost_key = key
+        size, batch, device, options = key
+        self.timing_note.setText("Timing a few training steps with these settings…")
+        self.timing_cancel.setVisible(True)
+        self.timer.start(timing_task(prepared, size, batch, dict(options), device))
+
+    def _on_timing_progress(self, done: int, total: int, text: str) -> None:
+        self.timing_note.setText(text)
+
+    def _on_timed(self, cost: StepCost | None) -> None:
+        self._cost = cost
+        self.timing_cancel.setVisible(False)
+        self.timing_note.clear()
+        self._show_estimate()
+
+    def _on_timing_failed(self, message: str) -> None:
+        self.timing_cancel.setVisible(False)
+        self.timing_note.setText(message)
+        self._cost_key = None  # time again on the next change
+
+    def _run_settings(self) -> RunSettings:
+        return RunSettings(steps=self.steps_spin.value(), sample_every=self.sample_spin.value(),
+                           checkpoint_every=self.ckpt_spin.value())
+
+    def _show_estimate(self) -> None:
+        prepared = self._report.prepared
+        if prepared is None or self._cost is None:
+            self.estimate_label.setText("No estimate: these settings could not be timed on this computer."
+                                        if prepared is not None else "")
+            return
+        kind = get_kind(prepared.kind)
+        where = f"this {prepared.device.label}" if self.device_combo.currentData() in ("auto", prepared.device.kind) \
+            else f"the {self.device_combo.currentText()}"
+        text = describe_estimate(self._cost, self.steps_spin.value(), self._run_settings(), where,
+                                 kind.first_shapes_steps)
+        first = self._cost.run_seconds(kind.first_shapes_steps or 0, self._run_settings())
+        if kind.first_shapes_steps and first > 15 * 60:
+            text += " For a quicker first look, choose a smaller image size or network width."
+        self.estimate_label.setText(text)
+
+    def estimate_seconds(self) -> float | None:
+        """The estimated seconds of the run as set now (None while not timed)."""
+        if self._cost is None:
+            return None
+        return self._cost.run_seconds(self.steps_spin.value(), self._run_settings())
+
+    def cleanupPage(self) -> None:  # noqa: N802 - Qt API (Back pressed)
+        self._retime.stop()
+        self.timer.cancel_and_join()
 
     def _show_batch_unit(self) -> None:
         one = self.batch_spin.value() == 1 and self._batch_unit.endswith("s")
@@ -568,4 +681,5 @@ class NewProjectWizard(QWizard):
 
     def done(self, result: int) -> None:
         self.report_page.runner.cancel_and_join()  # never leave the preparation thread behind
+        self.settings_page.cleanupPage()  # nor a timing thread
         super().done(result)
