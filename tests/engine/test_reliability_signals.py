@@ -233,3 +233,36 @@ def test_start_up_listens_for_the_session_ending_and_ctrl_c_aborts_it():
                 _deliver(signal.SIGINT)
         _deliver(signal.SIGTERM)  # the event is shared and set; the process lives on
     assert {s: signal.getsignal(s) for s in cli_signals.STOP_SIGNALS} == before
+
+
+def test_the_studio_saves_the_step_it_was_training_when_sigterm_arrives(qtbot, project):
+    """The same route as run_studio: the signal reaches the event loop, the window closes without asking
+    (nobody is there to answer), and the close stops training after its step and saves it."""
+    pytest.importorskip("PySide6")
+    from types import SimpleNamespace
+
+    from studio.ui.main import _close_for_signal
+    from studio.ui.main_window import MainWindow
+    from studio.ui.stop_signals import StopSignals
+
+    window = MainWindow(device="cpu")
+    qtbot.addWidget(window)
+    window.confirm_close_while_training = lambda: False  # asking here would keep it open: the test fails
+    quits = []
+    stop = StopSignals(lambda signum: _close_for_signal(SimpleNamespace(quit=lambda: quits.append(signum)), window),
+                       window).install()
+    try:
+        window.show()
+        assert window.open_project(project)
+        start = _newest(project)
+        window.training_panel.steps_spin.setValue(100_000)
+        window.training.start()
+        qtbot.waitUntil(lambda: max(_history_steps(project), default=0) >= start + 3, timeout=60_000)
+        before = max(_history_steps(project))
+        os.kill(os.getpid(), signal.SIGTERM)
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=60_000)
+    finally:
+        stop.uninstall()
+    assert quits == [signal.SIGTERM]
+    assert not window.controller.busy
+    assert _check_after(project, before, "studio SIGTERM") > start
