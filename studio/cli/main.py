@@ -424,7 +424,9 @@ def main(argv: list[str] | None = None) -> int:
                 _check_distributable(args)
                 if args.command == "resume":
                     argv = _launch_resume(args, argv)  # once, before the ranks start reading the project
-                with _StopFlag():  # the ranks get the signal too; this process waits for their save
+                # A terminal's signal reaches torchrun too, which passes it on to the ranks (they save);
+                # this process waits for them (on Ctrl-C, subprocess.call would SIGKILL torchrun).
+                with _StopFlag():
                     return relaunch(argv, args.devices)
         handler = {
             "train": _cmd_train,
