@@ -105,7 +105,7 @@ def test_cyclegan_two_processes_match_one_process_on_the_same_global_batch(tmp_p
     assert list(session.run())[-1].step == 4
 
 
-def test_an_uneven_batch_is_refused_before_the_project_is_made(tmp_path):
+def test_an_uneven_batch_is_refused_before_the_project_is_made(tmp_path, capfd):
     # Rank 0 makes the project alone and every rank then opens it: a batch the processes cannot share
     # must stop the run before a folder exists that no process could train.
     a = write_folder(discs(4, 32, seed=0), tmp_path / "a")
@@ -114,6 +114,13 @@ def test_an_uneven_batch_is_refused_before_the_project_is_made(tmp_path):
         create_session(tmp_path / "p", "cyclegan", {"a": str(a), "b": str(b)}, DataConfig(size=32),
                        RunSettings(steps=1), {"batch": 3, "width": 4}, devices=2)
     assert not (tmp_path / "p").exists()
+
+    # through the command line: the failing rank's one line, and nothing from the launcher
+    code = main(["train", "cyclegan", "--data-a", str(a), "--data-b", str(b), "--out", str(tmp_path / "q"),
+                 "--size", "32", "--width", "4", "--steps", "1", "--batch", "3", "--devices", "2"])
+    err = capfd.readouterr().err
+    assert code == 2 and not (tmp_path / "q").exists()
+    assert err.count("choose a multiple of 2.") == 1 and "Traceback" not in err and "exitcode" not in err, err
 
 
 def test_devices_need_a_kind_that_supports_them(tmp_path, capsys, monkeypatch):

@@ -136,6 +136,36 @@ def relaunch(argv: list[str], devices: int) -> int:
         raise UserError("--devices must be at least 2 for multi-process training")
     if torch.cuda.is_available() and torch.cuda.device_count() < devices:
         raise UserError(f"--devices {devices}: only {torch.cuda.device_count()} GPUs are available")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={devices}",
-           "-m", "studio", *argv]
-    return subprocess.call(cmd)
+    cmd = [sys.executable, "-c", _LAUNCHER, "--standalone", f"--nproc-per-node={devices}", "-m", "studio", *argv]
+    # One thread per process unless the user says otherwise (torchrun's default, without its banner);
+    # CPU ranks then take their share of the cores (init_from_env).
+    return subprocess.call(cmd, env={"OMP_NUM_THREADS": "1", **os.environ})
+
+
+# torchrun, minus what it prints when a rank fails: the rank has said why in one line already
+# (a UserError), and the launcher's traceback and log lines would bury it. Its loggers are made
+# quiet as they are created and the ranks inherit the environment as it was; the exit status is
+# the failed rank's, and a rank killed by a signal is named in one line.
+_LAUNCHER = """
+import logging, os, sys
+level = os.environ.get("LOGLEVEL")
+os.environ["LOGLEVEL"] = "CRITICAL"
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+from torch.distributed.run import main
+logging.getLogger("torch.distributed").setLevel(logging.CRITICAL)
+for name in list(logging.root.manager.loggerDict):
+    if name.startswith("torch.distributed."):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+if level is None:
+    del os.environ["LOGLEVEL"]
+else:
+    os.environ["LOGLEVEL"] = level
+try:
+    main(sys.argv[1:])
+except ChildFailedError as e:
+    codes = [f.exitcode for f in e.failures.values()]
+    signals = [-c for c in codes if c < 0]
+    if signals and not any(c > 0 for c in codes):
+        print(f"gan-studio: a training process was stopped by signal {signals[0]}.", file=sys.stderr)
+    sys.exit(next((c for c in codes if c > 0), 1))
+"""
