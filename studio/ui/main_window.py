@@ -3,7 +3,7 @@
     central   Samples tab: the live sample grid and the timeline (samples_area.py);
               Explore tab: gallery, pad, arithmetic (explorer/)
     Training  start / pause / resume / step / stop, progress, ETA, images/s, device, settings
-    Losses    live loss curves with smoothing
+    Quality   a one-line verdict and the quality curve; Advanced: the raw losses, grouped by the kind
     Project   what the project is and what its dataset report said
     Translate (kinds that translate) drop an image to try the model, translate a whole folder
 
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QStackedWidget,
     QTabWidget,
     QToolBar,
@@ -60,6 +61,24 @@ if TYPE_CHECKING:
 # Named from the kinds so a new kind with a latent space shows up here without an edit.
 _EXPLORE_NEEDS = "Exploring needs a {} project.".format(
     " or ".join(k.title for k in KINDS.values() if k.capabilities.latent_space))
+
+# The window must fit the commonest laptop screens (1280x720, 1366x768) whatever shows: the panels
+# scroll instead of demanding room, and the side docks start this wide.
+DOCK_WIDTH = 360
+DOCK_MIN_WIDTH = 300  # narrower, the panels' buttons and fields would be cut off
+DEFAULT_SIZE = (1440, 900)
+
+
+def scrolling(widget: QWidget, horizontal: bool = False) -> QScrollArea:
+    """`widget` in a frameless scroll area: it asks for no more room than a scroll bar, so a
+    panel's own minimum never forces the window wider or taller than the screen."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    if not horizontal:
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
 
 
 class MainWindow(QMainWindow):
@@ -114,7 +133,9 @@ class MainWindow(QMainWindow):
         self.work_tabs = QTabWidget()
         self.work_tabs.setDocumentMode(True)
         self.work_tabs.addTab(self.samples_view, "Samples")
-        self.explore_tab = self.work_tabs.addTab(self.explorer, "Explore")
+        # The explorer's pad, preview and gallery side by side need more than a laptop's width
+        # beside the docks: there it scrolls sideways rather than pushing the window off screen.
+        self.explore_tab = self.work_tabs.addTab(scrolling(self.explorer, horizontal=True), "Explore")
         self.work_tabs.currentChanged.connect(self._on_work_tab_changed)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.welcome)
@@ -125,6 +146,7 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(name)  # saveState() keys the layout by object name
         dock.setWidget(widget)
+        widget.setMinimumWidth(DOCK_MIN_WIDTH)
         feature = QDockWidget.DockWidgetFeature
         dock.setFeatures(feature.DockWidgetMovable | feature.DockWidgetFloatable | feature.DockWidgetClosable)
         self.addDockWidget(area, dock)
@@ -135,19 +157,19 @@ class MainWindow(QMainWindow):
         self.loss_plot = LossPlotView()
         self.project_panel = ProjectPanel()
         right = Qt.DockWidgetArea.RightDockWidgetArea
-        self.training_dock = self._dock("Training", "training_dock", self.training_panel, right)
-        self.project_dock = self._dock("Project", "project_dock", self.project_panel, right)
+        self.training_dock = self._dock("Training", "training_dock", scrolling(self.training_panel), right)
+        self.project_dock = self._dock("Project", "project_dock", scrolling(self.project_panel), right)
         # Losses sit under the controls, not under the samples: the sample grid keeps the full height.
-        self.losses_dock = self._dock("Losses", "losses_dock", self.loss_plot, right)
+        self.losses_dock = self._dock("Quality", "losses_dock", self.loss_plot, right)
         self.splitDockWidget(self.training_dock, self.losses_dock, Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.training_dock, self.project_dock)
         self.training_dock.raise_()
         self.translate_panel = TranslatePanel(self.settings)
-        self.translate_dock = self._dock("Translate", "translate_dock", self.translate_panel, right)
+        self.translate_dock = self._dock("Translate", "translate_dock", scrolling(self.translate_panel), right)
         self.tabifyDockWidget(self.project_dock, self.translate_dock)
         self.translate_dock.hide()
         self.training_dock.raise_()
-        self.resizeDocks([self.training_dock], [440], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.training_dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
         self.resizeDocks([self.training_dock, self.losses_dock], [460, 340], Qt.Orientation.Vertical)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
@@ -250,6 +272,8 @@ class MainWindow(QMainWindow):
         self.welcome.demo_requested.connect(self.demos.draw_images)
         self.loss_plot.set_smoothing(self.settings.value("view/smoothing", 0.9, float))
         self.loss_plot.smoothing_changed.connect(lambda a: self.settings.set_value("view/smoothing", a))
+        self.loss_plot.set_advanced(self.settings.value("view/advanced_losses", False, bool))
+        self.loss_plot.advanced_changed.connect(lambda on: self.settings.set_value("view/advanced_losses", on))
 
     # ================================================================================================
     # projects
@@ -320,6 +344,8 @@ class MainWindow(QMainWindow):
 
     def _on_project_changed(self, project: Project | None) -> None:
         self.project_panel.set_project(project)
+        if project is not None:
+            self.loss_plot.set_groups(get_kind(project.kind).loss_groups())  # before the history arrives
         self.stack.setCurrentWidget(self.work_tabs if project is not None else self.welcome)
         explorable = project is not None and get_kind(project.kind).capabilities.latent_space
         self.work_tabs.setTabEnabled(self.explore_tab, explorable)
@@ -425,16 +451,22 @@ class MainWindow(QMainWindow):
         self.show_message("About GAN Studio",
                           f"GAN Studio {__version__}\nTrain DCGANs and CycleGANs on your own images.")
 
+    def _default_size(self) -> QSize:
+        """DEFAULT_SIZE, or the screen's free area when that is smaller (a laptop)."""
+        screen = self.screen() or QApplication.primaryScreen()
+        size = QSize(*DEFAULT_SIZE)
+        return size.boundedTo(screen.availableGeometry().size()) if screen is not None else size
+
     def _restore_layout(self) -> None:
         self._default_state = self.saveState()
         if not self._remember_layout:
-            self.resize(1440, 900)
+            self.resize(self._default_size())
             return
         geo, state = self.settings.window_geometry(), self.settings.window_state()
         if geo is not None:
             self.restoreGeometry(geo)
         else:
-            self.resize(1440, 900)
+            self.resize(self._default_size())
         if state is not None:
             self.restoreState(state)
 

@@ -18,8 +18,6 @@ from studio.ui import style
 from studio.ui.widgets.image_view import ImageView
 from studio.ui.widgets.timeline import TimelineView
 
-# Row labels of a translating kind's preview grid: each column goes A -> B -> A, then B -> A -> B.
-TRANSLATION_ROWS = ["A", "A → B", "back to A", "B", "B → A", "back to B"]
 SAMPLE_CACHE = 48  # decoded snapshot images kept for fast scrubbing
 
 
@@ -75,8 +73,9 @@ class SamplesView(QWidget):
             self.image.set_picture(None)
             self.heading.setText("")
             return
-        translates = get_kind(project.kind).capabilities.translates
-        self.image.set_row_labels(TRANSLATION_ROWS if translates else [])
+        kind = get_kind(project.kind)
+        translates = kind.capabilities.translates
+        self.image.set_row_labels(list(kind.preview_rows()))
         self.heading.setText(
             "Each column is one preview image: translated to the other style, then back again."
             if translates else

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QApplication
 from studio.engine.models import get_kind
 from studio.engine.project.folder import Project
 from studio.ui.main_window import MainWindow
-from studio.ui.samples_area import TRANSLATION_ROWS
 
 RED = [(220, 40, 40), (180, 20, 30)]
 BLUE = [(40, 60, 220), (20, 30, 170)]
@@ -52,7 +51,8 @@ def test_cyclegan_project_train_translate_dropped_image_and_folder(qtbot, window
     qtbot.waitUntil(lambda: len(window.samples_view.timeline.steps()) >= 2, timeout=60_000)
     assert get_kind(window.state.project.kind).capabilities.translates
     assert window.samples_view.image.has_picture()
-    assert window.samples_view.image._row_labels == TRANSLATION_ROWS
+    assert window.samples_view.image._row_labels == list(get_kind(window.state.project.kind).preview_rows())
+    assert window.samples_view.image._row_labels[1] == "A → B"
     assert window.translate_dock is not None and not window.translate_dock.isHidden()
     qtbot.waitUntil(lambda: window.loss_plot.point_count() > 0, timeout=10_000)
     with qtbot.waitSignal(window.controller.finished, timeout=60_000):

@@ -246,3 +246,14 @@ class ModelKind:
                 return o
         raise KeyError(name)
 
+    # ----- what the studio shows ------------------------------------------------------------------
+    def preview_rows(self) -> tuple[str, ...]:
+        """Labels of the sample grid's rows, top to bottom, when each row means something (see
+        `preview_layout`); () when the rows are just more samples."""
+        return ()
+
+    def loss_groups(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The training losses drawn together (one plot each, sharing a scale): (title, loss names)
+        pairs. A loss no group names joins the first group that names none. Default: one plot."""
+        return (("Losses", ()),)
+

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -74,12 +73,14 @@ class TrainingPanel(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop and save a checkpoint; continue later from here (Ctrl+Shift+S)")
         self.stop_button.clicked.connect(self.stop_requested)
-        buttons = QHBoxLayout()
+        # The main action across the panel, the three others under it: a row of four would make the
+        # dock too wide for a laptop screen.
+        buttons = QGridLayout()
         buttons.setSpacing(6)
-        buttons.addWidget(self.start_button, 2)
-        buttons.addWidget(self.pause_button, 1)
-        buttons.addWidget(self.step_button, 1)
-        buttons.addWidget(self.stop_button, 1)
+        buttons.addWidget(self.start_button, 0, 0, 1, 3)
+        buttons.addWidget(self.pause_button, 1, 0)
+        buttons.addWidget(self.step_button, 1, 1)
+        buttons.addWidget(self.stop_button, 1, 2)
 
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1)
@@ -123,6 +124,7 @@ class TrainingPanel(QWidget):
         self.settings_box = QGroupBox("Run settings")
         form = QFormLayout(self.settings_box)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # a narrow dock puts labels above
         form.addRow("Train until step", self.steps_spin)
         form.addRow("Snapshot every", self._suffix(self.sample_spin, "steps"))
         form.addRow("Save model every", self._suffix(self.ckpt_spin, "steps"))

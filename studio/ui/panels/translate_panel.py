@@ -114,10 +114,11 @@ class TranslatePanel(QWidget):
         style.muted(self.folder_status)
         b_row = QHBoxLayout()
         b_row.addWidget(self.folder_button)
-        b_row.addWidget(self.folder_progress, 1)
         b_row.addWidget(self.cancel_button)
+        b_row.addStretch(1)
         bl = QVBoxLayout(batch)
         bl.addLayout(b_row)
+        bl.addWidget(self.folder_progress)  # a line of its own: the panel stays narrow enough for a laptop
         bl.addWidget(self.folder_status)
 
         layout = QVBoxLayout(self)

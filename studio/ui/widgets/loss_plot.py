@@ -1,11 +1,15 @@
-"""LossPlotView: live loss curves (pyqtgraph) with adjustable smoothing, and the quality metric.
+"""LossPlotView: how training is going, in plain words first and in raw losses on request.
 
-GAN losses are noisy step to step; a designer reads the trend. Each curve is drawn twice: the
-raw values faintly and an exponential moving average (debiased, as in TensorBoard) boldly. New
+The default view is what a designer needs: a one-line verdict ("Learning: ...", "Stuck: the
+critic wins every round...", decided by the engine's `train.health.verdict` from the loss
+history) and one quality curve (SWD, lower is better; measured every few hundred steps) at the
+full height of the panel. "Advanced" adds the raw losses, one plot per group the model kind names
+(`ModelKind.loss_groups`: a CycleGAN's adversarial, cycle and identity losses live on different
+scales), and every quality measurement.
+
+GAN losses are noisy step to step; a designer reads the trend. Each loss is drawn twice: the raw
+values faintly and an exponential moving average (debiased, as in TensorBoard) boldly. New
 records are buffered and drawn at most every 100 ms, so a fast trainer cannot flood the GUI.
-
-The offline quality measurement (SWD, lower is better; measured every few hundred steps) lives
-on another scale than the losses, so it gets its own small plot under them, shown once measured.
 """
 
 from __future__ import annotations
@@ -13,18 +17,22 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QVBoxLayout, QWidget
 
+from studio.engine.train.health import QUALITY, Verdict, is_loss, verdict
 from studio.ui import style
 
-# Fields of a history record that are not plotted as losses.
-NOT_LOSSES = {"step", "time", "images_per_s", "lr", "elapsed_s", "diversity"}
 REDRAW_MS = 100
+DEFAULT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (("Losses", ()),)
+VERDICT_COLORS = {"learning": style.OK, "plateau": style.WARN, "warming up": style.MUTED, "waiting": style.MUTED}
+QUALITY_EMPTY = ("The quality curve appears here after the first measurement (every few hundred steps). "
+                 "Advanced shows the raw losses from the first step.")
+LOSSES_EMPTY = "Loss curves appear here once training starts."
 
 
 def is_quality(name: str) -> bool:
-    """SWD measurements (swd, swd_a2b, swd_b2a): the quality plot, not the loss plot."""
-    return name.startswith("swd")
+    """SWD measurements (swd, swd_a2b, swd_b2a): the quality plot, not the loss plots."""
+    return name.startswith(QUALITY)
 
 
 class _Series:
@@ -56,54 +64,99 @@ class _Series:
             self.smooth.append(self._next(v, alpha))
 
 
+def _plot_widget(left: str) -> pg.PlotWidget:
+    plot = pg.PlotWidget(background=style.CANVAS)
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    plot.setLabel("left", left)
+    plot.setMenuEnabled(False)
+    plot.getPlotItem().hideButtons()
+    plot.getPlotItem().getViewBox().setMouseEnabled(x=True, y=False)
+    plot.setClipToView(True)
+    plot.setDownsampling(auto=True, mode="peak")
+    # pyqtgraph asks for room it does not need: a small panel (a laptop) must be able to hold it
+    plot.setMinimumSize(120, 70)
+    plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+    return plot
+
+
+def _legend(plot: pg.PlotWidget, columns: int) -> pg.LegendItem:
+    # one row across the top: a legend box in the corner would hide the newest values
+    return plot.addLegend(offset=(8, 2), labelTextColor=style.TEXT, brush=pg.mkBrush(30, 31, 34, 170),
+                          colCount=columns, horSpacing=12)
+
+
+def _placeholder(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setContentsMargins(16, 16, 16, 16)
+    label.setMinimumWidth(120)
+    style.muted(label)
+    return label
+
+
+class _GroupPlot:
+    """One plot of the advanced view and the losses it draws."""
+
+    def __init__(self, title: str, names: tuple[str, ...]):
+        self.title = title
+        self.names = names
+        self.plot = _plot_widget(title.lower())
+        self.legend = _legend(self.plot, 4)
+
+
 class LossPlotView(QWidget):
-    """Loss curves over training steps. GUI thread only."""
+    """The training monitor: verdict, quality curve, and (Advanced) the raw losses. GUI thread only."""
 
     smoothing_changed = Signal(float)
+    advanced_changed = Signal(bool)
     redrawn = Signal()  # the curves were updated on screen (tests and the screenshot wait for it)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self._records: list[dict] = []  # every record shown, for the verdict
         self._series: dict[str, _Series] = {}
         self._curves: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
         self._quality: dict[str, tuple[list[float], list[float]]] = {}  # name -> (steps, values), not smoothed
         self._quality_curves: dict[str, pg.PlotDataItem] = {}
+        self._groups: list[_GroupPlot] = []
         self._alpha = 0.9
         self._dirty = False
+        self.verdict: Verdict = verdict([])
         self.redraw_count = 0
-
         pg.setConfigOptions(antialias=True)
-        self.plot = pg.PlotWidget(background=style.CANVAS)
-        self.plot.showGrid(x=True, y=True, alpha=0.15)
-        self.plot.setLabel("bottom", "step")
-        self.plot.setLabel("left", "loss")
-        self.plot.setClipToView(True)
-        self.plot.setDownsampling(auto=True, mode="peak")
-        self.plot.setMenuEnabled(False)
-        self.plot.getPlotItem().hideButtons()
-        # one row across the top: a legend box in the corner would hide the newest values
-        self.legend = self.plot.addLegend(offset=(8, 2), labelTextColor=style.TEXT, brush=pg.mkBrush(30, 31, 34, 170),
-                                          colCount=4, horSpacing=12)
-        self.plot.getPlotItem().getViewBox().setMouseEnabled(x=True, y=False)
-        self._empty = pg.TextItem("Loss curves appear here once training starts", color=style.MUTED, anchor=(0.5, 0.5))
-        self.plot.addItem(self._empty, ignoreBounds=True)
-        self._empty.setPos(0.5, 0.5)
-        self.plot.setXRange(0, 1)
-        self.plot.setYRange(0, 1)
 
-        self.quality_plot = pg.PlotWidget(background=style.CANVAS)
-        self.quality_plot.showGrid(x=True, y=True, alpha=0.15)
-        self.quality_plot.setLabel("left", "SWD")
-        self.quality_plot.setMenuEnabled(False)
-        self.quality_plot.getPlotItem().hideButtons()
-        self.quality_plot.setXLink(self.plot)
-        self.quality_plot.getPlotItem().getViewBox().setMouseEnabled(x=True, y=False)
-        self.quality_legend = self.quality_plot.addLegend(offset=(8, 2), labelTextColor=style.TEXT,
-                                                          brush=pg.mkBrush(30, 31, 34, 170), colCount=3)
+        self.verdict_label = QLabel()
+        self.verdict_label.setWordWrap(True)
+        self.verdict_label.setContentsMargins(8, 6, 8, 2)
+        self.verdict_label.setTextFormat(Qt.TextFormat.RichText)
+        self.verdict_label.setToolTip("How training is going, judged from the losses and the quality "
+                                      "measurements of the last few hundred steps.")
+
+        self.quality_title = QLabel("Quality — lower is better")
+        self.quality_title.setContentsMargins(8, 2, 0, 0)
+        style.muted(self.quality_title)
+        self.quality_plot = _plot_widget("SWD")
+        self.quality_plot.setLabel("bottom", "step")
+        self.quality_legend = _legend(self.quality_plot, 3)
         self.quality_plot.setToolTip("Quality: how far the generated images' patches are from the real ones "
                                      "(sliced Wasserstein distance x1000). Lower is better.")
         self.quality_plot.setVisible(False)
+        self.quality_empty = _placeholder(QUALITY_EMPTY)
 
+        self.losses_box = QWidget()
+        self._losses_layout = QVBoxLayout(self.losses_box)
+        self._losses_layout.setContentsMargins(0, 0, 0, 0)
+        self._losses_layout.setSpacing(2)
+        self.losses_empty = _placeholder(LOSSES_EMPTY)
+        self._losses_layout.addWidget(self.losses_empty)
+
+        self.advanced_button = QToolButton()
+        self.advanced_button.setText("Advanced")
+        self.advanced_button.setCheckable(True)
+        self.advanced_button.setToolTip("Show the raw losses of every network, grouped, and every quality "
+                                        "measurement")
+        self.advanced_button.toggled.connect(self._on_advanced)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 99)
         self.slider.setValue(int(self._alpha * 100))
@@ -113,41 +166,98 @@ class LossPlotView(QWidget):
         self._smooth_label = QLabel()
         self._smooth_label.setMinimumWidth(34)
         style.muted(self._smooth_label)
+        self._smooth_title = QLabel("Smoothing")
+        style.muted(self._smooth_title)
         row = QHBoxLayout()
         row.setContentsMargins(8, 0, 8, 4)
-        title = QLabel("Smoothing")
-        style.muted(title)
-        row.addWidget(title)
+        row.addWidget(self.advanced_button)
+        row.addStretch(1)
+        row.addWidget(self._smooth_title)
         row.addWidget(self.slider, 1)
         row.addWidget(self._smooth_label)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addWidget(self.plot, 3)
-        self.quality_title = QLabel("Quality — lower is better")
-        self.quality_title.setContentsMargins(8, 2, 0, 0)
-        style.muted(self.quality_title)
-        self.quality_title.setVisible(False)
+        layout.addWidget(self.verdict_label)
+        layout.addWidget(self.losses_box, 3)
         layout.addWidget(self.quality_title)
-        layout.addWidget(self.quality_plot, 1)
+        layout.addWidget(self.quality_plot, 2)
+        layout.addWidget(self.quality_empty, 2)
         layout.addLayout(row)
         self._update_smooth_label()
+        self.set_groups(DEFAULT_GROUPS)
+        self._on_advanced(False)
+        self._show_verdict()
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self._redraw)
 
+    # ----- what is drawn ----------------------------------------------------------------------------
+    def set_groups(self, groups: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
+        """The loss groups of the project's kind (`ModelKind.loss_groups()`): one plot each."""
+        for g in self._groups:
+            self._losses_layout.removeWidget(g.plot)
+            g.plot.deleteLater()
+        self._curves.clear()
+        self._groups = [_GroupPlot(title, tuple(names)) for title, names in (groups or DEFAULT_GROUPS)]
+        for i, g in enumerate(self._groups):
+            if i > 0:
+                g.plot.setXLink(self._groups[0].plot)
+            self._losses_layout.addWidget(g.plot, 1)
+        self._groups[-1].plot.setLabel("bottom", "step")
+        self.quality_plot.setXLink(self._groups[0].plot)
+        self._dirty = True
+        self._redraw()
+
+    def group_titles(self) -> list[str]:
+        return [g.title for g in self._groups]
+
+    def group_of(self, name: str) -> str:
+        return self._group_for(name).title
+
+    def _group_for(self, name: str) -> _GroupPlot:
+        for g in self._groups:
+            if name in g.names:
+                return g
+        catch_all = next((g for g in self._groups if not g.names), None)
+        if catch_all is None:  # a loss the kind did not announce: a plot of its own
+            catch_all = _GroupPlot("Other", ())
+            catch_all.plot.setXLink(self._groups[0].plot)
+            self._groups.append(catch_all)
+            self._losses_layout.addWidget(catch_all.plot, 1)
+        return catch_all
+
+    # ----- the advanced view --------------------------------------------------------------------------
+    @property
+    def advanced(self) -> bool:
+        return self.advanced_button.isChecked()
+
+    def set_advanced(self, on: bool) -> None:
+        self.advanced_button.setChecked(on)
+        self._on_advanced(on)  # also when unchanged: the first call sets the widgets up
+
+    def _on_advanced(self, on: bool) -> None:
+        for w in (self._smooth_title, self.slider, self._smooth_label):
+            w.setVisible(on)
+        self._dirty = True
+        self._redraw()
+        self.advanced_changed.emit(on)
+
     # ----- data -----------------------------------------------------------------------------------
     def set_records(self, records: list[dict]) -> None:
         """Replace everything with `records` (history of a freshly opened project)."""
-        for raw, smooth in self._curves.values():
-            self.plot.removeItem(raw)
-            self.plot.removeItem(smooth)
-            self.legend.removeItem(smooth)
+        for name, (raw, smooth) in self._curves.items():
+            g = self._group_for(name)
+            g.plot.removeItem(raw)
+            g.plot.removeItem(smooth)
+            g.legend.removeItem(smooth)
         for curve in self._quality_curves.values():
             self.quality_plot.removeItem(curve)
             self.quality_legend.removeItem(curve)
+        self._records.clear()
         self._series.clear()
         self._curves.clear()
         self._quality.clear()
@@ -161,18 +271,17 @@ class LossPlotView(QWidget):
             step = rec.get("step")
             if step is None:
                 continue
+            self._records.append(rec)
             for name, value in rec.items():
-                if name in NOT_LOSSES or not isinstance(value, (int, float)) or isinstance(value, bool):
-                    continue
-                if is_quality(name):
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and is_quality(name):
                     xs, ys = self._quality.setdefault(name, ([], []))
                     xs.append(float(step))
                     ys.append(float(value))
-                    continue
-                s = self._series.get(name)
-                if s is None:
-                    s = self._series[name] = _Series()
-                s.add(float(step), float(value), self._alpha)
+                elif is_loss(name, value):
+                    s = self._series.get(name)
+                    if s is None:
+                        s = self._series[name] = _Series()
+                    s.add(float(step), float(value), self._alpha)
         if records:
             self._dirty = True
             if not self._timer.isActive():
@@ -219,34 +328,49 @@ class LossPlotView(QWidget):
         self._smooth_label.setText(f"{self._alpha:.2f}")
 
     # ----- drawing --------------------------------------------------------------------------------
+    def _show_verdict(self) -> None:
+        v = self.verdict = verdict(self._records)
+        color = VERDICT_COLORS.get(v.state, style.ERROR if not v.healthy else style.TEXT)
+        self.verdict_label.setText(f'<span style="color:{color.name()}">●</span>&nbsp; {v.text}')
+
     def _redraw(self) -> None:
         self._dirty = False
-        self._empty.setVisible(not self._series)
+        advanced = self.advanced
+        colors = style.CURVE_COLORS
         for i, (name, s) in enumerate(self._series.items()):
             curves = self._curves.get(name)
             if curves is None:
-                color = style.CURVE_COLORS[i % len(style.CURVE_COLORS)]
+                g = self._group_for(name)
+                color = colors[i % len(colors)]
                 faint = pg.mkColor(color)
                 faint.setAlpha(60)
-                raw = self.plot.plot(pen=pg.mkPen(faint, width=1))
-                smooth = self.plot.plot(pen=pg.mkPen(color, width=2), name=name)
+                raw = g.plot.plot(pen=pg.mkPen(faint, width=1))
+                smooth = g.plot.plot(pen=pg.mkPen(color, width=2), name=name)
                 curves = self._curves[name] = (raw, smooth)
             x = np.asarray(s.steps)
             curves[0].setData(x, np.asarray(s.raw))
             curves[1].setData(x, np.asarray(s.smooth))
-        if self._series:
-            self.plot.enableAutoRange()
-            # headroom above the curves for the legend row
-            self.plot.getPlotItem().getViewBox().setDefaultPadding(0.08)
+        for g in self._groups:
+            g.plot.setVisible(advanced and bool(self._series))
+            g.plot.enableAutoRange()
+            g.plot.getPlotItem().getViewBox().setDefaultPadding(0.08)  # headroom for the legend row
+        self.losses_box.setVisible(advanced)
+        self.losses_empty.setVisible(advanced and not self._series)
         for i, (name, (xs, ys)) in enumerate(self._quality.items()):
             curve = self._quality_curves.get(name)
             if curve is None:
-                color = style.CURVE_COLORS[(i + 5) % len(style.CURVE_COLORS)]
+                color = colors[(i + 5) % len(colors)]
                 curve = self._quality_curves[name] = self.quality_plot.plot(
                     pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5, symbolBrush=color, symbolPen=None,
                     name=name)
             curve.setData(np.asarray(xs), np.asarray(ys))
-        self.quality_plot.setVisible(bool(self._quality))
-        self.quality_title.setVisible(bool(self._quality))
+            # the default view shows one curve: the overall measurement, not each direction's
+            curve.setVisible(advanced or name == QUALITY or QUALITY not in self._quality)
+        measured = bool(self._quality)
+        self.quality_plot.setVisible(measured)
+        self.quality_legend.setVisible(advanced)
+        self.quality_empty.setVisible(not measured and not (advanced and self._series))
+        self.quality_title.setVisible(measured)
+        self._show_verdict()
         self.redraw_count += 1
         self.redrawn.emit()

@@ -36,6 +36,16 @@ class CycleGANKind(ModelKind):
 
         return CycleGANConfig
 
+    def preview_rows(self):
+        # each preview column goes A -> B -> A, then B -> A -> B (the trainer's samples())
+        return ("A", "A → B", "back to A", "B", "B → A", "back to B")
+
+    def loss_groups(self):
+        # Eight curves on three scales: the adversarial losses hover near 0.25 (least squares), the
+        # cycle and identity L1 losses start near 1 and fall; one plot would flatten the first four.
+        return (("Adversarial", ("D_A", "D_B", "G", "F")), ("Cycle", ("cycle_A", "cycle_B")),
+                ("Identity", ("idt_A", "idt_B")))
+
     def load_config(self, cfg, data_cfg):
         # Decode at ~1.12x the crop size so every step sees a different random crop (reference: 286 -> 256).
         return dataclasses.replace(data_cfg, size=cfg.load_size)
