@@ -72,8 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     res = sub.add_parser("resume", help="continue a project exactly where it stopped")
     res.add_argument("project", type=user_path)
-    res.add_argument("--steps", type=values.steps, default=None, help="new total number of steps")
-    res.add_argument("--minutes", type=values.minutes, default=None, help="train for this many more minutes")
+    res.add_argument("--steps", type=values.steps, default=None,
+                     help="train until this step in total (a new total, not more steps on top)")
+    res.add_argument("--minutes", type=values.minutes, default=None,
+                     help="train this many more minutes, past the planned total; with --steps, whichever comes first")
     res.add_argument("--device", default=None)
     res.add_argument("--devices", type=values.devices, default=1, help="data-parallel processes (PyTorch DDP)")
     res.add_argument("--restart", action="store_true",
@@ -136,7 +138,8 @@ def _drive(session, minutes: float | None) -> int:
     start = session.trainer.global_step
     target = session.settings.steps
     with _StopFlag() as flag:
-        bar = tqdm(total=target, initial=start, unit="step", dynamic_ncols=True, disable=None)
+        total = target if target < values.MAX_STEPS else None  # a timed run has no total to show
+        bar = tqdm(total=total, initial=start, unit="step", dynamic_ncols=True, disable=None)
         last = None
         for ev in session.run(minutes=minutes, should_stop=flag.event.is_set):
             bar.update(ev.step - bar.n)
@@ -160,6 +163,9 @@ def _drive(session, minutes: float | None) -> int:
                 return 1
         bar.close()
     step = session.trainer.global_step
+    if target >= values.MAX_STEPS:  # trained for a time, with no total
+        print(f"{project.root}: step {step:,}")
+        return 0
     print(f"{project.root}: step {step}/{target}" + (" (stopped early, resume with 'gan-studio resume')"
                                                    if step < target and last is not None else ""))
     return 0
@@ -296,18 +302,32 @@ def _cmd_resume(args) -> int:
         flags = kind_args.relocation_hint(get_kind(Project.open(args.project, clean=False).kind), e.missing)
         raise UserError(f"{e}; if you moved them, resume with {flags}") from None
     try:  # close(): the training lock is given back before this returns, also to an in-process caller
-        if session.trainer.global_step >= session.settings.steps and not args.minutes:
-            raise UserError(
-                f"{args.project} already reached step {session.trainer.global_step}; pass --steps N (a larger "
-                "total) or --minutes M to train more"
-            )
-        if args.minutes and session.trainer.global_step >= session.settings.steps:
+        step = session.trainer.global_step
+        if args.steps is not None and args.steps <= step:
+            raise UserError(f"{args.project} is already at step {step:,}. --steps is the new total: pass more than "
+                            f"{step:,}, or --minutes M to train for more time.")
+        if args.minutes is None and step >= session.settings.steps:
+            raise UserError(f"{args.project} already reached step {step:,}. Pass --steps N (a new total above "
+                            f"{step:,}) or --minutes M (more time) to train more.")
+        if args.minutes is not None and args.steps is None:
             import dataclasses
 
-            session.settings = dataclasses.replace(session.settings, steps=10**9)
+            # More time, not up to the planned total: the clock is the only limit.
+            session.settings = dataclasses.replace(session.settings, steps=values.MAX_STEPS)
+        if session.dist.is_main:
+            print(_continuing(step, session.settings.steps, args.minutes), flush=True)
         return _drive(session, args.minutes)
     finally:
         session.close()
+
+
+def _continuing(step: int, target: int, minutes: float | None) -> str:
+    """The line resume prints before training: where it continues from and until when."""
+    until = f"until step {target:,}" if target < values.MAX_STEPS else ""
+    if minutes is None:
+        return f"Continuing from step {step:,} {until}."
+    more = f"for {minutes:g} more minute{'s' if minutes != 1 else ''}"
+    return f"Continuing from step {step:,} {more}" + (f" or {until}, whichever comes first." if until else ".")
 
 
 def _launch_resume(args, argv: list[str]) -> list[str]:
