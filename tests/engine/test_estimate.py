@@ -83,3 +83,5 @@ def test_words_are_a_sentence_a_person_would_say():
     assert text == ("About 25 min for 5,000 steps on this CPU (2 cores), measured at 0.30 s a step. "
                     "First recognisable shapes usually after ~400 steps (about 2 min).")
     assert "((" not in text and "))" not in text
+    short = describe_estimate(cost, 200, RunSettings(metric_every=0), "this CPU (2 cores)", 400)
+    assert short.endswith("Recognisable shapes usually take ~400 steps, more than this run.")

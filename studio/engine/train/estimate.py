@@ -157,8 +157,9 @@ def describe_estimate(cost: StepCost, steps: int, settings: RunSettings, where: 
     `where` names the device as the sentence needs it ("this CPU (2 cores)")."""
     words = duration_words(cost.run_seconds(steps, settings))
     text = f"{words[:1].upper()}{words[1:]} for {steps:,} steps on {where}, measured at {cost.step_s:.2f} s a step."
-    if first_shapes_steps:
-        first = min(first_shapes_steps, steps)
-        text += (f" First recognisable shapes usually after ~{first:,} steps "
-                 f"({duration_words(cost.run_seconds(first, settings))}).")
+    if first_shapes_steps and first_shapes_steps <= steps:
+        text += (f" First recognisable shapes usually after ~{first_shapes_steps:,} steps "
+                 f"({duration_words(cost.run_seconds(first_shapes_steps, settings))}).")
+    elif first_shapes_steps:
+        text += f" Recognisable shapes usually take ~{first_shapes_steps:,} steps, more than this run."
     return text
