@@ -1,4 +1,3 @@
-import sys
 
 from studio.cli.main import entry
 

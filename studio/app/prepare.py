@@ -17,7 +17,7 @@ from studio.engine.data.dataset import DataConfig, ImageDataset, prepare_dataset
 from studio.engine.errors import UserError
 from studio.engine.models import get_kind
 from studio.engine.models.kind import Suggestion
-from studio.engine.suggest import DeviceInfo, suggest_for_files
+from studio.engine.models.suggest import DeviceInfo, suggest_for_files
 from studio.engine.train.estimate import StepCost
 
 

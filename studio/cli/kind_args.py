@@ -9,7 +9,7 @@ Each kind in `studio.engine.models.KINDS` gets a `train KIND` parser: one requir
 - a switch with a fixed default: `--flag` / `--no-flag`.
 
 Every value the user does not give comes from the kind's suggestion for the folders
-(`studio.engine.suggest.suggest_for_files`, `Suggestion.chosen`), exactly as the studio's wizard
+(`studio.engine.models.suggest.suggest_for_files`, `Suggestion.chosen`), exactly as the studio's wizard
 fills its fields, so the same folder gives the same project from either.
 """
 
@@ -85,7 +85,7 @@ def train_settings(args):
     user gave, the kind's suggestion for the folders for everything else. Reads image headers."""
     from studio.engine.config import RunSettings
     from studio.engine.data.dataset import DataConfig, scan_folder
-    from studio.engine.suggest import suggest_for_files
+    from studio.engine.models.suggest import suggest_for_files
 
     kind = get_kind(args.kind)
     files = {role: scan_folder(folder) for role, folder in train_folders(args).items()}

@@ -14,8 +14,8 @@ from studio.app.state import ProjectState
 from studio.app.task_worker import TaskRunner
 from studio.engine.errors import Cancelled, UserError
 from studio.engine.models import get_kind
+from studio.engine.models.suggest import DeviceInfo
 from studio.engine.project.folder import Project
-from studio.engine.suggest import DeviceInfo
 
 
 def suggest(kind, counts, sizes, device):

@@ -19,8 +19,8 @@ from studio.engine.data import video
 from studio.engine.data.decode import ImageDecodeError, decode
 from studio.engine.errors import UserError
 from studio.engine.images import load_png, open_image, save_png
+from studio.engine.models.suggest import probe_sizes
 from studio.engine.project.folder import Project
-from studio.engine.suggest import probe_sizes
 
 EPS = (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 16 16\n%%EndComments\n"
        b"newpath 0 0 moveto 16 16 lineto stroke\nshowpage\n%%EOF\n")

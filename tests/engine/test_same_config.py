@@ -17,7 +17,7 @@ from studio.engine.data.procedural import discs, write_folder
 from studio.engine.errors import UserError
 from studio.engine.models import KINDS, get_kind
 from studio.engine.models.sessions import create_session
-from studio.engine.suggest import DeviceInfo
+from studio.engine.models.suggest import DeviceInfo
 
 ROLE_NAMES = sorted({r.name for k in KINDS.values() for r in k.roles})
 

@@ -78,7 +78,7 @@ def test_every_nth_frame_of_a_long_clip(clip, cache, monkeypatch):
 
 def test_scanning_a_clip_lists_its_frames_for_the_suggestion(clip):
     from studio.engine.data.dataset import scan_folder
-    from studio.engine.suggest import probe_sizes
+    from studio.engine.models.suggest import probe_sizes
 
     found = scan_folder(clip)
     assert len(found) == 120 and found[4] == f"{clip}#frame 4"

@@ -112,7 +112,7 @@ def probe(path: str | os.PathLike) -> Clip:
 class FrameList(list):
     """The names of the frames a clip will give (at most: near-identical ones are dropped later), in
     place of a folder's file list. `frame_size` tells whoever sizes a collection from its files'
-    headers (studio.engine.suggest.probe_sizes) what a frame measures: a clip has no header per frame."""
+    headers (studio.engine.models.suggest.probe_sizes) what a frame measures: a clip has no header per frame."""
 
     def __init__(self, names: list[str], frame_size: tuple[int, int]):
         super().__init__(names)

@@ -232,7 +232,7 @@ class ModelKind:
     def suggest(self, counts: list[int], sizes: list[tuple[int, int]], device) -> Suggestion:
         """Settings for folders of `counts` images whose probed (w, h) are `sizes`, trained on
         `device` (a `studio.engine.device.DeviceInfo`). One path for the studio and the CLI."""
-        from studio.engine.suggest import suggest_common
+        from studio.engine.models.suggest import suggest_common
 
         return suggest_common(self, counts, sizes, device)
 
