@@ -29,7 +29,7 @@ def _add_common_training(p: argparse.ArgumentParser, kind) -> None:
     """The flags every `train KIND` takes; a value left out comes from the kind's suggestion for
     the folders (see studio.cli.kind_args), as in the studio's wizard."""
     from studio.engine.config import RunSettings
-    from studio.engine.suggest import SMALL_SET
+    from studio.engine.models.suggest import SMALL_SET
 
     d = RunSettings()
     p.add_argument("--out", type=user_path, required=True, help="new project folder to create")

@@ -376,7 +376,7 @@ class MainWindow(QMainWindow):
 
     def _device_label(self, device: str) -> str:
         try:
-            from studio.engine.suggest import device_info
+            from studio.engine.models.suggest import device_info
 
             return device_info(device if device else "auto").label
         except UserError as e:
