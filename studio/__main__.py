@@ -1,4 +1,3 @@
-
 from studio.cli.main import entry
 
 entry()
