@@ -145,11 +145,13 @@ def relaunch(argv: list[str], devices: int) -> int:
 # torchrun, minus what it prints when a rank fails: the rank has said why in one line already
 # (a UserError), and the launcher's traceback and log lines would bury it. Its loggers are made
 # quiet as they are created and the ranks inherit the environment as it was; the exit status is
-# the failed rank's, and a rank killed by a signal is named in one line.
+# the failed rank's, a rank killed by a signal is named in one line, and a stop signal to the
+# launcher itself ends it with the usual 128 + signal status.
 _LAUNCHER = """
 import logging, os, sys
 level = os.environ.get("LOGLEVEL")
 os.environ["LOGLEVEL"] = "CRITICAL"
+from torch.distributed.elastic.multiprocessing.api import SignalException
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.run import main
 logging.getLogger("torch.distributed").setLevel(logging.CRITICAL)
@@ -168,4 +170,6 @@ except ChildFailedError as e:
     if signals and not any(c > 0 for c in codes):
         print(f"gan-studio: a training process was stopped by signal {signals[0]}.", file=sys.stderr)
     sys.exit(next((c for c in codes if c > 0), 1))
+except SignalException as e:  # Ctrl-C or a stop signal: the ranks got it too and say what they did
+    sys.exit(128 + int(e.sigval))
 """
