@@ -232,6 +232,12 @@ class MainWindow(QMainWindow):
                                                lambda: self.demos.open_project("scenes"),
                                                tip="A copy of the bundled day/night translation model")
         h = mb.addMenu("&Help")
+        self.guide_action = self._action("Guide (README)", self._open_guide, S.HelpContents,
+                                         "Open the guide to GAN Studio shipped with it")
+        self.shortcuts_action = self._action("Keyboard Shortcuts", self._show_shortcuts, "Ctrl+/")
+        h.addAction(self.guide_action)
+        h.addAction(self.shortcuts_action)
+        h.addSeparator()
         h.addAction(self.demo_faces_action)
         h.addAction(self.demo_scenes_action)
         h.addSeparator()
@@ -444,6 +450,22 @@ class MainWindow(QMainWindow):
         box.open()
         self.last_message = box
         return box
+
+    def _open_guide(self) -> None:
+        from studio.ui.help import guide_path
+
+        path = guide_path()
+        if path is None or not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            self.show_message("Guide", "The guide (README.md) could not be opened on this computer." if path is None
+                              else f"The guide is at {path}; open it in a text editor or browser.")
+
+    def _show_shortcuts(self):
+        from studio.ui.help import ShortcutsDialog, shortcut_rows
+
+        dialog = ShortcutsDialog(shortcut_rows(self.actions()), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     def _about(self) -> None:
         from studio import __version__
