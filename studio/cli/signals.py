@@ -62,10 +62,14 @@ class StopFlag:
             return
         name = _NAMES.get(signum) or signal.Signals(signum).name
         hint = " (Ctrl-C again to abort)" if signum == signal.SIGINT else ""
+        text = f"\n{name}: stopping after this step and saving a checkpoint{hint}\n"
+        # Straight to the file descriptor: print() here would re-enter sys.stderr's buffer when the signal
+        # lands mid-write (a progress bar update), and its RuntimeError would surface at a random line
+        # of the training loop. Any error here is swallowed for the same reason.
         try:
-            print(f"\n{name}: stopping after this step and saving a checkpoint{hint}", file=sys.stderr, flush=True)
-        except (OSError, ValueError):
-            pass  # a handler that raised would surface at a random line of the training loop
+            os.write(sys.stderr.fileno(), text.encode("utf-8", "replace"))
+        except (OSError, ValueError, AttributeError):
+            pass
 
     def __exit__(self, *exc) -> None:
         for signum, old in self._old.items():

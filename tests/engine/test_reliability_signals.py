@@ -10,6 +10,7 @@ real entry point (`python -m studio`) after its terminal hung up. A last test se
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 
 import pytest
 import torch
@@ -86,24 +88,28 @@ def _check_after(root, before_signal: int, where: str) -> int:
 def _fork_cli(root, log):
     """A child running `gan-studio resume` in this process's image. Stop signals are blocked until the CLI
     has installed its handlers, so one sent during start-up waits for them instead of killing the child."""
+    stops = {signal.SIGTERM, signal.SIGHUP}
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops)  # blocked from the child's first instant
     pid = os.fork()
     if pid != 0:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         return pid
     code = 3
     try:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP})
         enter = cli_signals.StopFlag.__enter__
 
         def enter_then_unblock(self):
             flag = enter(self)
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
             return flag
 
         cli_signals.StopFlag.__enter__ = enter_then_unblock
         sys.stdout = sys.stderr = open(log, "a")  # noqa: SIM115 - os._exit below ends the process
         code = main(["resume", str(root), *RESUME])
-        sys.stderr.flush()
+    except BaseException:
+        traceback.print_exc()  # into the log the failed assertion shows
     finally:
+        sys.stderr.flush()
         os._exit(code)
 
 
@@ -266,3 +272,39 @@ def test_the_studio_saves_the_step_it_was_training_when_sigterm_arrives(qtbot, p
     assert quits == [signal.SIGTERM]
     assert not window.controller.busy
     assert _check_after(project, before, "studio SIGTERM") > start
+
+
+class _SignalMidWrite(io.RawIOBase):
+    """A file whose first write is interrupted by SIGTERM: the handler runs while the buffered stream
+    above it is in the middle of that write, as when the signal lands during a progress bar update."""
+
+    def __init__(self, fd: int):
+        self.fd, self.fired = fd, False
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def write(self, data) -> int:
+        if not self.fired:
+            self.fired = True
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.01)  # the Python-level handler runs here, inside the buffered write
+        return os.write(self.fd, bytes(data))
+
+
+def test_a_signal_landing_mid_write_to_stderr_does_not_break_training(tmp_path, monkeypatch):
+    fd = os.open(tmp_path / "stderr.txt", os.O_WRONLY | os.O_CREAT)
+    stream = io.TextIOWrapper(io.BufferedWriter(_SignalMidWrite(fd)))
+    monkeypatch.setattr(sys, "stderr", stream)
+    try:
+        with cli_signals.StopFlag(cli_signals.SESSION_END) as flag:
+            stream.write("  3%|#         | 31/1000 [00:02<01:10, 13.7step/s]")
+            stream.flush()  # a RuntimeError ("reentrant call") here would reach the training loop
+        assert flag.event.is_set()
+    finally:
+        monkeypatch.undo()
+        stream.close()
+    assert "SIGTERM: stopping after this step" in (tmp_path / "stderr.txt").read_text()
