@@ -1,17 +1,21 @@
 """Inference latency of the studio's two everyday operations, through the code the studio runs.
 
-    python bench/inference_speed.py [--repeats 100] [--translations 7] [--device auto] [--threads N]
+    python bench/inference_speed.py [--repeats 100] [--batch 64] [--translations 7] [--device auto]
+                                    [--threads N] [--quick]
 
-  DCGAN-64 single image   one latent -> one 64 px picture with the default widths (z 100, ngf 64),
-                          through `Renderer` (onnxruntime on a CPU, torch on a GPU: what the pad
-                          uses) and through the bare torch generator for comparison.
-                          Goal: p95 <= 16 ms on a CPU.
+  every kind with a latent space (DCGAN 64 px, the 2014 GAN 32 px; the kinds' default widths):
+    single image          one latent -> one picture, through `Renderer` with each backend: torch
+                          (the bare generator, on the device) and onnxruntime (CPU); the studio's
+                          own pick is onnxruntime on a CPU, torch on a GPU (what the pad uses).
+                          Goal for the DCGAN: p95 <= 16 ms on a CPU.
+    batch                 `--batch` latents -> pictures, each backend, per batch and per image.
   CycleGAN 256x256        one 256x256 picture -> translated picture with the default widths (ResNet-9
                           generator), through `Translator.translate_array` (uint8 in, uint8 out).
                           Goal: <= 1.5 s on a CPU, <= 20 ms on a GPU.
 
 Random weights: the arithmetic does not depend on training. Threads default to what the studio
-uses for rendering (`renderer.default_threads()`) for the DCGAN and all cores for translation.
+uses for rendering (`renderer.default_threads()`) for the latent kinds and all cores for translation.
+`--quick` runs every row a few times: it checks the script, not the speed.
 """
 
 from __future__ import annotations
@@ -33,30 +37,43 @@ def percentiles(seconds: list[float]) -> str:
     return f"p50 {np.percentile(ms, 50):8.1f} ms   p95 {np.percentile(ms, 95):8.1f} ms   n={len(ms)}"
 
 
-def dcgan_single(device: torch.device, repeats: int, threads: int) -> float:
+def latent_kind(name: str, device: torch.device, repeats: int, batch: int, threads: int) -> dict[str, float]:
+    """Single-image and batch latency of one latent kind's generator, per backend; p95 ms by row."""
     from studio.engine.explore.generator import GeneratorModel
     from studio.engine.explore.renderer import Renderer
     from studio.engine.models import get_kind
-    from studio.engine.models.dcgan.nets import Generator, init_weights
-    from studio.engine.models.dcgan.trainer import DCGANConfig
 
-    cfg = DCGANConfig(size=64)
+    kind = get_kind(name)
+    cfg = kind.config_cls()  # the kind's default size and widths
     torch.manual_seed(0)
-    G = Generator(cfg.size, cfg.z_dim, cfg.ngf, cfg.channels)
-    G.apply(init_weights)
-    model = GeneratorModel(cfg, {k: v.clone() for k, v in G.state_dict().items()}, device, kind=get_kind("dcgan"))
-    z = np.random.default_rng(0).standard_normal((repeats + 3, cfg.z_dim)).astype(np.float32)
+    G = kind.make_generator(cfg)
+    model = GeneratorModel(cfg, {k: v.clone() for k, v in G.state_dict().items()}, device, kind=kind)
+    z = np.random.default_rng(0).standard_normal((repeats + 3, model.z_dim)).astype(np.float32)
+    zb = np.random.default_rng(1).standard_normal((batch, model.z_dim)).astype(np.float32)
     it = iter(range(10**9))
-
     torch.set_num_threads(threads)
-    bare = timed(lambda: model.generate(torch.from_numpy(z[next(it) % len(z)][None])), repeats)
-    print(f"DCGAN-64 single image, bare torch generator:      {percentiles(bare)}")
-    renderer = Renderer(model, threads=threads)
-    studio = timed(lambda: renderer.generate(z[next(it) % len(z)]), repeats)
-    p95 = float(np.percentile(studio, 95) * 1000)
-    print(f"DCGAN-64 single image, studio renderer ({renderer.backend:11s}): {percentiles(studio)}"
-          f"   goal p95 <= 16 ms on a CPU: {'met' if p95 <= 16 or device.type != 'cpu' else 'NOT met'}")
-    return p95
+    title = f"{kind.title} {cfg.size} px"
+    studio_backend = Renderer(model, threads=threads).backend  # what the pad renders with here
+    p95s = {}
+    for backend in ("torch", "onnxruntime"):
+        try:
+            renderer = Renderer(model, backend=backend, threads=threads)
+        except Exception as e:  # noqa: BLE001 - no onnxruntime, or an exporter that fails: say so, go on
+            print(f"{title}, {backend}: not available ({e.__class__.__name__}: {e})")
+            continue
+        mark = " (the studio's)" if backend == studio_backend else ""
+        single = timed(lambda r=renderer: r.generate(z[next(it) % len(z)]), repeats)
+        p95 = p95s[f"{name} single {backend}"] = float(np.percentile(single, 95) * 1000)
+        goal = ""
+        if name == "dcgan" and backend == studio_backend and device.type == "cpu":
+            goal = f"   goal p95 <= 16 ms on a CPU: {'met' if p95 <= 16 else 'NOT met'}"
+        print(f"{title}, single image, {backend:11s}{mark:15s} {percentiles(single)}{goal}")
+        many = timed(lambda r=renderer: r.generate(zb), max(3, repeats // 10), warmup=1)
+        p95s[f"{name} batch {backend}"] = float(np.percentile(many, 95) * 1000)
+        per_image = float(np.median(many)) / batch * 1000
+        print(f"{title}, batch of {batch}, {backend:11s}{mark:15s} {percentiles(many)}   "
+              f"{per_image:.2f} ms an image")
+    return p95s
 
 
 def cyclegan_256(device: torch.device, repeats: int, threads: int) -> float:
@@ -83,11 +100,15 @@ def cyclegan_256(device: torch.device, repeats: int, threads: int) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeats", type=int, default=100, help="DCGAN single-image repeats")
+    ap.add_argument("--repeats", type=int, default=100, help="single-image repeats per latent kind and backend")
+    ap.add_argument("--batch", type=int, default=64, help="latents per batch in the batch rows")
     ap.add_argument("--translations", type=int, default=7, help="CycleGAN translations timed")
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--threads", type=int, default=None, help="DCGAN render threads (default: the studio's)")
+    ap.add_argument("--threads", type=int, default=None, help="render threads (default: the studio's)")
+    ap.add_argument("--quick", action="store_true", help="a few repeats of every row: checks the script only")
     args = ap.parse_args()
+    if args.quick:
+        args.repeats, args.translations = 5, 1
 
     from studio.engine.device import describe_device, pick_device
     from studio.engine.explore.renderer import default_threads
@@ -95,7 +116,11 @@ def main() -> int:
     device = pick_device(args.device)
     cores = torch.get_num_threads()
     print(f"device: {describe_device(device)}  torch {torch.__version__}")
-    dcgan_single(device, args.repeats, args.threads or default_threads())
+    from studio.engine.models import KINDS
+
+    for name, kind in KINDS.items():
+        if kind.capabilities.latent_space:
+            latent_kind(name, device, args.repeats, args.batch, args.threads or default_threads())
     cyclegan_256(device, args.translations, cores)
     return 0
 

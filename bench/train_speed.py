@@ -1,18 +1,29 @@
 """Training throughput of GAN Studio against the canonical eager loop, measured in the same run.
 
-    python bench/train_speed.py [DATA_DIR] [--mode dcgan|cyclegan] [--source photos|web|thumbs|tiny|all]
-                                [--rounds 3] [--steps N] [--device auto]
+    python bench/train_speed.py [DATA_DIR] [--mode dcgan|cyclegan|gan|all] [--source photos|web|thumbs|tiny|all]
+                                [--rounds 3] [--steps N] [--device auto] [--quick]
+
+GAN Studio's side is built as a training session builds it: on the first round the fast path is
+chosen for this machine by timing each candidate the kind's quality check approved
+(studio/engine/train/fast_path.py; not part of the timed steps) and remembered in the bench's
+own cache folder, so later rounds reuse it; each round prints the path and its step times.
 
 DCGAN mode (64 px, batch 64): the project's trainer with its defaults (resident uint8 dataset,
-the device's fast path: channels_last, with bf16 autocast and the small-map matmuls on a CPU that
-computes bf16 natively, fp32 on other CPUs, bf16 autocast on a GPU; frozen D in the G step)
-against the pytorch/examples dcgan recipe (torchvision ImageFolder +
-DataLoader(2 workers) + fp32 + Sigmoid/BCELoss, NCHW) on the same folder and device.
+the measured fast path; frozen D in the G step) against the pytorch/examples dcgan recipe
+(torchvision ImageFolder + DataLoader(2 workers) + fp32 + Sigmoid/BCELoss, NCHW) on the same
+folder and device.
+
+GAN mode (the 2014 GAN, 32 px, batch 64, width 128): the project's trainer against the same
+fully connected networks in a plain eager fp32 loop (ImageFolder + DataLoader(2 workers),
+BCE-with-logits, D's gradients computed in the G step too) on the same folder and device.
 
 CycleGAN mode (256 px, batch 1): the project's trainer against the reference repository's
 training loop (unaligned A/B ImageFolder-style dataset, Resize(286, bicubic) + RandomCrop(256) +
 flip in DataLoader(2 workers), fp32, the same ResNet-9 generators and 70x70 PatchGANs, LSGAN,
 image pools, D frozen during the G step).
+
+`--quick` checks that every mode runs end to end: one round of one timed step after one warm-up,
+a small tiny-PNG folder, CycleGAN at 64 px. Its figures mean nothing.
 
 The two loops run in alternating rounds, each round in a fresh process (nothing shared: no
 allocator, thread pool or DataLoader worker left over from the other side; start-up and warm-up
@@ -33,7 +44,9 @@ while the project decodes once:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -48,7 +61,8 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from studio.engine.device import describe_device, pick_device  # noqa: E402
-from studio.engine.models import get_kind  # noqa: E402
+from studio.engine.models import KINDS, get_kind  # noqa: E402
+from studio.engine.train.distributed import SINGLE  # noqa: E402
 
 SOURCES = {  # name: (width, height, count, format, grain)
     "camera": (4032, 3024, 128, "jpg", 6.0),
@@ -247,36 +261,96 @@ class CanonicalCycleGAN:
         return waited
 
 
+# ----- a plain eager loop for the 2014 GAN (the project's networks, nothing else of the project) ------
+class CanonicalGAN:
+    images_per_step = 64
+    prep_seconds = 0.0
+
+    def __init__(self, data_dir: Path, device: torch.device, tmp: Path, size: int = 32):
+        import torchvision.datasets as dset
+        import torchvision.transforms as T
+
+        from studio.engine.models.gan.nets import Discriminator, Generator
+
+        root = tmp / "imagefolder"
+        root.mkdir()
+        (root / "class0").symlink_to(data_dir.resolve(), target_is_directory=True)
+        ds = dset.ImageFolder(str(root), transform=T.Compose([
+            T.Resize(size), T.CenterCrop(size), T.ToTensor(), T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))]))
+        self.data = _Endless(torch.utils.data.DataLoader(ds, batch_size=64, shuffle=True, num_workers=2,
+                                                        drop_last=True))
+        self.device = device
+        self.netG, self.netD = Generator(size, 100, 128, 3).to(device), Discriminator(size, 128, 3).to(device)
+        self.crit = nn.BCEWithLogitsLoss()
+        self.optD = torch.optim.Adam(self.netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.optG = torch.optim.Adam(self.netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
+
+    def step(self) -> float:
+        t0 = time.perf_counter()
+        data, _ = self.data.next()
+        waited = time.perf_counter() - t0
+        real = data.to(self.device)
+        b = real.size(0)
+        ones, zeros = torch.ones(b, device=self.device), torch.zeros(b, device=self.device)
+        self.netD.zero_grad()
+        self.crit(self.netD(real), ones).backward()
+        fake = self.netG(torch.randn(b, 100, device=self.device))
+        self.crit(self.netD(fake.detach()), zeros).backward()
+        self.optD.step()
+        self.netG.zero_grad()
+        self.crit(self.netD(fake), ones).backward()
+        self.optG.step()
+        return waited
+
+
 # ----- the project's trainers --------------------------------------------------------------------
 class Studio:
     def __init__(self, trainer, prep_seconds: float):
         self.trainer, self.prep_seconds = trainer, prep_seconds
         self.images_per_step = trainer.images_per_step
+        self.path = trainer.fast.describe()
 
     def step(self) -> float:
         self.trainer.step()
         return 0.0
 
 
-def studio_dcgan(data_dir: Path, device: torch.device, cache: Path) -> Studio:
+def studio_trainer(kind_name: str, cfg, folders: dict[str, Path], device: torch.device, cache: Path) -> Studio:
+    """The kind's trainer for `cfg` as a training session builds it: the data prepared (and cached)
+    once, the fast path measured for this machine on the first round and remembered."""
+    from studio.engine.config import RunSettings
     from studio.engine.data.dataset import DataConfig, prepare_dataset
-    from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
+    from studio.engine.train.fast_path import ChoiceCache, build_trainer
 
+    kind = get_kind(kind_name)
+    load = kind.load_config(cfg, DataConfig(size=cfg.size))
     t0 = time.perf_counter()
-    ds = prepare_dataset(data_dir, DataConfig(size=64), cache_dir=cache)
+    datasets = {role: prepare_dataset(d, load, cache_dir=cache) for role, d in folders.items()}
     prep = time.perf_counter() - t0
-    return Studio(DCGANTrainer(DCGANConfig(size=64, batch=64), ds.images, device=device), prep)  # user defaults
+    settings = RunSettings(steps=5000, device=device.type)
+
+    def make(probe: bool):
+        few = {r: dataclasses.replace(d, images=d.images[: 2 * cfg.batch]) for r, d in datasets.items()}
+        return kind.make_trainer(cfg, settings, few if probe else datasets, device, SINGLE)
+
+    trainer = build_trainer(kind.name, kind.approved_paths(), cfg, device, make,
+                            cache=ChoiceCache(cache / "fast-paths.json"))
+    return Studio(trainer, prep)
 
 
-def studio_cyclegan(dir_a: Path, dir_b: Path, device: torch.device, cache: Path, size: int) -> Studio:
-    from studio.engine.data.dataset import DataConfig, prepare_dataset
-    from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
+def studio_side(mode: str, data: list[Path], device: torch.device, cache: Path, size: int) -> Studio:
+    """GAN Studio's defaults for each mode (the configs a user gets, at the bench's sizes)."""
+    if mode == "dcgan":
+        from studio.engine.models.dcgan.trainer import DCGANConfig
 
-    cfg = CycleGANConfig(size=size)
-    t0 = time.perf_counter()
-    a, b = (prepare_dataset(d, DataConfig(size=cfg.load_size), cache_dir=cache).images for d in (dir_a, dir_b))
-    prep = time.perf_counter() - t0
-    return Studio(CycleGANTrainer(cfg, a, b, device=device), prep)
+        return studio_trainer(mode, DCGANConfig(size=64, batch=64), {"data": data[0]}, device, cache)
+    if mode == "gan":
+        from studio.engine.models.gan.trainer import GANConfig
+
+        return studio_trainer(mode, GANConfig(size=32, batch=64), {"data": data[0]}, device, cache)
+    from studio.engine.models.cyclegan.trainer import CycleGANConfig
+
+    return studio_trainer(mode, CycleGANConfig(size=size), {"a": data[0], "b": data[1]}, device, cache)
 
 
 # ----- measurement ---------------------------------------------------------------------------------
@@ -302,6 +376,8 @@ def run_child(side: str, args: argparse.Namespace, data: list[Path], work: Path,
     """One round of one side in a fresh process; returns its JSON result."""
     cmd = [sys.executable, __file__, "--child", side, "--work", str(work), "--steps", str(steps), "--warmup",
            str(warmup), "--size", str(args.size), "--device", args.device, *map(str, data)]
+    if args.fast_path_default:
+        cmd.append("--fast-path-default")
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"{side} round failed:\n{out.stderr[-3000:]}")
@@ -313,16 +389,19 @@ def child(args: argparse.Namespace) -> int:
     work = Path(args.work)
     data = [Path(d) for d in args.data_dirs]
     with tempfile.TemporaryDirectory(dir=work) as tmp:
-        if args.child == "canonical-dcgan":
+        if args.fast_path_default:
+            os.environ["GAN_STUDIO_FAST_PATH"] = "default"
+        who, mode = args.child.split("-", 1)
+        if who == "studio":
+            side = studio_side(mode, data, device, work / "cache", args.size)
+        elif mode == "dcgan":
             side = CanonicalDCGAN(data[0], device, Path(tmp))
-        elif args.child == "studio-dcgan":
-            side = studio_dcgan(data[0], device, work / "cache")
-        elif args.child == "canonical-cyclegan":
-            side = CanonicalCycleGAN(data[0], data[1], device, args.size)
+        elif mode == "gan":
+            side = CanonicalGAN(data[0], device, Path(tmp))
         else:
-            side = studio_cyclegan(data[0], data[1], device, work / "cache", args.size)
+            side = CanonicalCycleGAN(data[0], data[1], device, args.size)
         ips, wait = _round(side, args.steps, args.warmup, device)
-        print(json.dumps({"ips": ips, "wait": wait, "prep": side.prep_seconds}))
+        print(json.dumps({"ips": ips, "wait": wait, "prep": side.prep_seconds, "path": getattr(side, "path", "")}))
     return 0
 
 
@@ -338,6 +417,7 @@ def compare(mode: str, args, data: list[Path], work: Path, steps: int, warmup: i
         waits.append(b["wait"])
         print(f"  round {r + 1}: canonical {b['ips']:7.2f} images/s (waiting for data {b['wait']:4.0%}),"
               f" GAN Studio {o['ips']:7.2f} images/s -> {ratios[-1]:.2f}x", flush=True)
+        print(f"    GAN Studio's fast path: {o['path']}", flush=True)
     ratio = statistics.median(ratios)
     print(f"{label}: canonical {statistics.median(base_ips):.2f} images/s (data wait"
           f" {statistics.median(waits):.0%}), GAN Studio {statistics.median(our_ips):.2f} images/s"
@@ -378,17 +458,21 @@ def _describe_folder(folder: Path) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("data", nargs="?", help="image folder (DCGAN) or a folder with A/ and B/ (CycleGAN)")
-    ap.add_argument("--mode", choices=("dcgan", "cyclegan"), default="dcgan")
-    ap.add_argument("--source", choices=(*SOURCES, "all"), default="all",
-                    help="procedural folder kind when no DATA_DIR is given (default: all, one after another)")
+    ap.add_argument("data", nargs="?", help="image folder (DCGAN, GAN) or a folder with A/ and B/ (CycleGAN)")
+    ap.add_argument("--mode", choices=(*KINDS, "all"), default="dcgan", help="a model kind, or all of them")
+    ap.add_argument("--source", choices=(*SOURCES, "all"), default=None,
+                    help="procedural folder kind when no DATA_DIR is given (default: all, one after another, "
+                         "for DCGAN; tiny for GAN)")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--steps", type=int, default=None, help="timed steps per round (default 8 DCGAN; CycleGAN 2 "
-                                                            "on a CPU, 50 on a GPU)")
+    ap.add_argument("--steps", type=int, default=None, help="timed steps per round (default 8 DCGAN, 20 GAN; "
+                                                            "CycleGAN 2 on a CPU, 50 on a GPU)")
     ap.add_argument("--warmup", type=int, default=None, help="untimed steps before each round (default 2; 1 for "
                                                              "CycleGAN on a CPU)")
-    ap.add_argument("--size", type=int, default=256, help="CycleGAN crop size")
+    ap.add_argument("--size", type=int, default=None, help="CycleGAN crop size (default 256; 64 with --quick)")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--quick", action="store_true", help="one short round per mode: checks the script, not speed")
+    ap.add_argument("--fast-path-default", action="store_true",
+                    help="GAN Studio on the device's built-in default path instead of the one measured here")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--work", help=argparse.SUPPRESS)
     ap.add_argument("data_dirs", nargs="*", help=argparse.SUPPRESS)
@@ -397,39 +481,62 @@ def main() -> int:
         if args.data:
             args.data_dirs.insert(0, args.data)
         return child(args)
+    if args.quick:
+        args.rounds, args.steps, args.warmup = 1, args.steps or 1, 1 if args.warmup is None else args.warmup
+    args.size = args.size or (64 if args.quick else 256)
 
     device = pick_device(args.device)
     cpu = device.type == "cpu"
     print(f"device: {describe_device(device)}  torch {torch.__version__}  threads {torch.get_num_threads()}")
+    modes = list(KINDS) if args.mode == "all" else [args.mode]
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        if not get_kind(args.mode).capabilities.translates:  # DCGAN mode; CycleGAN below
-            steps = args.steps or (8 if cpu else 100)
-            warmup = args.warmup if args.warmup is not None else (2 if cpu else 10)
-            kinds = [None] if args.data else (list(SOURCES) if args.source == "all" else [args.source])
-            results = {}
-            for kind in kinds:
-                work = tmp / (kind or "user")
-                work.mkdir()
-                data = Path(args.data) if args.data else source_folder(work / "images", kind)
-                label = f"DCGAN 64 px batch 64, {kind or data}"
-                print(f"\n{label}: {_describe_folder(data)}", flush=True)
-                results[label] = compare("dcgan", args, [data], work, steps, warmup, label)
-        else:
-            steps = args.steps or (2 if cpu else 50)
-            warmup = args.warmup if args.warmup is not None else (1 if cpu else 10)
-            if args.data:
-                dir_a, dir_b = Path(args.data) / "A", Path(args.data) / "B"
+        for mode in modes:
+            work_root = tmp / mode
+            work_root.mkdir()
+            if get_kind(mode).capabilities.translates:
+                results.update(_translation_mode(mode, args, work_root, cpu))
             else:
-                dir_a = source_folder(tmp / "A", "web", seed=0, count=64)
-                dir_b = source_folder(tmp / "B", "web", seed=1, count=64)
-            label = f"CycleGAN {args.size} px batch 1"
-            print(f"\n{label}: A {_describe_folder(dir_a)}; B {_describe_folder(dir_b)}", flush=True)
-            results = {label: compare("cyclegan", args, [dir_a, dir_b], tmp, steps, warmup, label)}
+                results.update(_latent_mode(mode, args, work_root, cpu))
     print("\nsummary (GAN Studio / canonical, images per second):")
     for label, ratio in results.items():
         print(f"  {label}: {ratio:.2f}x")
     return 0
+
+
+def _latent_mode(mode: str, args, tmp: Path, cpu: bool) -> dict[str, float]:
+    """DCGAN or GAN: one comparison per source folder."""
+    gan = mode == "gan"
+    steps = args.steps or ((20 if gan else 8) if cpu else 100)
+    warmup = args.warmup if args.warmup is not None else (2 if cpu else 10)
+    source = args.source or ("tiny" if gan or args.quick else "all")
+    kinds = [None] if args.data else (list(SOURCES) if source == "all" else [source])
+    label_base = "GAN (2014) 32 px batch 64" if gan else "DCGAN 64 px batch 64"
+    results = {}
+    for kind in kinds:
+        work = tmp / (kind or "user")
+        work.mkdir()
+        data = Path(args.data) if args.data else source_folder(work / "images", kind,
+                                                               count=128 if args.quick else None)
+        label = f"{label_base}, {kind or data}"
+        print(f"\n{label}: {_describe_folder(data)}", flush=True)
+        results[label] = compare(mode, args, [data], work, steps, warmup, label)
+    return results
+
+
+def _translation_mode(mode: str, args, tmp: Path, cpu: bool) -> dict[str, float]:
+    steps = args.steps or (2 if cpu else 50)
+    warmup = args.warmup if args.warmup is not None else (1 if cpu else 10)
+    if args.data:
+        dir_a, dir_b = Path(args.data) / "A", Path(args.data) / "B"
+    else:
+        count = 8 if args.quick else 64
+        dir_a = source_folder(tmp / "A", "web", seed=0, count=count)
+        dir_b = source_folder(tmp / "B", "web", seed=1, count=count)
+    label = f"CycleGAN {args.size} px batch 1"
+    print(f"\n{label}: A {_describe_folder(dir_a)}; B {_describe_folder(dir_b)}", flush=True)
+    return {label: compare(mode, args, [dir_a, dir_b], tmp, steps, warmup, label)}
 
 
 if __name__ == "__main__":
