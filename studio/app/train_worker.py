@@ -111,7 +111,8 @@ class TrainSignals(QObject):
     preparing = Signal(int, int)  # (done, total) images decoded while building the session
     ready = Signal(object)  # TrainReady
     progress = Signal(object)  # TrainProgress
-    samples = Signal(int, object)  # (step, uint8 (H, W, C) numpy grid)
+    samples = Signal(int, object)  # (step, uint8 (H, W, C) numpy grid), saved as a snapshot
+    preview = Signal(int, object)  # (step, grid) after a single step: shown, not saved, not a snapshot
     paused_changed = Signal(bool)  # the loop really is blocked (True) / running again (False)
     finished = Signal(object)  # TrainResult
     failed = Signal(str)  # one line for the user; the run is over
@@ -145,6 +146,7 @@ class TrainWorker:
         self._trainer = None
         self._last = None
         self._blocked = False  # gate is currently waiting (worker thread only)
+        self._single = False  # the step under way was granted one at a time while paused (worker thread only)
 
     # ----- control: any thread ---------------------------------------------------------------------
     def pause(self) -> None:
@@ -197,6 +199,7 @@ class TrainWorker:
     def _gate(self) -> bool:
         """Called by the engine before every step: blocks while paused; True means stop."""
         with self._cond:
+            self._single = False
             self._hand_over_weights()
             if self._flags.stop:
                 return True
@@ -204,6 +207,7 @@ class TrainWorker:
                 return False
             if self._flags.single_steps:
                 self._flags.single_steps -= 1
+                self._single = True
                 return False
             self._flush(force=True)
             self._signals.paused_changed.emit(True)
@@ -214,6 +218,7 @@ class TrainWorker:
                 return True  # ends paused: the run is over, not resumed
             if self._flags.single_steps and self._flags.paused:
                 self._flags.single_steps -= 1
+                self._single = True
                 return False  # still paused: no paused_changed(False) for one granted step
             self._signals.paused_changed.emit(False)
             return False
@@ -322,6 +327,10 @@ class TrainWorker:
             if ev.samples is not None:
                 self._flush(force=True)
                 self._signals.samples.emit(ev.step, ev.samples)
+            elif self._single:
+                # One step at a time is for watching what a step does: show its samples at once.
+                self._flush(force=True)
+                self._signals.preview.emit(ev.step, trainer.samples())
             else:
                 self._flush(force=ev.step >= target)
         # run() has written a checkpoint for the last step when it ended (normally or on stop)
@@ -377,7 +386,7 @@ class TrainWorker:
 class TrainController(SignalsOwner):
     """Owns the training thread for the GUI: start, pause, resume, single step, stop, join.
 
-    GUI thread only. Its TrainSignals (`preparing`, `ready`, `progress`, `samples`,
+    GUI thread only. Its TrainSignals (`preparing`, `ready`, `progress`, `samples`, `preview`,
     `paused_changed`, `finished`, `failed`, `generator_weights`, `state_changed`) outlive every run,
     so views connect once to the controller, not to each short-lived worker. The controller
     connects first, so its `state` is up to date when a view hears `ready` or `paused_changed`."""

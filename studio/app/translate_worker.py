@@ -2,8 +2,10 @@
 
 `TranslateController` (GUI thread) owns one long-lived `TranslateWorker` on the app's
 WorkerThread, started by the first request. The worker keeps the generator of each direction warm
-between requests and reloads it when the project has a newer checkpoint (so images dropped while
-training use the newest model). The newest request wins: only the newest waits, and an image
+between requests and reloads it when the project has a newer checkpoint. While the studio trains
+the project, the window hands over copies of the running trainer's generators (`use_weights`):
+those translate when they are newer than the newest checkpoint, so a training run can be tried
+from its first steps, not only after its first save. The newest request wins: only the newest waits, and an image
 being translated in tiles stops between tiles when a newer one arrives.
 
 Folder translation is a one-shot job: `translate_folder_task()` returns a function for
@@ -33,6 +35,7 @@ class TranslatedImage:
     before: np.ndarray  # uint8 (H, W, C): the source as the model sees it (full resolution)
     after: np.ndarray  # uint8 (H, W, C): the translation, same H and W
     step: int  # training step of the model that translated it
+    live: bool = False  # translated with a running training's weights, not a saved checkpoint
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class TranslateWorker:
         self._release = False
         self._stop = False
         self._cache: dict[tuple[str, str], object] = {}  # (project, direction) -> Translator; thread only
+        self._live: dict[str, object] = {}  # project -> GeneratorWeights of its running training
 
     # ----- any thread ----------------------------------------------------------------------------------
     def submit(self, request: _Request) -> None:
@@ -77,6 +81,15 @@ class TranslateWorker:
             self._pending = request
             self._latest = request.rid
             self._cond.notify()
+
+    def set_live(self, project: str, weights) -> None:
+        """Translate `project` with these weights (GeneratorWeights) while they are newer than its
+        newest checkpoint; None forgets them (the training ended and saved)."""
+        with self._cond:
+            if weights is None:
+                self._live.pop(project, None)
+            else:
+                self._live[project] = weights
 
     def release(self) -> None:
         """Drop the cached generators before the next request, e.g. when another project opens."""
@@ -111,16 +124,27 @@ class TranslateWorker:
                 self._translate(request)
 
     def _translator(self, project: str, direction: str):
+        """The Translator of the newest weights: the running training's, or the newest checkpoint's."""
         from studio.engine.models.cyclegan.translate import Translator
         from studio.engine.project.checkpoints import list_checkpoints
         from studio.engine.project.folder import Project
 
         # A reader (clean=False): the studio may be training this project, its temp files are live writes.
-        found = list_checkpoints(Project.open(project, clean=False).checkpoints_dir)
+        opened = Project.open(project, clean=False)
+        found = list_checkpoints(opened.checkpoints_dir)
         newest = found[-1][0] if found else None
+        with self._cond:
+            live = self._live.get(project)
+        if live is not None and (newest is None or live.step > newest):
+            key = (project, direction)
+            cached = self._cache.get(key)
+            if cached is None or cached.step != live.step or not getattr(cached, "live", False):
+                cached = translator_from_weights(live, opened.meta, direction)
+                self._cache[key] = cached
+            return cached
         key = (project, direction)
         cached = self._cache.get(key)
-        if cached is None or (newest is not None and cached.step != newest):
+        if cached is None or getattr(cached, "live", False) or (newest is not None and cached.step != newest):
             self._cache[key] = cached = Translator.load(project, direction=direction)
         return cached
 
@@ -135,7 +159,8 @@ class TranslateWorker:
             picture = decode_image(r.path, translator.data_cfg, full_resolution=True)
             before = match_channels(picture, translator.channels, translator.data_cfg.background)
             after = translator.translate_array(before, should_cancel=lambda: self.latest() != r.rid)
-            self._signals.done.emit(r.rid, TranslatedImage(r.path, r.direction, before, after, translator.step))
+            self._signals.done.emit(r.rid, TranslatedImage(r.path, r.direction, before, after, translator.step,
+                                                           live=getattr(translator, "live", False)))
         except Cancelled:
             return  # a newer request took over
         except UserError as e:
@@ -158,6 +183,7 @@ class TranslateController(SignalsOwner):
         self.signals.failed.connect(self._on_failed)
         self._runner = WorkerThread("gan-studio-translate", self)
         self._worker: TranslateWorker | None = None
+        self._live: dict[str, object] = {}  # project -> GeneratorWeights, handed to each new worker
         self._next_id = 0
         self._pending = 0  # id of the request being waited for (0: none)
 
@@ -169,6 +195,8 @@ class TranslateController(SignalsOwner):
         """Queue a translation of the image file `path`; returns its request id. Older requests give way."""
         if not self._runner.running:  # the thread starts with the first request and lives until shutdown
             self._worker = TranslateWorker(self.signals)
+            for root, weights in self._live.items():
+                self._worker.set_live(root, weights)
             self._runner.start(self._worker)
         self._next_id += 1
         rid = self._next_id
@@ -178,6 +206,21 @@ class TranslateController(SignalsOwner):
             self.signals.busy_changed.emit(True)
         self._worker.submit(_Request(rid, str(project), direction, str(path)))
         return rid
+
+    def use_weights(self, project: str | Path, weights) -> None:
+        """Translate `project` with a running training's generators (GeneratorWeights, a CPU copy)
+        while they are newer than its newest checkpoint; None: back to the checkpoints."""
+        root = str(project)
+        if weights is None:
+            self._live.pop(root, None)
+        else:
+            self._live[root] = weights
+        if self._worker is not None:
+            self._worker.set_live(root, weights)
+
+    def live_weights(self, project: str | Path):
+        """The running training's weights in use for `project`, or None."""
+        return self._live.get(str(project))
 
     def release_models(self) -> None:
         if self._worker is not None:
@@ -210,8 +253,24 @@ class TranslateController(SignalsOwner):
         return ok
 
 
-def translate_folder_task(project: str | Path, direction: str, folder: str | Path, out_dir: str | Path):
-    """A TaskRunner function translating every image under `folder` into `out_dir` (structure mirrored).
+def translator_from_weights(weights, meta: dict, direction: str):
+    """A Translator of a running training's generators (GeneratorWeights) for a project with `meta`
+    (its project.json), marked `live`. Any thread."""
+    from studio.engine.config import config_from_dict
+    from studio.engine.data.dataset import DataConfig
+    from studio.engine.models.cyclegan.translate import Translator
+
+    data_cfg = config_from_dict(DataConfig, meta.get("data", {}).get("config"))
+    translator = Translator.from_state(weights.config, weights.state, data_cfg, direction=direction, device="auto",
+                                       step=weights.step)
+    translator.live = True
+    return translator
+
+
+def translate_folder_task(project: str | Path, direction: str, folder: str | Path, out_dir: str | Path,
+                          weights=None):
+    """A TaskRunner function translating every image under `folder` into `out_dir` (structure mirrored),
+    with the newest checkpoint, or with `weights` (a running training's GeneratorWeights).
 
     Returns the engine's TranslateResult; cancelling stops between files (and between tiles)."""
 
@@ -219,7 +278,12 @@ def translate_folder_task(project: str | Path, direction: str, folder: str | Pat
         from studio.engine.models.cyclegan.translate import Translator
 
         progress(0, 0, "Loading the model…")
-        translator = Translator.load(project, direction=direction)
+        if weights is not None:
+            from studio.engine.project.folder import Project
+
+            translator = translator_from_weights(weights, Project.open(project, clean=False).meta, direction)
+        else:
+            translator = Translator.load(project, direction=direction)
 
         def on_progress(done: int, total: int) -> None:
             progress(done, total, f"Translated {done:,} of {total:,} images")

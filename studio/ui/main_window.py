@@ -170,7 +170,7 @@ class MainWindow(QMainWindow):
         self.translate_dock.hide()
         self.training_dock.raise_()
         self.resizeDocks([self.training_dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.training_dock, self.losses_dock], [460, 340], Qt.Orientation.Vertical)
+        self.resizeDocks([self.training_dock, self.losses_dock], [440, 270], Qt.Orientation.Vertical)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         a = QAction(text, self)
@@ -269,6 +269,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         st = self.state
         self.controller.generator_weights.connect(self._on_generator_weights)
+        self.translate_panel.weights_wanted.connect(self.controller.request_generator_weights)
         st.project_changed.connect(self._on_project_changed)
         st.history_reset.connect(self.loss_plot.set_records)
         st.history_appended.connect(self.loss_plot.append_records)
@@ -331,8 +332,15 @@ class MainWindow(QMainWindow):
         if self.controller.busy:
             return
         self.state.close()
-        self._set_welcome_mode(False)  # the panels show the preparation progress
         self.training.start_new(request)
+        self.show_work_area(True)  # the panels show the preparation progress, not the welcome page
+
+    def show_work_area(self, on: bool) -> None:
+        """The samples and the panels (True) or the welcome page alone (False)."""
+        self.stack.setCurrentWidget(self.work_tabs if on else self.welcome)
+        if on:
+            self.work_tabs.setCurrentWidget(self.samples_view)
+        self._set_welcome_mode(not on)
 
     def _set_welcome_mode(self, on: bool) -> None:
         """With no project, the panels have nothing to show: put them away so the welcome page stands
@@ -352,7 +360,8 @@ class MainWindow(QMainWindow):
         self.project_panel.set_project(project)
         if project is not None:
             self.loss_plot.set_groups(get_kind(project.kind).loss_groups())  # before the history arrives
-        self.stack.setCurrentWidget(self.work_tabs if project is not None else self.welcome)
+        # A new project's run prepares its images before the project opens: the work area stays.
+        self.stack.setCurrentWidget(self.work_tabs if project is not None or self.controller.busy else self.welcome)
         explorable = project is not None and get_kind(project.kind).capabilities.latent_space
         self.work_tabs.setTabEnabled(self.explore_tab, explorable)
         self.work_tabs.setTabToolTip(self.explore_tab, "" if explorable else _EXPLORE_NEEDS)
@@ -378,6 +387,7 @@ class MainWindow(QMainWindow):
         translates = get_kind(project.kind).capabilities.translates
         self.translate_dock.setVisible(translates)
         self.translate_panel.set_project(project if translates else None)
+        self.translate_panel.set_training(translates and self.controller.busy)
         self.update_actions()
 
     def _device_label(self, device: str) -> str:
@@ -535,6 +545,8 @@ class MainWindow(QMainWindow):
         kind = get_kind(weights.kind)
         if kind.capabilities.latent_space:
             self.explorer.set_generator_state(weights.config, weights.state, weights.step, kind=kind)
+        if kind.capabilities.translates:
+            self.translate_panel.set_live_weights(weights)
 
     def shutdown(self) -> None:
         """Stop every background thread (training saves a checkpoint first). Blocks until they ended."""

@@ -19,6 +19,8 @@ from studio.ui.widgets.image_view import ImageView
 from studio.ui.widgets.timeline import TimelineView
 
 SAMPLE_CACHE = 48  # decoded snapshot images kept for fast scrubbing
+WAITING = "Samples appear here as soon as training starts."
+PREPARING = "Preparing the images and the model. The first samples appear here in a moment."
 
 
 class SamplesView(QWidget):
@@ -38,7 +40,7 @@ class SamplesView(QWidget):
         self.heading.setWordWrap(True)
         self.heading.setContentsMargins(14, 10, 14, 0)
         style.muted(self.heading)
-        self.image = ImageView("Samples appear here as soon as training starts.")
+        self.image = ImageView(WAITING)
         self.timeline = TimelineView()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -52,6 +54,7 @@ class SamplesView(QWidget):
         self.setPalette(pal)
 
         training.samples.connect(self._on_samples)
+        training.preview.connect(self._on_preview)
         training.state_changed.connect(self._on_training_state)
         state.project_changed.connect(self._on_project_changed)
         state.samples_changed.connect(self.timeline.set_steps)
@@ -87,6 +90,7 @@ class SamplesView(QWidget):
     def _on_training_state(self, state: WorkerState) -> None:
         if state == WorkerState.PREPARING:
             self._live_grid = None  # a new run: the last run's grid is no longer the newest
+        self.image.set_placeholder(PREPARING if state == WorkerState.PREPARING else WAITING)
 
     def _on_samples(self, step: int, grid) -> None:
         self._live_grid = (step, grid)
@@ -95,6 +99,13 @@ class SamplesView(QWidget):
         # announced a second time, so it is shown here.
         if self.timeline.live and any(s == step for s, _ in self._state.sample_steps):
             self._show_grid(step, grid)
+
+    def _on_preview(self, step: int, grid) -> None:
+        """The grid after a single step (not saved): the user steps to watch exactly this."""
+        self.timeline.set_live(True)
+        self._live_grid = (step, grid)
+        self.image.set_picture(grid)
+        self.image.set_caption(f"Step {step:,}   ·   after a single step (not saved as a snapshot)")
 
     # ----- showing a snapshot ---------------------------------------------------------------------------
     def _show_grid(self, step: int, picture) -> None:

@@ -132,6 +132,8 @@ class TrainingSwitchboard(QObject):
     def _on_state_changed(self, state: WorkerState) -> None:
         window = self._window
         window.training_panel.set_state(state)
+        if self._translates():  # while it trains, the Translate panel uses the trainer's weights
+            window.translate_panel.set_training(state != WorkerState.IDLE)
         window.statusBar().showMessage(STATE_MESSAGES.get(state, ""))
         window.update_actions()
 
@@ -178,6 +180,7 @@ class TrainingSwitchboard(QObject):
             self._pending_new = None
             if window.state.project is None:
                 window.training_panel.clear_project()
+                window.show_work_area(False)  # nothing was made: back to the welcome page
         window.training_panel.set_message(message)
         if not window.closing:
             window.show_message("Training stopped", message, QMessageBox.Icon.Warning)

@@ -133,3 +133,41 @@ def test_bad_dropped_file_is_a_message(qtbot, window, trained_cyclegan, tmp_path
     with qtbot.waitSignal(panel.controller.image_failed, timeout=30_000):
         _drop_files(panel, [bad])
     assert "bad.png" in panel.caption.text()
+
+
+def test_translate_uses_the_live_weights_while_training(qtbot, window, tmp_path, shapes_factory):
+    from studio.app.train_worker import WorkerState
+    from studio.engine.config import RunSettings
+    from studio.engine.data.dataset import DataConfig
+    from studio.engine.models.sessions import create_session
+    from studio.ui.panels.translate_panel import TRAIN_FIRST
+
+    a = shapes_factory(tmp_path / "day", count=4, colors=RED, seed=1)
+    b = shapes_factory(tmp_path / "night", count=4, colors=BLUE, seed=2)
+    create_session(tmp_path / "fresh", "cyclegan", {"a": str(a), "b": str(b)}, DataConfig(size=32),
+                   RunSettings(steps=100_000, checkpoint_every=100_000, device="cpu"),
+                   {"ngf": 8, "ndf": 8, "n_blocks": 1, "preview_count": 2}).close()
+    assert window.open_project(tmp_path / "fresh")
+    panel = window.translate_panel
+    assert not panel.choose_button.isEnabled() and panel.caption.text() == TRAIN_FIRST
+    assert "day pictures into night" in panel.a2b_button.toolTip()  # the folders' own names
+
+    window.training.start()
+    qtbot.waitUntil(lambda: window.controller.state == WorkerState.RUNNING and window.state.step >= 2,
+                    timeout=60_000)
+    saved = [p.name for p in (tmp_path / "fresh" / "checkpoints").glob("*.json")]
+    assert saved in ([], ["step-0000000.json"])  # no trained model saved yet
+    assert panel.choose_button.isEnabled() and panel.a2b_button.isEnabled()
+    with qtbot.waitSignal(panel.translated, timeout=60_000) as got:
+        panel.translate_file(a / "shape000.png")
+    r = got.args[0]
+    assert r.live and r.step >= 2 and "training now" in panel.caption.text()
+
+    with qtbot.waitSignal(window.controller.finished, timeout=60_000):
+        window.controller.stop()
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
+    assert panel.choose_button.isEnabled()
+    assert "Train for a while first" not in panel.caption.text()  # stale after the stop's save
+    with qtbot.waitSignal(panel.translated, timeout=60_000) as got:
+        panel.set_direction("b2a")
+    assert not got.args[0].live and got.args[0].step == window.state.step

@@ -50,6 +50,9 @@ def test_new_dcgan_project_train_pause_step_resume_stop_reopen(qtbot, window, fi
     assert request.settings.steps == 100_000 and request.settings.sample_every == 3
     options["preset"].setCurrentIndex(0)  # the paper's recipe: quicker steps for this test
     wizard.accept()
+    # while the images are prepared (no project yet) the work area shows, not the welcome page
+    assert window.stack.currentWidget() is window.work_tabs and not window.training_dock.isHidden()
+    assert "Preparing" in window.samples_view.image._placeholder
 
     # --- training starts: samples signal, grid and loss plot change --------------------------------------
     out = tmp_path / "discs"
@@ -244,3 +247,20 @@ def test_continuing_the_bundled_demo_explains_instead_of_failing(qtbot, window, 
     window.training.start()
     assert not window.controller.busy
     assert "pictures that GAN Studio draws" in window.last_message.text()
+
+
+def test_single_step_shows_the_samples_of_that_step(qtbot, window, trained_dcgan):
+    assert window.open_project(trained_dcgan)  # 6 steps, a snapshot every 2
+    window.training_panel.steps_spin.setValue(100)
+    before = _image_bytes(window.samples_view.image)
+    with qtbot.waitSignal(window.controller.preview, timeout=30_000) as got:
+        window.training.step()  # starts the run paused and trains one step
+    assert got.args[0] == 7
+    qtbot.waitUntil(lambda: window.state.step == 7, timeout=10_000)
+    view = window.samples_view.image
+    assert view.caption.startswith("Step 7") and "single step" in view.caption
+    assert _image_bytes(view) != before
+    assert 7 not in window.samples_view.timeline.steps()  # shown, not a saved snapshot
+    with qtbot.waitSignal(window.controller.finished, timeout=30_000):
+        window.controller.stop()
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)

@@ -58,8 +58,14 @@ def test_the_window_fits_a_laptop_in_every_tab_and_state(qtbot, window, trained_
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
 
 
-def test_the_translate_panel_fits_a_laptop(qtbot, window, trained_cyclegan):
-    assert window.open_project(trained_cyclegan)
+def test_the_translate_panel_fits_a_laptop(qtbot, window, tmp_path):
+    import shutil
+
+    from studio.engine.project.demos import bundled_models_dir
+
+    # the bundled day/night demo: a long history with three quality figures per measurement
+    demo = shutil.copytree(bundled_models_dir() / "demo-scenes", tmp_path / "scenes")
+    assert window.open_project(demo)
     window.translate_dock.raise_()
     _assert_fits(window, "translate")
     window.translate_panel.set_direction("b2a")

@@ -47,6 +47,7 @@ class ExplorerPanel(QWidget):
         self._weights = None  # (cfg, state, step) when exploring weights from a running training
         self._pca_key = unique_key(self, "pca")
         self._pca_for = None  # the ModelInfo the principal directions were computed for
+        self._failure: str | None = None  # the last load failure shown, until a model loads
         self.export_dialog: ExportDialog | None = None
         self.renderer = RenderController(backend=backend, threads=threads, device=device, parent=self)
         self.renderer.model_ready.connect(self._on_model_ready)
@@ -203,6 +204,9 @@ class ExplorerPanel(QWidget):
 
     def _on_model_ready(self, info: ModelInfo) -> None:
         self._show_info(info)
+        if self.status_label.text() == self._failure:  # e.g. "no checkpoint yet", answered by live weights
+            self._show_message("")
+        self._failure = None
         # Principal directions belong to a generator: a different project (or z size) needs new
         # ones; weights from the same running training keep the old ones until asked again.
         old = self._pca_for
@@ -213,6 +217,7 @@ class ExplorerPanel(QWidget):
         self.model_changed.emit(info)
 
     def _on_failed(self, message: str) -> None:
+        self._failure = message
         self._show_message(message)
         if not self.renderer.has_model:
             self.info_label.setText(message)

@@ -96,9 +96,7 @@ class TrainingPanel(QWidget):
         self.speed_label = self._stat(stats, 0, "Speed")
         self.eta_label = self._stat(stats, 1, "Time left")
         self.device_label = self._stat(stats, 2, "Device")
-        self.device_label.setWordWrap(True)  # the device and its fast path with measured step times
         self.losses_label = self._stat(stats, 3, "Losses")
-        self.losses_label.setWordWrap(True)
         self.quality_label = self._stat(stats, 4, "Quality")
         self.quality_label.setToolTip("Measured every few hundred steps. SWD: distance between the generated and "
                                       "real images' patches (lower is better). Diversity: how different the samples "
@@ -152,6 +150,7 @@ class TrainingPanel(QWidget):
         style.muted(key)
         value = QLabel("—")
         value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        value.setWordWrap(True)  # a long value (a CycleGAN's three quality figures) must not widen the dock
         grid.addWidget(key, row, 0, Qt.AlignmentFlag.AlignTop)
         grid.addWidget(value, row, 1)
         grid.setColumnStretch(1, 1)

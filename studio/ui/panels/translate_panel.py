@@ -1,7 +1,9 @@
 """TranslatePanel (CycleGAN): drop any image to try the model, see before / after, translate a folder.
 
 Translation runs on the translation thread (studio.app.translate_worker) with the newest saved
-checkpoint, so it works while training continues. Any size works: the engine pads, tiles and
+checkpoint; while the studio trains the project, with a copy of the running trainer's generators
+(asked for through `weights_wanted` at each translation, as the DCGAN explorer asks when its tab
+opens), so a run can be tried from its first steps. Any size works: the engine pads, tiles and
 crops back to the exact input size.
 """
 
@@ -31,6 +33,12 @@ from studio.ui import style
 from studio.ui.widgets.split_view import SplitView
 
 DIRECTION_TITLES = {"a2b": "A → B", "b2a": "B → A"}
+TRAIN_FIRST = "Train for a while first: translation uses the latest saved model."
+USES_SAVED = "Uses the latest saved model, also while training continues."
+USES_LIVE = "Uses the model as it is now; training goes on meanwhile."
+# The chosen direction stands out: a designer must see at a glance which way the picture goes.
+DIRECTION_STYLE = ("QPushButton { padding: 6px 14px; font-weight: 600; }"
+                   "QPushButton:checked { background: #3d6fd1; border-color: #4c7fe0; color: white; }")
 
 
 def dropped_paths(mime) -> list[Path]:
@@ -48,6 +56,7 @@ class TranslatePanel(QWidget):
 
     translated = Signal(object)  # TranslatedImage shown
     folder_done = Signal(object)  # the engine's TranslateResult
+    weights_wanted = Signal()  # while training: a copy of the running trainer's generators, please
 
     def __init__(self, settings: StudioSettings | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -55,6 +64,9 @@ class TranslatePanel(QWidget):
         self.project: Project | None = None
         self.current_path: Path | None = None
         self.result: TranslatedImage | None = None
+        self._training = False  # the studio trains this project now: its live weights translate
+        self._waiting: dict[str, object] = {}  # "image" / "folder" -> what to run once the live weights arrive
+        self._out_dir: Path | None = None
         self.controller = TranslateController(self)
         self.controller.image_done.connect(self._on_image_done)
         self.controller.image_failed.connect(self._on_image_failed)
@@ -72,16 +84,16 @@ class TranslatePanel(QWidget):
         for b, d in ((self.a2b_button, "a2b"), (self.b2a_button, "b2a")):
             b.setCheckable(True)
             b.setProperty("direction", d)
+            b.setStyleSheet(DIRECTION_STYLE)
             self.direction_group.addButton(b)
         self.a2b_button.setChecked(True)
         self.direction_group.buttonToggled.connect(self._on_direction)
         top = QHBoxLayout()
         dl = QLabel("Direction")
-        style.muted(dl)
+        dl.setObjectName("heading")
         top.addWidget(dl)
-        top.addWidget(self.a2b_button)
-        top.addWidget(self.b2a_button)
-        top.addStretch(1)
+        top.addWidget(self.a2b_button, 1)
+        top.addWidget(self.b2a_button, 1)
 
         self.view = SplitView("Drop an image here to try the model\n\nAny size works — drag the divider to compare")
         self.view.setMinimumHeight(220)
@@ -134,21 +146,70 @@ class TranslatePanel(QWidget):
     # ----- project ----------------------------------------------------------------------------------
     def set_project(self, project: Project | None) -> None:
         changed = (project.root if project else None) != (self.project.root if self.project else None)
+        if changed and self.project is not None:
+            self.controller.use_weights(self.project.root, None)
         self.project = project
         if changed:
             self.controller.release_models()
             self.view.set_pair(None, None)
             self.result = None
+            self._waiting = {}
             self.save_button.setEnabled(False)
-        trained = project is not None and _has_checkpoint(project)
-        for w in (self.choose_button, self.folder_button, self.a2b_button, self.b2a_button):
-            w.setEnabled(trained)
-        if project is None:
+            self._name_directions()
+        self._update_ready(changed)
+
+    def set_training(self, on: bool) -> None:
+        """The studio trains (True) or stopped training (False) this project. While it trains, each
+        translation asks for the trainer's weights first; afterwards the saved model translates."""
+        if on == self._training:
+            return
+        self._training = on
+        if not on:
+            if self.project is not None:
+                self.controller.use_weights(self.project.root, None)  # the run saved them: the checkpoint
+            self._update_ready()
+            self._run_waiting()
+        else:
+            self._update_ready()
+
+    def set_live_weights(self, weights) -> None:
+        """A copy of the running trainer's generators (GeneratorWeights) for this project."""
+        if self.project is None or not self._training:
+            return
+        self.controller.use_weights(self.project.root, weights)
+        self._run_waiting()
+
+    def _run_waiting(self) -> None:
+        pending, self._waiting = self._waiting, {}
+        for action in pending.values():
+            action()
+
+    def usable(self) -> bool:
+        """Whether there is a model to translate with: a saved one, or the one being trained."""
+        return self.project is not None and (self._training or _has_checkpoint(self.project))
+
+    def _update_ready(self, changed: bool = False) -> None:
+        usable = self.usable()
+        for w in (self.choose_button, self.a2b_button, self.b2a_button):
+            w.setEnabled(usable)
+        self.folder_button.setEnabled(usable and not self.runner.busy)
+        text = self.caption.text()
+        if self.project is None:
             self.caption.setText("")
-        elif not trained:
-            self.caption.setText("Train for a while first: translation uses the latest saved model.")
-        elif changed:
-            self.caption.setText("Uses the latest saved model, also while training continues.")
+        elif not usable:
+            self.caption.setText(TRAIN_FIRST)
+        elif changed or not text or text in (TRAIN_FIRST, USES_SAVED, USES_LIVE):
+            self.caption.setText(USES_LIVE if self._training else USES_SAVED)
+
+    def _name_directions(self) -> None:
+        """Say which folders the directions go between, when the folders have names of their own."""
+        folders = (self.project.meta.get("data", {}).get("folders", {}) if self.project is not None else {})
+        a, b = (Path(folders[r]).name if folders.get(r) else "" for r in ("a", "b"))
+        named = a and b and (a.upper(), b.upper()) != ("A", "B")
+        for button, d, (src, dst) in ((self.a2b_button, "a2b", (a, b)), (self.b2a_button, "b2a", (b, a))):
+            button.setText(DIRECTION_TITLES[d])
+            button.setToolTip(f"Turn {src} pictures into {dst} pictures" if named
+                              else f"Translate {DIRECTION_TITLES[d].replace('→', 'into')} style")
 
     def direction(self) -> str:
         b = self.direction_group.checkedButton()
@@ -159,12 +220,23 @@ class TranslatePanel(QWidget):
 
     # ----- single images ----------------------------------------------------------------------------
     def translate_file(self, path: str | Path) -> int | None:
-        """Translate one image file with the current direction; the result shows when ready."""
-        if self.project is None or not _has_checkpoint(self.project):
-            self.set_project(self.project)
+        """Translate one image file with the current direction; the result shows when ready (the
+        `translated` signal). Returns the request id, or None when nothing was asked yet: no model,
+        or, while training, the trainer's weights are being fetched first."""
+        if not self.usable():
+            self._update_ready()
             return None
         self.current_path = Path(path)
         self.caption.setText(f"Translating {self.current_path.name} ({DIRECTION_TITLES[self.direction()]})…")
+        if self._training:
+            self._waiting["image"] = self._translate_current
+            self.weights_wanted.emit()
+            return None
+        return self._translate_current()
+
+    def _translate_current(self) -> int | None:
+        if self.project is None or self.current_path is None:
+            return None
         return self.controller.translate(self.project.root, self.direction(), self.current_path)
 
     def _on_direction(self, button, checked: bool) -> None:
@@ -175,8 +247,8 @@ class TranslatePanel(QWidget):
         self.result = r
         self.view.set_pair(r.before, r.after)
         h, w = r.after.shape[:2]
-        self.caption.setText(f"{Path(r.path).name}  ·  {w} × {h} px  ·  {DIRECTION_TITLES[r.direction]}  ·  "
-                             f"model at step {r.step:,}")
+        model = f"model at step {r.step:,}" + (" (training now)" if r.live else "")
+        self.caption.setText(f"{Path(r.path).name}  ·  {w} × {h} px  ·  {DIRECTION_TITLES[r.direction]}  ·  {model}")
         self.save_button.setEnabled(True)
         self.translated.emit(r)
 
@@ -214,15 +286,25 @@ class TranslatePanel(QWidget):
     # ----- folders ----------------------------------------------------------------------------------
     def translate_folder(self, folder: str | Path, out_dir: str | Path | None = None) -> Path | None:
         """Translate a folder into `out_dir` (default: a new folder next to it). Returns the output folder."""
-        if self.project is None or not _has_checkpoint(self.project) or self.runner.busy:
+        if not self.usable() or self.runner.busy:
             return None
         folder = Path(folder)
         out = Path(out_dir) if out_dir else _free_name(folder.parent / f"{folder.name}-{self.direction()}")
         self.folder_status.setText(f"Translating {folder.name} into {out}…")
         self.folder_progress.setRange(0, 0)
-        self.runner.start(translate_folder_task(self.project.root, self.direction(), folder, out))
         self._out_dir = out
+        if self._training:
+            self._waiting["folder"] = lambda: self._start_folder(folder, out)
+            self.weights_wanted.emit()
+        else:
+            self._start_folder(folder, out)
         return out
+
+    def _start_folder(self, folder: Path, out: Path) -> None:
+        if self.project is None or self.runner.busy:
+            return
+        live = self.controller.live_weights(self.project.root) if self._training else None
+        self.runner.start(translate_folder_task(self.project.root, self.direction(), folder, out, weights=live))
 
     def _choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a folder of images to translate",
@@ -271,7 +353,7 @@ class TranslatePanel(QWidget):
 
     def _on_folder_busy(self, busy: bool) -> None:
         self.cancel_button.setEnabled(busy)
-        self.folder_button.setEnabled(not busy and self.project is not None and _has_checkpoint(self.project))
+        self.folder_button.setEnabled(not busy and self.usable())
 
     # ----- drops ------------------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QVBoxLayout, QWidget
 
 from studio.engine.train.health import QUALITY, Verdict, is_loss, verdict
@@ -208,7 +208,6 @@ class LossPlotView(QWidget):
                 g.plot.setXLink(self._groups[0].plot)
             self._losses_layout.addWidget(g.plot, 1)
         self._groups[-1].plot.setLabel("bottom", "step")
-        self.quality_plot.setXLink(self._groups[0].plot)
         self._dirty = True
         self._redraw()
 
@@ -327,6 +326,10 @@ class LossPlotView(QWidget):
     def _update_smooth_label(self) -> None:
         self._smooth_label.setText(f"{self._alpha:.2f}")
 
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        # Modest: beside the Training panel in one column of docks, the controls get the room first.
+        return QSize(360, 260)
+
     # ----- drawing --------------------------------------------------------------------------------
     def _show_verdict(self) -> None:
         v = self.verdict = verdict(self._records)
@@ -367,6 +370,9 @@ class LossPlotView(QWidget):
             # the default view shows one curve: the overall measurement, not each direction's
             curve.setVisible(advanced or name == QUALITY or QUALITY not in self._quality)
         measured = bool(self._quality)
+        if measured:
+            # Its own x range, not linked to the loss plots: those are hidden in the default view.
+            self.quality_plot.enableAutoRange()
         self.quality_plot.setVisible(measured)
         self.quality_legend.setVisible(advanced)
         self.quality_empty.setVisible(not measured and not (advanced and self._series))

@@ -258,6 +258,20 @@ class Translator:
                 last_error = e
         raise last_error
 
+    @classmethod
+    def from_state(cls, cfg: CycleGANConfig, state: dict[str, torch.Tensor], data_cfg: DataConfig,
+                   direction: str = "a2b", device: str | torch.device = "cpu", step: int = 0,
+                   **kwargs) -> Translator:
+        """One direction from a trainer's `generator_state()` ('G.*' and 'F.*' CPU copies): a running
+        training's weights, as `load` builds it from a checkpoint. The tensors are copied into a net
+        of its own, so the trainer's and the translator's weights are never shared."""
+        if direction not in DIRECTIONS:
+            raise UserError(f"direction must be a2b or b2a (got {direction})")
+        net = ResnetGenerator(cfg.channels, cfg.channels, cfg.ngf, cfg.blocks)
+        load_module("G" if direction == "a2b" else "F", net, state)
+        dev = device if isinstance(device, torch.device) else pick_device(device)
+        return cls(net, data_cfg, dev, direction=direction, step=step, **kwargs)
+
     # ----- pictures ------------------------------------------------------------------------------
     @torch.inference_mode()
     def translate_array(
