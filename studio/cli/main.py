@@ -59,7 +59,8 @@ def _add_common_training(p: argparse.ArgumentParser, kind) -> None:
     p.add_argument("--fit", choices=("crop", "pad"), default="crop", help="center-crop or letterbox to a square")
     p.add_argument("--grayscale", action="store_true", help="train on one-channel grey images")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
-                   help="auto (default): the measured fast path for the device (GPU: bf16 + channels_last; CPU: fp32)")
+                   help="auto (default): the path measured fastest on this machine among those the model's quality "
+                        "check approved (timed once per model shape, then remembered)")
 
 
 def build_parser() -> argparse.ArgumentParser:

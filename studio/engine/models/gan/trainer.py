@@ -44,7 +44,7 @@ class GANConfig:
     maxout: int = 0  # pieces per maxout unit in D as in the paper (e.g. 5; D's arithmetic x pieces); 0 = LeakyReLU
     flip: bool = True  # random horizontal flips of real images
     preview_count: int = 64  # images in the fixed-noise sample grid
-    precision: str = "auto"  # auto | fp32 | bf16 autocast; auto = bf16 on GPUs, fp32 on CPUs
+    precision: str = "auto"  # auto | fp32 | bf16 autocast; auto = fp32, the only path its kind approves so far
 
     @property
     def channels_last(self) -> bool:
