@@ -55,9 +55,9 @@ def _parse_seeds(text: str) -> list[int]:
     try:
         seeds = [int(s) for s in text.replace(" ", "").split(",") if s]
     except ValueError:
-        raise UserError(f"--seeds must be whole numbers separated by commas (got '{text}')") from None
+        raise UserError(f"--seeds must be whole numbers separated by commas (got '{text}').") from None
     if not seeds:
-        raise UserError("--seeds needs at least one seed")
+        raise UserError("--seeds needs at least one seed.")
     bad = [x for x in seeds if not 0 <= x < values.SEED_LIMIT]
     if bad:
         raise UserError(f"--seeds must be from 0 to 2^63 - 1 (got {bad[0]}).")
@@ -86,7 +86,7 @@ def _generator(project, device: str, out: Path):
     kind = get_kind(project.kind)
     if not (kind.capabilities.latent_space and fmt in kind.export_formats):
         able = [k.title for k in KINDS.values() if k.capabilities.latent_space and fmt in k.export_formats]
-        raise UserError(f"{project.root} is a {kind.title} project; this export needs a {' or '.join(able)} project")
+        raise UserError(f"{project.root} is a {kind.title} project; this export needs a {' or '.join(able)} project.")
     return load_generator(project.root, device=device)
 
 
@@ -106,9 +106,9 @@ def run_export(args) -> int:
     else:
         out = export.check_extension(args.grid, export.IMAGE_FORMATS, "grids")
     if args.fps is not None and not (0 < args.fps <= 120):
-        raise UserError(f"--fps must be between 0 and 120 (got {args.fps})")
+        raise UserError(f"--fps must be between 0 and 120 (got {args.fps}).")
     if not (0.0 <= args.truncation <= 2.0):
-        raise UserError(f"--truncation must be between 0 and 2 (got {args.truncation})")
+        raise UserError(f"--truncation must be between 0 and 2 (got {args.truncation}).")
 
     if args.timelapse:
         samples = project.sample_steps()
@@ -151,14 +151,14 @@ def _walk(args, project, model, out: Path) -> int:
             keys = [store.latent(n) for n in names]
         except KeyError as e:
             known = ", ".join(x.name for x in store.latents) or "none saved yet"
-            raise UserError(f"no bookmark named {e} in {project.root} (bookmarks: {known})") from None
+            raise UserError(f"No bookmark named {e} in {project.root} (bookmarks: {known}).") from None
         label = f"bookmarks {', '.join(names)}"
     else:
         seeds = _parse_seeds(args.seeds or "1,2,3,4")
         keys = [seed_latent(s, model.z_dim) for s in seeds]
         label = f"seeds {', '.join(map(str, seeds))}"
     if not keys:
-        raise UserError("--bookmarks needs at least one name")
+        raise UserError("--bookmarks needs at least one name.")
     fps = args.fps or 24.0
     frames = args.frames or 48 * max(1, len(keys))
     if frames > values.MAX_FRAMES:

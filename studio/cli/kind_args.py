@@ -131,7 +131,7 @@ def moved_folders(args, kind: ModelKind) -> dict[str, str]:
         if folder is None:
             continue
         if flag not in own:
-            raise UserError(f"{flag} is not a folder of a {kind.title} project; it takes {' and '.join(own)}")
+            raise UserError(f"{flag} is not a folder of a {kind.title} project; it takes {' and '.join(own)}.")
         moved[own[flag]] = str(folder)
     return moved
 

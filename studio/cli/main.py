@@ -22,7 +22,7 @@ SUBCOMMANDS = ("train", "resume", "generate", "translate", "export", "demo-data"
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2 (argparse prints usage + error by default)
-        raise UserError(f"{self.prog}: {message} (see '{self.prog} --help')")
+        raise UserError(f"{self.prog}: {message} (see '{self.prog} --help').")
 
 
 def _add_common_training(p: argparse.ArgumentParser, kind) -> None:
@@ -207,7 +207,7 @@ def _check_distributable(args) -> None:
 
     spec = get_kind(args.kind if args.command == "train" else Project.open(args.project).kind)
     if not spec.capabilities.multi_device:
-        raise UserError(f"{spec.title} cannot train on several devices yet; drop --devices")
+        raise UserError(f"{spec.title} cannot train on several devices yet; drop --devices.")
 
 
 def _join_processes(device: str):
@@ -301,7 +301,7 @@ def _cmd_resume(args) -> int:
         from studio.engine.project.folder import Project
 
         flags = kind_args.relocation_hint(get_kind(Project.open(args.project, clean=False).kind), e.missing)
-        raise UserError(f"{e}; if you moved them, resume with {flags}") from None
+        raise UserError(f"{str(e).removesuffix('.')}; if you moved them, resume with {flags}.") from None
     try:  # close(): the training lock is given back before this returns, also to an in-process caller
         step = session.trainer.global_step
         if args.steps is not None and args.steps <= step:
@@ -369,7 +369,7 @@ def _cmd_generate(args) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise UserError(f"cannot create {out}: {e.strerror}") from None
+        raise UserError(f"Cannot create {out}: {e.strerror}.") from None
     # A batch at a time: a large --count never holds more than one batch of pictures in memory.
     latents = latents_for_seed(args.seed, args.count, model.z_dim)
     for start in range(0, args.count, GENERATE_BATCH):
@@ -458,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
             "demo-data": _cmd_demo_data,
         }.get(args.command)
         if handler is None:
-            raise UserError(f"'{args.command}' is not available in this version yet")
+            raise UserError(f"'{args.command}' is not available in this version yet.")
         if args.command in ("train", "resume"):
             from studio.engine.project.lock import describe_process
 

@@ -23,10 +23,10 @@ def run_translate(args) -> int:
         print(f"warning: {args.project} has not been trained yet (step 0): the results will be noise", file=sys.stderr)
     out = Path(args.out).expanduser()
     if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file; give a folder for the translated images")
+        raise UserError(f"--out {out} is a file; give a folder for the translated images.")
     jobs = plan_outputs(args.inputs, out)  # checks the inputs before any work starts
     if not jobs:
-        raise UserError("no image files found in " + ", ".join(map(str, args.inputs)))
+        raise UserError("No image files found in " + ", ".join(map(str, args.inputs)) + ".")
 
     bar = tqdm(total=len(jobs), unit="img", desc=f"translating {args.direction}", dynamic_ncols=True, disable=None)
 
@@ -40,7 +40,7 @@ def run_translate(args) -> int:
     if not result.written:
         src, reason = result.failed[0]
         more = f" (and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
-        raise UserError(f"no image could be translated: {src}: {reason}{more}")
+        raise UserError(f"No image could be translated: {src}: {reason}{more}.")
     for src, reason in result.failed:
         print(f"skipped {src}: {reason}", file=sys.stderr)
     skipped = f", skipped {len(result.failed)}" if result.failed else ""

@@ -19,16 +19,16 @@ def pick_device(name: str = "auto") -> torch.device:
     if name.startswith("cuda:") and name[5:].isdigit() and torch.cuda.is_available():
         return torch.device(name)  # a data-parallel process's own GPU
     if name not in DEVICES:
-        raise UserError(f"unknown device '{name}'; choose one of {', '.join(DEVICES)}")
+        raise UserError(f"Unknown device '{name}'; choose one of {', '.join(DEVICES)}.")
     has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
         return torch.device("mps") if has_mps else torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda: no CUDA GPU is available on this machine (try --device auto)")
+        raise UserError("--device cuda: no CUDA GPU is available on this machine (try --device auto).")
     if name == "mps" and not has_mps:
-        raise UserError("--device mps: Apple Metal is not available on this machine (try --device auto)")
+        raise UserError("--device mps: Apple Metal is not available on this machine (try --device auto).")
     return torch.device(name)
 
 

@@ -117,7 +117,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(UserError, match="cannot save bookmarks"):
+    with pytest.raises(UserError, match="Cannot save bookmarks"):
         store.add_latent("second", vec(2))
     monkeypatch.undo()
     assert [e.name for e in store.latents] == ["first"]  # memory matches the file

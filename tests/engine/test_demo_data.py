@@ -137,9 +137,9 @@ def test_writers_refuse_a_non_empty_folder_and_bad_sizes(tmp_path):
     with pytest.raises(UserError, match="not empty"):
         write_scenes(tmp_path / "full", 3, 32)
     assert [p.name for p in (tmp_path / "full").iterdir()] == ["keep.txt"]
-    with pytest.raises(UserError, match="size"):
+    with pytest.raises(UserError, match="Size must be between"):
         faces(2, 8)
-    with pytest.raises(UserError, match="count"):
+    with pytest.raises(UserError, match="Count must be a positive"):
         scenes(0, 32)
 
 
@@ -158,7 +158,7 @@ def test_cli_demo_data(tmp_path, capsys):
     "args, says",
     [
         (["faces", "{tmp}/f"], "not empty"),  # written once below, so not empty the second time
-        (["faces", "{tmp}/new", "--size", "4"], "size"),
+        (["faces", "{tmp}/new", "--size", "4"], "Size must be between"),
         (["faces", "{tmp}/new", "--count", "-2"], "count"),
         (["portraits", "{tmp}/new"], "invalid choice"),
         (["scenes"], "required"),

@@ -238,7 +238,7 @@ def test_cli_export_walk_through_bookmarks(project, tmp_path):
         (["--onnx", "x.pt"], ".onnx"),
         (["--grid", "x.jpg"], ".png"),
         (["--walk", "x.gif", "--seeds", "1,a"], "--seeds"),
-        (["--walk", "x.gif", "--bookmarks", "nope"], "no bookmark named"),
+        (["--walk", "x.gif", "--bookmarks", "nope"], "No bookmark named"),
         (["--walk", "x.gif", "--fps", "0"], "--fps"),
         ([], "one of the arguments"),
     ],

@@ -97,11 +97,11 @@ def test_user_errors_exit_2_with_one_line(trained, tmp_path, capsys):
     _user_error(["translate", proj, str(pic), "--out", str(tmp_path)], capsys, "would overwrite")
     (tmp_path / "empty").mkdir()
     _user_error(["translate", proj, str(tmp_path / "empty"), "--out", str(tmp_path / "o")], capsys,
-                "no image files")
+                "No image files")
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "a.png").write_bytes(b"nope")
     _user_error(["translate", proj, str(tmp_path / "junk"), "--out", str(tmp_path / "o")], capsys,
-                "no image could be translated")
+                "No image could be translated")
     a = str(trained / "a")
     _user_error(["train", "cyclegan", "--data-a", a, "--data-b", str(tmp_path / "nope"), "--out",
                  str(tmp_path / "p1"), "--size", "32", "--width", "4"], capsys, "nope")

@@ -271,9 +271,9 @@ class _Scan:
 def _checked_folder(folder: str | os.PathLike) -> Path:
     root = Path(os.path.abspath(Path(folder).expanduser()))
     if not root.exists():
-        raise UserError(f"Folder not found: {root}")
+        raise UserError(f"Folder not found: {root}.")
     if not root.is_dir():
-        raise UserError(f"Not a folder: {root}")
+        raise UserError(f"Not a folder: {root}.")
     return root
 
 

@@ -55,9 +55,9 @@ LABEL_COLUMNS = ("file", "glasses", "hair", "smile", "skin", "hair_colour", "bac
 
 def _check_args(count: int, size: int) -> None:
     if not isinstance(count, (int, np.integer)) or count < 1:
-        raise UserError(f"count must be a positive whole number (got {count})")
+        raise UserError(f"Count must be a positive whole number (got {count}).")
     if not MIN_SIZE <= size <= MAX_SIZE:
-        raise UserError(f"size must be between {MIN_SIZE} and {MAX_SIZE} pixels (got {size})")
+        raise UserError(f"Size must be between {MIN_SIZE} and {MAX_SIZE} pixels (got {size}).")
 
 
 def _shade(colour, factor: float) -> tuple[int, int, int]:
@@ -344,13 +344,13 @@ def _write_png(path: Path, picture: np.ndarray) -> None:
 def _prepare_out(out_dir: Path | str) -> Path:
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
-        raise UserError(f"{out} is a file, not a folder")
+        raise UserError(f"{out} is a file, not a folder.")
     if out.is_dir() and any(out.iterdir()):
-        raise UserError(f"{out} is not empty; choose a new or empty folder")
+        raise UserError(f"{out} is not empty; choose a new or empty folder.")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise UserError(f"cannot create {out}: {e.strerror}") from None
+        raise UserError(f"Cannot create {out}: {e.strerror}.") from None
     return out
 
 

@@ -144,7 +144,7 @@ class ExploreStore:
         try:
             write_text_atomic(self.path, text + "\n")
         except OSError as e:
-            raise UserError(f"cannot save bookmarks to {self.path}: {e.strerror or e}") from None
+            raise UserError(f"Cannot save bookmarks to {self.path}: {e.strerror or e}.") from None
 
     # ----- editing -------------------------------------------------------------------------------------
     def _commit(self, undo) -> None:
@@ -183,7 +183,7 @@ class ExploreStore:
         """Save a direction (e.g. mean(A) - mean(B)) under `name`; saves. Returns the entry."""
         vec = self._check(v, f"direction '{name}'")
         if not np.any(vec):
-            raise UserError("this direction is all zeros (the two sides are the same); pick different exemplars")
+            raise UserError("This direction is all zeros (the two sides are the same); pick different exemplars.")
         e = Entry(self._unique(self.directions, name), vec, source)
         self.directions.append(e)
         self._commit(lambda: self.directions.remove(e))

@@ -49,7 +49,7 @@ def upscale(picture: np.ndarray, scale: int = 1, smooth: bool = False) -> np.nda
     pixel a crisp square (pixel-art look, honest about the resolution), smooth uses Lanczos."""
     scale = int(scale)
     if scale < 1:
-        raise UserError("the scale must be 1 or more")
+        raise UserError("The scale must be 1 or more.")
     if scale == 1:
         return picture
     if not smooth:
@@ -65,7 +65,7 @@ def check_extension(path: Path | str, allowed: Sequence[str], what: str) -> Path
     path = Path(path)
     if path.suffix.lower() not in allowed:
         shown = path.suffix or "no extension"
-        raise UserError(f"{path.name}: {what} can be saved as {', '.join(allowed)} (got {shown})")
+        raise UserError(f"{path.name}: {what} can be saved as {', '.join(allowed)} (got {shown}).")
     return path
 
 
@@ -74,7 +74,7 @@ def _check_folder(path: Path) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise UserError(f"cannot create folder {path.parent}: {e.strerror}") from None
+            raise UserError(f"Cannot create folder {path.parent}: {e.strerror}.") from None
     remove_stale_temp_files(path.parent, dead_writers_only=True)  # an earlier export killed mid-write
 
 
@@ -91,7 +91,7 @@ def grid_picture(pictures: np.ndarray, nrow: int | None = None, scale: int = 1, 
     """Tile (B, H, W, C) pictures into one picture, each enlarged by `scale` (padding stays thin)."""
     pictures = np.asarray(pictures)
     if len(pictures) == 0:
-        raise UserError("there are no pictures to put in a grid")
+        raise UserError("There are no pictures to put in a grid.")
     big = np.stack([upscale(p, scale, smooth) for p in pictures]) if scale != 1 else pictures
     pad = padding if padding is not None else max(2, scale)
     return make_grid(big, nrow=nrow, padding=pad)
@@ -134,9 +134,9 @@ class AnimationSettings:
 
     def validate(self) -> None:
         if not (0 < self.fps <= 120):
-            raise UserError(f"frames per second must be between 0 and 120 (got {self.fps})")
+            raise UserError(f"Frames per second must be between 0 and 120 (got {self.fps}).")
         if self.scale < 1 or self.scale > 16:
-            raise UserError(f"the scale must be between 1 and 16 (got {self.scale})")
+            raise UserError(f"The scale must be between 1 and 16 (got {self.scale}).")
 
 
 def _rgb(frame: np.ndarray, keep_alpha: bool) -> np.ndarray:
@@ -160,7 +160,7 @@ def _write(write_fn, path: Path) -> None:
     try:
         write_fn()
     except OSError as e:
-        raise UserError(f"cannot write {path}: {e.strerror or e}") from None
+        raise UserError(f"Cannot write {path}: {e.strerror or e}.") from None
 
 
 def write_animation(path: Path | str, frames: Iterable[np.ndarray], count: int, settings: AnimationSettings,
@@ -192,7 +192,7 @@ def write_animation(path: Path | str, frames: Iterable[np.ndarray], count: int, 
         else:
             _write_pillow(tmp, scaled(), settings, ext)
         if done == 0:
-            raise UserError("the animation has no frames")
+            raise UserError("The animation has no frames.")
         os.replace(tmp, path)
     except BaseException as e:
         try:
@@ -200,7 +200,7 @@ def write_animation(path: Path | str, frames: Iterable[np.ndarray], count: int, 
         except OSError:
             pass
         if isinstance(e, OSError):
-            raise UserError(f"cannot write {path}: {e.strerror or e}") from None
+            raise UserError(f"Cannot write {path}: {e.strerror or e}.") from None
         raise
     return path
 
@@ -304,7 +304,7 @@ def timelapse_frames(samples: Sequence[tuple[int, Path]], overlay: bool = False,
     more times so the final result stays on screen. Grids of another size (a resumed project with a
     different preview) are fitted to the first one's size. Returns (frames iterator, count)."""
     if not samples:
-        raise UserError("this project has no saved sample grids yet; train it for a while first")
+        raise UserError("This project has no saved sample grids yet; train it for a while first.")
     count = len(samples) + hold_last
 
     def frames():
@@ -314,7 +314,7 @@ def timelapse_frames(samples: Sequence[tuple[int, Path]], overlay: bool = False,
             try:
                 pic = load_png(path)
             except (OSError, ValueError) as e:
-                raise UserError(f"cannot read sample grid {path}: {e}") from None
+                raise UserError(f"Cannot read sample grid {path}: {e}.") from None
             pic = _rgb(pic, keep_alpha=False)
             if first_size is None:
                 first_size = pic.shape[:2]

@@ -64,7 +64,7 @@ def load_generator(project_dir: Path | str, checkpoint: Path | str | None = None
     kind = get_kind(project.kind)
     if not kind.capabilities.latent_space:
         raise UserError(f"{project_dir} is a {kind.title} project, which makes no new images from noise; "
-                        "this needs a project that does (such as a DCGAN)")
+                        "this needs a project that does (such as a DCGAN).")
     candidates = checkpoints_to_try(project, checkpoint)
     last_error = None
     for path in candidates:

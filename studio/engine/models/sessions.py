@@ -37,7 +37,7 @@ def load_datasets(
 ) -> dict[str, ImageDataset]:
     missing = [r.title for r in spec.roles if not folders.get(r.name)]
     if missing:
-        raise UserError(f"{spec.title} needs a data folder for: {', '.join(missing)}")
+        raise UserError(f"{spec.title} needs a data folder for: {', '.join(missing)}.")
     return {
         r.name: prepare_dataset(folders[r.name], data_cfg, progress=progress, should_cancel=should_cancel)
         for r in spec.roles

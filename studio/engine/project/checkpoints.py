@@ -237,5 +237,5 @@ def checkpoints_to_try(project, checkpoint: Path | str | None = None) -> list[Pa
         return [Path(checkpoint)]
     found = list_checkpoints(project.checkpoints_dir)
     if not found:
-        raise UserError(f"{project.root} has no trained checkpoint yet; train it first")
+        raise UserError(f"{project.root} has no trained checkpoint yet; train it first.")
     return [p for _, p in reversed(found)]

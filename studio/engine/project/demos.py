@@ -42,14 +42,14 @@ def demo_project(which: str = "faces") -> Path:
 
     Raises UserError when the bundle is missing (e.g. a trimmed install). Any thread may call it."""
     if which not in DEMOS:
-        raise UserError(f"unknown demo '{which}' (choose {', '.join(DEMOS)})")
+        raise UserError(f"Unknown demo '{which}' (choose {', '.join(DEMOS)}).")
     source = bundled_models_dir() / DEMOS[which]
     target = user_data_dir() / "demos" / DEMOS[which]
     if Project.is_project(target):
         return target
     if not Project.is_project(source):
-        raise UserError(f"the bundled demo model is missing ({source}); reinstall GAN Studio or run "
-                        "scripts/make_demo_models.py")
+        raise UserError(f"The bundled demo model is missing ({source}); reinstall GAN Studio or run "
+                        "scripts/make_demo_models.py.")
     target.parent.mkdir(parents=True, exist_ok=True)
     # copy beside the target, then rename: a half-copied demo is never mistaken for a project
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-demo-", dir=target.parent))

@@ -111,11 +111,11 @@ class Project(ProjectLayout):
                 raise UserError(f"{root} is inside the image folder {folder}: the project's sample grids would be "
                                 "trained on. Choose a project folder outside it.")
         if cls.is_project(root):
-            raise UserError(f"{root} already holds a project; use 'gan-studio resume {root}' or choose another folder")
+            raise UserError(f"{root} already holds a project; use 'gan-studio resume {root}' or choose another folder.")
         if root.exists() and not root.is_dir():
-            raise UserError(f"{root} is a file, not a folder")
+            raise UserError(f"{root} is a file, not a folder.")
         if root.is_dir() and any(root.iterdir()):
-            raise UserError(f"{root} is not empty; choose a new or empty folder for the project")
+            raise UserError(f"{root} is not empty; choose a new or empty folder for the project.")
         return root
 
     @classmethod
@@ -128,7 +128,7 @@ class Project(ProjectLayout):
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise UserError(f"cannot create project folder {root}: {e.strerror}") from None
+            raise UserError(f"Cannot create project folder {root}: {e.strerror}.") from None
         full = {
             "format": PROJECT_FORMAT,
             "kind": kind,
@@ -147,14 +147,14 @@ class Project(ProjectLayout):
         `clean` removes temp files a killed process left (off for processes that only read)."""
         root = Path(root).expanduser()
         if not root.exists():
-            raise UserError(f"project folder {root} does not exist")
+            raise UserError(f"Project folder {root} does not exist.")
         path = root / PROJECT_FILE
         if not path.is_file():
-            raise UserError(f"{root} is not a GAN Studio project (no {PROJECT_FILE})")
+            raise UserError(f"{root} is not a GAN Studio project (no {PROJECT_FILE}).")
         try:
             meta = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise UserError(f"{path} is damaged and cannot be read ({e.__class__.__name__})") from None
+            raise UserError(f"{path} is damaged and cannot be read ({e.__class__.__name__}).") from None
         meta = check_project_meta(meta, path, PROJECT_FORMAT)
         project = cls(root, meta)
         # A process killed between writing a checkpoint and updating project.json leaves the step

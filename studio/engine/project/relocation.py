@@ -24,10 +24,10 @@ class ImagesMissing(UserError):
         role, folder = next(iter(self.missing.items()))
         if is_procedural(folder):
             how = folder[len(PROCEDURAL_PREFIX):].strip().removesuffix(")").strip()
-            text = (f"the training images of this demo were drawn by the program and are not stored with it; to "
-                    f"train it further, draw them again ({how}) and point the project at them")
+            text = (f"The training images of this demo were drawn by the program and are not stored with it; to "
+                    f"train it further, draw them again ({how}) and point the project at them.")
         else:
-            text = f"the training images of this project are gone: {folder} does not exist"
+            text = f"The training images of this project are gone: {folder} does not exist."
         super().__init__(text)
 
 
@@ -60,9 +60,9 @@ def relocate(project: Project, new: dict[str, str | Path]) -> None:
     folders = dict(data.get("folders", {}))
     for role, folder in new.items():
         if role not in folders:
-            raise UserError(f"this project has no '{role}' images to relocate (it has: {', '.join(folders)})")
+            raise UserError(f"This project has no '{role}' images to relocate (it has: {', '.join(folders)}).")
         if not _present(folder):
-            raise UserError(f"Folder not found: {folder}")
+            raise UserError(f"Folder not found: {folder}.")
         folders[role] = str(Path(folder).expanduser().resolve())
     if folders == data.get("folders", {}):
         return  # already recorded: no write (ranks of a multi-process run all get the same flags)

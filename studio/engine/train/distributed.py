@@ -133,9 +133,9 @@ def any_across(info: DistInfo, flag: bool, device: torch.device) -> bool:
 def relaunch(argv: list[str], devices: int) -> int:
     """Run `gan-studio argv` under torchrun with `devices` processes on this machine."""
     if devices < 2:
-        raise UserError("--devices must be at least 2 for multi-process training")
+        raise UserError("--devices must be at least 2 for multi-process training.")
     if torch.cuda.is_available() and torch.cuda.device_count() < devices:
-        raise UserError(f"--devices {devices}: only {torch.cuda.device_count()} GPUs are available")
+        raise UserError(f"--devices {devices}: only {torch.cuda.device_count()} GPUs are available.")
     cmd = [sys.executable, "-c", _LAUNCHER, "--standalone", f"--nproc-per-node={devices}", "-m", "studio", *argv]
     # One thread per process unless the user says otherwise (torchrun's default, without its banner);
     # CPU ranks then take their share of the cores (init_from_env).

@@ -3,7 +3,8 @@
 Before a project starts, the wizard builds the chosen kind's trainer on the user's prepared images
 with the chosen size, batch and width, runs one warm-up step (first-call allocations, kernel
 selection) and then a few timed steps, and adds what the session does on its schedules (sample
-grids, quality measurements, checkpoints). `describe_estimate` turns the figure into one sentence.
+grids, quality measurements, checkpoints). The trainer is built as a run builds it, on the fast path
+measured for this machine (train/fast_path.py). `describe_estimate` turns the figure into one sentence.
 
 No Qt; any thread (one call at a time per trainer: it builds its own).
 """
@@ -81,10 +82,21 @@ def measure_step_seconds(
     (train/ sits below models/ and does not import it). `progress(done, total)` after each
     part; `should_cancel()` between parts (Cancelled). Seconds, not a guess: the real trainer runs."""
     from studio.engine.config import RunSettings
+    from studio.engine.train.fast_path import build_trainer
 
     settings = settings or RunSettings()
     run = dataclasses.replace(settings, steps=max(settings.steps, WARMUP_STEPS + steps))
-    trainer = kind.make_trainer(cfg, run, datasets, torch.device(device), SINGLE)
+    dev = torch.device(device)
+
+    def make(probe: bool):
+        # As models/sessions.py builds a run's trainer: on the path measured fastest for this machine
+        # and model shape (timed once, then remembered, so the run itself starts without timing).
+        if probe:
+            few = {r: dataclasses.replace(d, images=d.images[: 2 * cfg.batch]) for r, d in datasets.items()}
+            return kind.make_trainer(cfg, run, few, dev, SINGLE)
+        return kind.make_trainer(cfg, run, datasets, dev, SINGLE)
+
+    trainer = build_trainer(kind.name, kind.approved_paths(), cfg, dev, make)
     total = WARMUP_STEPS + steps + 3
     done = 0
 

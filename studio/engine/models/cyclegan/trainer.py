@@ -83,25 +83,25 @@ class CycleGANConfig:
     def validate(self) -> None:
         if not (MIN_SIZE <= self.size <= MAX_SIZE) or self.size % 4:
             raise UserError(
-                f"CycleGAN size must be a multiple of 4 between {MIN_SIZE} and {MAX_SIZE} pixels (got {self.size})"
+                f"CycleGAN size must be a multiple of 4 between {MIN_SIZE} and {MAX_SIZE} pixels (got {self.size})."
             )
         if self.channels not in (1, 3, 4):
-            raise UserError(f"CycleGAN supports 1, 3 or 4 channels (got {self.channels})")
+            raise UserError(f"CycleGAN supports 1, 3 or 4 channels (got {self.channels}).")
         if self.batch < 1:
-            raise UserError("batch must be at least 1")
+            raise UserError("Batch must be at least 1.")
         if self.ngf < 1 or self.ndf < 1 or self.n_blocks < 0 or self.n_layers_D < 1:
-            raise UserError("network widths must be positive")
+            raise UserError("Network widths must be positive.")
         # The PatchGAN shrinks the image by 2**n_layers and then by 2 more pixels twice.
         if self.size // 2**self.n_layers_D < 3:
-            raise UserError(f"a {self.n_layers_D}-layer PatchGAN needs images of at least {3 * 2**self.n_layers_D} px")
+            raise UserError(f"A {self.n_layers_D}-layer PatchGAN needs images of at least {3 * 2**self.n_layers_D} px.")
         if self.pool_size < 0:
-            raise UserError("pool size cannot be negative")
+            raise UserError("Pool size cannot be negative.")
         if not 0.0 <= self.decay_start <= 1.0:
-            raise UserError("decay_start must be between 0 and 1")
+            raise UserError("decay_start must be between 0 and 1.")
         if self.precision not in ("auto", "fp32", "bf16"):
-            raise UserError(f"precision must be auto, fp32 or bf16 (got {self.precision})")
+            raise UserError(f"Precision must be auto, fp32 or bf16 (got {self.precision}).")
         if self.preview_count < 1:
-            raise UserError("preview_count must be at least 1")
+            raise UserError("preview_count must be at least 1.")
 
 
 def lr_factor(step: int, total_steps: int, decay_start: float = 0.5) -> float:
@@ -176,7 +176,7 @@ class CycleGANTrainer(TrainerBase):
                 want = ", ".join(map(str, shape))
                 raise ValueError(f"images {name} must be uint8 (N, {want}), got {tuple(images.shape)}")
             if len(images) == 0:
-                raise UserError(f"the dataset for domain {name} is empty")
+                raise UserError(f"The dataset for domain {name} is empty.")
         self.total_steps = int(total_steps)
         self.lr = cfg.lr  # learning rate of the latest step (after the schedule)
         self.images = {"A": images_a.to(self.device), "B": images_b.to(self.device)}

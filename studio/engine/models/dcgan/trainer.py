@@ -39,17 +39,17 @@ class DCGANConfig:
 
     def validate(self) -> None:
         if self.size not in SIZES:
-            raise UserError(f"DCGAN size must be one of {', '.join(map(str, SIZES))} (got {self.size})")
+            raise UserError(f"DCGAN size must be one of {', '.join(map(str, SIZES))} (got {self.size}).")
         if self.channels not in (1, 3, 4):
-            raise UserError(f"DCGAN supports 1, 3 or 4 channels (got {self.channels})")
+            raise UserError(f"DCGAN supports 1, 3 or 4 channels (got {self.channels}).")
         if self.batch < 2:
-            raise UserError("batch must be at least 2 (BatchNorm needs more than one image)")
+            raise UserError("Batch must be at least 2 (BatchNorm needs more than one image).")
         if self.precision not in ("auto", "fp32", "bf16"):
-            raise UserError(f"precision must be auto, fp32 or bf16 (got {self.precision})")
+            raise UserError(f"Precision must be auto, fp32 or bf16 (got {self.precision}).")
         if self.loss not in ("ns", "hinge"):
-            raise UserError(f"loss must be ns or hinge (got {self.loss})")
+            raise UserError(f"Loss must be ns or hinge (got {self.loss}).")
         if self.r1_gamma < 0:
-            raise UserError("r1_gamma must be >= 0")
+            raise UserError("r1_gamma must be >= 0.")
 
 
 # The "stable" preset: hinge loss, spectral normalisation and an R1 penalty (with the EMA generator
