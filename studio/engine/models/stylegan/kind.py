@@ -1,0 +1,98 @@
+"""The style-based kind (StyleGAN2-class): new images from noise through a mapping network and
+per-layer styles, learned from one folder (Karras et al. 2019/2020), in plain PyTorch."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from studio.engine.config import SMALL_DATASET
+from studio.engine.errors import UserError
+from studio.engine.models.kind import Capabilities, ModelKind, Option, Role
+
+
+class StyleGANKind(ModelKind):
+    name = "stylegan"
+    title = "Style-based (StyleGAN2)"
+    summary = "new images from noise with per-layer styles (sharper pictures, a latent space made for exploring)"
+    roles = (Role("data", "Images", "--data", "folder of training images (searched recursively)"),)
+    sizes = (32, 64, 128, 256, 512)
+    capabilities = Capabilities(latent_space=True, multi_device=True)
+    export_formats = ("png", "gif", "mp4", "webp", "onnx")
+    default_steps = 5000
+    default_sample_every = 50
+    options = (
+        Option("preset", "Capacity", "small: trains on a CPU; full: the paper's widths, for GPUs "
+               "(default: from the device)", "--capacity",
+               choices=(("small", "Small (CPU)"), ("full", "Full (GPU)")), default="small"),
+        Option("diffaugment", "Augment what the critic sees",
+               f"DiffAugment colour/shift/cutout (default: on below {SMALL_DATASET:,} images)", "--diffaugment"),
+        Option("ada", "Adaptive augmentation", "adapt how often images are augmented to how sure the critic is "
+               "of the real ones (ADA); off: always", "--ada", default=True),
+    )
+
+    @property
+    def config_cls(self):
+        from studio.engine.models.stylegan.trainer import StyleGANConfig
+
+        return StyleGANConfig
+
+    def default_config(self, data_cfg, datasets, overrides):
+        """The preset's widths, then the reference's auto R1 weight for the size and batch, then the
+        user's values."""
+        from studio.engine.models.stylegan.trainer import PRESETS, StyleGANConfig, auto_r1_gamma
+
+        overrides = dict(overrides)
+        preset = overrides.pop("preset", None) or "small"
+        if preset not in PRESETS:
+            raise UserError(f"Unknown capacity '{preset}' (choose {' or '.join(PRESETS)}).")
+        batch = overrides.get("batch", StyleGANConfig.batch)
+        base = {**PRESETS[preset], "preset": preset, "r1_gamma": auto_r1_gamma(data_cfg.size, max(int(batch), 1))}
+        return super().default_config(data_cfg, datasets, {**base, **overrides})
+
+    def derived_config(self, datasets):
+        if "data" in datasets:
+            return {"diffaugment": len(datasets["data"].images) < SMALL_DATASET}
+        return {}
+
+    def suggest(self, counts, sizes, device):
+        s = super().suggest(counts, sizes, device)
+        if device.kind == "cpu":
+            return dataclasses.replace(
+                s, options={**s.options, "preset": "small"},
+                reasons={**s.reasons, "preset": "Narrow networks: the full widths take minutes a step on a CPU"})
+        return dataclasses.replace(
+            s, options={**s.options, "preset": "full"},
+            reasons={**s.reasons, "preset": "The paper's widths: a GPU trains them at a useful speed"})
+
+    def suggest_options(self, n):
+        on = 0 < n < SMALL_DATASET
+        reason = (f"With {n:,} images the critic would memorise them; augmentation keeps it learning"
+                  if on else f"{n:,} images are enough without it")
+        return {"diffaugment": on}, {"diffaugment": reason}
+
+    def bytes_per_image(self, size, width=64):
+        # Activations of G and D and their gradients at the small widths, with R1's double backward.
+        return 24e6 * (size / 64) ** 2
+
+    def size_cap(self, gpu):
+        return 256 if gpu else 64
+
+    def batch_cap(self, gpu):
+        return 32 if gpu else 16  # the reference's auto config uses 32-64 on GPUs; CPU steps stay short
+
+    def min_batch(self):
+        return 2
+
+    def loss_groups(self):
+        return (("Losses", ("loss_D", "loss_G")), ("Critic", ("D_real", "D_fake", "augment_p")),
+                ("Regularisation", ("R1",)))
+
+    def make_trainer(self, cfg, settings, datasets, device, dist_info):
+        from studio.engine.models.stylegan.trainer import StyleGANTrainer
+
+        return StyleGANTrainer(cfg, datasets["data"].images, device=device, seed=settings.seed, dist_info=dist_info)
+
+    def make_generator(self, cfg):
+        from studio.engine.models.stylegan.trainer import build_generator
+
+        return build_generator(cfg)

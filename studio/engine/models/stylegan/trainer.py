@@ -1,0 +1,248 @@
+"""Training the style-based generator (StyleGAN2 recipe, facts from NVlabs/stylegan2-ada-pytorch
+training/loss.py and train.py): non-saturating logistic loss, lazy R1 on reals every 16 critic
+steps, style-mixing regularisation, a tracked w average, an EMA generator with a half-life in
+images, and DiffAugment applied with an ADA-style adaptive probability for small collections.
+Path-length regularisation is not part of this recipe yet."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from studio.engine.errors import CheckpointError, UserError
+from studio.engine.models.stylegan.nets import SIZES, Discriminator, Generator
+from studio.engine.train.augment import diff_augment
+from studio.engine.train.distributed import SINGLE, DistInfo, mean_across
+from studio.engine.train.latent_trainer import LatentTrainer
+
+# Capacity presets: "small" trains usefully on a 2-core CPU (at 64 px: 128 channels up to 16x16,
+# then 64 and 32); "full" is the paper's auto config for GPUs (512 channels, halving from 32x32).
+PRESETS = {
+    "small": {"z_dim": 128, "w_dim": 128, "mapping_layers": 2, "channel_base": 2048, "channel_max": 128},
+    "full": {"z_dim": 512, "w_dim": 512, "mapping_layers": 8, "channel_base": 16384, "channel_max": 512},
+}
+R1_INTERVAL = 16  # lazy regularisation: R1 every 16 critic steps, weighted 16x (StyleGAN2, appendix B)
+ADA_INTERVAL = 4  # steps between adjustments of the augmentation probability (as the reference)
+
+
+def auto_r1_gamma(size: int, batch: int) -> float:
+    """The reference's auto config: gamma = 0.0002 * size^2 / batch."""
+    return 0.0002 * size * size / batch
+
+
+@dataclass(frozen=True)
+class StyleGANConfig:
+    size: int = 64  # image side in pixels: 32 to 512
+    channels: int = 3  # 1 grey, 3 RGB, 4 RGBA (from the dataset)
+    preset: str = "small"  # the capacity the fields below were filled from (recorded for the user)
+    z_dim: int = 128  # length of the noise vector z
+    w_dim: int = 128  # length of the intermediate latent w (and of every style)
+    mapping_layers: int = 2  # FC layers of the mapping network
+    channel_base: int = 2048  # channels at resolution r: min(channel_base / r, channel_max)
+    channel_max: int = 128
+    batch: int = 32  # images per step
+    lr: float = 0.0025  # Adam learning rate for both networks (the reference's auto config)
+    beta1: float = 0.0  # Adam betas (0, 0.99) as the reference
+    beta2: float = 0.99
+    ema_kimg: float = 10.0  # EMA generator half-life in thousands of images (auto config: batch * 10 / 32)
+    r1_gamma: float = 0.0256  # R1 weight; the kind derives size^2 * 0.0002 / batch unless set
+    style_mixing: float = 0.9  # probability of mixing two ws at a random layer during training
+    diffaugment: bool = False  # DiffAugment colour/translation/cutout for D (on by default for < 2,000 images)
+    ada: bool = True  # with diffaugment: adapt its probability p to D's overfitting (ADA's r_t); off: p = 1
+    ada_target: float = 0.6  # r_t = E[sign(D(real))] the adjustment aims at
+    ada_kimg: float = 20.0  # thousands of images for p to move by 1 (the reference's 500 suits runs of days)
+    mbstd_group: int = 4  # images per minibatch-standard-deviation group
+    flip: bool = True  # random horizontal flips of real images
+    preview_count: int = 64  # images in the fixed-noise sample grid
+    precision: str = "fp32"  # fp32 only until a quality check approves a faster path for this kind
+    channels_last: bool = False
+
+    @property
+    def ema_decay(self) -> float:
+        """Per-step EMA decay for the half-life: what the shared EMA (LatentTrainer) reads."""
+        return 0.5 ** (self.batch / max(self.ema_kimg * 1000, 1e-8))
+
+    def validate(self) -> None:
+        if self.size not in SIZES:
+            raise UserError(f"The style-based model's size must be one of {', '.join(map(str, SIZES))} px "
+                            f"(got {self.size}).")
+        if self.channels not in (1, 3, 4):
+            raise UserError(f"The style-based model supports 1, 3 or 4 channels (got {self.channels}).")
+        if self.preset not in PRESETS:
+            raise UserError(f"Unknown capacity '{self.preset}' (choose {' or '.join(PRESETS)}).")
+        if self.batch < 2:
+            raise UserError("The batch must be at least 2 images (the critic compares images within a batch).")
+        if not (1 <= self.z_dim <= 4096 and 1 <= self.w_dim <= 4096 and 1 <= self.mapping_layers <= 16):
+            raise UserError("The noise length, style length and mapping layers are out of range.")
+        if self.channel_max < 1 or self.channel_base < 4:
+            raise UserError("The network width is out of range.")
+        if self.r1_gamma < 0:
+            raise UserError(f"The R1 weight must be 0 or more (got {self.r1_gamma}).")
+        if not 0 <= self.style_mixing <= 1:
+            raise UserError(f"The style-mixing probability must be between 0 and 1 (got {self.style_mixing}).")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise UserError(f"Precision must be auto, fp32 or bf16 (got {self.precision}).")
+
+
+def build_generator(cfg: StyleGANConfig) -> Generator:
+    return Generator(cfg.size, cfg.z_dim, cfg.w_dim, cfg.channels, cfg.channel_base, cfg.channel_max,
+                     cfg.mapping_layers)
+
+
+class StyleGANTrainer(LatentTrainer):
+    """One style-based training state: nets, optimizers, EMA, data order, RNG and the augmentation
+    probability. All randomness (z, mixing, per-layer noise, augmentation) is drawn from `self.rng`,
+    so a checkpoint continues bit-identically on a CPU. `images`: the prepared uint8 dataset."""
+
+    kind = "stylegan"
+    min_batch = 2
+
+    def __init__(self, cfg: StyleGANConfig, images: torch.Tensor, device: torch.device | str = "cpu",
+                 seed: int = 0, dist_info: DistInfo = SINGLE):
+        super().__init__(cfg, device, seed, dist_info, cpu_channels_last=False)
+        self._use_images(images)
+        nets = self._make_nets(seed, lambda: {
+            "G": build_generator(cfg),
+            "D": Discriminator(cfg.size, cfg.channels, cfg.channel_base, cfg.channel_max, cfg.mbstd_group),
+        })
+        self._use_nets(nets["G"], nets["D"], seed)
+        # Lazy regularisation runs R1 in 1 of 16 steps: the reference scales D's Adam so its effective
+        # rate per step stays that of an unregularised run.
+        ratio = R1_INTERVAL / (R1_INTERVAL + 1) if cfg.r1_gamma > 0 else 1.0
+        for group in self.opt_D.param_groups:
+            group["lr"] = cfg.lr * ratio
+            group["betas"] = (cfg.beta1**ratio, cfg.beta2**ratio)
+        self.ada_p = 0.0 if cfg.ada else 1.0
+        self._ada_signs = 0.0  # sum of sign(D(real)) since the last adjustment, and its count
+        self._ada_count = 0
+
+    # ----- the step's inputs -------------------------------------------------------------------
+    def _randn(self, *shape: int) -> torch.Tensor:
+        """This process's share of a global-batch normal draw from the run's RNG."""
+        return self._mine(torch.randn(*shape, generator=self.rng)).to(self.device)
+
+    def _fake(self, track_w_avg: bool) -> torch.Tensor:
+        """Generated images for the batch through the live G: mapping, style mixing, random noise."""
+        syn, mapping = self.G.synthesis, self.G.mapping
+        z = self._noise()
+        ws = mapping(z, track_w_avg=track_w_avg)
+        # Style mixing: from a random layer on, the ws of a second z (one cut for the batch, as the
+        # reference), so no layer can rely on its neighbours sharing a style.
+        z2 = self._randn(self.batch, self.cfg.z_dim)
+        mix = float(torch.rand((), generator=self.rng)) < self.cfg.style_mixing
+        cut = int(torch.randint(1, syn.num_ws, (), generator=self.rng))
+        if mix:
+            ws2 = mapping(z2)
+            ws = torch.cat([ws[:, :cut], ws2[:, cut:]], dim=1)
+        noise = [self._randn(self.batch, 1, *shape) for shape in syn.noise_shapes()]
+        # The bare G: mapping and synthesis run as separate calls, which a data-parallel wrapper's
+        # forward does not see, so the step averages G's gradients itself (_average_grads).
+        return syn(ws, noise)
+
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        """DiffAugment on each image with probability p (ADA's strength), drawn from the run's RNG."""
+        if not self.cfg.diffaugment:
+            return x
+        aug = diff_augment(x, self.rng)
+        if self.ada_p >= 1:
+            return aug
+        pick = self._mine(torch.rand(self.batch, generator=self.rng)).to(self.device) < self.ada_p
+        return torch.where(pick[:, None, None, None], aug, x)
+
+    def _adjust_ada(self, d_real: torch.Tensor) -> None:
+        """ADA's overfitting heuristic: r_t = E[sign(D(real))] above the target means D is too sure
+        of the reals, so augment more; below, less. p moves by at most batch*interval/(ada_kimg*1000)."""
+        if not (self.cfg.diffaugment and self.cfg.ada):
+            return
+        self._ada_signs += float(torch.sign(d_real.detach()).mean())
+        self._ada_count += 1
+        if self._ada_count < ADA_INTERVAL:
+            return
+        r_t = mean_across(self.dist, {"r": self._ada_signs / self._ada_count}, self.device)["r"]
+        step = self.batch * ADA_INTERVAL / (self.cfg.ada_kimg * 1000)
+        self.ada_p = min(max(self.ada_p + math.copysign(step, r_t - self.cfg.ada_target), 0.0), 1.0)
+        self._ada_signs, self._ada_count = 0.0, 0
+
+    # ----- the step ----------------------------------------------------------------------------
+    def step(self) -> dict[str, float]:
+        real = self._real_batch()
+        r1_now = self.cfg.r1_gamma > 0 and self.global_step % R1_INTERVAL == 0
+
+        # D: push real logits up and fake ones down (softplus form of the logistic loss).
+        fake = self._fake(track_w_avg=False).detach()
+        self.opt_D.zero_grad(set_to_none=True)
+        d_fake = self._D(self._augment(fake))
+        loss_fake = F.softplus(d_fake).mean()
+        loss_fake.backward()
+        d_real = self._D(self._augment(real))
+        loss_real = F.softplus(-d_real).mean()
+        loss_real.backward()
+        r1 = None
+        if r1_now:
+            r1 = self._r1_backward(real)
+        self.opt_D.step()
+        self._adjust_ada(d_real)
+
+        # G: non-saturating loss through a frozen D (only input gradients needed, see DCGAN trainer).
+        self.D.requires_grad_(False)
+        try:
+            loss_g = F.softplus(-self.D(self._augment(self._fake(track_w_avg=True)))).mean()
+            self.opt_G.zero_grad(set_to_none=True)
+            loss_g.backward()
+        finally:
+            self.D.requires_grad_(True)
+        self._average_grads(self.G)
+        self.opt_G.step()
+        self.ema.update()
+        self.global_step += 1
+        losses = {
+            "loss_D": loss_real.detach() + loss_fake.detach(),
+            "loss_G": loss_g,
+            "D_real": torch.sigmoid(d_real.detach()).mean(),
+            "D_fake": torch.sigmoid(d_fake.detach()).mean(),
+        }
+        if self.cfg.diffaugment:
+            losses["augment_p"] = self.ada_p
+        if r1 is not None:
+            losses["R1"] = r1
+        return self._report(losses)
+
+    def _r1_backward(self, real: torch.Tensor) -> torch.Tensor:
+        """Lazy R1 on un-augmented reals, through the bare D (a double backward a data-parallel wrapper
+        cannot average), its gradients then averaged by hand; returns the penalty."""
+        x = real.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(self.D(x).sum(), x, create_graph=True)
+        r1 = grad.square().flatten(1).sum(1).mean()
+        (r1 * (self.cfg.r1_gamma / 2) * R1_INTERVAL).backward()
+        # DDP averaged the logistic terms already (the same on every rank), so averaging the sum
+        # averages the R1 term too.
+        self._average_grads(self.D)
+        return r1.detach()
+
+    def _average_grads(self, net: torch.nn.Module) -> None:
+        """Average gradients the data-parallel wrapper did not see (parts run through the bare module)."""
+        if not self.dist.active:
+            return
+        import torch.distributed as dist
+
+        grads = [p.grad for p in net.parameters() if p.grad is not None]
+        for g in grads:
+            dist.all_reduce(g)
+            g.div_(self.dist.world)
+
+    # ----- checkpoints -------------------------------------------------------------------------
+    def state_dict(self):
+        tensors, meta = super().state_dict()
+        meta["ada"] = {"p": self.ada_p, "signs": self._ada_signs, "count": self._ada_count}
+        return tensors, meta
+
+    def load_state_dict(self, tensors, meta):
+        ada = meta.get("ada")
+        if not isinstance(ada, dict) or not {"p", "signs", "count"} <= set(ada):
+            raise CheckpointError("checkpoint is missing the augmentation state")
+        super().load_state_dict(tensors, meta)
+        self.ada_p = float(ada["p"])
+        self._ada_signs, self._ada_count = float(ada["signs"]), int(ada["count"])
