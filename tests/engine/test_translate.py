@@ -166,7 +166,7 @@ def _cyclegan_project(root, steps=1):
                               torch.randint(0, 256, shape, dtype=torch.uint8, generator=g), total_steps=steps)
     for _ in range(steps):
         trainer.step()
-    project = Project.create(root, "cyclegan", {"model": {}, "data": {"config": {"size": 32}}})
+    project = Project.create(root, "cyclegan", {"model": {"size": CFG.size}, "data": {"config": {"size": 32}}})
     save_checkpoint(project.checkpoints_dir, trainer.global_step, *trainer.state_dict())
     return trainer
 
