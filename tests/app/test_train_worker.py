@@ -31,7 +31,8 @@ class FakeSession:
 
     def __init__(self, root, steps: int, delay: float = 0.0):
         self.project = Project.create(root, "dcgan", {"run": {}})
-        self.trainer = SimpleNamespace(global_step=0, images_per_step=8, device=torch.device("cpu"))
+        self.trainer = SimpleNamespace(global_step=0, images_per_step=8, device=torch.device("cpu"),
+                                       samples=lambda: np.full((8, 8, 3), self.trainer.global_step % 256, np.uint8))
         self.settings = RunSettings(steps=steps)
         self.warnings = ["hello"]
         self.delay = delay
@@ -154,11 +155,14 @@ def test_pause_resume_single_step_and_stop(qtbot, tmp_path):
     qtbot.wait(150)
     assert session.trainer.global_step == paused_at  # really paused
 
+    previews = []
+    c.preview.connect(lambda step, grid: previews.append((step, int(grid[0, 0, 0]))))
     c.step_once()
     qtbot.waitUntil(lambda: rec.last_step() == paused_at + 1, timeout=5000)
     qtbot.wait(100)
     assert session.trainer.global_step == paused_at + 1  # exactly one step, then paused again
     assert c.state == WorkerState.PAUSED
+    assert previews == [(paused_at + 1, (paused_at + 1) % 256)]  # the samples of that step, to show
 
     c.resume()
     qtbot.waitUntil(lambda: rec.last_step() >= paused_at + 10, timeout=5000)

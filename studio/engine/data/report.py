@@ -60,7 +60,8 @@ class DatasetReport:
         if self.ignored:
             total = sum(self.ignored.values())
             kinds = ", ".join(f"{ext} x{n}" for ext, n in sorted(self.ignored.items(), key=lambda kv: -kv[1]))
-            out.append(f"Ignored {total} file{_s(total)} that are not supported images ({kinds})")
+            what = "s that are not supported images" if total != 1 else " that is not a supported image"
+            out.append(f"Ignored {total} file{what} ({kinds})")
         return out
 
     def to_dict(self) -> dict[str, Any]:

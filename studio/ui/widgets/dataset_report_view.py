@@ -143,7 +143,7 @@ class DatasetReportView(QWidget):
             top.setExpanded(True)
         if report.ignored:
             total = sum(report.ignored.values())
-            top = section(f"Ignored {total} file{'s' if total != 1 else ''} that are not images")
+            top = section(f"Ignored {total} file{'s that are not images' if total != 1 else ' that is not an image'}")
             top.setText(1, ", ".join(f"{ext} ×{n}" for ext, n in sorted(report.ignored.items(), key=lambda kv: -kv[1])))
         if self.issues.topLevelItemCount() == 0:
             section("Nothing to worry about", style.OK)
