@@ -17,7 +17,8 @@
 # matter (ratios, percentiles, PASS/FAIL, exit codes) in one file.
 #
 # QUICK=1 DEVICE=cpu bash bench/gpu_check.sh checks the script itself on a machine without a GPU
-# (every bench with --quick: minutes on 2 CPU cores, figures meaningless).
+# (every bench with --quick: minutes on 2 CPU cores, figures meaningless; LIMITS=4 gives each
+# stage four times its time limit on a slow or shared machine).
 set -u
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 PY=${PY:-python3}
@@ -25,6 +26,7 @@ DEVICE=${DEVICE:-cuda}
 ROUNDS=${ROUNDS:-3}
 QUICK=${QUICK:-}
 OUT=${OUT:-/tmp/gpu-check}
+LIMITS=${LIMITS:-1}
 mkdir -p "$OUT"
 SUMMARY="$OUT/summary.txt"
 quick=${QUICK:+--quick}
@@ -33,7 +35,7 @@ quality_steps=${QUICK:+--steps 4 --seeds 0}
 export GAN_STUDIO_CACHE="$OUT/cache"
 
 stage() {  # stage NAME SECONDS COMMAND...: one benchmark, its output in $OUT/NAME.txt, its key lines in the summary
-    local name=$1 limit=$2 code
+    local name=$1 limit=$(($2 * LIMITS)) code
     shift 2
     echo "=== $name"
     timeout "$limit" "$@" > "$OUT/$name.txt" 2>&1

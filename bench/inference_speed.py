@@ -3,7 +3,7 @@
     python bench/inference_speed.py [--repeats 100] [--batch 64] [--translations 7] [--device auto]
                                     [--threads N] [--quick]
 
-  every kind with a latent space (DCGAN 64 px, the 2014 GAN 32 px; the kinds' default widths):
+  every kind with a latent space, at its config defaults (DCGAN 64 px, the 2014 GAN 32 px, ...):
     single image          one latent -> one picture, through `Renderer` with each backend: torch
                           (the bare generator, on the device) and onnxruntime (CPU); the studio's
                           own pick is onnxruntime on a CPU, torch on a GPU (what the pad uses).

@@ -338,6 +338,10 @@ def studio_trainer(kind_name: str, cfg, folders: dict[str, Path], device: torch.
     return Studio(trainer, prep)
 
 
+# The kinds this bench has a plain eager loop for (the canonical classes above).
+BENCHED = ("dcgan", "gan", "cyclegan")
+
+
 def studio_side(mode: str, data: list[Path], device: torch.device, cache: Path, size: int) -> Studio:
     """GAN Studio's defaults for each mode (the configs a user gets, at the bench's sizes)."""
     if mode == "dcgan":
@@ -459,7 +463,8 @@ def _describe_folder(folder: Path) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("data", nargs="?", help="image folder (DCGAN, GAN) or a folder with A/ and B/ (CycleGAN)")
-    ap.add_argument("--mode", choices=(*KINDS, "all"), default="dcgan", help="a model kind, or all of them")
+    ap.add_argument("--mode", choices=(*BENCHED, "all"), default="dcgan",
+                    help="a model kind, or all of those with a plain loop here")
     ap.add_argument("--source", choices=(*SOURCES, "all"), default=None,
                     help="procedural folder kind when no DATA_DIR is given (default: all, one after another, "
                          "for DCGAN; tiny for GAN)")
@@ -488,7 +493,9 @@ def main() -> int:
     device = pick_device(args.device)
     cpu = device.type == "cpu"
     print(f"device: {describe_device(device)}  torch {torch.__version__}  threads {torch.get_num_threads()}")
-    modes = list(KINDS) if args.mode == "all" else [args.mode]
+    modes = list(BENCHED) if args.mode == "all" else [args.mode]
+    if args.mode == "all" and set(KINDS) - set(BENCHED):
+        print(f"no plain loop here yet for: {', '.join(sorted(set(KINDS) - set(BENCHED)))}")
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
