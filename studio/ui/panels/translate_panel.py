@@ -30,6 +30,7 @@ from studio.app.translate_worker import TranslateController, TranslatedImage, tr
 from studio.engine.data.decode import IMAGE_EXTENSIONS
 from studio.engine.project.folder import Project
 from studio.ui import style
+from studio.ui.output_folder import choose_output_folder
 from studio.ui.widgets.split_view import SplitView
 
 DIRECTION_TITLES = {"a2b": "A → B", "b2a": "B → A"}
@@ -312,8 +313,7 @@ class TranslatePanel(QWidget):
         if not folder:
             return
         default = _free_name(Path(folder).parent / f"{Path(folder).name}-{self.direction()}")
-        out = QFileDialog.getExistingDirectory(self, "Choose where the translated images go (a new or empty folder)",
-                                               str(default.parent))
+        out = choose_output_folder(self, "Where the translated images go: a new or empty folder", default)
         if out:
             self.settings.set_last_folder("translate", str(Path(folder).parent))
             if Path(out).resolve() == Path(folder).resolve():
