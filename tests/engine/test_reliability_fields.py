@@ -123,7 +123,7 @@ def test_a_checkpoint_without_its_hash_is_refused(proj):
 
 def test_bad_history_lines_are_skipped_with_a_warning_not_a_blank_plot(proj, caplog):
     good = (proj / "history.jsonl").read_text().splitlines()
-    (proj / "history.jsonl").write_text("\n".join(['{"step":"x"}', "[1,2]", *good, '{"step": 9, "loss_D": "a"}'])
+    (proj / "history.jsonl").write_text("\n".join(['{"step":"x"}', "[1,2]", *good, '{"step": 9, "swd": null}'])
                                         + "\n")
     project = Project.open(proj)
     with caplog.at_level("WARNING"):

@@ -332,15 +332,15 @@ def check_trainer_state(tensors: dict, meta: dict, name: str) -> None:
 # ----- history.jsonl ---------------------------------------------------------------------------------
 def history_record(value: object) -> dict | None:
     """A parsed history line as a record, or None when it is not one: a JSON object with a whole,
-    non-negative `step` and numbers (or null) for its measurements."""
+    non-negative `step` and a number for every other field (NaN included: a diverged step is
+    logged as such); the studio formats each field as a number."""
     if not isinstance(value, dict):
         return None
     step = value.get("step")
     if not is_int(step) or not 0 <= step <= MAX_STEP:
         return None
-    for k, v in value.items():
-        if not isinstance(k, str) or not (v is None or is_number(v)):
-            return None
+    if not all(is_number(v) for v in value.values()):
+        return None
     return value
 
 
