@@ -56,3 +56,21 @@ def test_timing_can_be_cancelled(qtbot, wizard, fill_wizard, shapes_folder, tmp_
     qtbot.waitUntil(lambda: not page.timer.busy, timeout=30_000)
     assert page.timing_note.text().startswith("Timing cancelled")
     assert page.estimate_label.text()  # the earlier estimate stays on show
+
+
+def test_time_left_is_hidden_while_paused_and_back_after(qtbot):
+    from studio.app.train_worker import TrainProgress, WorkerState
+    from studio.ui.panels.training_panel import TrainingPanel
+
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.set_state(WorkerState.RUNNING)
+    panel.set_progress(TrainProgress(10, 100, {"loss": 1.0}, 50.0, 270.0, records=((10, {"loss": 1.0}),)))
+    assert panel.eta_label.text() == "4 min 30 s"
+    panel.set_state(WorkerState.PAUSED)
+    assert "paused" in panel.eta_label.text() and "min" not in panel.eta_label.text()
+    # a single step while paused: progress arrives, the time left stays hidden
+    panel.set_progress(TrainProgress(11, 100, {"loss": 1.0}, 50.0, 267.0, records=((11, {"loss": 1.0}),)))
+    assert "paused" in panel.eta_label.text()
+    panel.set_state(WorkerState.RUNNING)  # the worker's figure counts stepping time only: still right
+    assert panel.eta_label.text() == "4 min 27 s"

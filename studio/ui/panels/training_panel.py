@@ -50,6 +50,7 @@ class TrainingPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._state = WorkerState.IDLE
+        self._eta_text = "—"  # the latest time left, shown again after a pause
         self._has_project = False
         self._step = 0
         self._losses: dict[str, float] = {}
@@ -177,7 +178,8 @@ class TrainingPanel(QWidget):
         self.ckpt_spin.setValue(checkpoint_every)
         self.device_label.setText(device)
         self.speed_label.setText("—")
-        self.eta_label.setText("—")
+        self._eta_text = "—"
+        self.eta_label.setText(self._eta_text)
         self.losses_label.setText("—")
         self.quality_label.setText("—")
         self.set_warning("")
@@ -219,6 +221,9 @@ class TrainingPanel(QWidget):
 
     def set_state(self, state: WorkerState) -> None:
         self._state = state
+        # The worker's time left counts stepping time only, so it is still right after a pause;
+        # while paused no time passes towards the end, so none is shown.
+        self.eta_label.setText("— while paused" if state == WorkerState.PAUSED else self._eta_text)
         text = {
             WorkerState.PREPARING: "Preparing images and model…",
             WorkerState.RUNNING: "Training",
@@ -245,7 +250,9 @@ class TrainingPanel(QWidget):
             return
         ips = p.images_per_s
         self.speed_label.setText(f"{ips:,.1f} images/s" if ips < 100 else f"{ips:,.0f} images/s")
-        self.eta_label.setText(format_duration(p.eta_s))
+        self._eta_text = format_duration(p.eta_s)
+        if self._state != WorkerState.PAUSED:  # a single step while paused reports progress too
+            self.eta_label.setText(self._eta_text)
         self._losses = dict(p.losses)
         if p.losses:
             self.losses_label.setText("   ".join(f"{k} {v:.3f}" for k, v in p.losses.items()))
@@ -269,7 +276,8 @@ class TrainingPanel(QWidget):
     def set_finished(self, step: int, target: int, stopped: bool, saved: bool) -> None:
         self._step = step
         self._show_step(step, target)
-        self.eta_label.setText("—")
+        self._eta_text = "—"
+        self.eta_label.setText(self._eta_text)
         if stopped:
             self.status.setText(f"Stopped at step {step:,}"
                                 + (" — model saved, Continue picks up from here" if saved else ""))
