@@ -68,6 +68,16 @@ def test_the_fastest_approved_path_is_measured_once_then_reused(tmp_path, native
     assert _dcgan(cache, other_shape, batch=16).path == FP32 and other_shape.timed  # a new shape: measured
 
 
+def test_measuring_again_replaces_a_choice_made_on_a_busy_machine(tmp_path, native_bf16, monkeypatch):
+    cache = ChoiceCache(tmp_path / "fast-paths.json")
+    _dcgan(cache, FakeTimer({FP32: 0.1}))  # a neighbour slowed every other candidate down
+    monkeypatch.setenv("GAN_STUDIO_FAST_PATH", "again")
+    quiet = FakeTimer({BF16_CL_SMALL: 0.2})
+    assert _dcgan(cache, quiet).path == BF16_CL_SMALL and quiet.timed
+    monkeypatch.setenv("GAN_STUDIO_FAST_PATH", "measure")
+    assert _dcgan(cache, FakeTimer({})).how == "cached" and _dcgan(cache, FakeTimer({})).path == BF16_CL_SMALL
+
+
 def test_an_explicit_precision_wins_over_measurement_and_cache(tmp_path, native_bf16):
     cache = ChoiceCache(tmp_path / "fast-paths.json")
     _dcgan(cache, FakeTimer({BF16_CL_SMALL: 0.1}))  # bf16 remembered as fastest

@@ -18,6 +18,8 @@ EPYC, against a budget of a few seconds for the whole measurement).
 
 `GAN_STUDIO_FAST_PATH=default` turns measuring off: trainers then take their built-in default
 (the test suite does this, so runs built directly and through a session compute alike).
+`GAN_STUDIO_FAST_PATH=again` measures again and replaces what was remembered: a first measurement
+taken while the machine was busy with something else can pick the wrong path.
 Importing this module does not import torch.
 """
 
@@ -229,8 +231,12 @@ def runs_well(path: FastPath, device) -> bool:
     return True
 
 
+def _mode() -> str:
+    return os.environ.get("GAN_STUDIO_FAST_PATH", "measure").strip().lower()
+
+
 def measuring_enabled() -> bool:
-    return os.environ.get("GAN_STUDIO_FAST_PATH", "measure").strip().lower() != "default"
+    return _mode() != "default"
 
 
 def choose(kind: str, cfg, device, candidates: Sequence[FastPath], time_step: Callable[[FastPath], float], *,
@@ -250,7 +256,7 @@ def choose(kind: str, cfg, device, candidates: Sequence[FastPath], time_step: Ca
         return Choice(usable[0], "only")
     cache = cache if cache is not None else ChoiceCache()
     key = f"{machine_key(device)}|{shape_key(kind, cfg)}"
-    remembered = cache.get(key)
+    remembered = cache.get(key) if _mode() != "again" else None
     if remembered is not None and remembered[0] in usable:
         return Choice(remembered[0], "cached", remembered[1])
     if not (may_measure and measuring_enabled()):
