@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from studio.cli import values
-from studio.cli.arg_types import scale_factor, user_path
+from studio.cli.values import scale_factor, user_path
 from studio.engine.errors import UserError
 
 

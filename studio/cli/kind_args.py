@@ -19,7 +19,7 @@ import argparse
 from typing import Any
 
 from studio.cli import values
-from studio.cli.arg_types import user_path
+from studio.cli.values import user_path
 from studio.engine.models import KINDS, get_kind
 from studio.engine.models.kind import ModelKind, Option, Role
 

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from studio.cli import kind_args, values
-from studio.cli.arg_types import scale_factor, user_path, window_size
 from studio.cli.signals import SESSION_END
 from studio.cli.signals import StopFlag as _StopFlag
+from studio.cli.values import scale_factor, user_path, window_size
 from studio.engine.errors import UserError
 from studio.engine.models import KINDS
 

@@ -1,9 +1,13 @@
-"""argparse value types with honest bounds: whole numbers within a range, finite numbers, seeds.
+"""argparse value types: every path and number the command line takes is checked as it is parsed.
 
-Every number the command line takes is refused as it is parsed (exit 2, one line) when it is
-meaningless (0 minutes, NaN seconds) or so large that the command would run forever or exhaust
-memory before failing. Bounds that depend on the machine (how many devices exist) are checked
-after parsing, in `check_devices`.
+Paths: `user_path` makes a path absolute once, as it is parsed, so that commands only ever compare
+and join absolute paths.
+
+Numbers: whole numbers within a range, finite numbers, seeds, enlargement factors and window
+sizes. Each is refused as it is parsed (exit 2, one line) when it is meaningless (0 minutes, NaN
+seconds) or so large that the command would run forever or exhaust memory before failing. Bounds
+that depend on the machine (how many devices exist, free memory) are checked after parsing, in
+`check_devices` and `check_animation_memory`.
 """
 
 from __future__ import annotations
@@ -12,6 +16,22 @@ import argparse
 import math
 import os
 from collections.abc import Callable
+from pathlib import Path
+
+# ---- Paths ---------------------------------------------------------------------------------
+
+
+def user_path(text: str) -> str:
+    """A path as the user typed it (relative, `~`, spaces, any script) made absolute once, here.
+
+    Every command then compares and joins absolute paths only: mixing a relative folder with the
+    absolute files found inside it is what broke `translate` given a relative folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path was given")
+    return str(Path(text).expanduser().resolve())
+
+
+# ---- Numbers -------------------------------------------------------------------------------
 
 SEED_LIMIT = 2**63  # torch.manual_seed takes 64-bit seeds; 2^63 keeps seed + 2 (the preview noise) in range
 MAX_STEPS = 10**9
@@ -25,6 +45,8 @@ MAX_FRAMES = 100_000  # frames of an animation (an hour at 24 fps)
 MAX_GRID = 1024  # pictures in one grid image (32 x 32 of 256 px is already 8192 px square)
 MIN_TILE, MAX_TILE = 32, 4096  # the translator's own smallest tile; a tile larger than the image is one tile
 MAX_HOLD_S = 60.0
+MAX_SCALE = 16  # a 64 px picture at 16x is 1024 px; beyond that files grow and show nothing new
+MIN_WINDOW, MAX_WINDOW = 320, 16384  # below 320 px nothing is readable; above, no screen exists
 
 
 def whole(lo: int, hi: int) -> Callable[[str], int]:
@@ -82,6 +104,34 @@ grid_count = whole(1, MAX_GRID)
 tile = whole(MIN_TILE, MAX_TILE)
 hold = number(0.0, MAX_HOLD_S)
 devices = whole(1, 1024)  # the machine's own bound is checked by check_devices once the device is known
+
+
+def scale_factor(text: str) -> int:
+    """`--scale N`: a whole enlargement factor from 1 to MAX_SCALE."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not 1 <= value <= MAX_SCALE:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_SCALE}, got {value}")
+    return value
+
+
+def window_size(text: str) -> tuple[int, int]:
+    """`--window-size WxH` (e.g. 1280x720): the studio window's size in pixels."""
+    parts = text.strip().lower().replace("×", "x").split("x")
+    try:
+        width, height = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not WIDTHxHEIGHT in pixels, e.g. 1280x720") from None
+    for name, value in (("width", width), ("height", height)):
+        if not MIN_WINDOW <= value <= MAX_WINDOW:
+            raise argparse.ArgumentTypeError(f"the {name} must be between {MIN_WINDOW} and {MAX_WINDOW} pixels, "
+                                             f"got {value}")
+    return width, height
+
+
+# ---- Bounds known only on this machine ------------------------------------------------------
 
 
 def device_limit(device: str | None) -> tuple[int, str]:
