@@ -23,6 +23,9 @@ class ProjectState(QObject):
     history_appended = Signal(list)  # new records [{"step": n, "loss_D": ...}, ...]
     samples_changed = Signal(list)  # [(step, path)] of every saved sample grid, oldest first
     step_changed = Signal(int)  # the model's current step
+    # What the user should know about the history just read: a sentence, or "" when all is well
+    # (emitted on every open and close, so a note about the previous project can be taken down).
+    history_note_changed = Signal(str)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -30,6 +33,7 @@ class ProjectState(QObject):
         self.history: list[dict] = []
         self.sample_steps: list[tuple[int, Path]] = []
         self.step = 0
+        self.history_note = ""
 
     def open(self, root: str | Path, clean: bool = True) -> Project:
         """Open a project folder (raises UserError if it is not one) and announce it. `clean=False`
@@ -37,12 +41,14 @@ class ProjectState(QObject):
         project = Project.open(root, clean=clean)
         self.project = project
         self.history = project.read_history()
+        self.history_note = history_note(project.history_skipped)
         self.sample_steps = project.sample_steps()
         self.step = project.step
         self.project_changed.emit(project)
         self.history_reset.emit(list(self.history))
         self.samples_changed.emit(list(self.sample_steps))
         self.step_changed.emit(self.step)
+        self.history_note_changed.emit(self.history_note)
         return project
 
     def close(self) -> None:
@@ -50,9 +56,11 @@ class ProjectState(QObject):
         self.history = []
         self.sample_steps = []
         self.step = 0
+        self.history_note = ""
         self.project_changed.emit(None)
         self.history_reset.emit([])
         self.samples_changed.emit([])
+        self.history_note_changed.emit("")
 
     # ----- following a training run ------------------------------------------------------------------
     def follow(self, training) -> None:
@@ -116,3 +124,13 @@ class ProjectState(QObject):
         if any(r.get("step", 0) > step for r in self.history):
             self.history = [r for r in self.history if r.get("step", 0) <= step]
             self.history_reset.emit(list(self.history))
+
+
+def history_note(skipped: int) -> str:
+    """The sentence telling the user that `skipped` lines of history.jsonl could not be read ("" for
+    none): otherwise a gap in the loss curves (a hand edit, a disk error) would go unexplained."""
+    if not skipped:
+        return ""
+    if skipped == 1:
+        return "1 damaged line in history.jsonl was skipped; the loss curves leave it out."
+    return f"{skipped:,} damaged lines in history.jsonl were skipped; the loss curves leave them out."

@@ -265,12 +265,14 @@ class MainWindow(QMainWindow):
         style.muted(self.device_status)
         self.statusBar().addPermanentWidget(self.device_status)
         self.statusBar().setSizeGripEnabled(True)
+        self._history_note_shown = ""  # the state's note in the status bar now ("" for none)
 
     def _connect(self) -> None:
         st = self.state
         self.controller.generator_weights.connect(self._on_generator_weights)
         self.translate_panel.weights_wanted.connect(self.controller.request_generator_weights)
         st.project_changed.connect(self._on_project_changed)
+        st.history_note_changed.connect(self._show_history_note)
         st.history_reset.connect(self.loss_plot.set_records)
         st.history_appended.connect(self.loss_plot.append_records)
         self.welcome.new_requested.connect(self.new_project)
@@ -389,6 +391,16 @@ class MainWindow(QMainWindow):
         self.translate_panel.set_project(project if translates else None)
         self.translate_panel.set_training(translates and self.controller.busy)
         self.update_actions()
+
+    def _show_history_note(self, note: str) -> None:
+        """The state's note about the history it read stays in the status bar (no timeout: it explains
+        a gap in the curves for as long as they show) until another message replaces it or the next
+        project opens."""
+        if note:
+            self.statusBar().showMessage(note)
+        elif self.statusBar().currentMessage() == self._history_note_shown:
+            self.statusBar().clearMessage()  # the previous project's note; any other message stays
+        self._history_note_shown = note
 
     def _device_label(self, device: str) -> str:
         try:
