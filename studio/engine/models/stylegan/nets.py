@@ -8,11 +8,12 @@ No custom ops, so it runs on CPUs, Apple GPUs and any CUDA GPU, and exports to O
 - the FIR [1, 3, 3, 1] up-sampling filter is bilinear interpolation (the same filter, clamped at the
   border instead of zero-padded); the [1, 1] down-sampling filter is 2x2 average pooling;
 - modulation scales the input activations and demodulation the output ones around one shared
-  convolution (the reference's `fused_modconv=False` form, which it uses while training). The same
-  arithmetic as per-sample weights in a grouped convolution (tests/engine/test_stylegan.py checks
-  both against a per-sample reference), but measured ~1.6-2x faster on a 2-core CPU at batch 16-32,
-  64 px, because oneDNN runs one large convolution far better than B small groups, and it is
-  batch-size agnostic for ONNX.
+  convolution (the reference's `fused_modconv=False` form, which it uses while training) instead of
+  per-sample weights in a grouped convolution. Both are the same arithmetic (tests/engine/test_stylegan.py
+  checks each against a per-sample reference); timed on the shared 2-core CPU (G forward + backward,
+  64 px, batch 16, small preset, 2 x 4 alternating runs) they were within the machine's noise
+  (grouped 4.3-12.3 s, scaled 4.5-11.8 s), so the one that needs no batch-sized reshape wins: it
+  exports to ONNX with a dynamic batch as plain Mul/Conv nodes.
 """
 
 from __future__ import annotations
