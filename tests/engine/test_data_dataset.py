@@ -111,8 +111,13 @@ def test_missing_folder_and_file_instead_of_folder_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="Folder not found"):
         scan_folder(tmp_path / "nope")
     file = corpus.write_image(tmp_path, "a.png", corpus.pattern(4, 4))
-    with pytest.raises(UserError, match="Not a folder"):
+    # A file is a valid source when it is a clip (tests/engine/test_video.py); a picture is not, and
+    # the message says so and what to give instead, when scanning (the wizard) as when preparing.
+    explained = r"^Not a folder: .*a\.png is a single picture, not a video; give the folder that holds it\.$"
+    with pytest.raises(UserError, match=explained):
         prepare_dataset(file, CFG, cache_dir=tmp_path / "c")
+    with pytest.raises(UserError, match=explained):
+        scan_folder(file)
     with pytest.raises(UserError, match="Folder not found"):
         dataset_fingerprint(tmp_path / "nope")
 
