@@ -565,8 +565,10 @@ class SettingsPage(QWizardPage):
         text = describe_estimate(self._cost, self.steps_spin.value(), self._run_settings(), where,
                                  kind.first_shapes_steps)
         first = self._cost.run_seconds(kind.first_shapes_steps or 0, self._run_settings())
-        if kind.first_shapes_steps and first > 15 * 60:
-            text += " For a quicker first look, choose a smaller image size or network width."
+        levers = (["a smaller image size"] if self.size_combo.currentData() != min(kind.sizes) else []) + \
+            (["a smaller network width"] if "width" in self.option_widgets else [])
+        if kind.first_shapes_steps and first > 15 * 60 and levers:
+            text += f" For a quicker first look, choose {' or '.join(levers)}."
         self.estimate_label.setText(text)
 
     def estimate_seconds(self) -> float | None:
