@@ -328,9 +328,11 @@ class TrainWorker:
                 self._flush(force=True)
                 self._signals.samples.emit(ev.step, ev.samples)
             elif self._single:
-                # One step at a time is for watching what a step does: show its samples at once.
+                # One step at a time is for watching what a step does: show its samples at once,
+                # arriving with the step's progress (drawn before it is announced).
+                grid = trainer.samples()
                 self._flush(force=True)
-                self._signals.preview.emit(ev.step, trainer.samples())
+                self._signals.preview.emit(ev.step, grid)
             else:
                 self._flush(force=ev.step >= target)
         # run() has written a checkpoint for the last step when it ended (normally or on stop)

@@ -70,3 +70,5 @@ def test_the_translate_panel_fits_a_laptop(qtbot, window, tmp_path):
     _assert_fits(window, "translate")
     window.translate_panel.set_direction("b2a")
     _assert_fits(window, "translate B to A")
+    window.loss_plot.set_advanced(True)  # three loss plots: adversarial, cycle, identity
+    _assert_fits(window, "CycleGAN losses")

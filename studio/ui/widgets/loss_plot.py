@@ -101,7 +101,10 @@ class _GroupPlot:
     def __init__(self, title: str, names: tuple[str, ...]):
         self.title = title
         self.names = names
-        self.plot = _plot_widget(title.lower())
+        self.plot = _plot_widget("")
+        # the group's name above its curves: a rotated axis label would be cut to a few letters
+        self.plot.setTitle(title, size="9pt", color=style.MUTED.name(), justify="left")
+        self.plot.setMinimumHeight(90)  # below the title and the legend row, room for the curves
         self.legend = _legend(self.plot, 4)
 
 
@@ -139,6 +142,7 @@ class LossPlotView(QWidget):
         self.quality_plot = _plot_widget("SWD")
         self.quality_plot.setLabel("bottom", "step")
         self.quality_legend = _legend(self.quality_plot, 3)
+        self.quality_plot.getPlotItem().getViewBox().setDefaultPadding(0.06)  # the newest point clear of the edge
         self.quality_plot.setToolTip("Quality: how far the generated images' patches are from the real ones "
                                      "(sliced Wasserstein distance x1000). Lower is better.")
         self.quality_plot.setVisible(False)
@@ -207,6 +211,8 @@ class LossPlotView(QWidget):
             if i > 0:
                 g.plot.setXLink(self._groups[0].plot)
             self._losses_layout.addWidget(g.plot, 1)
+        for g in self._groups:  # one step axis, under the last plot: the plots share it
+            g.plot.showAxis("bottom", g is self._groups[-1])
         self._groups[-1].plot.setLabel("bottom", "step")
         self._dirty = True
         self._redraw()
