@@ -96,7 +96,7 @@ class LatentPadView(QWidget):
         self.surface = PadSurface()
         self.surface.position_changed.connect(self._on_position)
         self.surface.corner_clicked.connect(self._corner_menu)
-        self.preview = ImageView("Open a trained DCGAN project to explore it.")
+        self.preview = ImageView("Open a trained project that makes new images to explore it.")
         self.preview.setMinimumSize(200, 200)
 
         # mode row

@@ -34,7 +34,7 @@ from studio.ui.explorer.pad_model import Axis
 
 
 class ExplorerPanel(QWidget):
-    """Explore a trained DCGAN: gallery | pad / arithmetic, with exports."""
+    """Explore a trained generator of any kind with a latent space: gallery | pad / arithmetic, with exports."""
 
     message = Signal(str)  # one line for the status bar
     model_changed = Signal(object)  # ModelInfo
