@@ -162,7 +162,7 @@ def test_the_kind_builds_configs_suggests_by_device_and_loads_ema_weights():
     kind = get_kind("stylegan")
     assert kind.capabilities.latent_space and "onnx" in kind.export_formats
     cfg = kind.default_config(DataConfig(size=64), {}, {"batch": 16})
-    assert (cfg.preset, cfg.channel_max, cfg.w_dim) == ("small", 128, 128)
+    assert (cfg.preset, cfg.channel_max, cfg.w_dim) == ("small", 64, 128)
     assert cfg.r1_gamma == pytest.approx(0.0002 * 64 * 64 / 16)  # the reference's auto gamma
     full = kind.default_config(DataConfig(size=256), {}, {"preset": "full", "batch": 32, "r1_gamma": 1.0})
     assert (full.channel_max, full.mapping_layers, full.r1_gamma) == (512, 8, 1.0)
@@ -200,3 +200,34 @@ def test_generator_is_reproducible_outside_training():
     G = build_generator(StyleGANConfig(size=32, **TINY)).eval()
     z = torch.randn(3, 16)
     assert torch.equal(G(z), G(z))  # fixed per-layer noise: one z, one picture
+
+
+@pytest.mark.timeout(300)
+def test_two_processes_match_one_process_on_the_same_global_batch(tmp_path):
+    """`--devices 2` (DDP, gloo, two CPU processes): losses and weights of one process on the same
+    global batch, with style mixing, per-layer noise and lazy R1 (step 0), whose gradients the
+    trainer averages itself."""
+    from studio.engine.config import config_from_dict
+    from studio.engine.data.dataset import prepare_dataset
+
+    data = write_folder(discs(16, 32, seed=0), tmp_path / "data")
+    out = tmp_path / "ddp"
+    assert main(["train", "stylegan", "--data", str(data), "--out", str(out), "--size", "32", "--batch", "8",
+                 "--no-diffaugment", "--steps", "3", "--log-every", "1", "--metric-every", "0",
+                 "--checkpoint-every", "3", "--seed", "5", "--devices", "2"]) == 0
+    history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert [h["step"] for h in history] == [1, 2, 3] and "R1" in history[0]
+
+    meta = json.loads((out / "project.json").read_text())
+    ref = StyleGANTrainer(config_from_dict(StyleGANConfig, meta["model"]),
+                          prepare_dataset(data, config_from_dict(DataConfig, meta["data"]["config"])).images, seed=5)
+    mbstd = ref.D.mbstd.forward  # each process groups its own half of the batch
+    ref.D.mbstd.forward = lambda x: torch.cat([mbstd(h) for h in x.chunk(2)])
+    for h, r in zip(history, [ref.step() for _ in range(3)]):
+        for k in r:
+            assert h[k] == pytest.approx(r[k], rel=1e-4, abs=1e-5), (h["step"], k)
+    tensors, _ = load_checkpoint(out / "checkpoints" / "step-0000003.json")
+    for prefix, net in (("G", ref.G), ("D", ref.D)):
+        for k, v in net.state_dict().items():
+            if "w_avg" not in k:  # tracked from each process's own half of the batch
+                assert torch.allclose(tensors[f"{prefix}.{k}"], v, atol=1e-5), (prefix, k)
