@@ -213,7 +213,7 @@ def test_two_processes_match_one_process_on_the_same_global_batch(tmp_path):
     data = write_folder(discs(16, 32, seed=0), tmp_path / "data")
     out = tmp_path / "ddp"
     assert main(["train", "stylegan", "--data", str(data), "--out", str(out), "--size", "32", "--batch", "8",
-                 "--no-diffaugment", "--steps", "3", "--log-every", "1", "--metric-every", "0",
+                 "--diffaugment", "off", "--steps", "3", "--log-every", "1", "--metric-every", "0",
                  "--checkpoint-every", "3", "--seed", "5", "--devices", "2"]) == 0
     history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
     assert [h["step"] for h in history] == [1, 2, 3] and "R1" in history[0]
@@ -230,4 +230,6 @@ def test_two_processes_match_one_process_on_the_same_global_batch(tmp_path):
     for prefix, net in (("G", ref.G), ("D", ref.D)):
         for k, v in net.state_dict().items():
             if "w_avg" not in k:  # tracked from each process's own half of the batch
-                assert torch.allclose(tensors[f"{prefix}.{k}"], v, atol=1e-5), (prefix, k)
+                # equalized LR stores weights ~N(0, 1), and Adam's early steps (beta1 = 0) are nearly
+                # lr * sign(grad): summation-order rounding shows as ~1e-5 here (measured <= 1.6e-5)
+                assert torch.allclose(tensors[f"{prefix}.{k}"], v, atol=1e-4), (prefix, k)
