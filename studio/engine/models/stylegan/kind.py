@@ -22,7 +22,7 @@ class StyleGANKind(ModelKind):
     default_sample_every = 50
     options = (
         Option("preset", "Capacity", "small: trains on a CPU; full: the paper's widths, for GPUs "
-               "(default: from the device)", "--capacity",
+               "(a GPU gets full unless you choose)", "--capacity",
                choices=(("small", "Small (CPU)"), ("full", "Full (GPU)")), default="small"),
         Option("diffaugment", "Augment what the critic sees",
                f"DiffAugment colour/shift/cutout (default: on below {SMALL_DATASET:,} images)", "--diffaugment"),
