@@ -281,7 +281,8 @@ class MainWindow(QMainWindow):
         self.welcome.demo_requested.connect(self.demos.draw_images)
         self.loss_plot.set_smoothing(self.settings.value("view/smoothing", 0.9, float))
         self.loss_plot.smoothing_changed.connect(lambda a: self.settings.set_value("view/smoothing", a))
-        self.loss_plot.set_advanced(self.settings.value("view/advanced_losses", False, bool))
+        # screenshots (no remembered layout) show the default view, whatever the user last chose
+        self.loss_plot.set_advanced(self._remember_layout and self.settings.value("view/advanced_losses", False, bool))
         self.loss_plot.advanced_changed.connect(lambda on: self.settings.set_value("view/advanced_losses", on))
 
     # ================================================================================================

@@ -104,7 +104,7 @@ class _GroupPlot:
         self.plot = _plot_widget("")
         # the group's name above its curves: a rotated axis label would be cut to a few letters
         self.plot.setTitle(title, size="9pt", color=style.MUTED.name(), justify="left")
-        self.plot.setMinimumHeight(90)  # below the title and the legend row, room for the curves
+        self.plot.setMinimumHeight(75)  # below the title and the legend row, room for the curves
         self.legend = _legend(self.plot, 4)
 
 
