@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -81,6 +81,19 @@ def scrolling(widget: QWidget, horizontal: bool = False) -> QScrollArea:
     return area
 
 
+class _ResizeWatch(QObject):
+    """Calls `then()` whenever the watched widget is resized."""
+
+    def __init__(self, then, parent: QObject):
+        super().__init__(parent)
+        self._then = then
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.Resize:
+            self._then()
+        return False
+
+
 class MainWindow(QMainWindow):
     """The studio window. GUI thread only."""
 
@@ -135,7 +148,9 @@ class MainWindow(QMainWindow):
         self.work_tabs.addTab(self.samples_view, "Samples")
         # The explorer's pad, preview and gallery side by side need more than a laptop's width
         # beside the docks: there it scrolls sideways rather than pushing the window off screen.
-        self.explore_tab = self.work_tabs.addTab(scrolling(self.explorer, horizontal=True), "Explore")
+        self.explore_area = scrolling(self.explorer, horizontal=True)
+        self.explore_tab = self.work_tabs.addTab(self.explore_area, "Explore")
+        self.explore_area.viewport().installEventFilter(_ResizeWatch(self._fit_explorer, self))
         self.work_tabs.currentChanged.connect(self._on_work_tab_changed)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.welcome)
@@ -548,6 +563,18 @@ class MainWindow(QMainWindow):
         box.setDefaultButton(quit_button)
         box.exec()
         return box.clickedButton() is quit_button
+
+    def _fit_explorer(self) -> None:
+        """Gallery beside the pad where they fit side by side, else the gallery above the pad: on a
+        laptop the pad and its picture then stay on screen, and only the height scrolls."""
+        split = self.explorer.splitter
+        margins = self.explorer.layout().contentsMargins()
+        side_by_side = (sum(split.widget(i).minimumSizeHint().width() for i in range(split.count()))
+                        + split.handleWidth() + margins.left() + margins.right())
+        wide = self.explore_area.viewport().width() >= side_by_side
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if split.orientation() != orientation:
+            split.setOrientation(orientation)
 
     def _on_work_tab_changed(self, index: int) -> None:
         # Exploring mid-training: take a copy of the live EMA generator rather than the last checkpoint.

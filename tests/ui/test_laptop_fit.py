@@ -5,6 +5,7 @@ no panel may be squeezed below its own minimum (that would cut off its controls)
 
 from __future__ import annotations
 
+from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication, QScrollArea
 
 from studio.app.train_worker import WorkerState
@@ -40,6 +41,12 @@ def test_the_window_fits_a_laptop_in_every_tab_and_state(qtbot, window, trained_
     _assert_fits(window, "samples")
     window.work_tabs.setCurrentIndex(window.explore_tab)
     _assert_fits(window, "explore")
+    for w, h in LAPTOPS:  # the gallery goes above the pad: the pad and its picture stay on screen
+        window.resize(w, h)
+        QApplication.processEvents()
+        viewport, pad = window.explore_area.viewport(), window.explorer.tabs
+        right = pad.mapTo(viewport, QPoint(pad.width(), 0)).x()
+        assert right <= viewport.width(), f"the pad ends at {right} px of {viewport.width()} at {w}x{h}"
     window.work_tabs.setCurrentIndex(0)
 
     window.training_panel.steps_spin.setValue(100_000)
