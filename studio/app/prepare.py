@@ -17,7 +17,7 @@ from studio.engine.data.dataset import DataConfig, ImageDataset, prepare_dataset
 from studio.engine.errors import UserError
 from studio.engine.models import get_kind
 from studio.engine.models.kind import Suggestion
-from studio.engine.models.suggest import DeviceInfo, suggest_for_files
+from studio.engine.models.suggest import DeviceInfo, device_info, probe_sizes
 from studio.engine.train.estimate import StepCost
 
 
@@ -77,9 +77,9 @@ def prepare_folders(kind: str, folders: dict[str, str], data_cfg: DataConfig | N
         for role, found in files.items():
             if not found:
                 raise UserError(f"No images found in {folders[role]} (JPEG, PNG, WebP, BMP, GIF or TIFF).")
-        sug, dev = suggest_for_files(spec, files, device)
-        if size is not None:
-            sug = replace(sug, size=size, reasons={**sug.reasons, "size": "Chosen by you"})
+        sizes = [wh for found in files.values() for wh in probe_sizes(found)]
+        dev = device_info(device)
+        sug = _forced(spec.suggest([len(found) for found in files.values()], sizes, dev), size)
         cfg = replace(base_cfg, size=sug.size)
         model_cfg = spec.default_config(cfg, {}, {})
         load_cfg = spec.load_config(model_cfg, cfg)
@@ -92,12 +92,23 @@ def prepare_folders(kind: str, folders: dict[str, str], data_cfg: DataConfig | N
 
             datasets[role] = prepare_dataset(folders[role], load_cfg, progress=role_progress,
                                              should_cancel=should_cancel)
+        # Suggest again from the images that will be used (damaged files are skipped), so the
+        # settings page counts what the report does; the size stays the one decoded at.
+        used = [len(datasets[r.name]) for r in spec.roles]
+        if used != [len(files[r.name]) for r in spec.roles]:
+            again = _forced(spec.suggest(used, sizes, dev), size)
+            sug = replace(again, size=sug.size, reasons={**again.reasons, "size": sug.reasons["size"]})
         prepared = PreparedData(kind, dict(folders), cfg, datasets, sug, dev)
         timing = timing_task(prepared, sug.size, sug.batch, sug.options, device)
         prepared.cost = timing(progress, should_cancel)
         return prepared
 
     return run
+
+
+def _forced(sug: Suggestion, size: int | None) -> Suggestion:
+    """`sug` with the training size `size` when the user forced one (None: as suggested)."""
+    return sug if size is None else replace(sug, size=size, reasons={**sug.reasons, "size": "Chosen by you"})
 
 
 def timing_task(prepared: PreparedData, size: int, batch: int, options: dict, device: str = "auto"):

@@ -328,7 +328,7 @@ class ReportPage(QWizardPage):
         for role, ds in prepared.datasets.items():
             role_title = kind.role(role).title
             view = DatasetReportView(role_title if len(prepared.datasets) > 1 else "")
-            view.set_dataset(ds.images.numpy(), ds.paths, ds.report)
+            view.set_dataset(ds.images.numpy(), ds.paths, ds.report, size=prepared.data_cfg.size)
             self.views[role] = view
             self.tabs.addTab(view, f"{role_title} ({len(ds):,})")
         self.completeChanged.emit()
@@ -487,13 +487,11 @@ class SettingsPage(QWizardPage):
         for size in kind.sizes:
             self.size_combo.addItem(f"{size} × {size} px", size)
         self.size_combo.setCurrentIndex(max(0, self.size_combo.findData(s.size)))
-        self.size_reason.setText(s.reasons.get("size", ""))
         self._batch_unit = kind.batch_unit
         self.batch_spin.setValue(s.batch)
         self._show_batch_unit()
-        self.batch_reason.setText(s.reasons.get("batch", ""))
         self.flip_check.setChecked(s.flip)
-        self.flip_reason.setText(s.reasons.get("flip", ""))
+        self._show_reasons()
         self._build_options(kind, s.options, s.reasons)
         self.steps_spin.setValue(s.steps)
         self.sample_spin.setValue(s.sample_every)
@@ -502,6 +500,24 @@ class SettingsPage(QWizardPage):
         self._cost, self._cost_key = prepared.cost, self._timing_key()
         self._connect_retiming()
         self._show_estimate()
+
+    def _show_reasons(self) -> None:
+        """Under size, batch and mirroring: why the suggestion chose it, or, once the user chose
+        another value, that they did (with what was suggested), so a reason never describes a value
+        no longer shown."""
+        prepared = self._report.prepared
+        if prepared is None:
+            return
+        s = prepared.suggestion
+        shown = {"size": (self.size_reason, self.size_combo.currentData(), s.size, f"{s.size} px"),
+                 "batch": (self.batch_reason, self.batch_spin.value(), s.batch, f"{s.batch}"),
+                 "flip": (self.flip_reason, self.flip_check.isChecked(), s.flip, "on" if s.flip else "off")}
+        for name, (label, value, suggested, text) in shown.items():
+            reason = s.reasons.get(name, "")
+            if value != suggested:
+                why = f" ({reason[:1].lower()}{reason[1:]})" if reason and reason != "Chosen by you" else ""
+                reason = f"Chosen by you. Suggested: {text}{why}"
+            label.setText(reason)
 
     # ----- the estimate ------------------------------------------------------------------------------------
     def _timing_key(self) -> tuple:
@@ -515,6 +531,9 @@ class SettingsPage(QWizardPage):
         if not getattr(self, "_fixed_connected", False):
             self._fixed_connected = True
             self.size_combo.currentIndexChanged.connect(self._retime.start)
+            self.size_combo.currentIndexChanged.connect(self._show_reasons)
+            self.batch_spin.valueChanged.connect(self._show_reasons)
+            self.flip_check.toggled.connect(self._show_reasons)
             self.batch_spin.valueChanged.connect(self._retime.start)
             self.device_combo.currentIndexChanged.connect(self._retime.start)
             for spin in (self.steps_spin, self.sample_spin, self.ckpt_spin):

@@ -36,8 +36,9 @@ def test_preparing_a_clip_suggests_from_its_frames_and_reports_them(qtbot, clip,
     prepared = run(lambda *a: None, lambda: False)
     ds = prepared.datasets["data"]
     assert len(ds) == 101 and ds.report.frames["similar"] == 19
-    # sized as the 120 frames it reads, not as one file (a batch of 1, "only 1 images")
-    assert prepared.suggestion.reasons["flip"].startswith("Only 120 images") and prepared.suggestion.batch > 1
+    # sized as the 101 frames training uses (as the report counts them), not as one file (a batch of 1,
+    # "only 1 images")
+    assert prepared.suggestion.reasons["flip"].startswith("Only 101 images") and prepared.suggestion.batch > 1
     view = DatasetReportView()
     qtbot.addWidget(view)
     view.set_dataset(ds.images.numpy(), ds.paths, ds.report)

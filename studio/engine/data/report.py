@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -92,6 +92,14 @@ class DatasetReport:
             ignored={str(k): int(v) for k, v in d.get("ignored", {}).items()},
             frames={str(k): int(v) for k, v in d.get("frames", {}).items()},
         )
+
+    def at_size(self, size: int) -> DatasetReport:
+        """This report as seen at training size `size`: a kind may decode larger (CycleGAN loads
+        ~1.12x for random crops), but a designer chose, and should read, the training size; `small`
+        keeps only the images under it."""
+        if not size or size == self.size:
+            return self
+        return replace(self, size=size, small=[(p, w, h) for p, w, h in self.small if w < size or h < size])
 
     def frames_line(self) -> str:
         """For a video clip: how many frames were taken from how many, and why not all."""

@@ -75,8 +75,11 @@ class DatasetReportView(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(split, 1)
 
-    def set_dataset(self, images_nchw: np.ndarray, paths: list[str], report: DatasetReport) -> None:
-        """Show a prepared dataset: uint8 (N, C, H, W) images, their files, and the report."""
+    def set_dataset(self, images_nchw: np.ndarray, paths: list[str], report: DatasetReport,
+                    size: int = 0) -> None:
+        """Show a prepared dataset: uint8 (N, C, H, W) images, their files, and the report; `size`:
+        the training size, when the images were decoded larger (0: the report's own size)."""
+        report = report.at_size(size)
         self.thumbs.clear()
         n = len(paths)
         shown = min(n, MAX_THUMBS)
@@ -89,7 +92,8 @@ class DatasetReportView(QWidget):
             self.thumbs.addItem(item)
         more = f" (showing {shown})" if shown < n else ""
         prefix = f"{self._title}: " if self._title else ""
-        self.summary.setText(f"{prefix}{report.used:,} image{'s' if report.used != 1 else ''} will be used{more}")
+        self.summary.setText(f"{prefix}{report.used:,} usable image{'s' if report.used != 1 else ''} will be "
+                             f"trained on{more}")
         self.set_report(report)
 
     def set_report(self, report: DatasetReport) -> None:
