@@ -19,6 +19,7 @@ from studio.ui.widgets.image_view import ImageView
 from studio.ui.widgets.timeline import TimelineView
 
 SAMPLE_CACHE = 48  # decoded snapshot images kept for fast scrubbing
+LIVE_GRIDS = 4  # newest grids from the trainer kept in memory (each a few hundred kB)
 WAITING = "Samples appear here as soon as training starts."
 PREPARING = "Preparing the images and the model. The first samples appear here in a moment."
 
@@ -33,7 +34,10 @@ class SamplesView(QWidget):
         super().__init__(parent)
         self._state = state
         self._training = training
-        self._live_grid: tuple[int, object] | None = None  # newest (step, numpy grid) from the trainer
+        # The newest grids this run handed over, by step. More than one: the timeline may select a
+        # snapshot after the next one has already arrived (its selection waits for the event loop,
+        # late on a busy machine), and that one must not be read back from disk.
+        self._live_grids: dict[int, object] = {}
         self._image_cache: dict[str, QImage] = {}
 
         self.heading = QLabel("")
@@ -89,11 +93,17 @@ class SamplesView(QWidget):
 
     def _on_training_state(self, state: WorkerState) -> None:
         if state == WorkerState.PREPARING:
-            self._live_grid = None  # a new run: the last run's grid is no longer the newest
+            self._live_grids.clear()  # a new run: the last run's grids are no longer the newest
         self.image.set_placeholder(PREPARING if state == WorkerState.PREPARING else WAITING)
 
+    def _remember_live(self, step: int, grid) -> None:
+        self._live_grids.pop(step, None)
+        self._live_grids[step] = grid
+        while len(self._live_grids) > LIVE_GRIDS:
+            self._live_grids.pop(next(iter(self._live_grids)))
+
     def _on_samples(self, step: int, grid) -> None:
-        self._live_grid = (step, grid)
+        self._remember_live(step, grid)
         # The project state hears this signal next and lists the step; a live timeline then selects
         # it and `_on_timeline_step` shows this grid. A step listed already (step 0 again) is not
         # announced a second time, so it is shown here.
@@ -103,7 +113,7 @@ class SamplesView(QWidget):
     def _on_preview(self, step: int, grid) -> None:
         """The grid after a single step (not saved): the user steps to watch exactly this."""
         self.timeline.set_live(True)
-        self._live_grid = (step, grid)
+        self._remember_live(step, grid)
         self.image.set_picture(grid)
         self.image.set_caption(f"Step {step:,}   ·   after a single step (not saved as a snapshot)")
 
@@ -114,8 +124,8 @@ class SamplesView(QWidget):
         self.image.set_caption(f"Step {step:,}" + ("   ·   live" if live else ""))
 
     def _on_timeline_step(self, step: int, path: str) -> None:
-        if self._live_grid is not None and self._live_grid[0] == step:
-            self._show_grid(step, self._live_grid[1])
+        if step in self._live_grids:
+            self._show_grid(step, self._live_grids[step])
             return
         img = self._image_cache.get(path)
         if img is None:

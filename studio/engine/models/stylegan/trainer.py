@@ -131,6 +131,10 @@ class StyleGANTrainer(LatentTrainer):
         syn, mapping = self.G.synthesis, self.G.mapping
         z = self._noise()
         ws = mapping(z, track_w_avg=track_w_avg)
+        if track_w_avg and self.dist.active:
+            # Each process moved w_avg towards its own share's mean; their average is the move a
+            # single process makes on the global batch, and keeps every process's copy identical.
+            mapping.w_avg.copy_(self._gather(mapping.w_avg[None].clone()).mean(dim=0))
         # Style mixing: from a random layer on, the ws of a second z (one cut for the batch, as the
         # reference), so no layer can rely on its neighbours sharing a style.
         z2 = self._randn(self.batch, self.cfg.z_dim)
