@@ -73,6 +73,9 @@ class Capabilities:
     translates: bool = False  # image -> image: Translate panel, `translate`
     drawable_input: bool = False  # its input can be drawn (sketch pad)
     classes: bool = False  # conditional on sub-folder classes
+    # A mapping network z -> w and per-layer styles (the generator exposes `mapping`, `synthesis`,
+    # `num_ws`, `w_dim`): the explorer works in W, mixes styles by layer group, projects into w+.
+    style_space: bool = False
     multi_device: bool = True  # data-parallel training (--devices N) through the shared session
 
 

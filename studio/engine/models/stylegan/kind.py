@@ -16,7 +16,7 @@ class StyleGANKind(ModelKind):
     summary = "new images from noise with per-layer styles (sharper pictures, a latent space made for exploring)"
     roles = (Role("data", "Images", "--data", "folder of training images (searched recursively)"),)
     sizes = (32, 64, 128, 256, 512)
-    capabilities = Capabilities(latent_space=True, multi_device=True)
+    capabilities = Capabilities(latent_space=True, style_space=True, multi_device=True)
     export_formats = ("png", "gif", "mp4", "webp", "onnx")
     default_steps = 5000
     default_sample_every = 50
