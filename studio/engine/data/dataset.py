@@ -41,6 +41,7 @@ from studio.engine.data import cache as dataset_cache
 from studio.engine.data import decode as image_decode
 from studio.engine.data import video as video_clip
 from studio.engine.data.decode import IMAGE_EXTENSIONS, ImageDecodeError, Source
+from studio.engine.data.labels import class_counts
 from studio.engine.data.report import DatasetReport
 from studio.engine.errors import Cancelled, UserError
 
@@ -129,6 +130,12 @@ class ImageDataset:
     report: DatasetReport  # what was used, skipped, duplicated, small
     fingerprint: str  # dataset_fingerprint() of the folder when it was prepared
     config: DataConfig  # settings the images were decoded with
+
+    def __post_init__(self) -> None:
+        # Computed from the rows' paths rather than stored by the decoder, so a report read back from
+        # a cache written before classes were reported shows them too. A video clip has no sub-folders.
+        if not self.report.frames:
+            self.report.classes = class_counts(self.paths, self.report.folder)
 
     def __len__(self) -> int:
         return len(self.paths)

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from studio.engine.data.labels import class_lines
+
 
 @dataclass
 class DatasetReport:
@@ -26,6 +28,8 @@ class DatasetReport:
     ignored: dict[str, int] = field(default_factory=dict)  # {".heic": 12}: files skipped for their extension
     # a video clip's frames: {"total", "every" (Nth frame read), "read", "similar" (near-identical, dropped)}
     frames: dict[str, int] = field(default_factory=dict)
+    # images per class (first-level sub-folder, studio.engine.data.labels), classes sorted by name
+    classes: dict[str, int] = field(default_factory=dict)
 
     def lines(self, max_items: int = 8) -> list[str]:
         """Human-readable summary, one entry per line, at most ``max_items`` examples per topic."""
@@ -62,6 +66,7 @@ class DatasetReport:
             kinds = ", ".join(f"{ext} x{n}" for ext, n in sorted(self.ignored.items(), key=lambda kv: -kv[1]))
             what = "s that are not supported images" if total != 1 else " that is not a supported image"
             out.append(f"Ignored {total} file{what} ({kinds})")
+        out += class_lines(self.classes, max_items)
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,6 +81,7 @@ class DatasetReport:
             "size": self.size,
             "ignored": dict(self.ignored),
             "frames": dict(self.frames),
+            "classes": dict(self.classes),
         }
 
     @classmethod
@@ -91,6 +97,7 @@ class DatasetReport:
             size=int(d.get("size", 0)),
             ignored={str(k): int(v) for k, v in d.get("ignored", {}).items()},
             frames={str(k): int(v) for k, v in d.get("frames", {}).items()},
+            classes={str(k): int(v) for k, v in d.get("classes", {}).items()},
         )
 
     def at_size(self, size: int) -> DatasetReport:
