@@ -1,7 +1,12 @@
 """Inference with a trained generator, independent of any running trainer.
 
 A `GeneratorModel` owns its own copy of the EMA generator on its device, stays warm, and turns
-latents into uint8 pictures. Whoever creates it owns it (one thread at a time)."""
+latents into uint8 pictures. Whoever creates it owns it (one thread at a time).
+
+Kinds with `capabilities.style_space` also have the style space W (`spaces == ("z", "w")`): `to_w`
+maps z to w (with truncation towards `w_avg`), `generate_w` draws from w or per-layer ws, and
+`layer_groups` / `mix` give style mixing by coarse / middle / fine layers (`style_space.py`).
+Everyone (explorer, projection, exports) goes through these, never through the net's insides."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import torch
 from studio.engine.config import config_from_dict
 from studio.engine.device import pick_device
 from studio.engine.errors import CheckpointError, UserError
+from studio.engine.explore import style_space as S
 from studio.engine.images import to_uint8
 from studio.engine.models import get_kind
 from studio.engine.models.kind import ModelKind
@@ -55,6 +61,70 @@ class GeneratorModel:
 
     def generate_seeded(self, count: int, seed: int) -> np.ndarray:
         return self.generate(latents_for_seed(seed, count, self.z_dim))
+
+    # ----- the style space W (kinds with capabilities.style_space) ----------------------------------
+    @property
+    def spaces(self) -> tuple[str, ...]:
+        """The latent spaces this generator can be explored in: ("z",) or ("z", "w")."""
+        return ("z", "w") if self.kind.capabilities.style_space else ("z",)
+
+    def _need_w(self) -> None:
+        if "w" not in self.spaces:
+            raise ValueError(f"a {self.kind.title} generator has no style space W")
+
+    @property
+    def num_ws(self) -> int:
+        """Styles the synthesis takes, one per layer input (2 * log2(size) - 2)."""
+        self._need_w()
+        return int(self.G.num_ws)
+
+    @property
+    def w_dim(self) -> int:
+        self._need_w()
+        return int(self.G.w_dim)
+
+    @property
+    def w_avg(self) -> np.ndarray:
+        """The average w tracked during training (w_dim,): the centre truncation pulls towards."""
+        self._need_w()
+        return self.G.mapping.w_avg.detach().float().cpu().numpy().copy()
+
+    @torch.inference_mode()
+    def to_w(self, z: torch.Tensor | np.ndarray, psi: float = 1.0) -> np.ndarray:
+        """Latents z (B, z_dim) or (z_dim,) -> w (B, w_dim) float32, truncated towards w_avg by `psi`."""
+        self._need_w()
+        z = torch.as_tensor(np.asarray(z, dtype=np.float32))
+        if z.ndim == 1:
+            z = z[None]
+        if z.shape[-1] != self.z_dim:
+            raise ValueError(f"latents must have {self.z_dim} values, got {z.shape[-1]}")
+        out = [self.G.mapping(c.to(self.device), psi=psi)[:, 0] for c in z.split(1024)]
+        return torch.cat(out).float().cpu().numpy()
+
+    def to_ws(self, z: torch.Tensor | np.ndarray, psi: float = 1.0) -> np.ndarray:
+        """Latents z -> ws (B, num_ws, w_dim): the same w on every layer."""
+        return S.as_ws(self.to_w(z, psi), self.num_ws, self.w_dim)
+
+    def as_ws(self, w) -> np.ndarray:
+        """Styles in any accepted form (see `style_space.as_ws`) -> (B, num_ws, w_dim) float32."""
+        return S.as_ws(w, self.num_ws, self.w_dim)
+
+    @torch.inference_mode()
+    def generate_w(self, ws) -> np.ndarray:
+        """Styles -> uint8 pictures (B, H, W, C): one w (w_dim,), w (B, w_dim) on every layer, ws
+        (B, num_ws, w_dim) or flat explorer latents (B, num_ws * w_dim). Each layer's noise is its
+        fixed buffer, so the same styles always give the same picture."""
+        ws = torch.from_numpy(self.as_ws(ws))
+        return np.concatenate([to_uint8(self.G.synthesis(c.to(self.device)).clamp(-1, 1)) for c in ws.split(64)])
+
+    def layer_groups(self) -> dict[str, slice]:
+        """"coarse" / "middle" / "fine" -> the ws rows they style (see `style_space.layer_groups`)."""
+        return S.layer_groups(self.num_ws)
+
+    def mix(self, ws_a, ws_b, group: str | tuple[str, ...]) -> np.ndarray:
+        """The `group` styles of ws_a (e.g. "coarse", or several names), the other layers' from ws_b:
+        (B, num_ws, w_dim), ready for `generate_w`."""
+        return S.mix(ws_a, ws_b, group, self.num_ws, self.w_dim)
 
 
 def load_generator(project_dir: Path | str, checkpoint: Path | str | None = None,

@@ -1,0 +1,193 @@
+"""The style space W of a style-based generator: layer groups, style mixing, truncation towards
+w_avg and principal directions in W (GANSpace). Plain numpy, no state: any thread.
+
+Shapes. A style-based generator maps z to one w (w_dim,); synthesis takes one w per layer, ws
+(num_ws, w_dim) ("w+" once the rows differ, after mixing or projection). The explorer's latent
+maths (`latent.py`: blends, planes, sums, directions) works on flat vectors, so in W an explorer
+latent is ws flattened to (num_ws * w_dim,): a direction that moves only some layers is a flat
+vector that is zero on the others, and every blend or sum keeps working unchanged.
+
+Layer groups. Which ws row drives which resolution: our synthesis network (and the reference's)
+uses rows 2k and 2k+1 for the layers of resolution 4 * 2^k (row 2k+1 also feeds the first layer
+of the next block), so num_ws = 2 * log2(size) - 2. The StyleGAN paper (Karras et al. 2019, sec.
+3.1) calls 4-8 px coarse (pose, face shape, hair length), 16-32 px middle (features, eyes) and
+64 px and up fine (colour scheme, micro detail). A 32 px model has no 64 px layers, so there the
+finest resolution (32 px) is "fine" and 16 px alone is "middle"; from 64 px up the paper's split
+holds (64 px: coarse rows 0-3, middle 4-7, fine 8-9).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+GROUPS = ("coarse", "middle", "fine")
+GROUP_HELP = {
+    "coarse": "4-8 px layers: pose, shape, hair length",
+    "middle": "16-32 px layers: features, smaller shapes",
+    "fine": "the finest layers: colours and texture",
+}
+
+
+def _f32(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float32)
+
+
+def size_of(num_ws: int) -> int:
+    """The image side of a synthesis network with `num_ws` styles (num_ws = 2 * log2(size) - 2)."""
+    if num_ws < 4 or num_ws % 2:
+        raise ValueError(f"num_ws must be even and at least 4, got {num_ws}")
+    return 2 ** ((num_ws + 2) // 2)
+
+
+def ws_resolutions(num_ws: int) -> list[int]:
+    """The resolution each ws row styles: 4, 4, 8, 8, 16, 16, ... (see the module docstring)."""
+    size_of(num_ws)
+    return [4 * 2 ** (i // 2) for i in range(num_ws)]
+
+
+def layer_groups(num_ws: int) -> dict[str, slice]:
+    """coarse / middle / fine -> the ws rows they cover, contiguous and together covering all rows.
+
+    Coarse is 4-8 px; fine starts at 64 px, or at the finest resolution when the model is smaller
+    (32 px: fine is 32 px, middle 16 px); middle is what lies between."""
+    res = ws_resolutions(num_ws)
+    fine_from = min(64, res[-1])
+    coarse_end = sum(r <= 8 for r in res)
+    fine_start = next(i for i, r in enumerate(res) if r >= fine_from)
+    return {"coarse": slice(0, coarse_end), "middle": slice(coarse_end, fine_start),
+            "fine": slice(fine_start, num_ws)}
+
+
+def group_rows(num_ws: int, groups: str | Iterable[str]) -> np.ndarray:
+    """Boolean mask (num_ws,) of the rows of one group or several (names from GROUPS)."""
+    names = (groups,) if isinstance(groups, str) else tuple(groups)
+    spans = layer_groups(num_ws)
+    mask = np.zeros(num_ws, dtype=bool)
+    for name in names:
+        if name not in spans:
+            raise ValueError(f"unknown layer group '{name}' (choose {', '.join(GROUPS)})")
+        mask[spans[name]] = True
+    return mask
+
+
+def as_ws(w, num_ws: int, w_dim: int) -> np.ndarray:
+    """Any form of styles -> (B, num_ws, w_dim) float32: one w (w_dim,), a batch of w (B, w_dim)
+    broadcast to every layer, flat explorer latents (B, num_ws * w_dim) or (num_ws * w_dim,), or
+    ws (B, num_ws, w_dim) itself."""
+    w = _f32(w)
+    if w.ndim == 1:
+        w = w[None]
+    if w.ndim == 2 and w.shape[1] == w_dim:
+        return np.ascontiguousarray(np.broadcast_to(w[:, None, :], (w.shape[0], num_ws, w_dim)))
+    if w.ndim == 2 and w.shape[1] == num_ws * w_dim:
+        return w.reshape(-1, num_ws, w_dim)
+    if w.ndim == 3 and w.shape[1:] == (num_ws, w_dim):
+        return w
+    raise ValueError(f"styles must be (B, {w_dim}), (B, {num_ws}, {w_dim}) or flat (B, {num_ws * w_dim}); "
+                     f"got {w.shape}")
+
+
+def flat(ws) -> np.ndarray:
+    """ws (B, num_ws, w_dim) -> explorer latents (B, num_ws * w_dim)."""
+    ws = _f32(ws)
+    return ws.reshape(ws.shape[0], -1)
+
+
+def mix(ws_a, ws_b, groups: str | Iterable[str], num_ws: int, w_dim: int) -> np.ndarray:
+    """Style mixing: the `groups` styles (e.g. "coarse") of `ws_a`, every other layer's from `ws_b`.
+
+    Inputs in any form `as_ws` takes, broadcasting a single image against a batch; the result is
+    (B, num_ws, w_dim). mix(a, b, "coarse") draws a's pose and shape in b's colours."""
+    a, b = as_ws(ws_a, num_ws, w_dim), as_ws(ws_b, num_ws, w_dim)
+    a, b = np.broadcast_arrays(a, b)
+    return np.where(group_rows(num_ws, groups)[None, :, None], a, b).astype(np.float32)
+
+
+def truncate_w(ws, psi: float, w_avg) -> np.ndarray:
+    """Truncation in W: w_avg + psi (w - w_avg) on every row, same shape as `ws` (flat or not).
+
+    The StyleGAN way: pulling towards the average w gives more typical pictures than pulling z
+    towards 0, because W's average is the generator's average image, not an arbitrary point."""
+    ws = _f32(ws)
+    if psi == 1.0:
+        return ws
+    w_avg = _f32(w_avg).reshape(-1)
+    avg = np.resize(w_avg, ws.shape[-1]) if ws.shape[-1] % w_avg.size == 0 else None
+    if avg is None:
+        raise ValueError(f"w_avg of {w_avg.size} values does not tile latents of {ws.shape[-1]}")
+    return (avg + np.float32(psi) * (ws - avg)).astype(np.float32, copy=False)
+
+
+def mean_flat(w_avg, num_ws: int) -> np.ndarray:
+    """The average image's explorer latent: w_avg on every row, flat (num_ws * w_dim,)."""
+    return np.tile(_f32(w_avg).reshape(-1), num_ws)
+
+
+def typical_offset(ws_samples) -> float:
+    """RMS distance of sampled w from their mean: the "typical length" of a step in W (the role
+    sqrt(z_dim) plays in z), used to size directions and to rescale arithmetic results."""
+    w = _f32(ws_samples).astype(np.float64)
+    return float(np.sqrt(((w - w.mean(axis=0)) ** 2).sum(axis=1).mean()))
+
+
+def to_typical_offset(latent, w_avg, num_ws: int, length: float) -> np.ndarray:
+    """Flat W latent(s) with their offset from the average w rescaled to `length` per row (RMS over
+    rows), direction kept: an average of k exemplars lies ~sqrt(k) times nearer w_avg than any of
+    them, so it draws a blander picture; this gives it a single sample's typical distance again."""
+    z = _f32(latent)
+    avg = mean_flat(w_avg, num_ws)
+    off = (z - avg).astype(np.float64)
+    rows = off.reshape(*off.shape[:-1], num_ws, -1)
+    rms = np.sqrt((rows**2).sum(axis=-1).mean(axis=-1, keepdims=True))
+    scale = np.where(rms > 0, length / np.where(rms > 0, rms, 1.0), 1.0)
+    return (avg + off * scale).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class WDirections:
+    """Principal directions of W (one w, applied to the rows of a layer group)."""
+
+    vectors: np.ndarray  # (k, w_dim) orthonormal, strongest first
+    sigmas: np.ndarray  # (k,) standard deviation of sampled w along each: the unit "σ" of an amount
+    mean: np.ndarray  # (w_dim,) mean of the samples
+    names: tuple[str, ...]  # "PC1", "PC2", ...
+
+    def flat_direction(self, index: int, groups: str | Iterable[str], num_ws: int) -> np.ndarray:
+        """Direction `index`, one σ long, on the rows of `groups` and zero elsewhere, as a flat explorer
+        latent (num_ws * w_dim,): adding amount * it moves only those layers by amount σ."""
+        rows = group_rows(num_ws, groups)
+        out = np.zeros((num_ws, self.vectors.shape[1]), np.float32)
+        out[rows] = self.vectors[index] * self.sigmas[index]
+        return out.reshape(-1)
+
+
+def principal_w_directions(sample_w: Callable[[np.ndarray], np.ndarray], z_dim: int, count: int = 8,
+                           samples: int = 10_000, seed: int = 0, batch: int = 1000) -> WDirections:
+    """GANSpace in W (Härkönen et al. 2020, sec. 2.2: for StyleGAN, PCA of w itself): sample
+    `samples` z, map them with `sample_w` ((B, z_dim) float32 -> (B, w_dim)), and take the
+    principal components of the w cloud. The components are the axes along which W varies most;
+    GANSpace applies each to a range of layers, which `flat_direction` does by layer group.
+
+    Signs are fixed so that a component's largest entry is positive: the same samples give the
+    same "PC1 +" every time. Runs `sample_w` on the calling thread (the render worker)."""
+    if samples <= count:
+        raise ValueError("samples must exceed count")
+    rng = np.random.default_rng(seed)
+    ws = []
+    for i in range(0, samples, batch):
+        z = rng.standard_normal((min(batch, samples - i), z_dim)).astype(np.float32)
+        ws.append(_f32(sample_w(z)))
+    w = np.concatenate(ws).astype(np.float64)
+    if count > w.shape[1]:
+        raise ValueError(f"count must be at most w_dim={w.shape[1]}")
+    mean = w.mean(axis=0)
+    _, s, vt = np.linalg.svd(w - mean, full_matrices=False)
+    vectors = vt[:count]
+    flip = np.sign(vectors[np.arange(count), np.abs(vectors).argmax(axis=1)])
+    vectors = vectors * flip[:, None]
+    sigmas = s[:count] / np.sqrt(len(w) - 1)
+    return WDirections(vectors.astype(np.float32), sigmas.astype(np.float32), mean.astype(np.float32),
+                       tuple(f"PC{i + 1}" for i in range(count)))

@@ -1,0 +1,112 @@
+"""The explorer in W: GeneratorModel's style-space API, layer groups, style mixing, truncation
+towards w_avg, GANSpace directions in W, and (with a trained model) what each layer group carries."""
+
+import numpy as np
+import pytest
+import torch
+
+from studio.engine.explore import style_space as S
+from studio.engine.explore.generator import GeneratorModel
+from studio.engine.models import get_kind
+from studio.engine.models.stylegan.trainer import StyleGANConfig, build_generator
+
+TINY = {"z_dim": 16, "w_dim": 16, "mapping_layers": 2, "channel_base": 128, "channel_max": 16}
+
+
+def _model(size=32, seed=0) -> GeneratorModel:
+    torch.manual_seed(seed)
+    cfg = StyleGANConfig(size=size, **TINY)
+    G = build_generator(cfg)
+    with torch.no_grad():
+        G.mapping.w_avg.normal_()  # a trained model's w_avg is not zero; truncation must use it
+    return GeneratorModel(cfg, G.state_dict(), kind=get_kind("stylegan"))
+
+
+def test_layer_groups_follow_the_papers_resolutions_and_cover_every_row():
+    assert S.layer_groups(10) == {"coarse": slice(0, 4), "middle": slice(4, 8), "fine": slice(8, 10)}  # 64 px
+    assert S.layer_groups(8) == {"coarse": slice(0, 4), "middle": slice(4, 6), "fine": slice(6, 8)}  # 32 px
+    assert S.layer_groups(14) == {"coarse": slice(0, 4), "middle": slice(4, 8), "fine": slice(8, 14)}  # 256 px
+    assert S.ws_resolutions(10) == [4, 4, 8, 8, 16, 16, 32, 32, 64, 64]
+    for num_ws in (8, 10, 12, 14, 16):
+        rows = np.concatenate([np.arange(num_ws)[g] for g in S.layer_groups(num_ws).values()])
+        assert rows.tolist() == list(range(num_ws))
+
+
+def test_generator_model_speaks_w_and_matches_z():
+    m = _model()
+    assert m.spaces == ("z", "w") and (m.num_ws, m.w_dim) == (8, 16)
+    z = torch.randn(3, 16, generator=torch.Generator().manual_seed(1)).numpy()
+    w = m.to_w(z)
+    assert w.shape == (3, 16)
+    # the same pictures through W in every accepted shape
+    ref = m.generate(z)
+    assert np.array_equal(m.generate_w(w), ref)
+    assert np.array_equal(m.generate_w(m.to_ws(z)), ref)
+    assert np.array_equal(m.generate_w(S.flat(m.to_ws(z))), ref)
+    assert np.array_equal(m.generate_w(w[0]), ref[:1])
+    # truncation towards w_avg: psi 0 is the average image for every z
+    w0 = m.to_w(z, psi=0.0)
+    assert np.allclose(w0, m.w_avg[None], atol=1e-6)
+    assert np.allclose(m.to_w(z, psi=0.5), S.truncate_w(w, 0.5, m.w_avg), atol=1e-5)
+    flat_ws = S.flat(m.to_ws(z))
+    assert np.allclose(S.truncate_w(flat_ws, 0.0, m.w_avg), S.mean_flat(m.w_avg, m.num_ws)[None], atol=1e-6)
+    with pytest.raises(ValueError):
+        m.generate_w(np.zeros((1, 5)))
+
+
+def test_mixing_takes_the_groups_rows_from_the_first_and_the_rest_from_the_second():
+    m = _model()
+    a, b = m.to_ws(np.ones((1, 16))), m.to_ws(-np.ones((2, 16)))
+    mixed = m.mix(a, b, "coarse")
+    assert mixed.shape == (2, 8, 16)
+    groups = m.layer_groups()
+    assert np.array_equal(mixed[:, groups["coarse"]], np.broadcast_to(a[:, groups["coarse"]], (2, 4, 16)))
+    assert np.array_equal(mixed[:, 4:], b[:, 4:])
+    both = m.mix(a, b, ("middle", "fine"))
+    assert np.array_equal(both[:, :4], b[:, :4]) and np.array_equal(both[0, 4:], a[0, 4:])
+    with pytest.raises(ValueError, match="layer group"):
+        m.mix(a, b, "eyes")
+    # mixing changes the picture, and all-of-a is a's picture
+    pic_a, pic_b = m.generate_w(a)[0], m.generate_w(b)[0]
+    assert all(np.array_equal(p, pic_a) for p in m.generate_w(m.mix(a, b, S.GROUPS)))
+    coarse_a = m.generate_w(mixed)[0]
+    assert not np.array_equal(coarse_a, pic_a) and not np.array_equal(coarse_a, pic_b)
+
+
+def test_z_only_kinds_say_so():
+    kind = get_kind("dcgan")
+    cfg = kind.config_cls(size=32, z_dim=8, ngf=8, ndf=8)
+    m = GeneratorModel(cfg, kind.make_generator(cfg).state_dict(), kind=kind)
+    assert m.spaces == ("z",)
+    with pytest.raises(ValueError, match="no style space"):
+        m.to_w(np.zeros((1, 8)))
+
+
+def test_principal_directions_in_w_are_the_clouds_axes_and_move_only_their_group():
+    rng = np.random.default_rng(0)
+    basis = np.linalg.qr(rng.standard_normal((6, 6)))[0]
+    scales = np.array([5.0, 3.0, 1.0, 0.5, 0.2, 0.1])
+
+    def sample_w(z):  # a known anisotropic cloud: its principal axes are basis' columns
+        return 2.0 + (z[:, :6] * scales) @ basis.T
+
+    d = S.principal_w_directions(sample_w, z_dim=6, count=3, samples=4000)
+    assert d.vectors.shape == (3, 6) and d.names == ("PC1", "PC2", "PC3")
+    for i in range(3):
+        assert abs(float(d.vectors[i] @ basis[:, i])) > 0.99
+        assert d.sigmas[i] == pytest.approx(scales[i], rel=0.08)
+    assert np.allclose(d.mean, 2.0, atol=0.3)
+    again = S.principal_w_directions(sample_w, z_dim=6, count=3, samples=4000)
+    assert np.array_equal(again.vectors, d.vectors)  # same signs each time
+    flat = d.flat_direction(0, "fine", num_ws=8).reshape(8, 6)
+    assert np.all(flat[:6] == 0) and np.allclose(np.linalg.norm(flat[6:], axis=1), d.sigmas[0])
+
+
+def test_rescaled_offsets_keep_direction_and_reach_the_typical_length():
+    avg = np.full(4, 3.0, np.float32)
+    latent = S.mean_flat(avg, 2) + np.array([1, 0, 0, 0, 0, 1, 0, 0], np.float32) * 0.1
+    out = S.to_typical_offset(latent, avg, 2, length=2.0)
+    off = (out - S.mean_flat(avg, 2)).reshape(2, 4)
+    assert np.sqrt((off**2).sum(axis=1).mean()) == pytest.approx(2.0)
+    assert off[0, 0] > 0 and off[1, 1] > 0 and off[0, 1] == 0
+    assert S.typical_offset(np.array([[0.0, 0.0], [2.0, 0.0]])) == pytest.approx(1.0)
