@@ -151,6 +151,9 @@ class ModelKind:
     # Config fields a "width" option sets together (G's and D's widths: one number is what a user
     # picks); () when "width" is a config field of its own or there is no such option.
     width_fields: tuple[str, ...] = ()
+    # Config fields that shape the networks besides size and channels: a project fine-tuned from
+    # another model keeps them (models/finetune.py).
+    architecture_fields: tuple[str, ...] = ()
 
     # ----- data -----------------------------------------------------------------------------------
     def role(self, name: str) -> Role:
@@ -204,6 +207,49 @@ class ModelKind:
         the trainer's `generator_state()` ("" for a single generator). Importing weights made
         elsewhere checks a file against these (`studio.engine.models.weight_import`)."""
         return {"": self.make_generator(cfg)}
+
+    # ----- fine-tuning (models/finetune.py) --------------------------------------------------------
+    def fine_tune_problem(self, parent_cfg, cfg) -> str | None:
+        """Why a model with `parent_cfg` cannot be carried over to `cfg` (one sentence), or None.
+        Default: the size and the channels must stay; kinds whose networks adapt say more."""
+        if parent_cfg.size != cfg.size:
+            return (f"it makes {parent_cfg.size} px pictures and {self.title} cannot change the picture size "
+                    f"of a trained model; choose {parent_cfg.size} px.")
+        if parent_cfg.channels != cfg.channels:
+            return f"{self.title} cannot change a trained model between grey and colour; choose as it was trained."
+        return None
+
+    def parent_key(self, net: str, key: str, parent_cfg, cfg) -> str | None:
+        """The name, in the parent's network `net` ("G", "D", "G_ema"), of the tensor `key` of the new
+        network corresponds to; None when the parent has none (a block it never had). Default: the
+        same name. Kinds whose networks grow with the size map their blocks by resolution."""
+        return key
+
+    def fine_tune_suggestion(self, s: Suggestion, parent_cfg) -> Suggestion:
+        """The suggestion for a project that starts from a trained model of this kind: its network
+        shape and size, augmentation on (a fine-tuning set is small) and a fifth of the steps."""
+        arch = {f: getattr(parent_cfg, f) for f in self.architecture_fields}
+        same = "As in the model it starts from (fine-tuning keeps its network)"
+        reasons = {f: same for f in arch}
+        widths = {arch[f] for f in self.width_fields if f in arch}
+        if self.width_fields and len(widths) == 1 and any(o.name == "width" for o in self.options):
+            for f in self.width_fields:
+                arch.pop(f, None)
+                reasons.pop(f, None)
+            arch["width"], reasons["width"] = widths.pop(), same
+        for o in self.options:
+            if o.name in arch:
+                continue
+            if o.name == "diffaugment":
+                arch[o.name] = True
+                reasons[o.name] = "Fine-tuning usually has few images: augmentation keeps the critic from memorising them"
+        return dataclasses.replace(
+            s, size=parent_cfg.size, steps=max(self.default_steps // 5, 1),
+            options={**s.options, **arch},
+            reasons={**s.reasons, **reasons,
+                     "size": f"The size of the model it starts from ({parent_cfg.size} px)",
+                     "steps": "Starting from a trained model needs far fewer steps than from noise"},
+        )
 
     # ----- speed ----------------------------------------------------------------------------------
     def approved_paths(self) -> tuple:
