@@ -17,7 +17,7 @@ from studio.cli.values import scale_factor, user_path, window_size
 from studio.engine.errors import UserError
 from studio.engine.models import KINDS
 
-SUBCOMMANDS = ("train", "resume", "generate", "translate", "export", "demo-data")
+SUBCOMMANDS = ("train", "resume", "generate", "translate", "export", "project", "demo-data")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     from studio.cli.export import add_export_parser  # argparse + engine only: no Qt, no torch
 
     add_export_parser(sub)
+    from studio.cli.project import add_project_parser
+
+    add_project_parser(sub)
     return parser
 
 
@@ -402,6 +405,12 @@ def _cmd_export(args) -> int:
     return run_export(args)
 
 
+def _cmd_project(args) -> int:
+    from studio.cli.project import run_project
+
+    return run_project(args)
+
+
 def _open_studio(argv: list[str]) -> int:
     p = _Parser(prog="gan-studio", description="Open the studio (with no PROJECT: the last project or the demo).",
                 epilog=f"commands: {', '.join(SUBCOMMANDS)} (gan-studio COMMAND --help)")
@@ -455,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
             "generate": _cmd_generate,
             "translate": _cmd_translate,
             "export": _cmd_export,
+            "project": _cmd_project,
             "demo-data": _cmd_demo_data,
         }.get(args.command)
         if handler is None:
