@@ -2,6 +2,7 @@
 
     central   Samples tab: the live sample grid and the timeline (samples_area.py);
               Explore tab: gallery, pad, arithmetic (explorer/)
+              Sketch tab (kinds whose input is a drawing): draw, the translation follows (sketch/)
     Training  start / pause / resume / step / stop, progress, ETA, images/s, device, settings
     Quality   a one-line verdict and the quality curve; Advanced: the raw losses, grouped by the kind
     Project   what the project is and what its dataset report said
@@ -151,6 +152,11 @@ class MainWindow(QMainWindow):
         self.explore_area = scrolling(self.explorer, horizontal=True)
         self.explore_tab = self.work_tabs.addTab(self.explore_area, "Explore")
         self.explore_area.viewport().installEventFilter(_ResizeWatch(self._fit_explorer, self))
+        from studio.ui.sketch import SketchPanel
+
+        self.sketch_panel = SketchPanel()  # loads its model when first shown, not when a project opens
+        self.sketch_tab = self.work_tabs.addTab(self.sketch_panel, "Sketch")
+        self.work_tabs.setTabVisible(self.sketch_tab, False)
         self.work_tabs.currentChanged.connect(self._on_work_tab_changed)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.welcome)
@@ -286,6 +292,8 @@ class MainWindow(QMainWindow):
         st = self.state
         self.controller.generator_weights.connect(self._on_generator_weights)
         self.translate_panel.weights_wanted.connect(self.controller.request_generator_weights)
+        self.sketch_panel.weights_wanted.connect(self.controller.request_generator_weights)
+        self.controller.state_changed.connect(self._on_state_for_sketch)
         st.project_changed.connect(self._on_project_changed)
         st.history_note_changed.connect(self._show_history_note)
         st.history_reset.connect(self.loss_plot.set_records)
@@ -386,6 +394,13 @@ class MainWindow(QMainWindow):
         if not explorable:
             self.work_tabs.setCurrentWidget(self.samples_view)
         self.explorer.set_project(project.root if explorable else None)
+        # Kinds whose input can be drawn get the sketch pad; the others never see its tab.
+        drawable = project is not None and get_kind(project.kind).capabilities.drawable_input
+        self.work_tabs.setTabVisible(self.sketch_tab, drawable)
+        if not drawable and self.work_tabs.currentIndex() == self.sketch_tab:
+            self.work_tabs.setCurrentWidget(self.samples_view)
+        self.sketch_panel.set_project(project.root if drawable else None)
+        self.sketch_panel.set_training(drawable and self.controller.busy)
         self._set_welcome_mode(project is None and not self.controller.busy)
         if project is None:
             self.setWindowTitle("GAN Studio")
@@ -587,11 +602,20 @@ class MainWindow(QMainWindow):
             self.explorer.set_generator_state(weights.config, weights.state, weights.step, kind=kind)
         if kind.capabilities.translates:
             self.translate_panel.set_live_weights(weights)
+        if kind.capabilities.drawable_input and self.state.project is not None:
+            self.sketch_panel.set_live_weights(weights, self.state.project.meta)
+
+    def _on_state_for_sketch(self, state: WorkerState) -> None:
+        # While the project trains, the pad draws with the trainer's weights; afterwards the saved model.
+        project = self.state.project
+        drawable = project is not None and get_kind(project.kind).capabilities.drawable_input
+        self.sketch_panel.set_training(drawable and state != WorkerState.IDLE)
 
     def shutdown(self) -> None:
         """Stop every background thread (training saves a checkpoint first). Blocks until they ended."""
         self.closing = True
         self.explorer.shutdown()
+        self.sketch_panel.shutdown()
         if self.controller.busy:
             self.statusBar().showMessage("Saving the model…")
             QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)

@@ -1,0 +1,181 @@
+"""The sketch pad: strokes drawn with simulated mouse (and tablet) events change the translated
+result, undo / redo / clear bring the earlier results back, the tools paint what they say, and the
+drawing and its result export as PNGs. The model is a tiny translating project trained in the test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QInputDevice, QPointingDevice, QTabletEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from studio.app.sketch_worker import SketchController
+from studio.ui.sketch import SketchPanel
+from studio.ui.sketch.tools import Tool
+
+
+@pytest.fixture
+def pad(qtbot, trained_cyclegan):
+    controller = SketchController(device="cpu", backend="torch")  # no ONNX export: a quicker test
+    panel = SketchPanel(controller)
+    qtbot.addWidget(panel)
+    panel.resize(900, 520)
+    panel.show()
+    panel.set_project(trained_cyclegan)
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=20000)
+    yield panel
+    panel.shutdown()
+
+
+def settled(qtbot, panel: SketchPanel) -> np.ndarray:
+    """The result once it answers the newest canvas sent."""
+    qtbot.waitUntil(lambda: panel.result is not None and panel.result.stamp == panel.controller.latest_stamp,
+                    timeout=10000)
+    return panel.result.result.copy()
+
+
+def widget_point(panel: SketchPanel, x: float, y: float) -> QPoint:
+    """The widget position over canvas pixel (x, y)."""
+    r = panel.canvas.picture_rect()
+    scale = r.width() / panel.canvas.canvas_size
+    return QPoint(int(r.x() + (x + 0.5) * scale), int(r.y() + (y + 0.5) * scale))
+
+
+def stroke(panel: SketchPanel, points: list[tuple[float, float]], button=Qt.MouseButton.LeftButton) -> None:
+    c = panel.canvas
+    QTest.mousePress(c, button, Qt.KeyboardModifier.NoModifier, widget_point(panel, *points[0]))
+    for x, y in points[1:]:
+        # QTest.mouseMove carries no buttons: send the move with the button held, as a real drag does
+        pos = QPointF(widget_point(panel, x, y))
+        from PySide6.QtGui import QMouseEvent
+
+        ev = QMouseEvent(QMouseEvent.Type.MouseMove, pos, c.mapToGlobal(pos), Qt.MouseButton.NoButton, button,
+                         Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(c, ev)
+    QTest.mouseRelease(c, button, Qt.KeyboardModifier.NoModifier, widget_point(panel, *points[-1]))
+
+
+def test_strokes_change_the_result_and_undo_redo_clear_restore_it(qtbot, pad):
+    blank_result = settled(qtbot, pad)
+    assert pad.canvas.picture().min() == 255  # blank paper
+    size = pad.canvas.canvas_size
+    assert size == 32  # the model's input size
+
+    stroke(pad, [(4, 4), (10, 8), (16, 16), (26, 20)])
+    drawn = pad.canvas.picture()
+    assert (drawn < 128).any(), "the stroke left no dark pixels"
+    first = settled(qtbot, pad)
+    assert np.abs(first.astype(int) - blank_result).mean() > 1.0, "the result did not follow the drawing"
+    assert np.array_equal(pad.result.drawing, drawn)
+
+    stroke(pad, [(28, 4), (4, 28)])
+    second = settled(qtbot, pad)
+    assert not np.array_equal(second, first)
+
+    QTest.keyClick(pad.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Z
+    assert np.array_equal(pad.canvas.picture(), drawn)
+    assert np.array_equal(settled(qtbot, pad), first), "undo did not restore the earlier result"
+    pad.canvas.undo()
+    assert np.array_equal(settled(qtbot, pad), blank_result)
+    assert not pad.undo_button.isEnabled()
+
+    QTest.keyClick(pad.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert np.array_equal(settled(qtbot, pad), first), "redo did not bring the stroke back"
+    pad.redo_button.click()
+    assert np.array_equal(settled(qtbot, pad), second)
+
+    pad.clear_button.click()
+    assert pad.canvas.picture().min() == 255
+    assert np.array_equal(settled(qtbot, pad), blank_result)
+    pad.canvas.undo()  # clearing is undoable too
+    assert np.array_equal(settled(qtbot, pad), second)
+
+
+def test_eraser_line_and_fill(qtbot, pad):
+    pad.width_spin.setValue(2)
+    pad.set_tool(Tool.LINE)
+    # across the whole canvas (from beyond its edges); the line follows the pointer, only its end counts
+    stroke(pad, [(-3, 16), (9, 26), (35, 16)])
+    p = pad.canvas.picture()
+    assert (p[15:18] < 128).any(axis=0).all(), "the line is not continuous"
+    assert p[:12].min() == 255 and p[21:].min() == 255, "the line strayed"
+    assert len(pad.canvas.history._undo) == 1  # one line, one undo step, however long the drag
+
+    pad.set_tool(Tool.FILL)
+    pad.set_colour(QColor(255, 0, 0))
+    stroke(pad, [(16, 4)])  # the part above the line
+    p = pad.canvas.picture()
+    assert (p[2, 16] == [255, 0, 0]).all() and (p[26, 16] == 255).all(), "the fill crossed the line"
+
+    pad.set_tool(Tool.ERASER)
+    pad.width_spin.setValue(6)
+    stroke(pad, [(16, 2), (16, 30)])
+    p = pad.canvas.picture()
+    assert (p[:, 15:18] >= 250).all(), "the eraser left paint behind"
+
+    stroke(pad, [(6, 6), (6, 8)], button=Qt.MouseButton.RightButton)  # the right button erases with any tool
+    assert (pad.canvas.picture()[6, 6] >= 250).all()
+
+
+def test_tablet_pressure_sets_the_width(qtbot, pad):
+    pen = QPointingDevice("test pen", 7, QInputDevice.DeviceType.Stylus, QPointingDevice.PointerType.Pen,
+                          QInputDevice.Capability.Position | QInputDevice.Capability.Pressure, 1, 3)
+    pad.width_spin.setValue(8)
+
+    def tablet_stroke(y: int, pressure: float) -> int:
+        c = pad.canvas
+        before = (pad.canvas.picture() < 128).any(axis=2).sum()
+        for kind, x, buttons in ((QTabletEvent.Type.TabletPress, 4, Qt.MouseButton.LeftButton),
+                                 (QTabletEvent.Type.TabletMove, 28, Qt.MouseButton.LeftButton),
+                                 (QTabletEvent.Type.TabletRelease, 28, Qt.MouseButton.NoButton)):
+            pos = QPointF(widget_point(pad, x, y))
+            ev = QTabletEvent(kind, pen, pos, c.mapToGlobal(pos), pressure, 0.0, 0.0, 0.0, 0.0, 0.0,
+                              Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton, buttons)
+            QApplication.sendEvent(c, ev)
+        return (pad.canvas.picture() < 128).any(axis=2).sum() - before
+
+    light, firm = tablet_stroke(6, 0.25), tablet_stroke(22, 1.0)
+    assert 0 < light < firm * 0.6, (light, firm)
+    assert len(pad.canvas.history._undo) == 2
+
+
+def test_export_and_training_input(qtbot, pad, tmp_path):
+    stroke(pad, [(4, 4), (28, 28)])
+    settled(qtbot, pad)
+    written = pad.export(tmp_path / "out" / "my sketch")
+    assert [p.name for p in written] == ["my sketch.png", "my sketch-result.png"]
+    from studio.engine.images import load_png
+
+    assert np.array_equal(load_png(written[0]), pad.result.drawing)
+    assert np.array_equal(load_png(written[1]), pad.result.result)
+
+    assert pad.load_training_input()  # the first image of folder A, fitted to the canvas
+    first = pad.canvas.picture()
+    assert first.shape == (32, 32, 3) and first.std() > 5
+    assert pad.load_training_input()
+    assert not np.array_equal(pad.canvas.picture(), first)
+    pad.canvas.undo()
+    assert np.array_equal(pad.canvas.picture(), first)
+
+
+def test_the_window_shows_the_pad_for_kinds_whose_input_is_drawn(qtbot, window, trained_cyclegan, monkeypatch):
+    import dataclasses
+
+    from studio.engine.models import get_kind
+    from studio.engine.project.folder import Project
+
+    kind = get_kind(Project.open(trained_cyclegan).kind)
+    assert window.open_project(trained_cyclegan)
+    drawable = kind.capabilities.drawable_input
+    assert window.work_tabs.isTabVisible(window.sketch_tab) == drawable
+    window.close_project()
+    # the same project as a kind whose input is a drawing: the Sketch tab appears and draws
+    monkeypatch.setattr(kind, "capabilities", dataclasses.replace(kind.capabilities, drawable_input=True))
+    assert window.open_project(trained_cyclegan)
+    assert window.work_tabs.isTabVisible(window.sketch_tab)
+    assert window.sketch_panel.controller.model is None  # nothing loaded until the tab is looked at
+    window.work_tabs.setCurrentIndex(window.sketch_tab)
+    qtbot.waitUntil(lambda: window.sketch_panel.result is not None, timeout=20000)
+    assert window.sketch_panel.canvas.canvas_size == 32
