@@ -90,6 +90,12 @@ def train_settings(args):
     kind = get_kind(args.kind)
     files = {role: scan_folder(folder) for role, folder in train_folders(args).items()}
     suggestion, _device = suggest_for_files(kind, files, args.device)
+    if getattr(args, "parent", None) is not None:
+        from studio.engine.models.finetune import read_parent
+
+        parent = read_parent(args.parent)
+        if parent.kind == kind.name:  # another kind is refused with its reason when the project is made
+            suggestion = kind.fine_tune_suggestion(suggestion, parent.model_config(kind))
     steps = args.steps if args.steps is not None else (values.MAX_STEPS if args.minutes else None)
     chosen = suggestion.chosen(
         size=args.size, batch=args.batch, flip=args.flip, steps=steps, sample_every=args.sample_every,

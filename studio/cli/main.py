@@ -33,6 +33,10 @@ def _add_common_training(p: argparse.ArgumentParser, kind) -> None:
 
     d = RunSettings()
     p.add_argument("--out", type=user_path, required=True, help="new project folder to create")
+    if kind.capabilities.latent_space:
+        p.add_argument("--from", dest="parent", type=user_path, default=None, metavar="PROJECT_OR_MODEL",
+                       help="start from this trained project (or checkpoint file) of the same kind and fine-tune "
+                            "it on the images: its weights, network and size; augmentation on, fewer steps")
     p.add_argument("--size", type=values.size, default=None,
                    help=f"image side in pixels: {', '.join(map(str, kind.sizes))} (default: from the images' sizes)")
     p.add_argument("--batch", type=values.batch, default=None,
@@ -189,7 +193,8 @@ def _cmd_train(args) -> int:
         if info.active:
             settings = dataclasses.replace(settings, device=device)
         return create_session(args.out, args.kind, folders, data_cfg, settings, overrides,
-                              progress=_decode_progress() if info.is_main else None, devices=info.world)
+                              progress=_decode_progress() if info.is_main else None, devices=info.world,
+                              parent=getattr(args, "parent", None))
 
     session = _on_rank0_then_all(info, device, make, lambda: open_session(args.out, device=device, dist_info=info))
     if session is None:
@@ -198,6 +203,11 @@ def _cmd_train(args) -> int:
         if info.is_main:
             for role, line in _report_lines(session.project):
                 print(f"[{role}] {line}" if role != "data" else line)
+            parent = session.project.meta.get("parent")
+            if parent:
+                print(f"fine-tuned from {parent['path']} at step {parent['step']:,}")
+                for line in parent.get("adapted", []):
+                    print(f"  {line}")
         return _drive(session, args.minutes)
     finally:
         session.close()  # the training lock, given back also to an in-process caller

@@ -16,6 +16,7 @@ from studio.engine.data.dataset import DataConfig, ImageDataset, prepare_dataset
 from studio.engine.device import pick_device
 from studio.engine.errors import UserError
 from studio.engine.models import get_kind
+from studio.engine.models.finetune import Parent, check_parent, parent_record, read_parent, transfer
 from studio.engine.models.kind import ModelKind
 from studio.engine.project import lock as training_lock
 from studio.engine.project.checkpoints import set_aside_training
@@ -55,16 +56,25 @@ def create_session(
     should_cancel: Callable[[], bool] | None = None,
     dist_info: DistInfo = SINGLE,
     devices: int = 1,
+    parent: Path | str | Parent | None = None,
 ) -> TrainingSession:
     """Prepare the data, derive the model config, create the project folder and its trainer.
+
+    `parent`: a trained project or model file of the same kind (or one `read_parent` read) the new
+    project starts from: its weights are copied in (models/finetune.py), it is recorded in
+    project.json, and a step-0 checkpoint holds the starting point.
 
     `devices` > 1: the project is for a data-parallel run of that many processes (they open it once
     this process has made it); what would stop them is refused here, before any folder exists.
     Raises UserError for anything the user can fix (bad folders, sizes, an occupied --out)."""
     spec = get_kind(kind)
     Project.check_new_root(out, folders.values())  # before minutes of decoding, not after
+    if parent is not None and not isinstance(parent, Parent):
+        parent = read_parent(parent)
     folders = {r: str(Path(f).expanduser().resolve()) for r, f in folders.items()}
     preview = spec.default_config(data_cfg, {}, dict(overrides or {}))  # validates sizes before any decoding
+    if parent is not None:
+        check_parent(spec, parent, preview)
     if devices > 1:
         _check_multi_device(spec)
         check_batch_split(preview.batch, devices)
@@ -73,6 +83,9 @@ def create_session(
     model_cfg = spec.default_config(data_cfg, datasets, dict(overrides or {}))
     device = pick_device(settings.device)
     trainer = _make_trainer(spec, model_cfg, settings, datasets, device, dist_info)
+    lineage = {}
+    if parent is not None:
+        lineage = {"parent": parent_record(parent, transfer(trainer, spec, parent))}
     project = Project.create(
         out,
         kind,
@@ -86,11 +99,14 @@ def create_session(
                 "reports": {r: d.report.to_dict() for r, d in datasets.items()},
             },
             "run": dataclasses.asdict(settings),
+            **lineage,
         },
     )
     session = TrainingSession(project, trainer, settings)
     if dist_info.is_main:
         _hold_lock(session, training_lock.acquire(project.root))
+        if lineage:
+            session.save_checkpoint()  # the starting point, for every process of a data-parallel run too
     return session
 
 

@@ -230,7 +230,22 @@ def check_project_meta(meta: object, path: Path | str, newest_format: int) -> di
             raise UserError(f"{where}: {key} must be a text, not {_describe(meta[key])}.")
     if "versions" in meta and not isinstance(meta["versions"], dict):
         raise UserError(f"{where}: versions must be a JSON object, not {_describe(meta['versions'])}.")
+    if "parent" in meta:
+        _check_parent(meta["parent"], where)
     return meta
+
+
+def _check_parent(parent: object, where: str) -> None:
+    """A fine-tuned project's lineage (models/finetune.py `parent_record`): the model it started from."""
+    if not isinstance(parent, dict):
+        raise UserError(f"{where}: parent must be a JSON object, not {_describe(parent)}.")
+    for key in ("path", "kind", "checkpoint"):
+        if not isinstance(parent.get(key), str) or len(parent[key]) > 4 * MAX_TEXT:
+            raise UserError(f"{where}: parent.{key} must be a text, not {_describe(parent.get(key))}.")
+    check_int(parent.get("step"), where, "parent.step", 0, MAX_STEP)
+    adapted = parent.get("adapted", [])
+    if not isinstance(adapted, list) or not all(isinstance(line, str) for line in adapted):
+        raise UserError(f"{where}: parent.adapted must be a list of texts, not {_describe(adapted)}.")
 
 
 # ----- checkpoints -------------------------------------------------------------------------------------

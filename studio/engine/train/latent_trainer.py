@@ -48,21 +48,31 @@ class LatentTrainer(TrainerBase):
         self.images = images.to(self.device)
 
     def _use_nets(self, G: nn.Module, D: nn.Module, seed: int,
-                  adapt: Callable[[nn.Module], None] | None = None) -> None:
+                  adapt: Callable[[nn.Module], None] | None = None,
+                  frozen: Callable[[nn.Module], list[nn.Module]] | None = None) -> None:
         """Train `G` and `D` (already on the device): their EMA, optimizers, preview noise and data order.
         `adapt` changes how both nets compute (not what) after the EMA copy is taken, which stays plain
-        for export."""
+        for export. `frozen(D)`: D's modules that never train (FreezeD), fixed before any data-parallel
+        wrapper is made, which must not expect their gradients."""
         self.G, self.D = G, D
         self.ema = EMA(G, self.cfg.ema_decay)
         if adapt is not None:
             adapt(G)
             adapt(D)
+        self._frozen_D = [p for m in (frozen(D) if frozen is not None else ()) for p in m.parameters()]
+        self._d_trainable()
         self._G, self._D = self._parallel(G, D)
         self.opt_G = self._adam(G.parameters())
         self.opt_D = self._adam(D.parameters())
         self.fixed_z = torch.randn(self.cfg.preview_count, self.cfg.z_dim,
                                    generator=torch.Generator().manual_seed(seed + 2))
         self.data = DataOrder(len(self.images), self.rng)
+
+    def _d_trainable(self) -> None:
+        """D's parameters back to training after a pass through it frozen, but for FreezeD's blocks."""
+        self.D.requires_grad_(True)
+        for p in self._frozen_D:
+            p.requires_grad_(False)
 
     # ----- the step's inputs -------------------------------------------------------------------
     def _real_batch(self) -> torch.Tensor:

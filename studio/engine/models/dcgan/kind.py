@@ -15,6 +15,7 @@ class DCGANKind(ModelKind):
     capabilities = Capabilities(latent_space=True, multi_device=True)
     export_formats = ("png", "gif", "mp4", "webp", "onnx")
     width_fields = ("ngf", "ndf")
+    architecture_fields = ("z_dim", "ngf", "ndf", "attention", "g_spectral_norm")
     options = (
         Option("preset", "Recipe", "stable = hinge loss + spectral norm + R1 penalty: slower, harder to knock over",
                "--preset", choices=(("default", "Paper (fast)"), ("stable", "Stable (slower, sturdier)")),
@@ -24,6 +25,9 @@ class DCGANKind(ModelKind):
         Option("z_dim", "Noise length", "length of the noise vector (default 100)", "--z-dim", default=100),
         Option("width", "Network width", "network width ngf/ndf: smaller trains faster, larger can learn more detail "
                "(default 64)", "--width", default=64, maximum=1024),
+        Option("freeze_d", "Frozen critic blocks", "FreezeD for fine-tuning: keep the critic's first N blocks (those "
+               "that look at pixels) as the model it starts from learned them (default 0: none)", "--freeze-d",
+               default=0, minimum=0, maximum=8),
     )
 
     # The bundled faces demo (32 px, width 32, batch 32) shows heads and hair from ~300-400 steps.
@@ -87,6 +91,37 @@ class DCGANKind(ModelKind):
 
         return (FastPath("fp32"), FastPath("fp32", channels_last=True), FastPath("bf16", channels_last=True),
                 FastPath("bf16", channels_last=True, small_maps=True), FastPath("bf16", small_maps=True))
+
+    # ----- fine-tuning -----------------------------------------------------------------------------
+    def fine_tune_problem(self, parent_cfg, cfg):
+        if cfg.size < parent_cfg.size:
+            return (f"it makes {parent_cfg.size} px pictures, and a smaller size would drop the layers that learned "
+                    f"them; choose {parent_cfg.size} px or larger.")
+        return None  # a larger size gains blocks; grey <-> colour is adapted
+
+    def parent_key(self, net, key, parent_cfg, cfg):
+        # G's blocks are listed from 4x4 up to the picture and D's from the picture down: a larger G
+        # gains its new block at the 4x4 end, so its modules line up with the parent's from the
+        # picture's end; D's line up from the start.
+        if net == "D" or parent_cfg.size == cfg.size or not key.startswith("main."):
+            return key
+        index, rest = key[5:].split(".", 1)
+        j = int(index) - (self._g_length(cfg) - self._g_length(parent_cfg))
+        return f"main.{j}.{rest}" if j >= 0 else None
+
+    def _g_length(self, cfg) -> int:
+        cache = self.__dict__.setdefault("_g_lengths", {})
+        if cfg not in cache:
+            cache[cfg] = len(self.make_generator(cfg).main)
+        return cache[cfg]
+
+    def critic_blocks(self, D):
+        """D's blocks from the pixels inwards (FreezeD's "first layers"): each starts at a convolution;
+        the last (the 4x4 logit) is never frozen."""
+        from torch import nn
+
+        starts = [i for i, m in enumerate(D.main) if isinstance(m, nn.Conv2d)]
+        return [list(D.main[a:b]) for a, b in zip(starts, starts[1:])]
 
     def make_trainer(self, cfg, settings, datasets, device, dist_info):
         from studio.engine.models.dcgan.trainer import DCGANTrainer

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from studio.engine.errors import UserError
 from studio.engine.models.dcgan.nets import SIZES, Discriminator, Generator, init_weights
+from studio.engine.models.finetune import frozen_critic
 from studio.engine.train.augment import diff_augment
 from studio.engine.train.distributed import SINGLE, DistInfo
 from studio.engine.train.latent_trainer import LatentTrainer
@@ -36,6 +37,7 @@ class DCGANConfig:
     spectral_norm: bool = False  # spectral normalisation in D instead of BatchNorm ("stable" preset)
     r1_gamma: float = 0.0  # R1 gradient penalty weight on real images, 0 = off ("stable" preset: 0.2)
     bn_chunks: int = 1  # BatchNorm statistics per 1/k of the batch (what k data-parallel devices compute)
+    freeze_d: int = 0  # FreezeD: the critic's first N blocks keep the weights it started with (fine-tuning)
 
     def validate(self) -> None:
         if self.size not in SIZES:
@@ -90,7 +92,8 @@ class DCGANTrainer(LatentTrainer):
         # oneDNN's bf16 kernels for the deepest layers' 4x4 maps run far below matmul speed
         # (nets/small_map_conv.py): the same arithmetic as matrix products there
         small_maps = self.fast.path.small_maps  # with bf16 on a CPU, or where measured faster (train/fast_path.py)
-        self._use_nets(nets["G"], nets["D"], seed, adapt=use_small_map_convs if small_maps else None)
+        self._use_nets(nets["G"], nets["D"], seed, adapt=use_small_map_convs if small_maps else None,
+                       frozen=frozen_critic(self.kind, cfg.freeze_d))
 
     # ----- the step ----------------------------------------------------------------------------
     def _chunked(self, net, x: torch.Tensor) -> torch.Tensor:
@@ -153,7 +156,7 @@ class DCGANTrainer(LatentTrainer):
             self.opt_G.zero_grad(set_to_none=True)
             loss_g.backward()
         finally:
-            self.D.requires_grad_(True)
+            self._d_trainable()
         self.opt_G.step()
         self.ema.update()
         self.global_step += 1

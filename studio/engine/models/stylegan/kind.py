@@ -20,6 +20,7 @@ class StyleGANKind(ModelKind):
     export_formats = ("png", "gif", "mp4", "webp", "onnx")
     default_steps = 5000
     default_sample_every = 50
+    architecture_fields = ("preset", "z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max")
     options = (
         Option("preset", "Capacity", "small: trains on a CPU; full: the paper's widths, for GPUs "
                "(a GPU gets full unless you choose)", "--capacity",
@@ -28,6 +29,9 @@ class StyleGANKind(ModelKind):
                f"DiffAugment colour/shift/cutout (default: on below {SMALL_DATASET:,} images)", "--diffaugment"),
         Option("ada", "Adaptive augmentation", "adapt how often images are augmented to how sure the critic is "
                "of the real ones (ADA); off: always", "--ada", default=True),
+        Option("freeze_d", "Frozen critic blocks", "FreezeD for fine-tuning: keep the critic's first N blocks (those "
+               "that look at pixels) as the model it starts from learned them (default 0: none)", "--freeze-d",
+               default=0, minimum=0, maximum=8),
     )
 
     @property
@@ -86,6 +90,27 @@ class StyleGANKind(ModelKind):
     def loss_groups(self):
         return (("Losses", ("loss_D", "loss_G")), ("Critic", ("D_real", "D_fake", "augment_p")),
                 ("Regularisation", ("R1",)))
+
+    # ----- fine-tuning -----------------------------------------------------------------------------
+    def fine_tune_problem(self, parent_cfg, cfg):
+        if cfg.size < parent_cfg.size:
+            return (f"it makes {parent_cfg.size} px pictures, and a smaller size would drop the layers that learned "
+                    f"their finest detail; choose {parent_cfg.size} px or larger.")
+        return None  # a larger size adds new top blocks; grey <-> colour is adapted
+
+    def parent_key(self, net, key, parent_cfg, cfg):
+        # G grows at the top (its lists start at 4x4: the same indices); D's blocks are listed from
+        # the picture's resolution down, so a larger D's block i is the parent's block i - levels.
+        if net != "D" or not key.startswith("blocks."):
+            return key
+        index, rest = key[7:].split(".", 1)
+        j = int(index) - (cfg.size.bit_length() - parent_cfg.size.bit_length())
+        return f"blocks.{j}.{rest}" if j >= 0 else None
+
+    def critic_blocks(self, D):
+        """D's blocks from the pixels inwards (FreezeD's "first layers", as the reference's b{res}:
+        the first holds fromRGB); the 4x4 epilogue is never frozen."""
+        return [[D.from_rgb, D.blocks[0]], *([b] for b in list(D.blocks)[1:])]
 
     def make_trainer(self, cfg, settings, datasets, device, dist_info):
         from studio.engine.models.stylegan.trainer import StyleGANTrainer

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from studio.engine.errors import CheckpointError, UserError
+from studio.engine.models.finetune import frozen_critic
 from studio.engine.models.stylegan.nets import SIZES, Discriminator, Generator
 from studio.engine.train.augment import diff_augment
 from studio.engine.train.distributed import SINGLE, DistInfo, mean_across
@@ -61,6 +62,7 @@ class StyleGANConfig:
     preview_count: int = 64  # images in the fixed-noise sample grid
     precision: str = "fp32"  # fp32 only until a quality check approves a faster path for this kind
     channels_last: bool = False
+    freeze_d: int = 0  # FreezeD: the critic's first N blocks keep the weights it started with (fine-tuning)
 
     @property
     def ema_decay(self) -> float:
@@ -110,7 +112,7 @@ class StyleGANTrainer(LatentTrainer):
             "G": build_generator(cfg),
             "D": Discriminator(cfg.size, cfg.channels, cfg.channel_base, cfg.channel_max, cfg.mbstd_group),
         })
-        self._use_nets(nets["G"], nets["D"], seed)
+        self._use_nets(nets["G"], nets["D"], seed, frozen=frozen_critic(self.kind, cfg.freeze_d))
         # Lazy regularisation runs R1 in 1 of 16 steps: the reference scales D's Adam so its effective
         # rate per step stays that of an unregularised run.
         ratio = R1_INTERVAL / (R1_INTERVAL + 1) if cfg.r1_gamma > 0 else 1.0
@@ -201,7 +203,7 @@ class StyleGANTrainer(LatentTrainer):
             self.opt_G.zero_grad(set_to_none=True)
             loss_g.backward()
         finally:
-            self.D.requires_grad_(True)
+            self._d_trainable()
         self._average_grads(self.G)
         self.opt_G.step()
         self.ema.update()
