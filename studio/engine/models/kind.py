@@ -228,7 +228,7 @@ class ModelKind:
     def fine_tune_suggestion(self, s: Suggestion, parent_cfg) -> Suggestion:
         """The suggestion for a project that starts from a trained model of this kind: its network
         shape and size, augmentation on (a fine-tuning set is small) and a fifth of the steps."""
-        arch = {f: getattr(parent_cfg, f) for f in self.architecture_fields}
+        arch = {f: getattr(parent_cfg, f) for f in self.architecture_fields if hasattr(parent_cfg, f)}
         same = "As in the model it starts from (fine-tuning keeps its network)"
         reasons = {f: same for f in arch}
         widths = {arch[f] for f in self.width_fields if f in arch}
