@@ -202,6 +202,12 @@ class ModelKind:
         """Length of the latent vector of `cfg` (latent_space kinds)."""
         return cfg.z_dim
 
+    def class_names(self, cfg) -> tuple[str, ...]:
+        """The classes a model of `cfg` draws on request (its generator then takes a class as well as
+        a latent: indices (B,) or weights (B, len(classes))); () for a model without classes. Only
+        kinds with `capabilities.classes` make such models."""
+        return ()
+
     def generator_modules(self, cfg) -> dict:
         """Freshly built, untrained generator(s) of `cfg` keyed by the name prefix of their tensors in
         the trainer's `generator_state()` ("" for a single generator). Importing weights made
@@ -288,6 +294,12 @@ class ModelKind:
     def suggest_options(self, n: int) -> tuple[dict[str, Any], dict[str, str]]:
         """Values and reasons for this kind's data-derived options, for `n` images in the smallest folder."""
         return {}, {}
+
+    def suggest_for_datasets(self, suggestion: Suggestion, datasets: dict[str, ImageDataset]) -> Suggestion:
+        """`suggestion` completed from the prepared images (e.g. whether their sub-folders make
+        classes), for the wizard, which has them before the settings page. Default: unchanged. The
+        command line leaves such options to `default_config`, which decides the same from the data."""
+        return suggestion
 
     def option(self, name: str) -> Option:
         for o in self.options:
