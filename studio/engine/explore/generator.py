@@ -49,15 +49,43 @@ class GeneratorModel:
     def z_dim(self) -> int:
         return self.kind.z_dim(self.cfg)
 
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The classes this generator draws on request; () when it has none (see `generate`)."""
+        return self.kind.class_names(self.cfg)
+
+    def class_input(self, labels, count: int) -> torch.Tensor | None:
+        """`labels` as `generate` takes them -> class weights (count, classes); None without classes."""
+        k = len(self.class_names)
+        if not k:
+            if labels is not None:
+                raise ValueError("this generator has no classes")
+            return None
+        if labels is None:
+            labels = 0  # the first class, as the generator itself does when given none
+        c = torch.as_tensor(labels)
+        if not c.dtype.is_floating_point:  # class numbers: one class, or one per picture
+            c = torch.nn.functional.one_hot(c.long().reshape(-1) % k, k).float()
+        c = c.float().reshape(-1, k)
+        return c.expand(count, k) if len(c) == 1 else c
+
     @torch.inference_mode()
-    def generate(self, z: torch.Tensor | np.ndarray) -> np.ndarray:
-        """Latents (B, z_dim) -> uint8 pictures (B, H, W, C)."""
+    def generate(self, z: torch.Tensor | np.ndarray, labels=None) -> np.ndarray:
+        """Latents (B, z_dim) -> uint8 pictures (B, H, W, C).
+
+        `labels`, for a generator with classes (`class_names`): a class number for all pictures, one
+        per picture (B,), or class weights (classes,) / (B, classes), where a mix of two classes is a
+        point on the way between them (the class walk). None: the first class."""
         z = torch.as_tensor(z, dtype=torch.float32)
         if z.ndim == 1:
             z = z[None]
         if z.shape[-1] != self.z_dim:
             raise ValueError(f"latents must have {self.z_dim} values, got {z.shape[-1]}")
-        return np.concatenate([to_uint8(self.G(c.to(self.device))) for c in z.split(64)])
+        c = self.class_input(labels, len(z))
+        if c is None:
+            return np.concatenate([to_uint8(self.G(part.to(self.device))) for part in z.split(64)])
+        return np.concatenate([to_uint8(self.G(part.to(self.device), cp.to(self.device)))
+                               for part, cp in zip(z.split(64), c.split(64))])
 
     def generate_seeded(self, count: int, seed: int) -> np.ndarray:
         return self.generate(latents_for_seed(seed, count, self.z_dim))
