@@ -83,7 +83,8 @@ class SketchWorker:
         self._threads = threads
         self._cond = threading.Condition()
         self._pending: _Request | None = None  # only the newest canvas waits
-        self._change: tuple | None = None  # ("project", root) | ("weights", GeneratorWeights, meta)
+        # ("project", root) | ("weights", GeneratorWeights, meta) | ("translator", LiveTranslator)
+        self._change: tuple | None = None
         self._stop = False
         self._live = None  # LiveTranslator; sketch thread only
 
@@ -97,6 +98,12 @@ class SketchWorker:
         """Translate with a running training's generators (GeneratorWeights) of a project with `meta`."""
         with self._cond:
             self._change = ("weights", weights, meta)
+            self._cond.notify()
+
+    def set_translator(self, live) -> None:
+        """Translate with this LiveTranslator (the caller must not use it afterwards)."""
+        with self._cond:
+            self._change = ("translator", live)
             self._cond.notify()
 
     def submit(self, request: _Request) -> None:
@@ -133,6 +140,8 @@ class SketchWorker:
             if change[0] == "project":
                 live = load_live_translator(change[1], device=self._device, backend=self._backend,
                                             threads=self._threads)
+            elif change[0] == "translator":
+                live = change[1]
             else:
                 from studio.app.translate_worker import translator_from_weights
 
@@ -197,6 +206,11 @@ class SketchController(SignalsOwner):
     def use_weights(self, weights, meta: dict) -> None:
         """Draw with a running training's generators (GeneratorWeights) of a project with `meta`."""
         self._ensure_worker().use_weights(weights, meta)
+
+    def set_translator(self, live) -> None:
+        """Draw with a LiveTranslator made elsewhere (a benchmark's); the caller must not use it afterwards."""
+        self.model = None
+        self._ensure_worker().set_translator(live)
 
     def translate(self, drawing: np.ndarray) -> int:
         """Queue the canvas (uint8 H, W, C; copied) for translation; returns its stamp. Newest wins."""
