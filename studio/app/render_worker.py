@@ -28,7 +28,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -53,15 +53,37 @@ class ModelInfo:
     device: str  # e.g. "cpu", "cuda"
     source: str  # project folder, or "training" for weights handed over by a running run
     setup_s: float  # seconds spent preparing the model
+    space: str = "z"  # the latent space the explorer works in now ("z", or "w" for style-based models)
+    spaces: tuple = field(default=(), repr=False)  # spaces.LatentSpace of each space the model has
+
+    @property
+    def latent_space(self):
+        """The `spaces.LatentSpace` of `space`: what the views' latents are (their length, centre, seeds)."""
+        for s in self.spaces:
+            if s.name == self.space:
+                return s
+        from studio.engine.explore.spaces import z_space
+
+        return z_space(self.z_dim)
+
+    @property
+    def dim(self) -> int:
+        """Length of the views' latents in the current space (z_dim in z; num_ws * w_dim in W)."""
+        return self.latent_space.dim
+
+    @property
+    def space_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.spaces) or ("z",)
 
 
 @dataclass
 class _Request:
     stamp: int
     key: str
-    latents: np.ndarray | None = None  # (B, z_dim) float32 to render
+    latents: np.ndarray | None = None  # (B, dim) float32 to render, in `space`
     job: Job | None = None  # or a function of the renderer to run
     priority: int = 0  # lower is served first (0 interactive, 1 background, 2 long jobs)
+    space: str = "z"  # the latent space of `latents`
 
 
 class RenderSignals(QObject):
@@ -103,17 +125,18 @@ class RenderWorker:
         self._stop = False
         self._upgrade_at: float | None = None  # monotonic time to move live weights to onnxruntime
         self._renderer = None  # only touched on the worker thread
+        self.space = "z"  # the space the explorer chose (set by the controller); new models keep it if they can
         self.renders = 0  # requests served (statistics)
         self.drops = 0  # requests replaced before they were served
 
     # ----- any thread ----------------------------------------------------------------------------
-    def submit(self, key: str, latents, priority: int = 0) -> int:
-        """Queue latents (B, z_dim) or (z_dim,) for rendering under `key`; returns the stamp.
+    def submit(self, key: str, latents, priority: int = 0, space: str = "z") -> int:
+        """Queue latents of `space` ((B, dim) or (dim,)) for rendering under `key`; returns the stamp.
         A request still waiting under the same key is dropped."""
         z = np.array(latents, dtype=np.float32, copy=True)  # the caller may reuse its array
         if z.ndim == 1:
             z = z[None]
-        return self._enqueue(key, latents=z, priority=priority)
+        return self._enqueue(key, latents=z, priority=priority, space=space)
 
     def submit_job(self, key: str, job: Job, priority: int = 2) -> int:
         """Queue `job(renderer)` to run on the render thread (e.g. principal directions); the result
@@ -228,8 +251,12 @@ class RenderWorker:
             return
         self._renderer = renderer
         cfg = model.cfg
-        self._signals.model_ready.emit(ModelInfo(cfg.z_dim, cfg.size, cfg.channels, model.step, renderer.backend,
-                                        str(model.device), source, time.perf_counter() - t0))
+        # Each space with its own copy of the mapping, so the GUI thread can map seeds to w itself.
+        spaces = tuple(model.latent_space(name) for name in model.spaces)
+        space = self.space if self.space in model.spaces else "z"  # live weights of a run keep the space
+        self._signals.model_ready.emit(ModelInfo(model.z_dim, cfg.size, cfg.channels, model.step, renderer.backend,
+                                                 str(model.device), source, time.perf_counter() - t0,
+                                                 space=space, spaces=spaces))
 
     def _upgrade(self) -> None:
         from studio.engine.explore.renderer import Renderer
@@ -248,7 +275,7 @@ class RenderWorker:
             if request.job is not None:
                 result = request.job(self._renderer)
             else:
-                result = self._renderer.generate(request.latents)
+                result = self._renderer.generate(request.latents, request.space)
         except UserError as e:
             self._fail(request, str(e))
             return
@@ -282,6 +309,7 @@ class RenderController(SignalsOwner):
         self._keys: dict[int, str] = {}  # stamp -> key of requests in flight
         self._delivered: dict[str, int] = {}  # newest stamp delivered per key
         self.info: ModelInfo | None = None
+        self.space = "z"  # the explorer's latent space: requests are rendered in it
         self.discarded = 0  # stale results skipped (statistics)
         sig = self.signals
         sig.rendered.connect(self._on_rendered)
@@ -294,10 +322,11 @@ class RenderController(SignalsOwner):
         self._runner.start(self.worker)
 
     # ----- requests ----------------------------------------------------------------------------------
-    def request(self, key: str, latents, priority: int = 0) -> int:
-        """Render latents (B, z_dim) under `key`; newest wins. `priority` 0 is for what the user is
-        touching now, 1 for background pictures (served when nothing urgent waits). Returns the stamp."""
-        stamp = self.worker.submit(key, latents, priority)
+    def request(self, key: str, latents, priority: int = 0, space: str | None = None) -> int:
+        """Render latents (B, dim) of the current space (or `space`) under `key`; newest wins.
+        `priority` 0 is for what the user is touching now, 1 for background pictures (served when
+        nothing urgent waits). Returns the stamp."""
+        stamp = self.worker.submit(key, latents, priority, space or self.space)
         self._keys[stamp] = key
         return stamp
 
@@ -355,8 +384,18 @@ class RenderController(SignalsOwner):
     def _on_request_failed(self, stamp: int, message: str) -> None:
         self._keys.pop(stamp, None)
 
+    def set_space(self, space: str) -> None:
+        """Explore in another latent space of the model ("z" or "w"): views hear `model_ready` with the
+        new `info.space` and move their latents over. A space the model lacks is ignored."""
+        if self.info is not None and (space not in self.info.space_names or space == self.space):
+            return
+        self.space = self.worker.space = space
+        if self.info is not None:
+            self.signals.model_ready.emit(replace(self.info, space=space))
+
     def _on_model_ready(self, info: ModelInfo) -> None:
         self.info = info
+        self.space = self.worker.space = info.space
 
     def _on_backend_changed(self, backend: str) -> None:
         import dataclasses

@@ -11,6 +11,12 @@ the app (latents are plain lists of numbers; ``numpy.array(entry["z"])`` gives t
       "favourites": [{"z": [...], "source": "seed 3 #5", "created": "..."}]
     }
 
+Style-based models are also explored in W; their entries say so with a "space" key and hold styles:
+``"space": "w"`` one w (w_dim numbers, the same style on every layer) or ``"space": "w+"`` one style
+per layer (num_ws * w_dim numbers, layer after layer: style mixing, projections, layer-group
+directions). Entries without "space" are z, as before. A store shows the entries of one space (the
+explorer's); the others are kept verbatim and written back.
+
 Numbers are written with 9 significant digits, which round-trips float32 exactly: a bookmark
 renders the very same picture after reopening. Every save is atomic (temp file + rename), so a
 crash leaves the previous file intact. A damaged file is moved aside (``explore.damaged-*.json``)
@@ -42,7 +48,7 @@ class Entry:
     """A named vector: a latent (a point) or a direction (a difference between points)."""
 
     name: str  # shown in menus; unique within its list
-    vector: np.ndarray  # float32 (z_dim,)
+    vector: np.ndarray  # float32 (dim,): z, or flat ws (num_ws * w_dim) in a store of W
     source: str = ""  # where it came from, e.g. "seed 12 #3" or "A - B"
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S"))
 
@@ -63,14 +69,20 @@ def _vector(values, z_dim: int | None, what: str) -> np.ndarray:
 class ExploreStore:
     """Bookmarks of one project. Mutating methods save immediately (and atomically)."""
 
-    def __init__(self, root: Path | str, z_dim: int | None = None):
+    def __init__(self, root: Path | str, z_dim: int | None = None, space: str = "z",
+                 w_shape: tuple[int, int] | None = None):
+        if space not in ("z", "w") or (space == "w" and not w_shape):
+            raise ValueError("a store is of space 'z', or 'w' with w_shape=(num_ws, w_dim)")
         self.root = Path(root)
         self.z_dim = z_dim
+        self.space = space  # the space of the entries in the lists below (vectors: flat ws in W)
+        self.w_shape = tuple(w_shape) if space == "w" else None
         self.latents: list[Entry] = []
         self.directions: list[Entry] = []
         self.favourites: list[Entry] = []
         self.warnings: list[str] = []
-        # entries that do not fit this model (another z_dim) are kept verbatim and written back
+        # entries that do not fit this model (another z_dim) or are of another space are kept verbatim
+        # and written back
         self._kept: dict[str, list] = {"latents": [], "directions": [], "favourites": []}
 
     @property
@@ -78,14 +90,44 @@ class ExploreStore:
         return ProjectLayout(self.root).explore_path
 
     # ----- open / save -------------------------------------------------------------------------------
+    @property
+    def dim(self) -> int | None:
+        """Length of this store's vectors: z_dim in z, num_ws * w_dim in W."""
+        return self.z_dim if self.space == "z" else self.w_shape[0] * self.w_shape[1]
+
+    def _from_file(self, item: dict, values, what: str) -> np.ndarray | None:
+        """An entry's vector in this store's space, or None when the entry belongs to another space."""
+        space = item.get("space", "z")
+        if space not in ("z", "w", "w+"):
+            raise ValueError(f"{what} is of an unknown space '{space}'")
+        if (space == "z") != (self.space == "z"):
+            return None
+        if space == "z":
+            return _vector(values, self.z_dim, what)
+        num_ws, w_dim = self.w_shape
+        v = _vector(values, w_dim if space == "w" else num_ws * w_dim, what)
+        return np.tile(v, num_ws) if space == "w" else v
+
+    def _to_file(self, v: np.ndarray) -> dict:
+        """A vector of this store's space as JSON fields: plain in z; in W one w when every layer has
+        the same style (shorter, and readable as a w), else all of w+."""
+        if self.space == "z":
+            return {}
+        rows = np.asarray(v, dtype=np.float32).reshape(self.w_shape)
+        if (rows == rows[:1]).all():
+            return {"space": "w", "values": rows[0]}
+        return {"space": "w+", "values": rows.reshape(-1)}
+
     @classmethod
-    def open(cls, root: Path | str, z_dim: int | None = None) -> ExploreStore:
+    def open(cls, root: Path | str, z_dim: int | None = None, space: str = "z",
+             w_shape: tuple[int, int] | None = None) -> ExploreStore:
         """Load the project's bookmarks (an empty store if there are none yet).
 
         Entries that do not fit `z_dim` (or are malformed) are skipped with a warning and written
         back unchanged on the next save, so nothing the user made is silently lost. A file that
-        cannot be parsed at all is renamed aside."""
-        store = cls(root, z_dim)
+        cannot be parsed at all is renamed aside. `space` "w" (with `w_shape` (num_ws, w_dim)): the
+        store of the explorer in W; z entries are kept aside then, as W entries are in z."""
+        store = cls(root, z_dim, space, w_shape)
         if not store.path.exists():
             return store
         try:
@@ -111,7 +153,10 @@ class ExploreStore:
             for i, item in enumerate(data.get(key) or []):
                 try:
                     name = str(item.get("name", "")) if key == "favourites" else str(item["name"])
-                    vec = _vector(item[vec_key], store.z_dim, f"{key[:-1]} '{name or i}'")
+                    vec = store._from_file(item, item[vec_key], f"{key[:-1]} '{name or i}'")
+                    if vec is None:  # another space's: not shown here, written back as it is
+                        store._kept[key].append(item)
+                        continue
                     target.append(Entry(name, vec, str(item.get("source", "")), str(item.get("created", ""))))
                 except (KeyError, TypeError, ValueError, AttributeError) as e:
                     store.warnings.append(f"skipped {key[:-1]} {i + 1} in {FILE_NAME}: {e}")
@@ -123,7 +168,10 @@ class ExploreStore:
             out = []
             for e in items:
                 d = {"name": e.name} if named or e.name else {}
-                d[vec_key] = _numbers(e.vector)
+                fields = self._to_file(e.vector)
+                if fields:
+                    d["space"] = fields["space"]
+                d[vec_key] = _numbers(fields.get("values", e.vector))
                 if e.source:
                     d["source"] = e.source
                 d["created"] = e.created
@@ -156,8 +204,8 @@ class ExploreStore:
             raise
 
     def _check(self, v, what: str) -> np.ndarray:
-        v = _vector(v, self.z_dim, what)
-        if self.z_dim is None:
+        v = _vector(v, self.dim, what)
+        if self.space == "z" and self.z_dim is None:
             self.z_dim = len(v)
         return v.copy()
 

@@ -347,9 +347,10 @@ def export_timelapse(project, path: Path | str, fps: float = 8.0, overlay: bool 
 ONNX_TOLERANCE = 1e-4
 
 
-def export_onnx(model, path: Path | str, verify: bool = True) -> float:
+def export_onnx(model, path: Path | str, verify: bool = True, space: str = "z") -> float:
     """Write `model`'s generator (a GeneratorModel) as one self-contained ONNX file with a dynamic
-    batch axis (input "z" (batch, z_dim), output "image" (batch, C, H, W) in [-1, 1]).
+    batch axis (input "z" (batch, z_dim), output "image" (batch, C, H, W) in [-1, 1]). `space` "w"
+    (models with a style space): input "ws" (batch, num_ws, w_dim) instead (see `onnx.py`).
 
     With `verify`, the written file is loaded back with onnxruntime and run on batches of 1 and 5
     latents; if any output differs from PyTorch's by more than 1e-4 the file is removed and
@@ -357,13 +358,15 @@ def export_onnx(model, path: Path | str, verify: bool = True) -> float:
     import torch
 
     from studio.engine.atomic import write_bytes_atomic
-    from studio.engine.explore.onnx import generator_onnx_bytes, ort_session
+    from studio.engine.explore.onnx import INPUTS, generator_onnx_bytes, ort_session
 
+    if space not in model.spaces:
+        raise UserError(f"A {model.kind.title} generator has no style space W: export it with a z input.")
     path = check_extension(path, (".onnx",), "generators")
     _check_folder(path)
     cfg = model.cfg
     meta = {"size": cfg.size, "channels": cfg.channels, "step": model.step, "layout": "NCHW"}
-    data = generator_onnx_bytes(model.G, model.z_dim, meta)
+    data = generator_onnx_bytes(model.G, model.z_dim, meta, space=space)
     _write(lambda: write_bytes_atomic(path, data), path)
     if not verify:
         return 0.0
@@ -372,9 +375,13 @@ def export_onnx(model, path: Path | str, verify: bool = True) -> float:
     rng = np.random.default_rng(0)
     for batch in (1, 5):
         z = rng.standard_normal((batch, model.z_dim)).astype(np.float32)
-        ours = session.run(None, {"z": z})[0]
+        x = z if space == "z" else model.to_ws(z)
+        if space == "w" and batch > 1:
+            x = model.mix(x[::-1], x, "coarse")  # rows that differ: w+ must work, not only one w per image
+        ours = session.run(None, {INPUTS[space]: np.ascontiguousarray(x)})[0]
         with torch.inference_mode():
-            ref = model.G(torch.from_numpy(z).to(model.device)).float().cpu().numpy()
+            t = torch.from_numpy(np.ascontiguousarray(x)).to(model.device)
+            ref = (model.G(t) if space == "z" else model.G.synthesis(t).clamp(-1, 1)).float().cpu().numpy()
         if ours.shape != ref.shape:
             path.unlink(missing_ok=True)
             raise RuntimeError(f"ONNX output shape {ours.shape} != PyTorch {ref.shape}")

@@ -149,6 +149,27 @@ class GeneratorModel:
         """"coarse" / "middle" / "fine" -> the ws rows they style (see `style_space.layer_groups`)."""
         return S.layer_groups(self.num_ws)
 
+    def latent_space(self, name: str = "z"):
+        """The `spaces.LatentSpace` called `name` ("z" or "w"), with its own copy of the mapping:
+        hand it to other threads (the explorer's views map seeds to w with it)."""
+        from studio.engine.explore import spaces
+
+        if name not in self.spaces:
+            raise ValueError(f"a {self.kind.title} generator has no space '{name}'")
+        if name == "z":
+            return spaces.z_space(self.z_dim)
+        if getattr(self, "_w_space", None) is None:
+            self._w_space = spaces.w_space(self.G.mapping, self.z_dim, self.num_ws, self.w_dim)
+        return self._w_space
+
+    def generate_in(self, latents, space: str = "z") -> np.ndarray:
+        """Explorer latents of `space` -> uint8 pictures: `generate` for z, `generate_w` for w."""
+        if space == "z":
+            return self.generate(latents)
+        if space == "w":
+            return self.generate_w(latents)
+        raise ValueError(f"unknown latent space '{space}'")
+
     def mix(self, ws_a, ws_b, group: str | tuple[str, ...]) -> np.ndarray:
         """The `group` styles of ws_a (e.g. "coarse", or several names), the other layers' from ws_b:
         (B, num_ws, w_dim), ready for `generate_w`."""

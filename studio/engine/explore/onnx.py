@@ -1,4 +1,4 @@
-"""The DCGAN generator as an ONNX model: one self-contained file, any batch size.
+"""A latent kind's generator as an ONNX model: one self-contained file, any batch size.
 
 Used twice: `export.export_onnx` writes it for the user (and checks it against PyTorch with
 onnxruntime), and the interactive renderer runs it in onnxruntime because that is ~3x faster than
@@ -7,6 +7,11 @@ eager PyTorch for a DCGAN's transposed convolutions on a CPU (see bench/pad_late
 Model contract: input "z" float32 (batch, z_dim); output "image" float32 (batch, channels, size,
 size) in [-1, 1] (x * 127.5 + 127.5 gives 0-255 pixels). The metadata properties repeat this, so a
 user's script can read the file without GAN Studio.
+
+A style-based generator may be exported with a w input instead (`space="w"`): input "ws" float32
+(batch, num_ws, w_dim), one style per layer (repeat one w num_ws times for a plain w; differing rows
+are style mixing or a projected w+), and the same output. Only the synthesis network is in that
+file: the mapping (z -> w) and truncation towards w_avg (stored in the metadata) are the caller's.
 """
 
 from __future__ import annotations
@@ -20,35 +25,63 @@ import torch
 
 OPSET = 17
 INPUT = "z"
+INPUT_W = "ws"
 OUTPUT = "image"
+INPUTS = {"z": INPUT, "w": INPUT_W}  # the input's name for each space
 
 
-def generator_onnx_bytes(G: torch.nn.Module, z_dim: int, meta: dict[str, str] | None = None) -> bytes:
+class _FromStyles(torch.nn.Module):
+    """ws (B, num_ws, w_dim) -> image in [-1, 1]: a style-based generator without its mapping."""
+
+    def __init__(self, G: torch.nn.Module):
+        super().__init__()
+        self.synthesis = G.synthesis
+
+    def forward(self, ws: torch.Tensor) -> torch.Tensor:
+        return self.synthesis(ws).clamp(-1, 1)
+
+
+def generator_onnx_bytes(G: torch.nn.Module, z_dim: int, meta: dict[str, str] | None = None,
+                         space: str = "z") -> bytes:
     """Serialise generator `G` (any device; left untouched) as ONNX bytes with a dynamic batch
-    axis and all weights embedded (no external data files). Any thread that may read G."""
+    axis and all weights embedded (no external data files). `space` "w" (style-based generators):
+    the input is ws instead of z (see the module docstring). Any thread that may read G."""
     import onnx
 
+    if space not in INPUTS:
+        raise ValueError(f"unknown latent space '{space}' (choose z or w)")
     cpu = copy.deepcopy(G).to("cpu").eval()
     cpu.requires_grad_(False)
+    if space == "w":
+        net, example = _FromStyles(cpu), torch.zeros(2, int(cpu.num_ws), int(cpu.w_dim))
+        doc = "GAN Studio generator: ws (batch, num_ws, w_dim) -> image (batch, C, H, W) in [-1, 1]"
+        props = {"num_ws": str(int(cpu.num_ws)), "w_dim": str(int(cpu.w_dim)),
+                 "w_avg": " ".join(f"{v:.9g}" for v in cpu.mapping.w_avg.tolist())}
+    else:
+        net, example = cpu, torch.zeros(2, z_dim)
+        doc = "GAN Studio generator: z (batch, z_dim) -> image (batch, C, H, W) in [-1, 1]"
+        props = {}
+    name = INPUTS[space]
     buf = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         # The TorchScript-based exporter: the dynamo exporter needs onnxscript, which is not a
         # dependency, and gives the same graph for this plain convolutional net.
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            cpu,
-            (torch.zeros(2, z_dim),),
+            net,
+            (example,),
             buf,
             dynamo=False,
-            input_names=[INPUT],
+            input_names=[name],
             output_names=[OUTPUT],
-            dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}},
+            dynamic_axes={name: {0: "batch"}, OUTPUT: {0: "batch"}},
             opset_version=OPSET,
             do_constant_folding=True,
         )
     model = onnx.load_from_string(buf.getvalue())
-    model.doc_string = "GAN Studio generator: z (batch, z_dim) -> image (batch, C, H, W) in [-1, 1]"
-    props = {"producer": "GAN Studio", "z_dim": str(z_dim), "output_range": "[-1, 1]", **(meta or {})}
+    model.doc_string = doc
+    props = {"producer": "GAN Studio", "input": name, "z_dim": str(z_dim), "output_range": "[-1, 1]", **props,
+             **(meta or {})}
     for key, value in props.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, str(value)

@@ -65,25 +65,40 @@ class Renderer:
     def step(self) -> int:
         return self.model.step
 
-    def generate(self, z) -> np.ndarray:
-        """Latents (B, z_dim) or (z_dim,) -> uint8 (B, H, W, C)."""
+    def generate(self, z, space: str = "z") -> np.ndarray:
+        """Latents of `space` ((B, z_dim) or (z_dim,) in z; flat or (B, num_ws, w_dim) in w) -> uint8
+        (B, H, W, C)."""
         if self._session is None:
-            return self.model.generate(z)
-        z = np.asarray(z, dtype=np.float32)
-        if z.ndim == 1:
-            z = z[None]
-        if z.shape[-1] != self.z_dim:
-            raise ValueError(f"latents must have {self.z_dim} values, got {z.shape[-1]}")
-        out = [self._session.run(None, {"z": np.ascontiguousarray(z[i : i + 64])})[0] for i in range(0, len(z), 64)]
+            return self.model.generate_in(z, space)
+        if space == "w" or self._input == "ws":
+            # A style-based model's session takes ws: z goes through the mapping in torch first
+            # (a few small matrix products), the synthesis runs in onnxruntime.
+            x = self.model.as_ws(z) if space == "w" else self.model.to_ws(z)
+        else:
+            x = np.asarray(z, dtype=np.float32)
+            if x.ndim == 1:
+                x = x[None]
+            if x.shape[-1] != self.z_dim:
+                raise ValueError(f"latents must have {self.z_dim} values, got {x.shape[-1]}")
+        out = [self._session.run(None, {self._input: np.ascontiguousarray(x[i : i + 64])})[0]
+               for i in range(0, len(x), 64)]
         from studio.engine.explore.onnx import images_to_uint8
 
         return images_to_uint8(np.concatenate(out))
 
+    @property
+    def _input(self) -> str:
+        from studio.engine.explore.onnx import INPUTS
+
+        return INPUTS["w" if "w" in self.model.spaces else "z"]
+
 
 def _build_session(model: GeneratorModel, threads: int):
+    """A style-based model's session takes ws, so one session serves the explorer in z and in W."""
     from studio.engine.explore.onnx import generator_onnx_bytes, ort_session
 
-    return ort_session(generator_onnx_bytes(model.G, model.z_dim), threads)
+    space = "w" if "w" in model.spaces else "z"
+    return ort_session(generator_onnx_bytes(model.G, model.z_dim, space=space), threads)
 
 
 def model_from_state(cfg, state: dict[str, torch.Tensor], step: int = 0, device: str | torch.device = "cpu", *,

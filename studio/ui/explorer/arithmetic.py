@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from studio.engine.explore import latent as L
 from studio.engine.images import make_grid
-from studio.ui.explorer.common import LatentItem, Thumb, heading, muted_label, unique_key
+from studio.ui.explorer.common import LatentItem, Thumb, convert_items, heading, muted_label, unique_key
 from studio.ui.widgets.image_view import ImageView
 
 MIN_SLOTS = 3
@@ -203,7 +203,7 @@ class SlotView(QFrame):
 class ArithmeticPanel(QWidget):
     """Signed slots, the live result, the base-to-result strip, and saving. GUI thread only."""
 
-    result_changed = Signal(object)  # result latent (z_dim,) or None
+    result_changed = Signal(object)  # result latent (dim,) or None
     send_to_pad = Signal(object)  # LatentItem: show the result on the pad
     directions_changed = Signal()  # a direction was saved (the pad refreshes its menus)
     bookmarks_changed = Signal()
@@ -213,7 +213,8 @@ class ArithmeticPanel(QWidget):
         super().__init__(parent)
         self.renderer = renderer
         self.store = None
-        self.z_dim: int | None = None
+        self.dim: int | None = None  # length of the latents in the explorer's space (None: no model)
+        self.space = None  # that space (studio.engine.explore.spaces.LatentSpace)
         self.strip_count = strip_count
         self._selection_source: Callable[[], list[LatentItem]] | None = None
         self._key_result = unique_key(self, "result")
@@ -387,7 +388,9 @@ class ArithmeticPanel(QWidget):
         """sum(sign * mean(slot)) over the filled slots (rescaled to the typical length when that
         option is on), or None when all are empty."""
         r = self._sum()
-        return L.to_typical_length(r) if r is not None and self.typical_check.isChecked() else r
+        if r is None or not self.typical_check.isChecked():
+            return r
+        return self.space.to_typical(r) if self.space is not None else L.to_typical_length(r)
 
     def _sum(self) -> np.ndarray | None:
         slots = [s.slot() for s in self.slots]
@@ -424,10 +427,11 @@ class ArithmeticPanel(QWidget):
 
     # ----- rendering --------------------------------------------------------------------------------------
     def _on_model_ready(self, info) -> None:
-        if self.z_dim != info.z_dim:
-            self.z_dim = info.z_dim
+        space = info.latent_space
+        if self.space is None or (self.space.name, self.dim) != (space.name, space.dim):
             for s in self.slots:
-                s.items.clear()
+                s.items[:] = convert_items(s.items, self.space, space)
+            self.space, self.dim = space, space.dim
         for s in self.slots:
             s.rerender()
         self._recompute()

@@ -20,13 +20,27 @@ _ids = itertools.count(1)
 class LatentItem:
     """A latent with a human label: a gallery sample, a bookmark, a pad corner, an exemplar."""
 
-    z: np.ndarray  # float32 (z_dim,)
+    z: np.ndarray  # float32 (dim,): a latent of the explorer's space (z, or flat ws in W)
     label: str  # e.g. "seed 7 #3", "red chair"
     source: str = ""  # provenance written into bookmarks
     id: int = field(default_factory=lambda: next(_ids))  # identity for lists (latents may repeat)
 
     def __post_init__(self):
         self.z = np.array(self.z, dtype=np.float32, copy=True).reshape(-1)
+
+
+def convert_items(items: list[LatentItem], old, new) -> list[LatentItem]:
+    """Items of space `old` as items of space `new` (both `spaces.LatentSpace`, `old` may be None):
+    unchanged in the same space, mapped from z to W when switching to W (the same pictures); W
+    cannot be mapped back to z, so nothing is kept then."""
+    if old is None:
+        return [it for it in items if new.accepts(it.z)]
+    if (old.name, old.dim) == (new.name, new.dim):
+        return list(items)
+    if old.name == "z" and new.name == "w" and old.dim == new.z_dim and items:
+        ws = new.from_z(np.stack([it.z for it in items]))
+        return [LatentItem(w, it.label, it.source) for w, it in zip(ws, items)]
+    return []
 
 
 def unique_key(owner: object, name: str) -> str:

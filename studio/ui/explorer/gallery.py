@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.explore.latent import random_latents
 from studio.ui.explorer.common import LatentItem, badge, muted_label, pixmap, placeholder_pixmap, unique_key
 
 SOURCES = (("samples", "Samples"), ("favourites", "Favourites"), ("bookmarks", "Bookmarks"))
@@ -45,7 +44,8 @@ class GalleryView(QWidget):
         super().__init__(parent)
         self.renderer = renderer
         self.store = None
-        self.z_dim: int | None = None
+        self.dim: int | None = None  # length of the latents in the explorer's space (None: no model)
+        self.space = None  # that space (studio.engine.explore.spaces.LatentSpace)
         self._samples: list[LatentItem] = []
         self._pictures: dict[bytes, np.ndarray] = {}  # latent bytes -> picture (same latent, same picture)
         self._requested: dict[int, list[LatentItem]] = {}  # stamp -> items of a render in flight
@@ -156,8 +156,10 @@ class GalleryView(QWidget):
         self.source_combo.setCurrentIndex([s for s, _ in SOURCES].index(source))
 
     def _on_model_ready(self, info) -> None:
-        if self.z_dim != info.z_dim:
-            self.z_dim = info.z_dim
+        space = info.latent_space
+        if self.space is None or (self.space.name, self.dim) != (space.name, space.dim):
+            # Another space or model: the same seeds again, as latents of the new space (same pictures).
+            self.space, self.dim = space, space.dim
             self._samples = []
             self._pictures.clear()
             self.generate()
@@ -168,10 +170,10 @@ class GalleryView(QWidget):
     # ----- generating -------------------------------------------------------------------------------------
     def generate(self) -> None:
         """Generate `count` images of `seed` into the Samples list."""
-        if self.z_dim is None:
+        if self.space is None:
             return
         seed, count = self.seed_spin.value(), self.count_spin.value()
-        z = random_latents(seed, count, self.z_dim)
+        z = self.space.random_latents(seed, count)
         self._samples = [LatentItem(z[i], f"seed {seed} #{i}", f"seed {seed} #{i} of {count}") for i in range(count)]
         if self.source != "samples":
             self.set_source("samples")
@@ -212,7 +214,7 @@ class GalleryView(QWidget):
                 missing.append(it)
             self._set_icon(w, it, pic)
             self.list.addItem(w)
-        if missing and self.z_dim is not None:
+        if missing and self.dim is not None:
             stamp = self.renderer.request(self._key, np.stack([m.z for m in missing]), priority=1)
             self._requested[stamp] = missing
         self._update_info()
@@ -264,8 +266,8 @@ class GalleryView(QWidget):
         self.bookmark_button.setEnabled(n == 1 and has_store)
         self.delete_button.setEnabled(n > 0)
         self.use_button.setEnabled(n > 0)
-        self.generate_button.setEnabled(self.z_dim is not None)
-        self.next_button.setEnabled(self.z_dim is not None)
+        self.generate_button.setEnabled(self.dim is not None)
+        self.next_button.setEnabled(self.dim is not None)
         if self.source == "favourites":
             self.favourite_button.setText("☆ Unfavourite")
         else:
@@ -355,6 +357,9 @@ class GalleryView(QWidget):
                                 lambda: self.send_requested.emit("corners", items[:4]))
         act.setEnabled(len(items) >= 4)
         menu.addAction("Centre of the pad's plane", lambda: self.send_requested.emit("center", items[:1]))
+        if self.space is not None and self.space.groups:
+            act = menu.addAction("Mix styles (first two selected)", lambda: self.send_requested.emit("mix", items[:2]))
+            act.setEnabled(len(items) >= 2)
         if self._slot_names:
             slots = menu.addMenu("Arithmetic slot")
             for i, name in enumerate(self._slot_names):

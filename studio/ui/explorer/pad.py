@@ -42,8 +42,9 @@ from PySide6.QtWidgets import (
 )
 
 from studio.engine.explore import latent as L
-from studio.ui.explorer.common import LatentItem, muted_label, unique_key
-from studio.ui.explorer.pad_model import Axis, PadModel, amount_limit
+from studio.engine.explore import style_space as S
+from studio.ui.explorer.common import LatentItem, Thumb, convert_items, muted_label, unique_key
+from studio.ui.explorer.pad_model import Axis, PadModel
 from studio.ui.explorer.pad_surface import MAP_CELLS, PadSurface
 from studio.ui.widgets.image_view import ImageView
 
@@ -75,7 +76,9 @@ class LatentPadView(QWidget):
         super().__init__(parent)
         self.renderer = renderer
         self.model = PadModel()
-        self.z_dim: int | None = None
+        self.dim: int | None = None  # length of the latents in the explorer's space (None: no model)
+        self.space = None  # that space (studio.engine.explore.spaces.LatentSpace)
+        self._w_pcs = None  # principal directions in W (style_space.WDirections), applied by layer group
         self.store = None
         self._selection_source: Callable[[], list[LatentItem]] | None = None
         self._pcs: list[Axis] = []
@@ -149,6 +152,17 @@ class LatentPadView(QWidget):
         self.span_spin.setToolTip("How far the pad's edges are from the centre image, in units of each direction\n"
                                   "(principal directions: standard deviations of the latent)")
         self.span_spin.valueChanged.connect(self._on_span)
+        # W: which layers the principal directions move (GANSpace applies a component to a layer range)
+        self.layers_label = QLabel("layers")
+        self.layers_combo = QComboBox()
+        self.layers_combo.addItem("all", ())
+        for name in S.GROUPS:
+            self.layers_combo.addItem(name, (name,))
+            self.layers_combo.setItemData(self.layers_combo.count() - 1, S.GROUP_HELP[name],
+                                          Qt.ItemDataRole.ToolTipRole)
+        self.layers_combo.setToolTip("The layers the principal directions move: coarse (4-8 px: pose, shape),\n"
+                                     "middle (16-32 px) or fine (the finest: colours, texture)")
+        self.layers_combo.currentIndexChanged.connect(lambda _: self._on_layers())
         self.center_button = QPushButton("Centre on this image")
         self.center_button.setToolTip("Make the plane pass through the image shown now")
         self.center_button.clicked.connect(self.recenter)
@@ -174,6 +188,25 @@ class LatentPadView(QWidget):
         self.amount_label = QLabel("+0.00")
         self.amount_label.setMinimumWidth(44)
 
+        # W: style mixing with another image on every point of the pad
+        self.mix_combo = QComboBox()
+        self.mix_combo.addItem("no styles", ())
+        for name in S.GROUPS:
+            self.mix_combo.addItem(f"{name} styles", (name,))
+            self.mix_combo.setItemData(self.mix_combo.count() - 1, S.GROUP_HELP[name], Qt.ItemDataRole.ToolTipRole)
+        self.mix_combo.setToolTip("Style mixing: every point of the pad takes these layers' styles from the image\n"
+                                  "on the right, and the rest from the point itself")
+        self.mix_combo.currentIndexChanged.connect(lambda _: self._on_mix())
+        self.mix_thumb = Thumb(28)
+        self.mix_thumb.setToolTip("The image the pad takes the chosen styles from")
+        self.mix_selected_button = QPushButton("Selected")
+        self.mix_selected_button.setToolTip("Take the styles from the first image selected in the gallery")
+        self.mix_selected_button.clicked.connect(self.mix_with_selection)
+        self.mix_here_button = QPushButton("This image")
+        self.mix_here_button.setToolTip("Take the styles from the image shown now (then move the point)")
+        self.mix_here_button.clicked.connect(self.mix_with_current)
+        self._key_mix = unique_key(self, "mix")
+
         self.bookmark_button = QPushButton("Bookmark…")
         self.bookmark_button.setToolTip("Save this image's latent under a name (kept in the project)")
         self.bookmark_button.clicked.connect(self.bookmark_current)
@@ -196,9 +229,24 @@ class LatentPadView(QWidget):
         pr.addWidget(self.x_combo, 1)
         pr.addWidget(QLabel("y"))
         pr.addWidget(self.y_combo, 1)
+        pr.addWidget(self.layers_label)
+        pr.addWidget(self.layers_combo)
         pr.addWidget(self.span_spin)
         pr.addWidget(self.center_button)
         self.plane_row.hide()
+        self.layers_label.hide()
+        self.layers_combo.hide()
+
+        self.mix_row = QWidget()
+        mr = QHBoxLayout(self.mix_row)
+        mr.setContentsMargins(0, 0, 0, 0)
+        mr.addWidget(QLabel("Mix"))
+        mr.addWidget(self.mix_combo, 1)
+        mr.addWidget(QLabel("from"))
+        mr.addWidget(self.mix_thumb)
+        mr.addWidget(self.mix_selected_button)
+        mr.addWidget(self.mix_here_button)
+        self.mix_row.hide()
 
         controls = QGridLayout()
         controls.setHorizontalSpacing(8)
@@ -222,6 +270,7 @@ class LatentPadView(QWidget):
         controls.addLayout(adj, 4, 0)
         controls.addWidget(self.amount_slider, 4, 1)
         controls.addWidget(self.amount_label, 4, 2)
+        controls.addWidget(self.mix_row, 5, 0, 1, 3)
         controls.setColumnStretch(1, 1)
 
         self.position_label = muted_label("", wrap=False)
@@ -259,7 +308,28 @@ class LatentPadView(QWidget):
     def set_principal_directions(self, axes: list[Axis]) -> None:
         """Principal directions (computed on the render thread by the owner) offered as plane axes."""
         self._pcs = list(axes)
+        self._w_pcs = None
         self.refresh_directions()
+
+    def set_w_directions(self, directions) -> None:
+        """Principal directions in W (`style_space.WDirections`): offered as plane axes on the layers
+        chosen in the "layers" menu, one σ of the sampled w per unit."""
+        self._w_pcs = directions
+        self._pcs = self._w_axes()
+        self.refresh_directions()
+
+    def _w_axes(self) -> list[Axis]:
+        d, sp = self._w_pcs, self.space
+        if d is None or sp is None or not sp.groups:
+            return []
+        groups = self.layers_combo.currentData() or tuple(S.GROUPS)
+        # Named "PC1".. whatever the layers (the menu beside says which), so picks survive a change of layers.
+        return [Axis(name, d.flat_direction(i, groups, sp.num_ws), "σ") for i, name in enumerate(d.names)]
+
+    def _on_layers(self) -> None:
+        if self._w_pcs is not None:
+            self._pcs = self._w_axes()
+            self.refresh_directions()
 
     def refresh_directions(self) -> None:
         """Re-read the saved directions into the axis and adjust menus, keeping the selections."""
@@ -267,8 +337,9 @@ class LatentPadView(QWidget):
         self._refresh_adjust_combo()
 
     def _direction_choices(self) -> list[Axis]:
-        saved = [Axis(e.name, e.vector) for e in (self.store.directions if self.store else [])]
-        pcs = self._pcs or ([Axis(f"PC{i}", None, "σ") for i in (1, 2, 3, 4)] if self.z_dim else [])
+        saved = [Axis(e.name, e.vector) for e in (self.store.directions if self.store else [])
+                 if self.space is None or self.space.accepts(e.vector)]
+        pcs = self._pcs or ([Axis(f"PC{i}", None, "σ") for i in (1, 2, 3, 4)] if self.dim else [])
         return saved + pcs
 
     def _refresh_axis_combos(self) -> None:
@@ -309,37 +380,57 @@ class LatentPadView(QWidget):
 
     # ----- model ------------------------------------------------------------------------------------------
     def _on_model_ready(self, info) -> None:
-        if self.z_dim != info.z_dim:
-            self.z_dim = info.z_dim
+        space = info.latent_space
+        if self.space is None or (self.space.name, self.dim) != (space.name, space.dim):
+            old = self.space
+            self.space, self.dim = space, space.dim
+            self.model.space = space
+            # z -> W keeps the pad's images (their latents mapped to w); anything else starts afresh.
+            corners = convert_items(self.model.corners, old, space) if old is not None else []
+            if len(corners) == 4:
+                self.model.corners = corners
+            else:
+                self.model.corners = [LatentItem(space.seed_latent(s), f"seed {s}", f"seed {s}")
+                                      for s in DEFAULT_SEEDS]
+                self.seeds_edit.setText(", ".join(map(str, DEFAULT_SEEDS)))
+            center = convert_items([self.model.center], old, space) if self.model.center and old else []
+            self.model.center = center[0] if center else None
+            self.model.mix_with = None
             self._pcs = []
-            self.model.corners = [LatentItem(L.seed_latent(s, info.z_dim), f"seed {s}", f"seed {s}")
-                                  for s in DEFAULT_SEEDS]
-            self.model.center = None
+            self._w_pcs = None
             self.model.adjust = None
             self._axes_chosen = [False, False]
-            self.seeds_edit.setText(", ".join(map(str, DEFAULT_SEEDS)))
+            in_w = bool(space.groups)
+            self.spherical_check.setChecked(self.spherical_check.isChecked() and space.spherical)
+            self.spherical_check.setVisible(space.spherical and self.model.mode == "blend")
+            self.layers_label.setVisible(in_w)
+            self.layers_combo.setVisible(in_w)
+            self.mix_row.setVisible(in_w)
+            self.mix_combo.setCurrentIndex(0)
+            self._show_mix_image()
             self.refresh_directions()
         self.preview.set_placeholder("")
         self._update_enabled()
         self._corners_changed()
 
     def _update_enabled(self) -> None:
-        on = self.z_dim is not None
+        on = self.dim is not None
         for w in (self.surface, self.mode_combo, self.spherical_check, self.grid_check, self.grid_spin, self.blend_row,
                   self.plane_row,
-                  self.psi_slider, self.adjust_combo, self.amount_slider, self.bookmark_button, self.favourite_button):
+                  self.psi_slider, self.adjust_combo, self.amount_slider, self.bookmark_button, self.favourite_button,
+                  self.mix_row):
             w.setEnabled(on)
         self.amount_slider.setEnabled(on and self.model.adjust is not None)
 
     def current_latent(self) -> np.ndarray | None:
         """The latent at the point now (what the preview is showing or about to show)."""
-        if self.z_dim is None or not self.model.ready():
+        if self.dim is None or not self.model.ready():
             return None
         return self.model.latents(self.surface.u, self.surface.v)
 
     def sheet_latents(self, n: int | None = None) -> np.ndarray | None:
         """The n x n contact sheet of the pad's plane (row-major), for exports."""
-        if self.z_dim is None or not self.model.ready():
+        if self.dim is None or not self.model.ready():
             return None
         return self.model.grid(n or self.grid_spin.value())
 
@@ -348,7 +439,7 @@ class LatentPadView(QWidget):
 
     def set_corner(self, index: int, item: LatentItem) -> None:
         """Put a latent in a corner (switches to blend mode)."""
-        if self.z_dim is None or len(item.z) != self.z_dim:
+        if self.dim is None or len(item.z) != self.dim:
             return
         self.model.corners[index] = LatentItem(item.z, item.label, item.source)
         if not all(c.label.startswith("seed ") for c in self.model.corners):
@@ -360,11 +451,11 @@ class LatentPadView(QWidget):
         self._corners_changed()
 
     def set_corner_seeds(self, seeds: list[int]) -> None:
-        if self.z_dim is None:
+        if self.dim is None:
             return
         if len(seeds) != 4:
             raise ValueError("the pad needs four seeds")
-        self.model.corners = [LatentItem(L.seed_latent(s, self.z_dim), f"seed {s}", f"seed {s}") for s in seeds]
+        self.model.corners = [LatentItem(self.space.seed_latent(s), f"seed {s}", f"seed {s}") for s in seeds]
         self.seeds_edit.setText(", ".join(map(str, seeds)))
         self._corners_changed()
 
@@ -386,7 +477,7 @@ class LatentPadView(QWidget):
 
     def set_center(self, item: LatentItem) -> None:
         """Plane mode through `item` (switches to plane mode)."""
-        if self.z_dim is None or len(item.z) != self.z_dim:
+        if self.dim is None or len(item.z) != self.dim:
             return
         self.model.center = LatentItem(item.z, item.label, item.source)
         if self.model.mode != "plane":
@@ -399,11 +490,8 @@ class LatentPadView(QWidget):
         z = self.current_latent()
         if z is None:
             return
-        # The new centre is the point without the adjust amount, which keeps being applied on top.
-        base = z if self.model.adjust is None else L.apply_direction(z, self.model.adjust.vector, -self.model.amount)
-        if self.model.psi != 1.0:
-            base = base / np.float32(self.model.psi) if self.model.psi else base
-        self.set_center(LatentItem(base, "centre", "pad"))
+        # The new centre is the point without the truncation and adjust amount, which keep being applied on top.
+        self.set_center(LatentItem(self.model.before_adjustments(z), "centre", "pad"))
 
     # ----- controls ---------------------------------------------------------------------------------------
     def _on_mode(self) -> None:
@@ -414,7 +502,7 @@ class LatentPadView(QWidget):
                 self.model.center = LatentItem(z, "centre", "pad")
         self.model.mode = mode
         self.blend_row.setVisible(mode == "blend")
-        self.spherical_check.setVisible(mode == "blend")
+        self.spherical_check.setVisible(mode == "blend" and (self.space is None or self.space.spherical))
         self.plane_row.setVisible(mode == "plane")
         self.surface.set_position(0.5, 0.5, emit=False)
         if mode == "plane":
@@ -449,9 +537,9 @@ class LatentPadView(QWidget):
 
     def _on_adjust(self) -> None:
         self.model.adjust = self.adjust_combo.currentData()
-        self.amount_slider.setEnabled(self.model.adjust is not None and self.z_dim is not None)
-        if self.model.adjust is not None and self.z_dim is not None:
-            self._amount_limit = amount_limit(self.model.adjust.vector, self.z_dim)
+        self.amount_slider.setEnabled(self.model.adjust is not None and self.dim is not None)
+        if self.model.adjust is not None and self.dim is not None:
+            self._amount_limit = self.space.amount_limit(self.model.adjust.vector)
         # the slider's place stands for a share of the new direction's range
         self.model.amount = self.amount_slider.value() / AMOUNT_TICKS * self._amount_limit
         self.amount_label.setText(f"{self.model.amount:+.2f}")
@@ -486,6 +574,59 @@ class LatentPadView(QWidget):
         else:
             self._request_point()
 
+    # ----- style mixing (W) ---------------------------------------------------------------------------------
+    def set_mix(self, groups: tuple[str, ...] | str, item: LatentItem | None = None) -> None:
+        """Every point takes the `groups` styles (e.g. "coarse") of `item` (default: the image kept
+        so far), the rest from the point itself; () or "" switches mixing off."""
+        groups = (groups,) if isinstance(groups, str) and groups else tuple(groups or ())
+        if item is not None:
+            self._set_mix_item(item)
+        i = self.mix_combo.findData(groups[:1]) if groups else 0
+        self.mix_combo.setCurrentIndex(max(0, i))
+        self._on_mix()
+
+    def _set_mix_item(self, item: LatentItem) -> bool:
+        if self.space is None or not self.space.groups or not self.space.accepts(item.z):
+            self.message.emit("Style mixing needs an image of this model in W: switch the explorer to W.")
+            return False
+        self.model.mix_with = LatentItem(item.z, item.label, item.source)
+        self._show_mix_image()
+        return True
+
+    def mix_with_selection(self) -> None:
+        items = self._selection_source() if self._selection_source else []
+        if not items:
+            self.message.emit("Select an image in the gallery first.")
+            return
+        if self._set_mix_item(items[0]):
+            self._mix_defaults()
+
+    def mix_with_current(self) -> None:
+        z = self.current_latent()
+        if z is not None and self._set_mix_item(LatentItem(z, "pad image", "pad")):
+            self._mix_defaults()
+
+    def _mix_defaults(self) -> None:
+        if not self.mix_combo.currentData():
+            self.mix_combo.setCurrentIndex(1)  # coarse: shape from one image, colours from the other
+
+        self._on_mix()
+
+    def _on_mix(self) -> None:
+        self.model.mix_groups = tuple(self.mix_combo.currentData() or ())
+        if self.model.mix_groups and self.model.mix_with is None:
+            self.message.emit("Choose the image to take the styles from: Selected (gallery) or This image.")
+        self._corners_changed()
+
+    def _show_mix_image(self) -> None:
+        item = self.model.mix_with
+        if item is None or self.space is None or not self.space.accepts(item.z):
+            self.mix_thumb.set_picture(None)
+            self.mix_thumb.setToolTip("No image chosen yet")
+            return
+        self.mix_thumb.setToolTip(f"Styles from: {item.label}")
+        self.renderer.request(self._key_mix, item.z, priority=1)
+
     # ----- rendering --------------------------------------------------------------------------------------
     def _corners_changed(self) -> None:
         """Anything but the position changed: refresh the map, labels and the picture."""
@@ -496,7 +637,7 @@ class LatentPadView(QWidget):
             x, y = self.model.axes
             self.surface.set_corner_tags([])
             self.surface.set_axis_labels((x.name, y.name) if x is not None and y is not None else None)
-        if self.z_dim is None or not self.model.ready():
+        if self.dim is None or not self.model.ready():
             self.surface.set_map(None)
             return
         self.renderer.request(self._key_map, self.model.grid(MAP_CELLS), priority=1)
@@ -545,6 +686,8 @@ class LatentPadView(QWidget):
             self.picture_shown.emit(pictures[0])
         elif key == self._key_map:
             self.surface.set_map(pictures, MAP_CELLS)
+        elif key == self._key_mix:
+            self.mix_thumb.set_picture(pictures[0])
         elif key == self._key_sheet and self.grid_check.isChecked():
             from studio.engine.images import make_grid
 
@@ -555,7 +698,7 @@ class LatentPadView(QWidget):
 
     # ----- corners menu, bookmarks --------------------------------------------------------------------------
     def _corner_menu(self, index: int, global_pos) -> None:
-        if self.z_dim is None or self.model.mode != "blend":
+        if self.dim is None or self.model.mode != "blend":
             return
         menu = QMenu(self)
         menu.addSection(f"Corner: {CORNER_NAMES[index]}")
@@ -580,11 +723,11 @@ class LatentPadView(QWidget):
         seed, ok = QInputDialog.getInt(self, "Corner seed", f"Seed for the {CORNER_NAMES[index]} corner:",
                                        0, 0, 2**31 - 1)
         if ok:
-            self.set_corner(index, LatentItem(L.seed_latent(seed, self.z_dim), f"seed {seed}", f"seed {seed}"))
+            self.set_corner(index, LatentItem(self.space.seed_latent(seed), f"seed {seed}", f"seed {seed}"))
 
     def _random_seed(self, index: int) -> None:
         seed = int(np.random.default_rng().integers(0, 100_000))
-        self.set_corner(index, LatentItem(L.seed_latent(seed, self.z_dim), f"seed {seed}", f"seed {seed}"))
+        self.set_corner(index, LatentItem(self.space.seed_latent(seed), f"seed {seed}", f"seed {seed}"))
 
     def bookmark_current(self, name: str | None = None) -> str | None:
         """Save the latent at the point as a named bookmark; asks for a name unless given."""

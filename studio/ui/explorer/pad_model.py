@@ -10,18 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from studio.engine.explore import latent as L
+from studio.engine.explore import style_space as S
 from studio.ui.explorer.common import LatentItem
-
-
-def amount_limit(direction: np.ndarray, z_dim: int) -> float:
-    """The largest "amount of" a direction the pad offers: the amount whose step is as long as a
-    typical latent (sqrt(z_dim)), so the slider's end changes the image a lot without leaving the
-    latents the generator knows (a difference of two single latents is ~1.4x that long, so a fixed
-    +3 turned it into noise). Between 0.25 and 3."""
-    length = float(np.linalg.norm(direction))
-    if not np.isfinite(length) or length == 0:
-        return 1.0
-    return float(np.clip(np.sqrt(z_dim) / length, 0.25, 3.0))
 
 
 @dataclass
@@ -46,6 +36,10 @@ class PadModel:
     psi: float = 1.0  # truncation toward the mean latent
     adjust: Axis | None = None  # "amount of X" applied to every point
     amount: float = 0.0
+    space: object = None  # spaces.LatentSpace of the latents (None: z, truncation towards zero)
+    # Style mixing (W): every point takes the `mix_groups` styles ("coarse", ...) of `mix_with`.
+    mix_with: LatentItem | None = None
+    mix_groups: tuple[str, ...] = ()
 
     def ready(self) -> bool:
         if self.mode == "blend":
@@ -61,10 +55,29 @@ class PadModel:
             zero = np.zeros_like(self.center.z)
             d1, d2 = (ax.vector if ax is not None and ax.vector is not None else zero for ax in self.axes)
             base = L.plane(self.center.z, d1, d2, a, b)
-        z = L.truncate(base, self.psi)
+        z = L.truncate(base, self.psi) if self.space is None else self.space.truncate(base, self.psi)
         if self.adjust is not None and self.amount:
             z = L.apply_direction(z, self.adjust.vector, self.amount)
+        if self.mixing():
+            sp = self.space
+            mixed = S.mix(self.mix_with.z, z.reshape(-1, sp.dim), self.mix_groups, sp.num_ws, sp.w_dim)
+            z = S.flat(mixed).reshape(z.shape)
         return z
+
+    def mixing(self) -> bool:
+        """Whether points take some styles from `mix_with` (W only, a group chosen, an image given)."""
+        sp = self.space
+        return (sp is not None and sp.name == "w" and bool(self.mix_groups) and self.mix_with is not None
+                and sp.accepts(self.mix_with.z))
+
+    def before_adjustments(self, z: np.ndarray) -> np.ndarray:
+        """The point's own latent before truncation and the adjust amount: what "centre on this image"
+        makes the new centre (the truncation and amount keep being applied on top)."""
+        base = z if self.adjust is None else L.apply_direction(z, self.adjust.vector, -self.amount)
+        if self.psi not in (0.0, 1.0):
+            mean = 0.0 if self.space is None else self.space.mean
+            base = (mean + (base - mean) / np.float32(self.psi)).astype(np.float32)
+        return base
 
     def grid(self, n: int) -> np.ndarray:
         """n x n latents covering the pad corner to corner, row-major: (n * n, z_dim)."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -31,6 +32,7 @@ from studio.ui.explorer.export_dialog import ExportContext, ExportDialog
 from studio.ui.explorer.gallery import GalleryView
 from studio.ui.explorer.pad import LatentPadView
 from studio.ui.explorer.pad_model import Axis
+from studio.ui.explorer.style_mix import StyleMixPanel
 
 
 class ExplorerPanel(QWidget):
@@ -71,16 +73,31 @@ class ExplorerPanel(QWidget):
         self.project_button.clicked.connect(lambda: self.open_projection())
         self.export_button.clicked.connect(lambda: self.open_export())
         self.status_label = muted_label("", wrap=False)
+        # The latent space explored: z, or W for style-based models (shown only when there is a choice).
+        self.space_label = QLabel("Space")
+        self.space_combo = QComboBox()
+        self.space_combo.setToolTip("z: the noise the generator starts from.\n"
+                                    "W (styles): the space its mapping network makes, one style per layer: less\n"
+                                    "tangled directions, truncation towards the average image, style mixing.")
+        self.space_combo.currentIndexChanged.connect(lambda _: self.set_space(self.space_combo.currentData()))
+        self.space_label.hide()
+        self.space_combo.hide()
 
         self.gallery = GalleryView(self.renderer)
         self.pad = LatentPadView(self.renderer)
         self.arithmetic = ArithmeticPanel(self.renderer)
+        self.mixing = StyleMixPanel(self.renderer)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.pad, "Latent pad")
         self.tabs.addTab(self.arithmetic, "Arithmetic")
+        self.tabs.addTab(self.mixing, "Style mixing")
+        self.tabs.setTabVisible(self.tabs.indexOf(self.mixing), False)
         selection = self.gallery.selected_items
         self.pad.set_selection_source(selection)
         self.arithmetic.set_selection_source(selection)
+        self.mixing.set_selection_source(selection)
+        self.mixing.set_pad_source(self.pad.current_latent)
+        self.mixing.send_to_pad.connect(self._on_result_to_pad)
         self.gallery.set_slot_names(self.arithmetic.slot_names())
         self.arithmetic.add_slot_button.clicked.connect(
             lambda: self.gallery.set_slot_names(self.arithmetic.slot_names()))
@@ -91,7 +108,7 @@ class ExplorerPanel(QWidget):
         self.arithmetic.directions_changed.connect(self.pad.refresh_directions)
         self.arithmetic.bookmarks_changed.connect(self._on_bookmarks_changed)
         self.pad.directions_wanted.connect(self.compute_principal_directions)
-        for w in (self.gallery, self.pad, self.arithmetic):
+        for w in (self.gallery, self.pad, self.arithmetic, self.mixing):
             w.message.connect(self._show_message)
 
         head = QHBoxLayout()
@@ -226,6 +243,44 @@ class ExplorerPanel(QWidget):
         self.gallery.set_store(self.store)
         self.pad.set_store(self.store)
         self.arithmetic.set_store(self.store)
+        self.mixing.set_store(self.store)
+
+    # ----- the latent space -------------------------------------------------------------------------------
+    def set_space(self, space: str | None) -> None:
+        """Explore in "z" or "w" (models with a style space). Bookmarks of that space are shown, and
+        the pad, slots and mixing move their images over (z -> W keeps them; W -> z starts afresh)."""
+        info = self.renderer.info
+        if space is None or info is None or space not in info.space_names or space == self.renderer.space:
+            return
+        self._open_store_for(space, info)
+        self.renderer.set_space(space)
+
+    def _open_store_for(self, space: str, info) -> None:
+        if self.project_dir is None:
+            return
+        from studio.engine.explore.bookmarks import ExploreStore
+
+        target = next(s for s in info.spaces if s.name == space) if info.spaces else None
+        if self.store is not None and getattr(self.store, "space", "z") == space:
+            return
+        self.store = ExploreStore.open(self.project_dir, info.z_dim, space=space,
+                                       w_shape=(target.num_ws, target.w_dim) if target and space == "w" else None)
+        for w in self.store.warnings:
+            self._show_message(w)
+        self._apply_store()
+
+    def _show_spaces(self, info: ModelInfo) -> None:
+        names = info.space_names
+        self.space_combo.blockSignals(True)
+        self.space_combo.clear()
+        for s in info.spaces:
+            self.space_combo.addItem(s.title, s.name)
+        self.space_combo.setCurrentIndex(max(0, self.space_combo.findData(info.space)))
+        self.space_combo.blockSignals(False)
+        several = len(names) > 1
+        self.space_label.setVisible(several)
+        self.space_combo.setVisible(several)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.mixing), "w" in names)
 
     def is_rendered(self) -> bool:
         """The generator is loaded, the pad shows its image and the gallery's pictures are drawn."""
@@ -235,9 +290,13 @@ class ExplorerPanel(QWidget):
 
     def _show_info(self, info: ModelInfo) -> None:
         src = f"live weights from training, step {info.step:,}" if info.source == "training" else f"step {info.step:,}"
-        self.info_label.setText(f"{src} · {info.size} px · z {info.z_dim} · {info.backend} on {info.device}")
+        sp = info.latent_space
+        latent = f"w {sp.w_dim} × {sp.num_ws} layers" if sp.name == "w" else f"z {info.z_dim}"
+        self.info_label.setText(f"{src} · {info.size} px · {latent} · {info.backend} on {info.device}")
 
     def _on_model_ready(self, info: ModelInfo) -> None:
+        self._show_spaces(info)
+        self._open_store_for(info.space, info)
         self._show_info(info)
         if self.status_label.text() == self._failure:  # e.g. "no checkpoint yet", answered by live weights
             self._show_message("")
@@ -245,7 +304,8 @@ class ExplorerPanel(QWidget):
         # Principal directions belong to a generator: a different project (or z size) needs new
         # ones; weights from the same running training keep the old ones until asked again.
         old = self._pca_for
-        if old is not None and (old.z_dim != info.z_dim or old.source != info.source or info.source != "training"):
+        if old is not None and (old.dim != info.dim or old.space != info.space or old.source != info.source
+                                or info.source != "training"):
             self.pad.set_principal_directions([])
         self._pca_for = None
         self._update_buttons()
@@ -286,6 +346,9 @@ class ExplorerPanel(QWidget):
         elif target == "center":
             self.pad.set_center(items[0])
             self.tabs.setCurrentWidget(self.pad)
+        elif target == "mix":
+            self.mixing.set_pair(items)
+            self.tabs.setCurrentWidget(self.mixing)
         elif target.startswith("slot:"):
             i = int(target.split(":")[1])
             if i < len(self.arithmetic.slots):
@@ -306,12 +369,22 @@ class ExplorerPanel(QWidget):
         if not self.renderer.has_model or self._pca_for is self.renderer.info:
             return
         from studio.engine.explore.latent import principal_directions
+        from studio.engine.explore.style_space import principal_w_directions
 
         self._pca_for = self.renderer.info
-        self.renderer.compute(self._pca_key, lambda r: principal_directions(r.generate, r.z_dim, count=count))
+        if self._pca_for.space == "w":
+            # GANSpace in W: PCA of 10,000 sampled w (the mapping alone: a fraction of a second).
+            self.renderer.compute(self._pca_key, lambda r: principal_w_directions(r.model.to_w, r.z_dim, count=count))
+        else:
+            self.renderer.compute(self._pca_key, lambda r: principal_directions(r.generate, r.z_dim, count=count))
 
     def _on_computed(self, key: str, stamp: int, result) -> None:
         if key != self._pca_key:
+            return
+        if hasattr(result, "sigmas"):  # principal directions in W
+            self.pad.set_w_directions(result)
+            self._show_message("Principal directions in W ready: PC1 is where sampled styles vary most. "
+                               "Choose the layers they move (coarse, middle, fine) beside the axes.")
             return
         axes = [Axis(name, vec, "σ") for name, vec in zip(result.names, result.vectors)]
         self.pad.set_principal_directions(axes)

@@ -1,0 +1,114 @@
+"""The latent spaces an explorer moves in: z (the noise every latent kind draws from) and, for
+style-based generators, W (`style_space.py`). A `LatentSpace` answers what the explorer's maths
+needs to know about the flat vectors it holds: their length, their centre (what truncation pulls
+towards), a typical distance from it (how long a useful step is), whether slerp makes sense, and
+how a seed or a z becomes a latent of the space.
+
+A LatentSpace holds its own CPU copy of the mapping network (W), so any thread may use it (the GUI
+thread maps a seed to w in well under a millisecond; the render thread keeps its own generator).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from studio.engine.explore import latent as L
+from studio.engine.explore import style_space as S
+
+TITLES = {"z": "z (noise)", "w": "W (styles)"}
+
+
+@dataclass(frozen=True, eq=False)
+class LatentSpace:
+    """One space's facts and its map from z. Immutable; any thread."""
+
+    name: str  # "z" or "w"
+    dim: int  # length of the explorer's flat latents in this space
+    z_dim: int
+    mean: np.ndarray  # (dim,) the centre: zero in z, w_avg on every layer in W
+    typical: float  # RMS distance of a random sample from `mean` (flat, over all dim values)
+    num_ws: int = 0  # W only: styles per image and their length
+    w_dim: int = 0
+    _from_z: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def title(self) -> str:
+        return TITLES.get(self.name, self.name)
+
+    @property
+    def spherical(self) -> bool:
+        """Whether slerp suits the space: z is Gaussian (samples near a sphere); W is not, and the
+        StyleGAN papers interpolate it linearly."""
+        return self.name == "z"
+
+    @property
+    def groups(self) -> dict[str, slice]:
+        """Layer groups (W only; {} in z)."""
+        return S.layer_groups(self.num_ws) if self.name == "w" else {}
+
+    def from_z(self, z) -> np.ndarray:
+        """z (B, z_dim) or (z_dim,) -> this space's flat latents (B, dim)."""
+        z = np.asarray(z, dtype=np.float32)
+        if z.ndim == 1:
+            z = z[None]
+        return z.copy() if self._from_z is None else self._from_z(z)
+
+    def random_latents(self, seed: int, count: int) -> np.ndarray:
+        """The latents of a seed's images (the same pictures as `gan-studio generate --seed`)."""
+        return self.from_z(L.random_latents(seed, count, self.z_dim))
+
+    def seed_latent(self, seed: int) -> np.ndarray:
+        return self.random_latents(seed, 1)[0]
+
+    def truncate(self, x, psi: float) -> np.ndarray:
+        """Pull latents towards the space's centre (z: zero; W: w_avg)."""
+        return L.truncate(x, psi, None if self.name == "z" else self.mean)
+
+    def to_typical(self, x) -> np.ndarray:
+        """Rescale latents' distance from the centre to a typical sample's (direction kept): an
+        average of exemplars lies nearer the centre and draws blander pictures."""
+        if self.name == "z":
+            return L.to_typical_length(x)
+        return S.to_typical_offset(x, self.mean[: self.w_dim], self.num_ws, self.typical / math.sqrt(self.num_ws))
+
+    def amount_limit(self, direction) -> float:
+        """The largest amount of `direction` the pad offers: the amount whose step is as long as a
+        typical sample's distance from the centre. Between 0.25 and 3."""
+        length = float(np.linalg.norm(np.asarray(direction, dtype=np.float64)))
+        if not np.isfinite(length) or length == 0:
+            return 1.0
+        return float(np.clip(self.typical / length, 0.25, 3.0))
+
+    def accepts(self, vector) -> bool:
+        return np.asarray(vector).reshape(-1).size == self.dim
+
+
+def z_space(z_dim: int) -> LatentSpace:
+    return LatentSpace("z", z_dim, z_dim, np.zeros(z_dim, np.float32), math.sqrt(z_dim))
+
+
+def w_space(mapping, z_dim: int, num_ws: int, w_dim: int, samples: int = 2000) -> LatentSpace:
+    """W of a style-based generator from its mapping network (`mapping(z, psi)` -> (B, num_ws, w_dim),
+    with buffer `w_avg`), copied to the CPU so the space owns it. The typical distance is measured
+    on `samples` seeded samples."""
+    import torch
+
+    own = copy.deepcopy(mapping).to("cpu").float().eval().requires_grad_(False)
+    lock = threading.Lock()  # one module, possibly several threads: torch modules are not re-entrant-safe for us
+
+    def from_z(z: np.ndarray) -> np.ndarray:
+        with lock, torch.inference_mode():
+            w = own(torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32)))[:, 0].numpy()
+        return S.flat(S.as_ws(w, num_ws, w_dim))
+
+    w_avg = own.w_avg.detach().numpy().astype(np.float32)
+    sample = from_z(L.random_latents(0x57_1E, samples, z_dim))[:, :w_dim]
+    per_row = S.typical_offset(sample)
+    return LatentSpace("w", num_ws * w_dim, z_dim, S.mean_flat(w_avg, num_ws), per_row * math.sqrt(num_ws),
+                       num_ws, w_dim, from_z)
