@@ -11,6 +11,7 @@ what `TrainerBase` reads.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -35,10 +36,20 @@ from studio.engine.train.trainer_base import DataOrder, TrainerBase
 
 
 class LatentTrainer(TrainerBase):
-    """TrainerBase plus G, D, their EMA generator and fixed preview noise over `images`."""
+    """TrainerBase plus G, D, their EMA generator and fixed preview noise over `images`.
 
-    def _use_images(self, images: torch.Tensor) -> None:
-        """Keep the prepared uint8 dataset (N, C, size, size) on the device: no per-step decode or copy."""
+    A conditional kind hands `_use_images` the class of each image: G and D are then called with
+    classes as well (`G(z, c)`, `D(x, c)`), fakes get classes drawn from the data's class shares (or
+    evenly with `balanced`), and the preview grid shows one class per row."""
+
+    labels: torch.Tensor | None = None  # class of each image (N,) on the device; None: unconditional
+    num_classes: int = 0
+    balanced: bool = False  # draw classes evenly (real and fake) instead of as often as the data has them
+
+    def _use_images(self, images: torch.Tensor, labels: torch.Tensor | None = None, num_classes: int = 0,
+                    balanced: bool = False) -> None:
+        """Keep the prepared uint8 dataset (N, C, size, size) on the device: no per-step decode or copy.
+        `labels`: the class (0..num_classes-1) of each image, for a conditional model."""
         cfg = self.cfg
         if images.ndim != 4 or images.shape[1:] != (cfg.channels, cfg.size, cfg.size) or images.dtype != torch.uint8:
             want = f"(N, {cfg.channels}, {cfg.size}, {cfg.size})"
@@ -46,6 +57,19 @@ class LatentTrainer(TrainerBase):
         if len(images) == 0:
             raise UserError("The dataset is empty.")
         self.images = images.to(self.device)
+        if labels is not None:
+            labels = torch.as_tensor(labels, dtype=torch.long)
+            if labels.shape != (len(images),) or num_classes < 1 or int(labels.max()) >= num_classes:
+                raise ValueError(f"labels must be (N,) classes below {num_classes}")
+            self.labels, self.num_classes, self.balanced = labels.to(self.device), num_classes, balanced
+            # fakes get classes as often as the data has them, so G practises each class as often as D sees it
+            counts = torch.bincount(labels, minlength=num_classes)
+            self.class_freq = counts.float() / counts.sum()
+            if balanced and (self.class_freq == 0).any():
+                raise UserError("Balanced classes need at least one image in every class.")
+            # balanced draws: the images of class k are by_class[starts[k] : starts[k] + counts[k]]
+            self._by_class = torch.argsort(labels, stable=True)
+            self._class_counts, self._class_starts = counts, torch.cumsum(counts, 0) - counts
 
     def _use_nets(self, G: nn.Module, D: nn.Module, seed: int,
                   adapt: Callable[[nn.Module], None] | None = None,
@@ -66,6 +90,9 @@ class LatentTrainer(TrainerBase):
         self.opt_D = self._adam(D.parameters())
         self.fixed_z = torch.randn(self.cfg.preview_count, self.cfg.z_dim,
                                    generator=torch.Generator().manual_seed(seed + 2))
+        if self.num_classes:  # one class per row of the preview grid (rows cycle when classes outnumber them)
+            per_row = math.ceil(math.sqrt(self.cfg.preview_count))
+            self.fixed_c = (torch.arange(self.cfg.preview_count) // per_row) % self.num_classes
         self.data = DataOrder(len(self.images), self.rng)
 
     def _d_trainable(self) -> None:
@@ -78,14 +105,31 @@ class LatentTrainer(TrainerBase):
     def _real_batch(self) -> torch.Tensor:
         """This process's share of the next batch of real images, randomly mirrored when cfg.flip,
         as floats in [-1, 1] (B, C, H, W)."""
-        idx = self.data.take(self.batch, self.rng)
+        return self._real_batch_labelled()[0]
+
+    def _real_batch_labelled(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`_real_batch` and the images' classes (B,) (None when unconditional)."""
+        idx = self._balanced_indices() if self.balanced else self.data.take(self.batch, self.rng)
         flip = torch.rand(len(idx), generator=self.rng) < 0.5 if self.cfg.flip else None
         idx = self._mine(idx)
         x = self.images[idx.to(self.images.device)].float().div_(127.5).sub_(1)
         if flip is not None:
             flip = self._mine(flip).to(self.device)
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
-        return x.contiguous(memory_format=self.memory_format)
+        y = self.labels[idx.to(self.labels.device)] if self.labels is not None else None
+        return x.contiguous(memory_format=self.memory_format), y
+
+    def _balanced_indices(self) -> torch.Tensor:
+        # a class drawn evenly, then one of its images: a rare class is seen as often as a common one
+        k = torch.randint(0, self.num_classes, (self.batch,), generator=self.rng)
+        pos = (torch.rand(self.batch, generator=self.rng) * self._class_counts[k]).long()
+        return self._by_class[self._class_starts[k] + pos]
+
+    def _fake_labels(self) -> torch.Tensor:
+        """This process's share of the classes of the next batch of fakes: drawn as often as the data
+        has them (evenly when balanced), so D sees each class among fakes as among real images."""
+        p = torch.full((self.num_classes,), 1.0 / self.num_classes) if self.balanced else self.class_freq
+        return self._mine(torch.multinomial(p, self.batch, replacement=True, generator=self.rng)).to(self.device)
 
     def _noise(self) -> torch.Tensor:
         """This process's share of the next batch of latent vectors."""
@@ -93,10 +137,14 @@ class LatentTrainer(TrainerBase):
 
     # ----- inference on the training thread -------------------------------------------------------
     @torch.no_grad()
-    def generate(self, z: torch.Tensor) -> np.ndarray:
-        """EMA generator on `z` (B, z_dim) -> uint8 (B, H, W, C). Training thread only."""
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> np.ndarray:
+        """EMA generator on `z` (B, z_dim) -> uint8 (B, H, W, C); a conditional model draws the classes
+        `labels` (B,) (or class weights (B, num_classes)). Training thread only."""
         self._prepare_ema()
-        out = [self.ema.ema(c.to(self.device)) for c in z.split(64)]
+        if labels is None:
+            out = [self.ema.ema(c.to(self.device)) for c in z.split(64)]
+        else:
+            out = [self.ema.ema(c.to(self.device), y.to(self.device)) for c, y in zip(z.split(64), labels.split(64))]
         return to_uint8(torch.cat(out))
 
     def quality(self, count: int = 256) -> dict[str, float]:
@@ -106,14 +154,16 @@ class LatentTrainer(TrainerBase):
         g = torch.Generator().manual_seed(4242)
         z = torch.randn(count, self.cfg.z_dim, generator=g)
         idx = torch.randperm(len(self.images), generator=g)[:count]
-        fake = self.generate(z)
+        labels = torch.multinomial(self.class_freq, count, replacement=True, generator=g) if self.num_classes else None
+        fake = self.generate(z, labels)
         real = self.images[idx.to(self.images.device)].permute(0, 2, 3, 1).cpu().numpy()
         spread = real.astype(np.float32).std(axis=0).mean()
         diversity = fake.astype(np.float32).std(axis=0).mean() / max(float(spread), 1e-6)
         return {"swd": swd(fake, real), "diversity": float(diversity)}
 
     def samples(self) -> np.ndarray:
-        return make_grid(self.generate(self.fixed_z))  # square-ish: ceil(sqrt(n)) per row
+        labels = self.fixed_c if self.num_classes else None
+        return make_grid(self.generate(self.fixed_z, labels))  # square-ish: ceil(sqrt(n)) per row
 
     def _prepare_ema(self) -> None:
         # The EMA weights do not match the BatchNorm statistics copied from the live G: re-estimate
@@ -121,9 +171,8 @@ class LatentTrainer(TrainerBase):
         # change the run).
         g = torch.Generator().manual_seed(12345)
         self.ema.ema.eval()
-        recalibrate_batchnorm(
-            self.ema.ema, lambda i: torch.randn(64, self.cfg.z_dim, generator=g).to(self.device), batches=4
-        )
+        G = _WithClasses(self.ema.ema, self.class_freq, g) if self.num_classes else self.ema.ema
+        recalibrate_batchnorm(G, lambda i: torch.randn(64, self.cfg.z_dim, generator=g).to(self.device), batches=4)
 
     def generator_state(self) -> dict[str, torch.Tensor]:
         self._prepare_ema()
@@ -169,3 +218,16 @@ class LatentTrainer(TrainerBase):
         self._set_batch(int(meta.get("batch", self.cfg.batch)))
         self.global_step = int(meta["global_step"])
         self.ema.updates = int(meta.get("ema_updates", self.global_step))
+
+
+class _WithClasses(nn.Module):
+    """A conditional G called with noise alone: classes drawn from `freq` with the generator `g`
+    (re-estimating BatchNorm statistics over the classes as the data has them)."""
+
+    def __init__(self, G: nn.Module, freq: torch.Tensor, g: torch.Generator):
+        super().__init__()
+        self.G, self.freq, self.g = G, freq, g
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        c = torch.multinomial(self.freq, len(z), replacement=True, generator=self.g)
+        return self.G(z, c.to(z.device))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from studio.engine.config import SMALL_DATASET
+from studio.engine.data.labels import labels_for, usable_as_classes
+from studio.engine.errors import UserError
 from studio.engine.models.kind import Capabilities, ModelKind, Option, Role
 
 
@@ -12,14 +16,21 @@ class DCGANKind(ModelKind):
     summary = "new images from noise, learned from one folder"
     roles = (Role("data", "Images", "--data", "folder of training images (searched recursively)"),)
     sizes = (32, 64, 128, 256)
-    capabilities = Capabilities(latent_space=True, multi_device=True)
+    capabilities = Capabilities(latent_space=True, multi_device=True, classes=True)
     export_formats = ("png", "gif", "mp4", "webp", "onnx")
     width_fields = ("ngf", "ndf")
     architecture_fields = ("z_dim", "ngf", "ndf", "attention", "g_spectral_norm")
     options = (
-        Option("preset", "Recipe", "stable = hinge loss + spectral norm + R1 penalty: slower, harder to knock over",
-               "--preset", choices=(("default", "Paper (fast)"), ("stable", "Stable (slower, sturdier)")),
+        Option("preset", "Recipe", "stable = hinge loss + spectral norm + R1 penalty: slower, harder to knock over; "
+               "attention = self-attention (SAGAN) so distant parts of a picture agree",
+               "--preset", choices=(("default", "Paper (fast)"), ("stable", "Stable (slower, sturdier)"),
+                                    ("attention", "Self-attention (SAGAN)")),
                default="default"),
+        Option("classes", "Use sub-folders as classes",
+               "one model for every first-level sub-folder, asked for by class (default: on for 2-1,000 "
+               "sub-folders of at least 20 images each)", "--classes"),
+        Option("balanced_classes", "Balanced classes",
+               "draw every class equally often, however many images it has", "--balanced-classes", default=False),
         Option("diffaugment", "Augment what the critic sees",
                f"DiffAugment colour/shift/cutout (default: on below {SMALL_DATASET:,} images)", "--diffaugment"),
         Option("z_dim", "Noise length", "length of the noise vector (default 100)", "--z-dim", default=100),
@@ -41,17 +52,37 @@ class DCGANKind(ModelKind):
 
     def default_config(self, data_cfg, datasets, overrides):
         """The paper's recipe, DiffAugment for small collections, the "stable" preset on request."""
-        from studio.engine.models.dcgan.trainer import STABLE_PRESET
+        from studio.engine.models.dcgan.trainer import ATTENTION_PRESET, STABLE_PRESET
 
         overrides = dict(overrides)
         preset = overrides.pop("preset", None) or "default"
-        if preset not in ("default", "stable"):
-            from studio.engine.errors import UserError
-
-            raise UserError(f"Unknown preset '{preset}' (choose default or stable).")
+        if preset not in ("default", "stable", "attention"):
+            raise UserError(f"Unknown preset '{preset}' (choose default, stable or attention).")
         if preset == "stable":
             overrides = {**STABLE_PRESET, **overrides}
+        elif preset == "attention":
+            overrides = {**ATTENTION_PRESET, **overrides}
+        classes = overrides.pop("classes", None)
+        if "data" in datasets and "class_names" not in overrides:
+            overrides["class_names"] = chosen_classes(datasets["data"].report.classes, classes)
         return super().default_config(data_cfg, datasets, overrides)
+
+    def class_names(self, cfg) -> tuple[str, ...]:
+        return tuple(cfg.class_names)
+
+    def suggest_for_datasets(self, suggestion, datasets):
+        if "data" not in datasets:
+            return suggestion
+        counts = datasets["data"].report.classes
+        on = usable_as_classes(counts)
+        if on:
+            reason = f"{len(counts)} sub-folders with enough images each: one model draws any of them on request"
+        elif len(counts) < 2:
+            reason = "The images are not sorted into sub-folders"
+        else:
+            reason = f"Some of the {len(counts)} sub-folders have too few images to learn as classes"
+        return dataclasses.replace(suggestion, options={**suggestion.options, "classes": on},
+                                   reasons={**suggestion.reasons, "classes": reason})
 
     def derived_config(self, datasets):
         if "data" in datasets:
@@ -68,8 +99,6 @@ class DCGANKind(ModelKind):
         return 128 if gpu else 32
 
     def suggest(self, counts, sizes, device):
-        import dataclasses
-
         s = super().suggest(counts, sizes, device)
         if device.kind != "cpu":
             return s
@@ -126,9 +155,31 @@ class DCGANKind(ModelKind):
     def make_trainer(self, cfg, settings, datasets, device, dist_info):
         from studio.engine.models.dcgan.trainer import DCGANTrainer
 
-        return DCGANTrainer(cfg, datasets["data"].images, device=device, seed=settings.seed, dist_info=dist_info)
+        data = datasets["data"]
+        labels = None
+        if cfg.class_names:
+            import torch
+
+            try:
+                labels = torch.tensor(labels_for(data.paths, data.report.folder, cfg.class_names))
+            except ValueError as e:
+                raise UserError(str(e)) from None
+        return DCGANTrainer(cfg, data.images, device=device, seed=settings.seed, dist_info=dist_info, labels=labels)
 
     def make_generator(self, cfg):
-        from studio.engine.models.dcgan.nets import Generator
+        from studio.engine.models.dcgan.trainer import make_generator
 
-        return Generator(cfg.size, cfg.z_dim, cfg.ngf, cfg.channels)
+        return make_generator(cfg)
+
+
+def chosen_classes(counts: dict[str, int], wanted: bool | None) -> tuple[str, ...]:
+    """The class names a new model is made with: all sub-folders when `wanted` (UserError with fewer
+    than two), none when not, and for None (auto) all when `usable_as_classes`."""
+    if wanted is None:
+        wanted = usable_as_classes(counts)
+    if not wanted:
+        return ()
+    if len(counts) < 2:
+        raise UserError("Classes need at least two sub-folders with images; the folder has "
+                        f"{'one' if counts else 'none'}.")
+    return tuple(counts)

@@ -13,6 +13,9 @@ import math
 import torch
 from torch import nn
 
+from studio.engine.models.attention import SelfAttention, attention_side
+from studio.engine.models.conditioning import ClassEmbedding, Projection
+
 SIZES = (32, 64, 128, 256)
 _MAX_MULT = 8
 
@@ -24,34 +27,60 @@ def _levels(size: int) -> int:
 
 
 class Generator(nn.Module):
-    """G: z (B, z_dim) or (B, z_dim, 1, 1) -> image (B, channels, size, size) in [-1, 1]."""
+    """G: z (B, z_dim) or (B, z_dim, 1, 1) -> image (B, channels, size, size) in [-1, 1].
 
-    def __init__(self, size: int = 64, z_dim: int = 100, ngf: int = 64, channels: int = 3):
+    With `num_classes` > 0 it is conditional: `forward(z, c)` takes the class as indices (B,) or
+    weights (B, num_classes) (models/conditioning.py), embedded to z_dim values and concatenated to
+    z (as conditional DCGANs do; the class then shapes the picture from its first layer on). Without
+    `c` a conditional G draws class 0. `attention` adds a SAGAN self-attention block at the last
+    hidden feature map (at most 32x32); `spectral_norm` wraps its convolutions (the SAGAN recipe)."""
+
+    def __init__(self, size: int = 64, z_dim: int = 100, ngf: int = 64, channels: int = 3,
+                 num_classes: int = 0, attention: bool = False, spectral_norm: bool = False):
         super().__init__()
         self.z_dim = z_dim
+        self.num_classes = num_classes
         n = _levels(size)  # 64 px: 4 -> 8 -> 16 -> 32 -> 64, n = 4
         widths = [ngf * min(2 ** (n - 1 - i), _MAX_MULT) for i in range(n)]  # 64 px: 512, 256, 128, 64
+        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
+        if num_classes:
+            self.embed = ClassEmbedding(num_classes, z_dim)
+        z_in = z_dim * 2 if num_classes else z_dim
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(z_dim, widths[0], 4, 1, 0, bias=False),  # (B, w0, 4, 4)
+            sn(nn.ConvTranspose2d(z_in, widths[0], 4, 1, 0, bias=False)),  # (B, w0, 4, 4)
             nn.BatchNorm2d(widths[0]),
             nn.ReLU(True),
         ]
+        side = 4
         for w_in, w_out in zip(widths[:-1], widths[1:]):  # each block doubles H and W
-            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(True)]
-        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]  # (B, C, size, size)
+            layers += [sn(nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False)), nn.BatchNorm2d(w_out), nn.ReLU(True)]
+            side *= 2
+            if attention and side == attention_side(size):
+                layers.append(SelfAttention(w_out, spectral_norm=spectral_norm))
+        layers += [sn(nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False)), nn.Tanh()]  # (B, C, size, size)
         self.main = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if z.ndim == 2:
-            z = z[:, :, None, None]
-        return self.main(z)
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        if z.ndim == 4:
+            z = z.flatten(1)
+        if self.num_classes:
+            if c is None:
+                c = torch.zeros(len(z), dtype=torch.long, device=z.device)
+            z = torch.cat([z, self.embed(c.to(z.device)).to(z.dtype)], 1)
+        return self.main(z[:, :, None, None])
 
 
 class Discriminator(nn.Module):
-    """D: image (B, channels, size, size) -> one real/fake logit per image (B,)."""
+    """D: image (B, channels, size, size) -> one real/fake logit per image (B,).
 
-    def __init__(self, size: int = 64, ndf: int = 64, channels: int = 3, spectral_norm: bool = False):
+    With `num_classes` > 0, `forward(x, c)` adds the projection term of Miyato & Koyama (2018):
+    the inner product of the class's embedding with D's features summed over the last 4x4 map.
+    `attention` adds a SAGAN self-attention block after the first downsampling (at most 32x32)."""
+
+    def __init__(self, size: int = 64, ndf: int = 64, channels: int = 3, spectral_norm: bool = False,
+                 num_classes: int = 0, attention: bool = False):
         super().__init__()
+        self.num_classes = num_classes
         n = _levels(size)
         widths = [ndf * min(2**i, _MAX_MULT) for i in range(n)]  # 64 px: 64, 128, 256, 512
         # Spectral normalisation replaces BatchNorm (Miyato et al. 2018): it bounds D's Lipschitz
@@ -59,14 +88,27 @@ class Discriminator(nn.Module):
         conv = (lambda *a: nn.utils.parametrizations.spectral_norm(nn.Conv2d(*a, bias=False))) if spectral_norm \
             else (lambda *a: nn.Conv2d(*a, bias=False))
         layers: list[nn.Module] = [conv(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        side = size // 2
+        if attention and side == attention_side(size):
+            layers.append(SelfAttention(widths[0], spectral_norm=spectral_norm))
         for w_in, w_out in zip(widths[:-1], widths[1:]):  # each block halves H and W, down to 4x4
             norm = nn.Identity() if spectral_norm else nn.BatchNorm2d(w_out)
             layers += [conv(w_in, w_out, 4, 2, 1), norm, nn.LeakyReLU(0.2, True)]
+            side //= 2
+            if attention and side == attention_side(size):
+                layers.append(SelfAttention(w_out, spectral_norm=spectral_norm))
         layers += [conv(widths[-1], 1, 4, 1, 0)]  # (B, 1, 1, 1)
         self.main = nn.Sequential(*layers)
+        if num_classes:
+            self.projection = Projection(num_classes, widths[-1])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.main(x).flatten()  # logits; the loss applies the sigmoid stably
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        if not self.num_classes:
+            return self.main(x).flatten()  # logits; the loss applies the sigmoid stably
+        h = self.main[:-1](x)  # (B, w, 4, 4)
+        if c is None:
+            raise ValueError("a conditional discriminator needs the images' classes")
+        return self.main[-1](h).flatten() + self.projection(h.sum((2, 3)), c)
 
 
 def init_weights(m: nn.Module) -> None:

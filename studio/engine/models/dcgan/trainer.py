@@ -38,6 +38,15 @@ class DCGANConfig:
     r1_gamma: float = 0.0  # R1 gradient penalty weight on real images, 0 = off ("stable" preset: 0.2)
     bn_chunks: int = 1  # BatchNorm statistics per 1/k of the batch (what k data-parallel devices compute)
     freeze_d: int = 0  # FreezeD: the critic's first N blocks keep the weights it started with (fine-tuning)
+    class_names: tuple[str, ...] = ()  # classes (first-level sub-folders) of a conditional model; () = none
+    balanced_classes: bool = False  # draw every class equally often, however many images it has
+    attention: bool = False  # SAGAN self-attention blocks in G and D ("attention" preset)
+    g_spectral_norm: bool = False  # spectral normalisation in G too ("attention" preset, as SAGAN)
+    lr_d: float = 0.0  # D's learning rate when it differs from G's (two time-scale rule); 0 = lr
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
 
     def validate(self) -> None:
         if self.size not in SIZES:
@@ -52,11 +61,19 @@ class DCGANConfig:
             raise UserError(f"Loss must be ns or hinge (got {self.loss}).")
         if self.r1_gamma < 0:
             raise UserError("r1_gamma must be >= 0.")
+        if len(self.class_names) == 1:
+            raise UserError("Classes need at least two sub-folders with images.")
+        if self.attention and min(self.ngf, self.ndf) < 8:
+            raise UserError("Self-attention needs a network width of at least 8.")
 
 
 # The "stable" preset: hinge loss, spectral normalisation and an R1 penalty (with the EMA generator
 # that every run has). Slower per step, but much harder to knock over on difficult collections.
 STABLE_PRESET = {"loss": "hinge", "spectral_norm": True, "r1_gamma": 0.2}
+# SAGAN (Zhang et al. 2019): self-attention, spectral normalisation in G and D, hinge loss, and the
+# two time-scale learning rates (D 4x faster than G) with Adam(0, 0.9).
+ATTENTION_PRESET = {"attention": True, "loss": "hinge", "spectral_norm": True, "g_spectral_norm": True,
+                    "lr": 1e-4, "lr_d": 4e-4, "beta1": 0.0, "beta2": 0.9}
 # R1 is computed every few steps and scaled up ("lazy regularisation", StyleGAN2): same effect, less cost.
 R1_INTERVAL = 4
 
@@ -66,24 +83,28 @@ class DCGANTrainer(LatentTrainer):
     train/latent_trainer.py; the DCGAN's own is its nets, its losses and its step).
 
     Owned by one thread at a time (the training thread); `generator_state()` hands a CPU copy to others.
-    `images` is the prepared uint8 dataset (N, C, H, W)."""
+    `images` is the prepared uint8 dataset (N, C, H, W); `labels` the class of each image (N,) when
+    `cfg.class_names` makes the model conditional."""
 
     kind = "dcgan"
     min_batch = 2  # BatchNorm needs more than one image
 
     def __init__(self, cfg: DCGANConfig, images: torch.Tensor, device: torch.device | str = "cpu", seed: int = 0,
-                 dist_info: DistInfo = SINGLE):
+                 dist_info: DistInfo = SINGLE, labels: torch.Tensor | None = None):
         # CPU: channels_last measured 1.15x faster in fp32 (bench/train_speed.py); bf16 autocast on CPUs
         # with native bf16 2.1x faster again, quality within the fp32 spread (bench/quality_check.py)
         super().__init__(cfg, device, seed, dist_info, cpu_channels_last=True, cpu_bf16=True)
         if dist_info.active and cfg.r1_gamma > 0:
             # R1 differentiates D's output with respect to its input: a double backward DDP cannot average
             raise UserError("Training on several devices needs the R1 penalty off (the default preset).")
-        self._use_images(images)
+        if cfg.num_classes and labels is None:
+            raise ValueError("a conditional DCGAN needs the class of each image")
+        self._use_images(images, labels if cfg.num_classes else None, cfg.num_classes, cfg.balanced_classes)
 
         def build():
-            G = Generator(cfg.size, cfg.z_dim, cfg.ngf, cfg.channels)
-            D = Discriminator(cfg.size, cfg.ndf, cfg.channels, spectral_norm=cfg.spectral_norm)
+            G = make_generator(cfg)
+            D = Discriminator(cfg.size, cfg.ndf, cfg.channels, spectral_norm=cfg.spectral_norm,
+                              num_classes=cfg.num_classes, attention=cfg.attention)
             G.apply(init_weights)
             D.apply(init_weights)
             return {"G": G, "D": D}
@@ -94,12 +115,19 @@ class DCGANTrainer(LatentTrainer):
         small_maps = self.fast.path.small_maps  # with bf16 on a CPU, or where measured faster (train/fast_path.py)
         self._use_nets(nets["G"], nets["D"], seed, adapt=use_small_map_convs if small_maps else None,
                        frozen=frozen_critic(self.kind, cfg.freeze_d))
+        if cfg.lr_d:
+            for group in self.opt_D.param_groups:
+                group["lr"] = cfg.lr_d
 
     # ----- the step ----------------------------------------------------------------------------
-    def _chunked(self, net, x: torch.Tensor) -> torch.Tensor:
-        if self.cfg.bn_chunks <= 1:
-            return net(x)
-        return torch.cat([net(c) for c in x.chunk(self.cfg.bn_chunks)])
+    def _chunked(self, net, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """`net(x)` (`net(x, c)` with classes), BatchNorm statistics per 1/bn_chunks of the batch."""
+        if c is None:
+            if self.cfg.bn_chunks <= 1:
+                return net(x)
+            return torch.cat([net(part) for part in x.chunk(self.cfg.bn_chunks)])
+        k = self.cfg.bn_chunks
+        return torch.cat([net(xp, cp) for xp, cp in zip(x.chunk(k), c.chunk(k))])
 
     def _d_input(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, self.rng) if self.cfg.diffaugment else x
@@ -120,18 +148,19 @@ class DCGANTrainer(LatentTrainer):
         return F.softplus(-d_fake).mean()  # non-saturating -log D(G(z)): strong gradients while D wins
 
     def step(self) -> dict[str, float]:
-        real = self._real_batch()
+        real, y_real = self._real_batch_labelled()
         z = self._noise()
+        y_fake = self._fake_labels() if self.num_classes else None
         r1_now = self.cfg.r1_gamma > 0 and self.global_step % R1_INTERVAL == 0
         with self._autocast():
-            fake = self._chunked(self._G, z)
+            fake = self._chunked(self._G, z, y_fake)
         # D: real and fake terms get a backward pass each (as in pytorch/examples): the same gradient
         # as one summed loss, and the pattern DDP needs when one module runs twice per step.
         self.opt_D.zero_grad(set_to_none=True)
         if r1_now:
             real.requires_grad_(True)
         with self._autocast():
-            d_real = self._chunked(self._D, self._d_input(real))
+            d_real = self._chunked(self._D, self._d_input(real), y_real)
             loss_real = self._d_real_loss(d_real)
         r1 = torch.zeros((), device=self.device)
         if r1_now:
@@ -140,7 +169,7 @@ class DCGANTrainer(LatentTrainer):
             loss_real = loss_real + (self.cfg.r1_gamma / 2) * r1 * R1_INTERVAL
         loss_real.backward()
         with self._autocast():
-            d_fake = self._chunked(self._D, self._d_input(fake.detach()))
+            d_fake = self._chunked(self._D, self._d_input(fake.detach()), y_fake)
             loss_fake = self._d_fake_loss(d_fake)
         loss_fake.backward()
         self.opt_D.step()
@@ -152,7 +181,7 @@ class DCGANTrainer(LatentTrainer):
         self.D.requires_grad_(False)
         try:
             with self._autocast():
-                loss_g = self._g_loss(self._chunked(self.D, self._d_input(fake)))
+                loss_g = self._g_loss(self._chunked(self.D, self._d_input(fake), y_fake))
             self.opt_G.zero_grad(set_to_none=True)
             loss_g.backward()
         finally:
@@ -169,3 +198,9 @@ class DCGANTrainer(LatentTrainer):
         if r1_now:
             losses["R1"] = r1
         return self._report(losses)
+
+
+def make_generator(cfg: DCGANConfig) -> Generator:
+    """An untrained G for `cfg` (the trainer's, and the one the explorer and export load)."""
+    return Generator(cfg.size, cfg.z_dim, cfg.ngf, cfg.channels, num_classes=cfg.num_classes,
+                     attention=cfg.attention, spectral_norm=cfg.g_spectral_norm)
