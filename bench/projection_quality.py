@@ -1,0 +1,94 @@
+"""Projection quality on held-out procedural faces: the style kind's w+ against the DCGAN's z.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/projection_quality.py --style PROJECT [--dcgan PROJECT]
+        [--images 16] [--steps 300] [--seed 777]
+
+Draws `--images` faces that no model was trained on (the demos and the bench models train on seed 0,
+the attribute classifier on seeds 10,000 and up; this takes `--seed`), projects each into every
+model given with the same number of steps, and prints per model: the mean RMS error (0-255
+levels) between projection and target, and how often the attribute classifier
+(tests/engine/attribute_classifier.py) reads the projection's glasses / long hair / smile as the
+target's labels say (and as it reads the target itself). Also the time per projection.
+
+A style model for it: `gan-studio demo-data faces DIR --count 3000 --size 32 --seed 0` then
+`gan-studio train stylegan --data DIR --out PROJECT --size 32 --minutes M`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "engine"))
+
+from attribute_classifier import predict, train_classifier  # noqa: E402
+
+from studio.engine.data.demo_sets import BINARY_ATTRIBUTES, binary_attributes, faces  # noqa: E402
+from studio.engine.explore.generator import load_generator  # noqa: E402
+from studio.engine.explore.projection import ProjectionSettings, project  # noqa: E402
+
+
+def attributes(classifier, pictures: np.ndarray) -> np.ndarray:
+    probs = predict(classifier, pictures)
+    return np.stack([probs[a] > 0.5 for a in BINARY_ATTRIBUTES], 1).astype(np.float32)
+
+
+def measure(name: str, project_dir: str, targets: np.ndarray, labels: np.ndarray, classifier, args) -> dict:
+    model = load_generator(project_dir, device="cpu")
+    settings = ProjectionSettings(steps=args.steps, space=args.space.get(name, "auto"), seed=args.seed)
+    errors, pictures, space = [], [], ""
+    t0 = time.perf_counter()
+    for target in targets:
+        result = project(model, target, settings)
+        errors.append(result.error)
+        pictures.append(result.picture)
+        space = result.space
+    seconds = (time.perf_counter() - t0) / len(targets)
+    pictures = np.stack(pictures)
+    read = attributes(classifier, pictures)
+    return {"model": name, "space": space, "step": model.step, "error": float(np.mean(errors)),
+            "error_sd": float(np.std(errors)), "agree_labels": float((read == labels).mean()),
+            "agree_target": float((read == attributes(classifier, targets)).mean()),
+            "per_attribute": (read == labels).mean(0), "seconds": seconds}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dcgan", default=str(ROOT / "models" / "demo-faces"))
+    p.add_argument("--style", required=True, help="a style-based project trained on 32 px faces")
+    p.add_argument("--images", type=int, default=16)
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--seed", type=int, default=777)
+    p.add_argument("--style-space", default="w+", choices=("w", "w+"))
+    args = p.parse_args()
+    args.space = {"style": args.style_space}
+    torch.set_num_threads(1)
+    size = 32
+    targets, meta = faces(args.images, size, seed=args.seed)
+    labels = binary_attributes(meta)
+    t0 = time.perf_counter()
+    classifier = train_classifier(size=size)
+    print(f"attribute classifier trained in {time.perf_counter() - t0:.0f} s; reads the targets' labels "
+          f"{(attributes(classifier, targets) == labels).mean():.0%} right")
+    print(f"{args.images} held-out faces (seed {args.seed}), {args.steps} steps each")
+    rows = [measure("dcgan", args.dcgan, targets, labels, classifier, args),
+            measure("style", args.style, targets, labels, classifier, args)]
+    for r in rows:
+        per = ", ".join(f"{a} {v:.0%}" for a, v in zip(BINARY_ATTRIBUTES, r["per_attribute"]))
+        print(f"{r['model']:>6} ({r['space']}, trained {r['step']:,} steps): error {r['error']:.1f} ± "
+              f"{r['error_sd']:.1f} levels; attributes as labelled {r['agree_labels']:.0%} ({per}), as the "
+              f"classifier reads the target {r['agree_target']:.0%}; {r['seconds']:.1f} s per image")
+    dc, st = rows
+    print(f"style {st['space']} / dcgan z error ratio: {st['error'] / dc['error']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
