@@ -98,6 +98,7 @@ def prepare_folders(kind: str, folders: dict[str, str], data_cfg: DataConfig | N
         if used != [len(files[r.name]) for r in spec.roles]:
             again = _forced(spec.suggest(used, sizes, dev), size)
             sug = replace(again, size=sug.size, reasons={**again.reasons, "size": sug.reasons["size"]})
+        sug = spec.suggest_for_datasets(sug, datasets)  # what the decoded images tell (sub-folders as classes)
         prepared = PreparedData(kind, dict(folders), cfg, datasets, sug, dev)
         timing = timing_task(prepared, sug.size, sug.batch, sug.options, device)
         prepared.cost = timing(progress, should_cancel)
