@@ -209,6 +209,8 @@ class ExplorerPanel(QWidget):
         self.gallery.refresh()
         rows = [i for i, it in enumerate(self.gallery.items()) if it.label == entry.name]
         self.gallery.select_rows(rows)
+        if rows:
+            self.gallery.list.scrollToItem(self.gallery.list.item(rows[0]))
         self._show_message(f"“{entry.name}” is in the gallery's bookmarks: send it to the pad or an arithmetic slot.")
 
     def reload(self) -> None:
