@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--scale", type=scale_factor, default=1,
                      help="enlarge each picture by this whole factor, 1-16 (smooth Lanczos; see --pixels)")
     gen.add_argument("--pixels", action="store_true", help="enlarge with crisp square pixels instead of smoothly")
+    gen.add_argument("--class", dest="class_name", metavar="NAME", default=None,
+                     help="for a model trained with classes (sub-folders): draw only this class "
+                          "(default: every class in turn)")
 
     tr = sub.add_parser("translate", help="translate images with a trained CycleGAN")
     tr.add_argument("project", type=user_path)
@@ -363,6 +366,8 @@ GENERATE_BATCH = 64
 
 
 def _cmd_generate(args) -> int:
+    import torch
+
     from studio.engine.explore.export import upscale
     from studio.engine.explore.generator import latents_for_seed, load_generator
     from studio.engine.images import save_png
@@ -370,7 +375,16 @@ def _cmd_generate(args) -> int:
 
     model = load_generator(args.project, device=args.device)
     out = Path(args.out)
-    names = [f"seed{args.seed}-{i:05d}.png" for i in range(args.count)]
+    classes = model.class_names
+    if args.class_name is not None and args.class_name not in classes:
+        raise UserError(f"{args.project} was trained without classes; drop --class." if not classes else
+                        f"The model has no class '{args.class_name}'; it has: {', '.join(classes)}.")
+    if args.class_name is not None:
+        labels = torch.full((args.count,), classes.index(args.class_name))
+    else:
+        labels = torch.arange(args.count) % len(classes) if classes else None  # every class in turn
+    tag = f"-{args.class_name}" if args.class_name is not None else ""
+    names = [f"seed{args.seed}{tag}-{i:05d}.png" for i in range(args.count)]
     taken = [n for n in names if (out / n).exists()] if out.is_dir() else []
     if taken and not args.force:
         raise UserError(f"{out} already holds {len(taken):,} of these pictures ({taken[0]}); choose another --out, "
@@ -386,7 +400,8 @@ def _cmd_generate(args) -> int:
     # A batch at a time: a large --count never holds more than one batch of pictures in memory.
     latents = latents_for_seed(args.seed, args.count, model.z_dim)
     for start in range(0, args.count, GENERATE_BATCH):
-        for name, pic in zip(names[start:], model.generate(latents[start : start + GENERATE_BATCH])):
+        part = slice(start, start + GENERATE_BATCH)
+        for name, pic in zip(names[start:], model.generate(latents[part], None if labels is None else labels[part])):
             save_png(out / name, upscale(pic, args.scale, smooth=not args.pixels))
     print(f"wrote {args.count} images to {out}")
     return 0
