@@ -148,3 +148,26 @@ def test_conditional_resume_is_exact(tmp_path):
     b.load_state_dict({k: v.clone() for k, v in tensors.items()}, meta)
     assert a.step() == b.step()
     assert np.array_equal(a.samples(), b.samples())
+
+
+# ----- the command line -------------------------------------------------------------------------------
+def test_cli_trains_with_classes_prints_them_and_generates_a_named_class(tmp_path, capsys):
+    from studio.cli.main import main
+
+    folder = write_class_folders(tmp_path / "shapes", {"disc": 24, "lying": 24, "standing": 24})
+    out = tmp_path / "p"
+    assert main(["train", "dcgan", "--data", str(folder), "--out", str(out), "--size", "32", "--batch", "8",
+                 "--width", "8", "--z-dim", "8", "--steps", "2", "--device", "cpu", "--metric-every", "0"]) == 0
+    printed = capsys.readouterr().out
+    assert "3 classes from sub-folders: disc 24, lying 24, standing 24" in printed  # auto: on
+    assert main(["generate", str(out), "--count", "3", "--out", str(tmp_path / "g"), "--class", "lying"]) == 0
+    assert sorted(p.name for p in (tmp_path / "g").iterdir()) == [f"seed0-lying-0000{i}.png" for i in range(3)]
+    assert main(["generate", str(out), "--count", "2", "--out", str(tmp_path / "g"), "--class", "moth"]) == 2
+    assert "The model has no class 'moth'; it has: disc, lying, standing." in capsys.readouterr().err
+
+    plain = tmp_path / "plain"
+    assert main(["train", "dcgan", "--data", str(folder), "--out", str(plain), "--size", "32", "--batch", "8",
+                 "--width", "8", "--steps", "1", "--device", "cpu", "--classes", "off", "--metric-every", "0"]) == 0
+    capsys.readouterr()
+    assert main(["generate", str(plain), "--count", "1", "--out", str(tmp_path / "h"), "--class", "disc"]) == 2
+    assert "trained without classes; drop --class." in capsys.readouterr().err
