@@ -68,3 +68,31 @@ def test_cancel_stops_the_search_and_a_bad_file_is_a_sentence(qtbot, tmp_path, t
     assert dialog.start_button.isEnabled() and not dialog.add_button.isEnabled()
     dialog.close()
     panel.shutdown()
+
+
+def test_a_style_model_projects_into_w_plus_and_the_explorer_follows_to_w(qtbot, tmp_path, shapes_folder):
+    from studio.engine.explore.projection import explorer_latent
+    from tests.ui.conftest import train_project
+
+    tiny = {"preset": "small", "z_dim": 16, "w_dim": 16, "mapping_layers": 1, "channel_base": 64,
+            "channel_max": 16, "batch": 2, "preview_count": 4}
+    project = train_project(tmp_path / "style", "stylegan", {"data": str(shapes_folder)}, 2, tiny)
+    photo = tmp_path / "photo.png"
+    save_png(photo, faces(1, 32, seed=8)[0][0])
+    panel = _panel(qtbot, project)
+    assert panel.renderer.space == "z"  # the explorer opens in z; the projection is a latent of W
+    dialog = panel.open_projection(photo)
+    dialog.steps_spin.setValue(20)
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.result is not None and dialog.add_button.isEnabled(), timeout=60_000)
+    result = dialog.result
+    assert result.space == "w+" and result.latent.shape == (result.num_ws, 16)
+    dialog.add_to_gallery()
+    assert panel.renderer.space == "w" and panel.store.space == "w"
+    entry = panel.store.latents[-1]
+    assert np.array_equal(entry.vector, explorer_latent(result))
+    assert [it.label for it in panel.gallery.selected_items()] == ["photo"]
+    qtbot.waitUntil(panel.gallery.all_drawn, timeout=30_000)
+    assert np.array_equal(panel.gallery.picture(panel.gallery.selected_items()[0]), result.picture)
+    dialog.close()
+    panel.shutdown()

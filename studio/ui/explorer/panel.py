@@ -195,8 +195,11 @@ class ExplorerPanel(QWidget):
         dialog.show()
         return dialog
 
-    def _on_projection_added(self, latent, name: str, source: str) -> None:
-        """Bookmark a projected latent and show it selected in the gallery's bookmarks."""
+    def _on_projection_added(self, latent, name: str, source: str, space: str = "z") -> None:
+        """Bookmark a projected latent and show it selected in the gallery's bookmarks. A projection
+        into W moves the explorer to W first (at once: the views switch as `set_space` returns)."""
+        if self.store is not None and space != self.store.space:
+            self.set_space(space)
         if self.store is None:
             self._show_message("This project's bookmarks cannot be opened, so the projection cannot be kept.")
             return

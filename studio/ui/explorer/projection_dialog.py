@@ -34,9 +34,10 @@ class ProjectionDialog(QDialog):
 
     `model_factory()` builds a fresh GeneratorModel (called on the worker thread: the explorer's
     render worker keeps its own); `project_dir` decodes the image as the project's training images
-    were. Emits `add_requested(latent, name, source)` with the explorer's flat latent."""
+    were. Emits `add_requested(latent, name, source, space)` with the explorer's flat latent and the
+    explorer space it belongs to ("w" for w and w+ projections)."""
 
-    add_requested = Signal(object, str, str)  # (float32 flat latent, suggested name, provenance)
+    add_requested = Signal(object, str, str, str)  # (float32 flat latent, suggested name, provenance, "z" | "w")
 
     def __init__(self, project_dir: Path | str, model_factory, parent: QWidget | None = None):
         super().__init__(parent)
@@ -197,4 +198,5 @@ class ProjectionDialog(QDialog):
 
         name = self.image_path.stem if self.image_path else "projected"
         source = f"projected from {self.image_path.name if self.image_path else 'an image'} ({self.result.space})"
-        self.add_requested.emit(np.asarray(explorer_latent(self.result)), name, source)
+        space = "z" if self.result.space == "z" else "w"
+        self.add_requested.emit(np.asarray(explorer_latent(self.result)), name, source, space)
