@@ -1,8 +1,9 @@
 """The command line's kind-specific flags, generated from the model kinds, and the one path from
 `gan-studio train KIND ...` to a new project's settings.
 
-Each kind in `studio.engine.models.KINDS` gets a `train KIND` parser: one required folder flag per
-`Role` (its `cli_flag`) and one flag per `Option`:
+Each kind in `studio.engine.models.KINDS` gets a `train KIND` parser: one folder flag per `Role` (its
+`cli_flag`; required when the kind has one set of folders, else the given ones must form one of its
+`role_sets`) and one flag per `Option`:
 - choices: `--flag VALUE`;
 - a whole number: `--flag N` within the option's range;
 - a switch derived from the data (default None): `--flag auto|on|off`;
@@ -20,6 +21,7 @@ from typing import Any
 
 from studio.cli import values
 from studio.cli.values import user_path
+from studio.engine.errors import UserError
 from studio.engine.models import KINDS, get_kind
 from studio.engine.models.kind import ModelKind, Option, Role
 
@@ -40,8 +42,10 @@ def add_train_parsers(tsub, add_common) -> None:
     flags every kind shares (output, schedules, device, image preparation)."""
     for kind in KINDS.values():
         p = tsub.add_parser(kind.name, help=kind.summary, description=f"{kind.title}: {kind.summary}.")
-        for role in kind.roles:
-            p.add_argument(role.cli_flag, dest=role_dest(role), type=user_path, required=True, help=role.help)
+        alone = len(kind.role_sets()) == 1
+        for role in kind.all_roles():
+            p.add_argument(role.cli_flag, dest=role_dest(role), type=user_path, required=alone, default=None,
+                           help=role.help)
         for option in kind.options:
             _add_option(p, option)
         add_common(p, kind)
@@ -76,8 +80,16 @@ def _option_value(args, option: Option) -> Any:
 
 
 def train_folders(args) -> dict[str, str]:
-    """Role -> folder given to `train KIND`."""
-    return {r.name: str(getattr(args, role_dest(r))) for r in get_kind(args.kind).roles}
+    """Role -> folder given to `train KIND`: one of the kind's role sets (UserError otherwise)."""
+    kind = get_kind(args.kind)
+    given = {r.name: str(getattr(args, role_dest(r))) for r in kind.all_roles()
+             if getattr(args, role_dest(r), None) is not None}
+    try:
+        roles = kind.roles_for(given)
+    except UserError:
+        ways = ", or ".join(" and ".join(f"{r.cli_flag} FOLDER" for r in s) for s in kind.role_sets())
+        raise UserError(f"{kind.title} trains from {ways}.") from None
+    return {r.name: given[r.name] for r in roles}
 
 
 def train_settings(args):
@@ -113,7 +125,7 @@ def _role_flags() -> dict[str, list[str]]:
     """Every kind's role flag, once each, with what it stands for in each kind."""
     flags: dict[str, list[str]] = {}
     for kind in KINDS.values():
-        for role in kind.roles:
+        for role in kind.all_roles():
             flags.setdefault(role.cli_flag, []).append(f"{kind.title}: {role.title}")
     return flags
 
@@ -130,7 +142,7 @@ def moved_folders(args, kind: ModelKind) -> dict[str, str]:
     that kind does not have."""
     from studio.engine.errors import UserError
 
-    own = {r.cli_flag: r.name for r in kind.roles}
+    own = {r.cli_flag: r.name for r in kind.all_roles()}
     moved = {}
     for flag in _role_flags():
         folder = getattr(args, flag.lstrip("-").replace("-", "_"), None)

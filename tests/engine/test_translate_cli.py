@@ -87,7 +87,7 @@ def test_user_errors_exit_2_with_one_line(trained, tmp_path, capsys):
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(pic)
     Project.create(tmp_path / "dc", "dcgan", {})
     _user_error(["translate", str(tmp_path / "dc"), str(pic), "--out", str(tmp_path / "o")], capsys,
-                "needs a CycleGAN project")
+                "'translate' needs a CycleGAN or")
     _user_error(["translate", str(tmp_path / "nothing"), str(pic), "--out", str(tmp_path / "o")], capsys,
                 "does not exist")
     _user_error(["translate", proj, str(tmp_path / "missing.png"), "--out", str(tmp_path / "o")], capsys,

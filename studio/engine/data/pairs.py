@@ -5,15 +5,31 @@
 function of (mode, target, seed): the same picture always yields the same input, so a training
 run, its resume and the wizard's preview agree without storing the inputs.
 
-Pure numpy + Pillow; any thread may call these functions.
+Pairs found on disk: two folders matched by relative path without extension (`match_by_name`), or
+one folder of side-by-side input|target pictures (`prepare_side_by_side`, the pix2pix datasets'
+format). Which needs which collection: see `PAIR_MODES`.
+
+Any thread may call these functions.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
+
+from studio.engine.errors import Cancelled, UserError
+
+if TYPE_CHECKING:
+    import torch
+
+    from studio.engine.data.dataset import DataConfig, ImageDataset
 
 # Which collection each mode suits; the wizard and `--help` show these sentences.
 PAIR_MODES: dict[str, str] = {
@@ -34,6 +50,8 @@ PAIR_MODES: dict[str, str] = {
 UPSCALE = {"lowres": 4}
 
 HOLE_GREY = 128
+# The seed training makes its inputs with: a preview made with it shows exactly the pairs trained on.
+TRAINING_SEED = 0
 
 
 def make_input(mode: str, target: np.ndarray, seed: int) -> np.ndarray:
@@ -203,3 +221,131 @@ def _with_holes(picture: np.ndarray, seed: int) -> np.ndarray:
             hole = ((yy + 0.5 - cy) / (hh / 2)) ** 2 + ((xx + 0.5 - cx) / (ww / 2)) ** 2 <= 1.0
         out[hole] = HOLE_GREY
     return out
+
+
+# ----- many pictures -----------------------------------------------------------------------------
+def make_inputs(mode: str, targets: torch.Tensor, seed: int = TRAINING_SEED,
+                should_cancel: Callable[[], bool] | None = None) -> torch.Tensor:
+    """`make_input` for every row of uint8 (N, C, H, W) `targets`: uint8 (N, C, H, W)."""
+    import torch
+
+    out = torch.empty_like(targets)
+    for i, target in enumerate(targets.numpy()):
+        if should_cancel is not None and should_cancel():
+            raise Cancelled()
+        out[i] = torch.from_numpy(make_input(mode, target.transpose(1, 2, 0), seed).transpose(2, 0, 1).copy())
+    return out
+
+
+# ----- pairs on disk -----------------------------------------------------------------------------
+def pair_key(path: str, folder: str) -> str:
+    """What an input and its target share: the path relative to its folder, without extension."""
+    try:
+        rel = os.path.relpath(path, folder)
+    except ValueError:  # another drive on Windows
+        rel = os.path.basename(path)
+    return Path(rel).with_suffix("").as_posix()
+
+
+def match_by_name(inputs: ImageDataset, targets: ImageDataset) -> tuple[ImageDataset, ImageDataset]:
+    """The pictures of the two datasets paired by `pair_key` (inputs in their order, targets
+    reordered to match); every file without a partner is added to its report's skipped files.
+    Matching matched datasets changes nothing. UserError when no file has a partner."""
+    import torch
+
+    def keyed(ds: ImageDataset) -> tuple[dict[str, int], list[tuple[str, str]]]:
+        index: dict[str, int] = {}
+        clashes = []
+        for i, path in enumerate(ds.paths):
+            key = pair_key(path, ds.report.folder)
+            if key in index:
+                first = os.path.basename(ds.paths[index[key]])
+                clashes.append((path, f"another file has the same name without its extension ({first})"))
+            else:
+                index[key] = i
+        return index, clashes
+
+    a_index, a_clash = keyed(inputs)
+    b_index, b_clash = keyed(targets)
+    keys = [k for k in a_index if k in b_index]
+    paired = set(keys)
+    if not keys:
+        a_eg = next(iter(a_index), "?")
+        b_eg = next(iter(b_index), "?")
+        raise UserError(f"No picture in {inputs.report.folder} has a partner of the same name in "
+                        f"{targets.report.folder} (for example '{a_eg}' and '{b_eg}'): name each target "
+                        "like its input, in the same sub-folder.")
+
+    def kept(ds: ImageDataset, index: dict[str, int], clashes, other: ImageDataset, what: str) -> ImageDataset:
+        rows = [index[k] for k in keys]
+        lonely = [(ds.paths[i], f"no {what} of the same name in {other.report.folder}")
+                  for k, i in index.items() if k not in paired]
+        if not lonely and not clashes and rows == list(range(len(ds.paths))):
+            return ds
+        left_out = {p for p, _ in (*clashes, *lonely)}
+        report = dataclasses.replace(ds.report, used=len(rows), skipped=[*ds.report.skipped, *clashes, *lonely],
+                                     small=[x for x in ds.report.small if x[0] not in left_out])
+        images = ds.images[torch.tensor(rows, dtype=torch.long)].contiguous()
+        return dataclasses.replace(ds, images=images, paths=[ds.paths[i] for i in rows], report=report)
+
+    return (kept(inputs, a_index, a_clash, targets, "target"), kept(targets, b_index, b_clash, inputs, "input"))
+
+
+def split_side_by_side(picture: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The left (input) and right (target) halves of an input|target picture (HxWxC); an odd
+    middle column belongs to neither."""
+    half = picture.shape[1] // 2
+    return picture[:, :half], picture[:, picture.shape[1] - half :]
+
+
+def prepare_side_by_side(
+    folder: str | os.PathLike,
+    cfg: DataConfig,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> ImageDataset:
+    """Every usable input|target picture of `folder` as an ImageDataset whose images are uint8
+    (N, 2C, size, size): the input's C channels, then the target's. Each half is fitted to
+    `cfg.size` like any picture (crop or letterbox). Pictures too narrow to split are reported and
+    skipped. Blocks: call from a worker thread; `progress(done, total)` between pictures."""
+    import torch
+
+    from studio.engine.data import decode as image_decode
+    from studio.engine.data.dataset import ImageDataset, dataset_fingerprint, scan_folder
+    from studio.engine.data.report import DatasetReport
+
+    files = scan_folder(folder)
+    root = str(Path(os.path.abspath(Path(folder).expanduser())))
+    if not files:
+        raise UserError(f"No images found in {root}.")
+    rows, paths, skipped, small = [], [], [], []
+    for done, path in enumerate(files, start=1):
+        if should_cancel is not None and should_cancel():
+            raise Cancelled()
+        try:
+            pixels, _ = image_decode.decode(path, mode=cfg.pil_mode, background=cfg.background, size=None, fit=cfg.fit)
+        except image_decode.ImageDecodeError as e:
+            skipped.append((str(path), str(e)))
+        else:
+            h, w = pixels.shape[:2]
+            if w < 2 * 4 or w < h // 4:
+                skipped.append((str(path), f"{w}x{h} px is too narrow to hold an input and a target side by side"))
+            else:
+                halves = []
+                for half in split_side_by_side(pixels):
+                    im = Image.fromarray(half[..., 0] if half.shape[2] == 1 else half)
+                    halves.append(image_decode.fit_picture(im, mode=cfg.pil_mode, background=cfg.background,
+                                                           size=cfg.size, fit=cfg.fit))
+                rows.append(np.concatenate(halves, axis=2).transpose(2, 0, 1))
+                paths.append(str(path))
+                if w // 2 < cfg.size or h < cfg.size:
+                    small.append((str(path), w // 2, h))
+        if progress is not None:
+            progress(done, len(files))
+    report = DatasetReport(folder=root, used=len(paths), skipped=skipped, small=small, size=cfg.size)
+    if not paths:
+        reason = skipped[0][1] if skipped else "no pictures"
+        raise UserError(f"No usable side-by-side picture in {root} ({os.path.basename(skipped[0][0])}: {reason}).")
+    images = torch.from_numpy(np.ascontiguousarray(np.stack(rows)))
+    return ImageDataset(images, paths, report, dataset_fingerprint(folder), cfg)

@@ -12,6 +12,7 @@ from studio.engine.models.cyclegan.kind import CycleGANKind
 from studio.engine.models.dcgan.kind import DCGANKind
 from studio.engine.models.gan.kind import GANKind
 from studio.engine.models.kind import ModelKind
+from studio.engine.models.pix2pix.kind import Pix2PixKind
 from studio.engine.models.stylegan.kind import StyleGANKind
 from studio.engine.project.schema import register_sections
 
@@ -22,6 +23,7 @@ KINDS: dict[str, ModelKind] = {
         CycleGANKind(),
         GANKind(),
         StyleGANKind(),
+        Pix2PixKind(),
     )
 }
 

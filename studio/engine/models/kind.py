@@ -66,6 +66,21 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """How a translating kind's generator for one direction is built and fed (`ModelKind.translation`).
+
+    The translate path pads any picture to `multiple`, runs `net` and crops back, so it needs no
+    more than this about the network."""
+
+    net: Any  # an untrained nn.Module: (B, channels, H, W) in [-1, 1] -> (B, channels, H, W) in [-1, 1]
+    prefix: str  # the name prefix of its tensors in checkpoints and `generator_state()`, e.g. "G"
+    channels: int  # picture channels in and out
+    multiple: int  # H and W must be multiples of this (the net's total downsampling)
+    bytes_per_pixel: float  # peak memory of one forward pass per input pixel (fp32, no grad)
+    upscale: int = 1  # pictures are enlarged by this factor before the net (super-resolution models)
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """What a trained model of the kind can do; the UI shows the matching panels."""
 
@@ -135,7 +150,10 @@ class ModelKind:
     name: str = ""  # stored in project.json; the CLI's `train NAME`
     title: str = ""  # short, e.g. "DCGAN"
     summary: str = ""  # one line for the wizard and --help, e.g. "new images from noise"
-    roles: tuple[Role, ...] = ()
+    roles: tuple[Role, ...] = ()  # the usual folders; training needs all of them
+    # Other sets of folders the kind can train from instead of `roles` (e.g. one folder of
+    # side-by-side pairs); a project gives exactly one set (`roles_for`).
+    alternative_roles: tuple[tuple[Role, ...], ...] = ()
     sizes: tuple[int, ...] = (32, 64, 128, 256)
     config_cls: type = object
     capabilities: Capabilities = Capabilities()
@@ -157,10 +175,59 @@ class ModelKind:
 
     # ----- data -----------------------------------------------------------------------------------
     def role(self, name: str) -> Role:
-        for r in self.roles:
+        for r in self.all_roles():
             if r.name == name:
                 return r
         raise KeyError(name)
+
+    def role_sets(self) -> tuple[tuple[Role, ...], ...]:
+        """Every set of folders the kind can train from, the usual one (`roles`) first."""
+        return (self.roles, *self.alternative_roles)
+
+    def all_roles(self) -> tuple[Role, ...]:
+        """Every role of every set, once each, in order."""
+        seen: dict[str, Role] = {}
+        for roles in self.role_sets():
+            for r in roles:
+                seen.setdefault(r.name, r)
+        return tuple(seen.values())
+
+    def roles_for(self, folders: dict[str, str]) -> tuple[Role, ...]:
+        """The role set that the given folders (role name -> folder; empty ones do not count) fill
+        exactly; UserError saying what is missing or which sets there are otherwise."""
+        given = {name for name, folder in folders.items() if folder}
+        for roles in self.role_sets():
+            if {r.name for r in roles} == given:
+                return roles
+        if len(self.role_sets()) == 1:
+            missing = [r.title for r in self.roles if r.name not in given]
+            if missing:
+                raise UserError(f"{self.title} needs a data folder for: {', '.join(missing)}.")
+            extra = sorted(given - {r.name for r in self.roles})
+            raise UserError(f"{self.title} takes no folder for: {', '.join(extra)}.")
+        ways = " or ".join(" and ".join(r.title for r in roles) for roles in self.role_sets())
+        raise UserError(f"{self.title} trains from {ways}; give the folders of one of these.")
+
+    def prepare_datasets(self, roles: tuple[Role, ...], folders: dict[str, str], data_cfg: DataConfig, cfg,
+                         progress=None, should_cancel=None) -> dict[str, ImageDataset]:
+        """The prepared datasets of `roles` (a set from `roles_for`) at `data_cfg` (from `load_config`),
+        for the model config `cfg`. A kind whose folders relate (pairs) overrides this."""
+        from studio.engine.data.dataset import prepare_dataset
+
+        return {r.name: prepare_dataset(folders[r.name], data_cfg, progress=progress, should_cancel=should_cancel)
+                for r in roles}
+
+    def made_inputs_option(self, roles: tuple[Role, ...]) -> Option | None:
+        """For a set of folders whose inputs the model makes from the pictures (pairs from one folder):
+        the option saying how; None when the set's inputs are pictures of their own (the default).
+        The wizard asks for it beside the folder."""
+        return None
+
+    def example_pairs(self, cfg, datasets: dict[str, ImageDataset], count: int = 8) -> list:
+        """Up to `count` (input, target) uint8 (H, W, C) pairs of the prepared `datasets` as a model of
+        config `cfg` learns from them (made inputs made), for the wizard's preview; [] for a kind that
+        does not learn from pairs (the default). Any thread."""
+        return []
 
     def load_config(self, cfg, data_cfg: DataConfig) -> DataConfig:
         """The DataConfig the folders are decoded with (a kind may load larger, for random crops)."""
@@ -192,6 +259,14 @@ class ModelKind:
         raise NotImplementedError
 
     # ----- inference -----------------------------------------------------------------------------
+    def directions(self, cfg) -> tuple[str, ...]:
+        """The directions a translating kind translates in ("a2b" first)."""
+        return ("a2b",)
+
+    def translation(self, cfg, direction: str = "a2b") -> Translation:
+        """The untrained translating net of `direction` for `cfg` and how to feed it (translates kinds)."""
+        raise NotImplementedError(f"{self.title} does not translate pictures")
+
     def make_generator(self, cfg):
         """An untrained generator for `cfg` (latent_space kinds): an nn.Module mapping latents
         (B, z_dim) to images (B, C, H, W) in [-1, 1]. Its state_dict keys are the checkpoint's

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from studio.engine.config import RunSettings, config_from_dict
-from studio.engine.data.dataset import DataConfig, ImageDataset, prepare_dataset
+from studio.engine.data.dataset import DataConfig, ImageDataset
 from studio.engine.device import pick_device
 from studio.engine.errors import UserError
 from studio.engine.models import get_kind
@@ -35,14 +35,11 @@ def load_datasets(
     data_cfg: DataConfig,
     progress: Progress | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    model_cfg=None,
 ) -> dict[str, ImageDataset]:
-    missing = [r.title for r in spec.roles if not folders.get(r.name)]
-    if missing:
-        raise UserError(f"{spec.title} needs a data folder for: {', '.join(missing)}.")
-    return {
-        r.name: prepare_dataset(folders[r.name], data_cfg, progress=progress, should_cancel=should_cancel)
-        for r in spec.roles
-    }
+    """The datasets of the role set `folders` fills (`ModelKind.roles_for`), prepared by the kind."""
+    roles = spec.roles_for(folders)
+    return spec.prepare_datasets(roles, folders, data_cfg, model_cfg, progress=progress, should_cancel=should_cancel)
 
 
 def create_session(
@@ -79,7 +76,7 @@ def create_session(
         _check_multi_device(spec)
         check_batch_split(preview.batch, devices)
     load_cfg = spec.load_config(preview, data_cfg)
-    datasets = load_datasets(spec, folders, load_cfg, progress, should_cancel)
+    datasets = load_datasets(spec, folders, load_cfg, progress, should_cancel, model_cfg=preview)
     model_cfg = spec.default_config(data_cfg, datasets, dict(overrides or {}))
     device = pick_device(settings.device)
     trainer = _make_trainer(spec, model_cfg, settings, datasets, device, dist_info)
@@ -161,7 +158,8 @@ def _open_session(root, device, steps, progress, should_cancel, dist_info: DistI
     model_cfg = config_from_dict(spec.config_cls, project.meta.get("model"))
     folders = data.get("folders", {})
     check_folders(project)
-    datasets = load_datasets(spec, folders, spec.load_config(model_cfg, data_cfg), progress, should_cancel)
+    datasets = load_datasets(spec, folders, spec.load_config(model_cfg, data_cfg), progress, should_cancel,
+                             model_cfg=model_cfg)
     warnings = []
     for role, ds in datasets.items():
         # the fingerprint of the scan the dataset was prepared from: each folder is listed once

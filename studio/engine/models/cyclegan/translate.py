@@ -1,7 +1,12 @@
-"""Translating images of any size with a trained CycleGAN generator.
+"""Translating images of any size with a trained translating generator (CycleGAN, pix2pix, ...).
+
+The project's kind says which net translates and how to feed it (`ModelKind.translation`: the net,
+its tensors' prefix, the multiple its sides must be, its memory per pixel, an upscale factor for
+super-resolution models); everything below works for any such net.
 
 * Any size and aspect ratio: the image is reflect-padded to what the generator needs (a multiple
-  of 4, at least 16 px) and the result cropped back, so the output has the input's exact size.
+  of its total downsampling, at least 16 px) and the result cropped back, so the output has the
+  input's exact size (times the upscale factor of a super-resolution model).
 * Large images are translated in overlapping tiles blended with raised-cosine weights. The
   generator uses InstanceNorm, whose statistics depend on the whole image: tiles normalised with
   their own statistics come out in slightly different colours and show seams. So the statistics
@@ -36,19 +41,18 @@ from studio.engine.data.dataset import DataConfig, ImageDecodeError, decode_imag
 from studio.engine.device import pick_device
 from studio.engine.errors import Cancelled, CheckpointError, UserError
 from studio.engine.images import from_uint8, to_pil, to_uint8
-from studio.engine.models import get_kind
-from studio.engine.models.cyclegan.kind import CycleGANKind
-from studio.engine.models.cyclegan.nets import ResnetGenerator
-from studio.engine.models.cyclegan.trainer import CycleGANConfig
+from studio.engine.models import KINDS, get_kind
+from studio.engine.models.kind import ModelKind, Translation
 from studio.engine.project.checkpoints import checkpoints_to_try, load_checkpoint
 from studio.engine.project.folder import Project
 from studio.engine.train.protocol import load_module
 
 DIRECTIONS = ("a2b", "b2a")
+DEFAULT_MULTIPLE = 4  # a net's sides must be multiples of this unless it says otherwise (two stride-2 levels)
 MIN_SIDE = 16  # smallest side fed to the generator (its reflection pads need a few pixels at 1/4 scale)
 MIN_TILE = 32  # smallest tile side accepted
-# Peak memory of one forward pass, in bytes per input pixel per unit of ngf (fp32, no grad: a layer's
-# input, its padded copy and its output are alive together). Measured 14-17 on CPU (ngf 32-64); 20 leaves slack.
+# Peak memory of one forward pass, in bytes per input pixel per channel of the first layer, for a net
+# that does not say (fp32, no grad: a layer's input, its padded copy and its output are alive together).
 BYTES_PER_PIXEL_PER_NGF = 20
 
 
@@ -91,17 +95,17 @@ def share_norm_statistics(net: nn.Module) -> list[SharedStatsNorm]:
 
 
 # ----- geometry helpers --------------------------------------------------------------------------
-def pad_amounts(n: int, multiple: int = ResnetGenerator.MULTIPLE, minimum: int = MIN_SIDE) -> tuple[int, int]:
+def pad_amounts(n: int, multiple: int = DEFAULT_MULTIPLE, minimum: int = MIN_SIDE) -> tuple[int, int]:
     """(before, after) padding that brings a side of n pixels to a multiple of `multiple`, at least `minimum`."""
     target = max(minimum, math.ceil(n / multiple) * multiple)
     extra = target - n
     return extra // 2, extra - extra // 2
 
 
-def pad_image(x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
+def pad_image(x: torch.Tensor, multiple: int = DEFAULT_MULTIPLE) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
     """Reflect-pad (B, C, H, W) to generator-friendly sizes; returns it and the pads (top, bottom, left, right)."""
     h, w = x.shape[-2:]
-    (t, b), (left, r) = pad_amounts(h), pad_amounts(w)
+    (t, b), (left, r) = pad_amounts(h, multiple), pad_amounts(w, multiple)
     # Reflection needs the image to be larger than the pad; tiny images repeat their edge instead.
     mode = "reflect" if max(t, b) < h and max(left, r) < w else "replicate"
     if t or b or left or r:
@@ -179,9 +183,24 @@ def memory_budget_bytes(device: torch.device) -> int:
 
 
 # ----- the translator ----------------------------------------------------------------------------
-class Translator:
-    """One direction of a trained CycleGAN, ready to translate pictures and files of any size.
+def first_conv(net: nn.Module) -> nn.Conv2d:
+    return next(m for m in net.modules() if isinstance(m, nn.Conv2d))
 
+
+def kind_of_config(cfg) -> ModelKind:
+    """The translating kind whose model config `cfg` is (a running training hands over its config)."""
+    for kind in KINDS.values():
+        if kind.capabilities.translates and isinstance(cfg, kind.config_cls):
+            return kind
+    raise UserError(f"{type(cfg).__name__} is not the config of a model that translates.")
+
+
+class Translator:
+    """One direction of a trained translating model, ready to translate pictures and files of any size.
+
+    `multiple`, `channels`, `bytes_per_pixel` and `upscale` describe the net (`Translation`); left out,
+    they are read off a plain conv net: sides of multiples of 4, its first convolution's input channels,
+    20 bytes per pixel per channel of that convolution's output, no upscaling.
     `max_pixels` is the largest image translated in one piece (default: from the device's memory);
     larger images go in tiles of `tile` px (default: the largest square within max_pixels, <= 1024)
     overlapping by `overlap` px (default: a quarter of the tile; rounded down to a multiple of 4).
@@ -189,7 +208,7 @@ class Translator:
 
     def __init__(
         self,
-        net: ResnetGenerator,
+        net: nn.Module,
         data_cfg: DataConfig | None = None,
         device: torch.device | str = "cpu",
         *,
@@ -199,27 +218,44 @@ class Translator:
         margin: float = 0.25,
         direction: str = "a2b",
         step: int = 0,
+        multiple: int = DEFAULT_MULTIPLE,
+        channels: int | None = None,
+        bytes_per_pixel: float | None = None,
+        upscale: int = 1,
     ):
         self.device = torch.device(device)
         self.data_cfg = data_cfg or DataConfig()
         self.direction = direction
         self.step = step
+        self.multiple = int(multiple)
+        self.upscale = int(upscale)
+        # eval(): dropout off, so the same picture always gives the same translation
         self.net = net.to(self.device).eval().requires_grad_(False)
         self.norms = share_norm_statistics(self.net)
-        self.channels = self.net.model[1].in_channels
-        ngf = self.net.model[1].out_channels
+        conv = first_conv(self.net)
+        self.channels = channels or conv.in_channels
+        if bytes_per_pixel is None:
+            bytes_per_pixel = BYTES_PER_PIXEL_PER_NGF * conv.out_channels
         if max_pixels is None:
-            max_pixels = memory_budget_bytes(self.device) // (BYTES_PER_PIXEL_PER_NGF * ngf)
-        self.max_pixels = max(int(max_pixels), MIN_TILE * MIN_TILE)
-        self.tile = self._check_tile(tile) if tile else min(1024, int(math.sqrt(self.max_pixels)) // 4 * 4)
+            max_pixels = int(memory_budget_bytes(self.device) // bytes_per_pixel)
+        self.max_pixels = max(int(max_pixels), MIN_TILE * MIN_TILE, self.multiple**2)
+        largest = max(self.multiple, min(max(1024, self.multiple), int(math.sqrt(self.max_pixels))))
+        self.tile = self._check_tile(tile) if tile else largest // self.multiple * self.multiple
         self.overlap = overlap
         self.margin = margin
 
-    @staticmethod
-    def _check_tile(tile: int) -> int:
-        if tile < MIN_TILE:
-            raise UserError(f"tile size must be at least {MIN_TILE} pixels (got {tile})")
-        return tile // ResnetGenerator.MULTIPLE * ResnetGenerator.MULTIPLE
+    @classmethod
+    def from_translation(cls, spec: Translation, data_cfg: DataConfig | None = None,
+                         device: torch.device | str = "cpu", **kwargs) -> Translator:
+        """A translator of `spec.net` (its weights already loaded), fed as `spec` says."""
+        return cls(spec.net, data_cfg, device, multiple=spec.multiple, channels=spec.channels,
+                   bytes_per_pixel=spec.bytes_per_pixel, upscale=spec.upscale, **kwargs)
+
+    def _check_tile(self, tile: int) -> int:
+        smallest = max(MIN_TILE, self.multiple)
+        if tile < smallest:
+            raise UserError(f"Tile size must be at least {smallest} pixels for this model (got {tile}).")
+        return tile // self.multiple * self.multiple
 
     # ----- loading -------------------------------------------------------------------------------
     @classmethod
@@ -231,46 +267,46 @@ class Translator:
         checkpoint: Path | str | None = None,
         **kwargs,
     ) -> Translator:
-        """Load one generator (G for a2b, F for b2a) from a CycleGAN project's latest (or given) checkpoint.
+        """Load one direction's generator from a translating project's latest (or given) checkpoint.
 
-        Raises UserError for a missing/other-kind/untrained project and CheckpointError for a damaged one."""
-        if direction not in DIRECTIONS:
-            raise UserError(f"direction must be a2b or b2a (got {direction})")
+        Raises UserError for a missing/non-translating/untrained project or a direction the model
+        does not have, and CheckpointError for a damaged one."""
         project = Project.open(project_dir)
-        if project.kind != CycleGANKind.name:  # this translator loads CycleGAN generators only
-            raise UserError(f"{project_dir} is a {get_kind(project.kind).title} project; "
-                            f"'translate' needs a {CycleGANKind.title} project")
+        kind = get_kind(project.kind)
+        if not kind.capabilities.translates:
+            titles = " or ".join(k.title for k in KINDS.values() if k.capabilities.translates)
+            raise UserError(f"{project_dir} is a {kind.title} project; 'translate' needs a {titles} project.")
+        # The direction is checked before the checkpoints: a wrong flag is told even before training.
+        _translation_directions(kind, config_from_dict(kind.config_cls, project.meta.get("model")), direction)
         candidates = checkpoints_to_try(project, checkpoint)
         dev = device if isinstance(device, torch.device) else pick_device(device)
         data_cfg = config_from_dict(DataConfig, project.meta.get("data", {}).get("config"))
-        prefix = "G" if direction == "a2b" else "F"
         last_error: CheckpointError | None = None
         for path in candidates:  # a damaged newest checkpoint falls back to the one before
             try:
                 tensors, meta = load_checkpoint(path)
-                if meta.get("kind") != CycleGANKind.name:
-                    raise CheckpointError(f"{Path(path).name} is not a {CycleGANKind.title} checkpoint")
-                cfg = config_from_dict(CycleGANConfig, meta.get("config") or project.meta.get("model"))
-                net = ResnetGenerator(cfg.channels, cfg.channels, cfg.ngf, cfg.blocks)
-                load_module(prefix, net, tensors)
-                return cls(net, data_cfg, dev, direction=direction, step=int(meta.get("step", 0)), **kwargs)
+                if meta.get("kind") != project.kind:
+                    raise CheckpointError(f"{Path(path).name} is not a {kind.title} checkpoint")
+                cfg = config_from_dict(kind.config_cls, meta.get("config") or project.meta.get("model"))
+                spec = _translation(kind, cfg, direction)
+                load_module(spec.prefix, spec.net, tensors)
+                return cls.from_translation(spec, data_cfg, dev, direction=direction,
+                                            step=int(meta.get("step", 0)), **kwargs)
             except CheckpointError as e:
                 last_error = e
         raise last_error
 
     @classmethod
-    def from_state(cls, cfg: CycleGANConfig, state: dict[str, torch.Tensor], data_cfg: DataConfig,
+    def from_state(cls, cfg, state: dict[str, torch.Tensor], data_cfg: DataConfig,
                    direction: str = "a2b", device: str | torch.device = "cpu", step: int = 0,
                    **kwargs) -> Translator:
-        """One direction from a trainer's `generator_state()` ('G.*' and 'F.*' CPU copies): a running
-        training's weights, as `load` builds it from a checkpoint. The tensors are copied into a net
-        of its own, so the trainer's and the translator's weights are never shared."""
-        if direction not in DIRECTIONS:
-            raise UserError(f"direction must be a2b or b2a (got {direction})")
-        net = ResnetGenerator(cfg.channels, cfg.channels, cfg.ngf, cfg.blocks)
-        load_module("G" if direction == "a2b" else "F", net, state)
+        """One direction from a trainer's `generator_state()` (CPU copies): a running training's
+        weights, as `load` builds it from a checkpoint. The tensors are copied into a net of its own,
+        so the trainer's and the translator's weights are never shared."""
+        spec = _translation(kind_of_config(cfg), cfg, direction)
+        load_module(spec.prefix, spec.net, state)
         dev = device if isinstance(device, torch.device) else pick_device(device)
-        return cls(net, data_cfg, dev, direction=direction, step=step, **kwargs)
+        return cls.from_translation(spec, data_cfg, dev, direction=direction, step=step, **kwargs)
 
     # ----- pictures ------------------------------------------------------------------------------
     @torch.inference_mode()
@@ -280,14 +316,17 @@ class Translator:
         tile: int | None = None,
         should_cancel: Callable[[], bool] | None = None,
     ) -> np.ndarray:
-        """Translate one uint8 (H, W[, C]) picture; returns uint8 (H, W, model channels) of the same H and W.
+        """Translate one uint8 (H, W[, C]) picture; returns uint8 (H, W, model channels) of the same H and W
+        (H and W times `upscale` for a super-resolution model).
 
         `tile` forces tiles of that size for pictures larger than it; otherwise tiles are used only
         above `max_pixels`. Raises Cancelled when `should_cancel()` turns True between tiles."""
         picture = match_channels(np.asarray(picture, dtype=np.uint8), self.channels, self.data_cfg.background)
+        if self.upscale > 1:
+            picture = enlarge(picture, self.upscale)
         h, w = picture.shape[:2]
         # np.array copies: decoded arrays may be read-only, which torch warns about
-        x, (t, _b, left, _r) = pad_image(from_uint8(np.array(picture)).to(self.device))
+        x, (t, _b, left, _r) = pad_image(from_uint8(np.array(picture)).to(self.device), self.multiple)
         hp, wp = x.shape[-2:]
         tile = self._check_tile(tile) if tile else None
         if hp * wp <= self.max_pixels and (tile is None or max(hp, wp) <= tile):
@@ -306,7 +345,8 @@ class Translator:
         hp, wp = x.shape[-2:]
         if hp * wp > self.max_pixels:
             s = math.sqrt(self.max_pixels / (hp * wp))
-            size = (max(MIN_SIDE, int(hp * s) // 4 * 4), max(MIN_SIDE, int(wp * s) // 4 * 4))
+            m = self.multiple
+            size = (max(MIN_SIDE, m, int(hp * s) // m * m), max(MIN_SIDE, m, int(wp * s) // m * m))
             # on the CPU: antialiased resizing is not available on every accelerator backend
             x = F.interpolate(x.cpu(), size=size, mode="bilinear", antialias=True, align_corners=False).to(x.device)
         self._set_mode("record")
@@ -318,9 +358,9 @@ class Translator:
         _, c, hp, wp = x.shape
         th, tw = min(tile, hp), min(tile, wp)
         overlap = self.overlap if self.overlap is not None else tile // 4
-        # Tiles start on multiples of 4 (the generator's stride): shifted by anything else, a strided
+        # Tiles start on multiples of the net's total stride: shifted by anything else, a strided
         # network samples a different pixel grid and the tile would not match its neighbours.
-        overlap = min(overlap, th // 2, tw // 2) // ResnetGenerator.MULTIPLE * ResnetGenerator.MULTIPLE
+        overlap = min(overlap, th // 2, tw // 2) // self.multiple * self.multiple
         margin = int(overlap * self.margin)
         ys, xs = tile_starts(hp, th, overlap), tile_starts(wp, tw, overlap)
         out = torch.zeros(1, c, hp, wp, device=x.device)
@@ -387,6 +427,28 @@ class Translator:
             if progress is not None:
                 progress(done, len(jobs))
         return result
+
+
+def _translation_directions(kind: ModelKind, cfg, direction: str) -> None:
+    directions = kind.directions(cfg)
+    if direction not in directions:
+        if len(directions) == 1:
+            raise UserError(f"A {kind.title} model translates one way only ({directions[0]}), not {direction}.")
+        raise UserError(f"Direction must be {' or '.join(directions)} (got {direction}).")
+
+
+def _translation(kind: ModelKind, cfg, direction: str) -> Translation:
+    _translation_directions(kind, cfg, direction)
+    return kind.translation(cfg, direction)
+
+
+def enlarge(picture: np.ndarray, factor: int) -> np.ndarray:
+    """uint8 (H, W, C) enlarged `factor` times with bicubic filtering: the input a super-resolution
+    model refines (it learned from pictures shrunk and enlarged back the same way)."""
+    h, w, c = picture.shape
+    planes = [np.asarray(Image.fromarray(np.ascontiguousarray(picture[..., i]), mode="L")
+                         .resize((w * factor, h * factor), Image.Resampling.BICUBIC)) for i in range(c)]
+    return np.stack(planes, axis=2)
 
 
 @dataclass
