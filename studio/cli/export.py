@@ -1,6 +1,7 @@
 """`gan-studio export PROJECT (--onnx FILE | --walk FILE | --timelapse FILE | --grid FILE) [options]`.
 
-    --onnx FILE.onnx          the EMA generator as one ONNX file (dynamic batch), checked with onnxruntime
+    --onnx FILE.onnx          the EMA generator as one ONNX file (dynamic batch), checked with onnxruntime;
+                              --onnx-input w: a style-based model's synthesis with a ws (batch, num_ws, w_dim) input
     --walk FILE.{gif,mp4,webp} a looping latent walk through the first image of each --seeds seed
                               (or saved bookmarks with --bookmarks), --frames N in all at --fps F
     --timelapse FILE.{gif,mp4,webp} the project's saved sample grids, oldest first (--overlay: step numbers)
@@ -27,6 +28,8 @@ def add_export_parser(sub) -> argparse.ArgumentParser:
     ex.add_argument("project", type=user_path)
     what = ex.add_mutually_exclusive_group(required=True)
     what.add_argument("--onnx", type=user_path, metavar="FILE", help="write the generator as ONNX (FILE.onnx)")
+    ex.add_argument("--onnx-input", choices=("z", "w"), default="z",
+                    help="onnx: the input, z (noise) or w (per-layer styles ws, style-based models only)")
     what.add_argument("--walk", type=user_path, metavar="FILE", help="latent-walk animation (FILE.gif, .mp4 or .webp)")
     what.add_argument("--timelapse", type=user_path, metavar="FILE",
                       help="training time-lapse of the sample grids (.gif/.mp4/.webp)")
@@ -124,8 +127,9 @@ def run_export(args) -> int:
 
     model = _generator(project, args.device, out)
     if args.onnx:
-        worst = export.export_onnx(model, out, verify=True)
-        print(f"wrote {out} (z {model.z_dim} -> {model.cfg.channels}x{model.cfg.size}x{model.cfg.size}, "
+        worst = export.export_onnx(model, out, verify=True, space=args.onnx_input)
+        given = f"z {model.z_dim}" if args.onnx_input == "z" else f"ws {model.num_ws}x{model.w_dim}"
+        print(f"wrote {out} ({given} -> {model.cfg.channels}x{model.cfg.size}x{model.cfg.size}, "
               f"any batch; onnxruntime matches PyTorch within {worst:.1e})")
         return 0
     if args.grid:

@@ -109,4 +109,54 @@ def test_rescaled_offsets_keep_direction_and_reach_the_typical_length():
     off = (out - S.mean_flat(avg, 2)).reshape(2, 4)
     assert np.sqrt((off**2).sum(axis=1).mean()) == pytest.approx(2.0)
     assert off[0, 0] > 0 and off[1, 1] > 0 and off[0, 1] == 0
-    assert S.typical_offset(np.array([[0.0, 0.0], [2.0, 0.0]])) == pytest.approx(1.0)
+
+
+def test_onnx_with_a_w_input_matches_pytorch_and_serves_the_renderer(tmp_path):
+    import onnx
+    import onnxruntime as ort
+
+    from studio.engine.explore import export as E
+    from studio.engine.explore.renderer import Renderer
+
+    m = _model()
+    path = tmp_path / "g.onnx"
+    assert E.export_onnx(m, path, space="w") <= 1e-4
+    meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert (meta["input"], meta["num_ws"], meta["w_dim"]) == ("ws", "8", "16")
+    assert np.allclose(np.array(meta["w_avg"].split(), np.float32), m.w_avg)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    z = torch.randn(4, 16, generator=torch.Generator().manual_seed(3)).numpy()
+    ws = m.mix(m.to_ws(z), m.to_ws(z[::-1]), "fine")  # a w+ whose rows differ
+    got = session.run(None, {"ws": ws})[0]
+    with torch.inference_mode():
+        want = m.G.synthesis(torch.from_numpy(ws)).clamp(-1, 1).numpy()
+    assert got.shape == (4, 3, 32, 32) and np.abs(got - want).max() <= 1e-4
+    # the explorer's fast path: one ws session renders z and W alike, as PyTorch does (to a level)
+    r = Renderer(m, "onnxruntime", threads=1)
+    assert r.backend == "onnxruntime"
+    assert np.abs(r.generate(z).astype(int) - m.generate(z).astype(int)).max() <= 1
+    assert np.abs(r.generate(S.flat(ws), "w").astype(int) - m.generate_w(ws).astype(int)).max() <= 1
+    # a model without W says so in a sentence
+    kind = get_kind("dcgan")
+    cfg = kind.config_cls(size=32, z_dim=8, ngf=8, ndf=8)
+    dc = GeneratorModel(cfg, kind.make_generator(cfg).state_dict(), kind=kind)
+    with pytest.raises(Exception, match="no style space W"):
+        E.export_onnx(dc, tmp_path / "d.onnx", space="w")
+
+
+def test_latent_spaces_map_seeds_and_truncate_towards_their_centre():
+    m = _model()
+    z_sp, w_sp = m.latent_space("z"), m.latent_space("w")
+    assert (z_sp.dim, w_sp.dim, w_sp.num_ws, w_sp.w_dim) == (16, 128, 8, 16)
+    assert z_sp.spherical and not w_sp.spherical and set(w_sp.groups) == set(S.GROUPS)
+    # a seed's latent in W draws the seed's picture in z
+    assert np.array_equal(m.generate_w(w_sp.seed_latent(5)), m.generate(z_sp.seed_latent(5)))
+    assert np.allclose(w_sp.truncate(w_sp.seed_latent(5), 0.0), w_sp.mean)
+    assert np.allclose(w_sp.mean.reshape(8, 16), m.w_avg[None])
+    # the typical distance from the centre is what random samples show; averages are pushed back out to it
+    samples = w_sp.random_latents(9, 400)
+    rms = np.sqrt(((samples - w_sp.mean) ** 2).sum(axis=1).mean())
+    assert w_sp.typical == pytest.approx(rms, rel=0.15)
+    avg = samples[:16].mean(axis=0)
+    assert np.linalg.norm(w_sp.to_typical(avg) - w_sp.mean) == pytest.approx(w_sp.typical, rel=1e-4)
+    assert w_sp.amount_limit(np.zeros(128)) == 1.0

@@ -121,7 +121,7 @@ class GeneratorModel:
     def to_w(self, z: torch.Tensor | np.ndarray, psi: float = 1.0) -> np.ndarray:
         """Latents z (B, z_dim) or (z_dim,) -> w (B, w_dim) float32, truncated towards w_avg by `psi`."""
         self._need_w()
-        z = torch.as_tensor(np.asarray(z, dtype=np.float32))
+        z = torch.as_tensor(np.ascontiguousarray(z, dtype=np.float32))
         if z.ndim == 1:
             z = z[None]
         if z.shape[-1] != self.z_dim:
@@ -142,7 +142,7 @@ class GeneratorModel:
         """Styles -> uint8 pictures (B, H, W, C): one w (w_dim,), w (B, w_dim) on every layer, ws
         (B, num_ws, w_dim) or flat explorer latents (B, num_ws * w_dim). Each layer's noise is its
         fixed buffer, so the same styles always give the same picture."""
-        ws = torch.from_numpy(self.as_ws(ws))
+        ws = torch.from_numpy(np.ascontiguousarray(self.as_ws(ws)))
         return np.concatenate([to_uint8(self.G.synthesis(c.to(self.device)).clamp(-1, 1)) for c in ws.split(64)])
 
     def layer_groups(self) -> dict[str, slice]:

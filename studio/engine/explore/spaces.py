@@ -79,7 +79,9 @@ class LatentSpace:
 
     def amount_limit(self, direction) -> float:
         """The largest amount of `direction` the pad offers: the amount whose step is as long as a
-        typical sample's distance from the centre. Between 0.25 and 3."""
+        typical sample's distance from the centre, so the slider's end changes the image a lot without
+        leaving the latents the generator knows (a difference of two single latents is ~1.4x that
+        long, so a fixed +3 turned it into noise). Between 0.25 and 3."""
         length = float(np.linalg.norm(np.asarray(direction, dtype=np.float64)))
         if not np.isfinite(length) or length == 0:
             return 1.0
@@ -108,7 +110,7 @@ def w_space(mapping, z_dim: int, num_ws: int, w_dim: int, samples: int = 2000) -
         return S.flat(S.as_ws(w, num_ws, w_dim))
 
     w_avg = own.w_avg.detach().numpy().astype(np.float32)
-    sample = from_z(L.random_latents(0x57_1E, samples, z_dim))[:, :w_dim]
-    per_row = S.typical_offset(sample)
+    sample = from_z(L.random_latents(0x57_1E, samples, z_dim))[:, :w_dim].astype(np.float64)
+    per_row = float(np.sqrt(((sample - w_avg) ** 2).sum(axis=1).mean()))  # from the centre truncation uses
     return LatentSpace("w", num_ws * w_dim, z_dim, S.mean_flat(w_avg, num_ws), per_row * math.sqrt(num_ws),
                        num_ws, w_dim, from_z)

@@ -126,13 +126,6 @@ def mean_flat(w_avg, num_ws: int) -> np.ndarray:
     return np.tile(_f32(w_avg).reshape(-1), num_ws)
 
 
-def typical_offset(ws_samples) -> float:
-    """RMS distance of sampled w from their mean: the "typical length" of a step in W (the role
-    sqrt(z_dim) plays in z), used to size directions and to rescale arithmetic results."""
-    w = _f32(ws_samples).astype(np.float64)
-    return float(np.sqrt(((w - w.mean(axis=0)) ** 2).sum(axis=1).mean()))
-
-
 def to_typical_offset(latent, w_avg, num_ws: int, length: float) -> np.ndarray:
     """Flat W latent(s) with their offset from the average w rescaled to `length` per row (RMS over
     rows), direction kept: an average of k exemplars lies ~sqrt(k) times nearer w_avg than any of

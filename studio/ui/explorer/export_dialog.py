@@ -61,6 +61,12 @@ class ExportContext:
     gallery_selection: list[LatentItem] = field(default_factory=list)
     bookmarks: list[LatentItem] = field(default_factory=list)
     psi: float = 1.0  # the pad's truncation (applied to walk keyframes from the gallery/bookmarks)
+    space: object = None  # spaces.LatentSpace of the latents above (None: z)
+
+    def render(self, model) -> Callable[[np.ndarray], np.ndarray]:
+        """`model`'s function from these latents to pictures (generate in z, generate_w in W)."""
+        name = self.space.name if self.space is not None else "z"
+        return lambda latents: model.generate_in(latents, name)
 
 
 class ExportDialog(QDialog):
@@ -360,11 +366,15 @@ class ExportDialog(QDialog):
             walk, frames = self.walk_settings()
             settings = E.AnimationSettings(fps=self.fps_spin.value(), scale=self.walk_scale.value(),
                                            smooth=self.walk_smooth.isChecked())
-            psi = self.ctx.psi
+            psi, ctx = self.ctx.psi, self.ctx
+            if ctx.space is not None and ctx.space.name != "z":
+                # Truncation towards the space's centre (w_avg), on the keyframes: with straight
+                # interpolation, as W uses, that is the same as truncating every frame.
+                keys, psi = [ctx.space.truncate(k, psi) for k in keys], 1.0
 
             def run(progress, should_cancel):
                 model = factory()
-                return E.export_walk(path, model.generate, keys, walk, settings, psi=psi,
+                return E.export_walk(path, ctx.render(model), keys, walk, settings, psi=psi,
                                      progress=adapt(progress), should_cancel=should_cancel)
         elif kind == "timelapse":
             if self.ctx.project_dir is None:
@@ -384,7 +394,7 @@ class ExportDialog(QDialog):
             scale, smooth = self.img_scale.value(), self.img_smooth.isChecked()
 
             def run(progress, should_cancel):
-                pic = factory().generate(z)[0]
+                pic = self.ctx.render(factory())(z)[0]
                 return E.save_image(path, pic, scale=scale, smooth=smooth)
         elif kind == "grid":
             from_selection = self.grid_from.currentData() == "selection"
@@ -395,7 +405,7 @@ class ExportDialog(QDialog):
             cols, scale = self.grid_cols.value() or None, self.grid_scale.value()
 
             def run(progress, should_cancel):
-                return E.save_grid(path, factory().generate(z), nrow=cols, scale=scale)
+                return E.save_grid(path, self.ctx.render(factory())(z), nrow=cols, scale=scale)
         elif kind == "sheet":
             n = self.sheet_n.value()
             latents = self.ctx.pad_sheet(n) if self.ctx.pad_sheet else None
@@ -406,7 +416,7 @@ class ExportDialog(QDialog):
             def run(progress, should_cancel):
                 from studio.engine.images import save_png
 
-                pic = E.contact_sheet(factory().generate, latents, n, scale=scale)
+                pic = E.contact_sheet(self.ctx.render(factory()), latents, n, scale=scale)
                 E.check_extension(path, E.IMAGE_FORMATS, "contact sheets")
                 path.parent.mkdir(parents=True, exist_ok=True)
                 save_png(path, pic)

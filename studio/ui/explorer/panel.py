@@ -432,6 +432,7 @@ class ExplorerPanel(QWidget):
             gallery_selection=self.gallery.selected_items(),
             bookmarks=bookmarks,
             psi=self.pad.model.psi,
+            space=info.latent_space if info else None,
         )
 
     def open_export(self, kind: str = "walk") -> ExportDialog:
