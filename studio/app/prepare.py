@@ -32,6 +32,7 @@ class PreparedData:
     suggestion: Suggestion
     device: DeviceInfo
     cost: StepCost | None = None  # timing of the suggested settings (None: could not be measured)
+    parent: str | None = None  # the trained model a fine-tuned project starts from (models/finetune.py)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -48,6 +49,7 @@ class NewProjectRequest:
     data_cfg: DataConfig
     settings: RunSettings
     overrides: dict  # model config values (batch, flip, the kind's options)
+    parent: str | None = None  # the trained project or model file it starts from (fine-tuning)
 
 
 def build_request(prepared: PreparedData, out: str, data_cfg: DataConfig, run: RunSettings,
@@ -57,14 +59,16 @@ def build_request(prepared: PreparedData, out: str, data_cfg: DataConfig, run: R
     suggestion, the same way `gan-studio train` fills what its user did not give."""
     chosen = prepared.suggestion.chosen(**given)
     data_cfg, settings, overrides = chosen.project_settings(data_cfg, run)
-    return NewProjectRequest(str(out), prepared.kind, dict(prepared.folders), data_cfg, settings, overrides)
+    return NewProjectRequest(str(out), prepared.kind, dict(prepared.folders), data_cfg, settings, overrides,
+                             parent=prepared.parent)
 
 
 def prepare_folders(kind: str, folders: dict[str, str], data_cfg: DataConfig | None = None, device: str = "auto",
-                    size: int | None = None):
+                    size: int | None = None, parent: str | None = None):
     """A task function (see studio.app.task_worker) preparing `folders` for a `kind` project.
 
-    `size` forces the training size instead of suggesting one."""
+    `size` forces the training size instead of suggesting one. `parent`: a trained model of the kind
+    the project starts from; the kind's fine-tuning suggestion applies (its network and size)."""
     spec = get_kind(kind)
     missing = [r.title for r in spec.roles if not folders.get(r.name)]
     if missing:
@@ -79,7 +83,16 @@ def prepare_folders(kind: str, folders: dict[str, str], data_cfg: DataConfig | N
                 raise UserError(f"No images found in {folders[role]} (JPEG, PNG, WebP, BMP, GIF or TIFF).")
         sizes = [wh for found in files.values() for wh in probe_sizes(found)]
         dev = device_info(device)
-        sug = _forced(spec.suggest([len(found) for found in files.values()], sizes, dev), size)
+        parent_cfg = None
+        if parent:
+            from studio.engine.models.finetune import read_parent
+
+            parent_cfg = read_parent(parent).model_config(spec)
+
+        def fine_tuned(s: Suggestion) -> Suggestion:
+            return s if parent_cfg is None else spec.fine_tune_suggestion(s, parent_cfg)
+
+        sug = _forced(fine_tuned(spec.suggest([len(found) for found in files.values()], sizes, dev)), size)
         cfg = replace(base_cfg, size=sug.size)
         model_cfg = spec.default_config(cfg, {}, {})
         load_cfg = spec.load_config(model_cfg, cfg)
@@ -96,10 +109,10 @@ def prepare_folders(kind: str, folders: dict[str, str], data_cfg: DataConfig | N
         # settings page counts what the report does; the size stays the one decoded at.
         used = [len(datasets[r.name]) for r in spec.roles]
         if used != [len(files[r.name]) for r in spec.roles]:
-            again = _forced(spec.suggest(used, sizes, dev), size)
+            again = _forced(fine_tuned(spec.suggest(used, sizes, dev)), size)
             sug = replace(again, size=sug.size, reasons={**again.reasons, "size": sug.reasons["size"]})
         sug = spec.suggest_for_datasets(sug, datasets)  # what the decoded images tell (sub-folders as classes)
-        prepared = PreparedData(kind, dict(folders), cfg, datasets, sug, dev)
+        prepared = PreparedData(kind, dict(folders), cfg, datasets, sug, dev, parent=parent)
         timing = timing_task(prepared, sug.size, sug.batch, sug.options, device)
         prepared.cost = timing(progress, should_cancel)
         return prepared

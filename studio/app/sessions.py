@@ -14,14 +14,15 @@ from studio.engine.data.dataset import DataConfig
 
 
 def new_project(out: str | Path, kind: str, folders: dict[str, str], data_cfg: DataConfig,
-                settings: RunSettings, overrides: dict | None = None):
-    """Create the project folder and its trainer (see studio.engine.models.sessions.create_session)."""
+                settings: RunSettings, overrides: dict | None = None, parent: str | None = None):
+    """Create the project folder and its trainer (see studio.engine.models.sessions.create_session);
+    `parent`: the trained model it starts from (fine-tuning)."""
 
     def make(progress, should_cancel):
         from studio.engine.models.sessions import create_session
 
         return create_session(out, kind, folders, data_cfg, settings, dict(overrides or {}),
-                              progress=progress, should_cancel=should_cancel)
+                              progress=progress, should_cancel=should_cancel, parent=parent)
 
     return make
 

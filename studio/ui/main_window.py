@@ -177,6 +177,8 @@ class MainWindow(QMainWindow):
         self.training_panel = TrainingPanel()
         self.loss_plot = LossPlotView()
         self.project_panel = ProjectPanel()
+        self.project_panel.open_project_requested.connect(self.open_project)
+        self.project_panel.new_from_model_requested.connect(self.new_project_from_model)
         right = Qt.DockWidgetArea.RightDockWidgetArea
         self.training_dock = self._dock("Training", "training_dock", scrolling(self.training_panel), right)
         self.project_dock = self._dock("Project", "project_dock", scrolling(self.project_panel), right)
@@ -214,6 +216,8 @@ class MainWindow(QMainWindow):
         self.close_action = self._action("Close Project", self.close_project, S.Close, "Close the project")
         self.show_folder_action = self._action("Show Project Folder", self._show_project_folder, None,
                                                "Open the project folder in your file browser")
+        self.from_model_action = self._action("New Project from This Model…", self.new_project_from_model, None,
+                                              "Start a project that fine-tunes this project's model on other images")
         self.quit_action = self._action("Quit", self.close, S.Quit, "Quit GAN Studio")
         self.start_action = self._action("Start / Pause", self.training_panel.toggle, Qt.Key.Key_Space,
                                          "Start, pause or resume training")
@@ -229,6 +233,7 @@ class MainWindow(QMainWindow):
         mb = self.menuBar()
         f = mb.addMenu("&File")
         f.addAction(self.new_action)
+        f.addAction(self.from_model_action)
         f.addAction(self.open_action)
         self.recent_menu = f.addMenu("Open &Recent")
         f.addSeparator()
@@ -340,14 +345,22 @@ class MainWindow(QMainWindow):
             return
         self.state.close()
 
-    def new_project(self, folders: list[str] | None = None) -> None:
-        """Open the new-project wizard (pre-filled with dropped folders) and start training from it."""
+    def new_project_from_model(self) -> None:
+        """The new-project wizard starting from the open project's model (fine-tuning it on other images)."""
+        if self.state.project is not None:
+            self.new_project(parent=self.state.project)
+
+    def new_project(self, folders: list[str] | None = None, parent: Project | None = None) -> None:
+        """Open the new-project wizard (pre-filled with dropped folders, or starting from the trained
+        model of `parent`) and start training from it."""
         if self.controller.busy:
             self.show_message("Training is running", "Stop training before starting a new project.")
             return
         from studio.ui.new_project import NewProjectWizard
 
         wizard = NewProjectWizard(self, self.settings, folders=folders or None, device=self.device_name)
+        if parent is not None:
+            wizard.source_page.set_parent(str(parent.root), parent.kind, parent.step)
         self.wizard = wizard
         wizard.accepted.connect(lambda: self.create_project(wizard.request()))
         wizard.finished.connect(wizard.deleteLater)  # done() has joined its preparation thread
@@ -460,6 +473,8 @@ class MainWindow(QMainWindow):
         state = self.controller.state
         busy = self.controller.busy
         self.close_action.setEnabled(has and not busy)
+        self.from_model_action.setEnabled(has and not busy and self.state.step > 0
+                                          and get_kind(self.state.project.kind).capabilities.latent_space)
         self.show_folder_action.setEnabled(has)
         self.step_action.setEnabled(self.training_panel.step_button.isEnabled())
         self.stop_action.setEnabled(self.training_panel.stop_button.isEnabled())

@@ -19,6 +19,7 @@ the folder fields, its sizes the size list, its options the option controls. The
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,11 @@ class SourcePage(QWizardPage):
         self.setSubTitle("Pick a kind of model and the folder(s) of images it learns from.")
         self._settings = settings
         self._name_edited = False
+        self.parent_model: str | None = None  # the trained model a fine-tuned project starts from
+        self.parent_note = QLabel()
+        self.parent_note.setWordWrap(True)
+        self.parent_note.setObjectName("parentNote")
+        self.parent_note.setVisible(False)
 
         self.kind_radios: dict[str, QRadioButton] = {}
         self.kind_group = QButtonGroup(self)
@@ -157,6 +163,7 @@ class SourcePage(QWizardPage):
         folders_box.setLayout(self.folders_form)
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
+        layout.addWidget(self.parent_note)
         layout.addLayout(kinds)
         layout.addWidget(folders_box)
         layout.addWidget(project_box)
@@ -176,6 +183,19 @@ class SourcePage(QWizardPage):
 
     def set_kind(self, kind: str) -> None:
         self.kind_radios[get_kind(kind).name].setChecked(True)
+
+    def set_parent(self, path: str, kind: str, step: int) -> None:
+        """Start from the trained model at `path` (a `kind` model at `step`): its kind is fixed, and the
+        next pages suggest its network and size (`ModelKind.fine_tune_suggestion`)."""
+        self.parent_model = path
+        self.set_kind(kind)
+        for name, radio in self.kind_radios.items():
+            radio.setEnabled(name == kind)
+        self.parent_note.setText(
+            f"Starts from <b>{html.escape(Path(path).name)}</b> ({html.escape(get_kind(kind).title)}, step {step:,}): "
+            "its generator and critic carry over, and it learns the images you choose here.")
+        self.parent_note.setVisible(True)
+        self.setTitle("New project from this model")
 
     def folders(self) -> dict[str, str]:
         """Role -> folder for the chosen kind's roles."""
@@ -300,7 +320,8 @@ class ReportPage(QWizardPage):
         src = self._source
         try:
             fn = prepare_folders(src.kind(), src.folders(), src.data_config(),
-                                 device=self.wizard().device_name if self.wizard() else "auto")
+                                 device=self.wizard().device_name if self.wizard() else "auto",
+                                 parent=src.parent_model)
         except UserError as e:
             self._on_failed(str(e))
             return

@@ -84,7 +84,7 @@ class TrainingSwitchboard(QObject):
         from studio.app import sessions
 
         window.controller.start(sessions.new_project(request.out, request.kind, request.folders, request.data_cfg,
-                                                     request.settings, request.overrides),
+                                                     request.settings, request.overrides, request.parent),
                                 cpu_threads=window.cpu_threads)
 
     def step(self) -> None:

@@ -1,4 +1,5 @@
-"""ProjectPanel: what this project is: model, sizes, data folders and the dataset report."""
+"""ProjectPanel: what this project is: model, sizes, its lineage (the model it was fine-tuned
+from), data folders and the dataset report."""
 
 from __future__ import annotations
 
@@ -53,18 +54,25 @@ class ProjectPanel(QWidget):
     """Read-only project summary. GUI thread only."""
 
     open_folder_requested = Signal()
+    open_project_requested = Signal(str)  # the project a fine-tuned one started from, clicked
+    new_from_model_requested = Signal()  # "New project from this model…"
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._root: Path | None = None
+        self._parent_path: str | None = None
         self.text = QTextBrowser()
         self.text.setOpenLinks(False)
         self.text.setOpenExternalLinks(False)
         self.text.anchorClicked.connect(self._on_link)
         self.folder_button = QPushButton("Show project folder")
         self.folder_button.clicked.connect(self._open_folder)
+        self.from_model_button = QPushButton("New project from this model…")
+        self.from_model_button.setToolTip("Start a project that fine-tunes this model on other images")
+        self.from_model_button.clicked.connect(self.new_from_model_requested)
         row = QHBoxLayout()
         row.addStretch(1)
+        row.addWidget(self.from_model_button)
         row.addWidget(self.folder_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 10)
@@ -74,7 +82,10 @@ class ProjectPanel(QWidget):
 
     def set_project(self, project: Project | None) -> None:
         self._root = project.root if project else None
+        self._parent_path = None
         self.folder_button.setEnabled(project is not None)
+        kind = _kind(project) if project else None
+        self.from_model_button.setEnabled(bool(kind and kind.capabilities.latent_space and project.step > 0))
         if project is None:
             self.text.setHtml("<p style='color:#9698a0'>No project open.</p>")
             return
@@ -92,6 +103,7 @@ class ProjectPanel(QWidget):
         out = ["<table cellspacing='0' cellpadding='3'>"]
         for k, v in rows:
             out.append(f"<tr><td style='color:#9698a0;padding-right:10px'>{e(k)}</td><td>{e(str(v))}</td></tr>")
+        out += self._lineage(m.get("parent"))
         out.append("</table>")
         for role, folder in data.get("folders", {}).items():
             count = data.get("counts", {}).get(role)
@@ -114,7 +126,31 @@ class ProjectPanel(QWidget):
                     out.append("</ul>")
         self.text.setHtml("".join(out))
 
+    def _lineage(self, parent: object) -> list[str]:
+        """The 'Fine-tuned from' row: the parent project (a link that opens it), or the model file's
+        folder, at its step, and what was adapted."""
+        if not isinstance(parent, dict) or not isinstance(parent.get("path"), str):
+            return []
+        e = html.escape
+        path = Path(parent["path"])
+        step = parent.get("step") if isinstance(parent.get("step"), int) else 0
+        if Project.is_project(path):
+            self._parent_path = str(path)
+            where = f"<a href='#parent' style='color:#5e99ff'>{e(path.name)}</a>"
+        elif path.is_file():
+            folder = QUrl.fromLocalFile(str(path.parent)).toString()
+            where = f"<a href='{e(folder)}' style='color:#5e99ff'>{e(path.name)}</a>"
+        else:
+            where = f"{e(path.name)} <span style='color:#9698a0'>(no longer at {e(str(path.parent))})</span>"
+        notes = "".join(f"<div style='color:#9698a0'>{e(line)}</div>" for line in parent.get("adapted", [])
+                        if isinstance(line, str))
+        return [f"<tr><td style='color:#9698a0;padding-right:10px'>Fine-tuned from</td>"
+                f"<td>{where} at step {step:,}{notes}</td></tr>"]
+
     def _on_link(self, url: QUrl) -> None:
+        if url.fragment() == "parent" and not url.path() and self._parent_path:
+            self.open_project_requested.emit(self._parent_path)
+            return
         QDesktopServices.openUrl(url)
 
     def _open_folder(self) -> None:
