@@ -55,6 +55,7 @@ class ModelInfo:
     setup_s: float  # seconds spent preparing the model
     space: str = "z"  # the latent space the explorer works in now ("z", or "w" for style-based models)
     spaces: tuple = field(default=(), repr=False)  # spaces.LatentSpace of each space the model has
+    classes: tuple[str, ...] = ()  # the classes the generator draws on request (sub-folders); () without
 
     @property
     def latent_space(self):
@@ -84,6 +85,7 @@ class _Request:
     job: Job | None = None  # or a function of the renderer to run
     priority: int = 0  # lower is served first (0 interactive, 1 background, 2 long jobs)
     space: str = "z"  # the latent space of `latents`
+    labels: np.ndarray | None = None  # class weights (num_classes,) to draw, for a generator with classes
 
 
 class RenderSignals(QObject):
@@ -130,13 +132,13 @@ class RenderWorker:
         self.drops = 0  # requests replaced before they were served
 
     # ----- any thread ----------------------------------------------------------------------------
-    def submit(self, key: str, latents, priority: int = 0, space: str = "z") -> int:
+    def submit(self, key: str, latents, priority: int = 0, space: str = "z", labels=None) -> int:
         """Queue latents of `space` ((B, dim) or (dim,)) for rendering under `key`; returns the stamp.
-        A request still waiting under the same key is dropped."""
+        A request still waiting under the same key is dropped. `labels`: class weights to draw."""
         z = np.array(latents, dtype=np.float32, copy=True)  # the caller may reuse its array
         if z.ndim == 1:
             z = z[None]
-        return self._enqueue(key, latents=z, priority=priority, space=space)
+        return self._enqueue(key, latents=z, priority=priority, space=space, labels=labels)
 
     def submit_job(self, key: str, job: Job, priority: int = 2) -> int:
         """Queue `job(renderer)` to run on the render thread (e.g. principal directions); the result
@@ -256,7 +258,7 @@ class RenderWorker:
         space = self.space if self.space in model.spaces else "z"  # live weights of a run keep the space
         self._signals.model_ready.emit(ModelInfo(model.z_dim, cfg.size, cfg.channels, model.step, renderer.backend,
                                                  str(model.device), source, time.perf_counter() - t0,
-                                                 space=space, spaces=spaces))
+                                                 space=space, spaces=spaces, classes=model.class_names))
 
     def _upgrade(self) -> None:
         from studio.engine.explore.renderer import Renderer
@@ -275,7 +277,7 @@ class RenderWorker:
             if request.job is not None:
                 result = request.job(self._renderer)
             else:
-                result = self._renderer.generate(request.latents, request.space)
+                result = self._renderer.generate(request.latents, request.space, request.labels)
         except UserError as e:
             self._fail(request, str(e))
             return
@@ -310,6 +312,9 @@ class RenderController(SignalsOwner):
         self._delivered: dict[str, int] = {}  # newest stamp delivered per key
         self.info: ModelInfo | None = None
         self.space = "z"  # the explorer's latent space: requests are rendered in it
+        # What a generator with classes draws: weights over info.classes (one-hot: a class; a mix: a point
+        # between classes); every request is rendered with it.
+        self.class_weights: np.ndarray | None = None
         self.discarded = 0  # stale results skipped (statistics)
         sig = self.signals
         sig.rendered.connect(self._on_rendered)
@@ -326,7 +331,7 @@ class RenderController(SignalsOwner):
         """Render latents (B, dim) of the current space (or `space`) under `key`; newest wins.
         `priority` 0 is for what the user is touching now, 1 for background pictures (served when
         nothing urgent waits). Returns the stamp."""
-        stamp = self.worker.submit(key, latents, priority, space or self.space)
+        stamp = self.worker.submit(key, latents, priority, space or self.space, self.class_weights)
         self._keys[stamp] = key
         return stamp
 
@@ -393,7 +398,21 @@ class RenderController(SignalsOwner):
         if self.info is not None:
             self.signals.model_ready.emit(replace(self.info, space=space))
 
+    def set_class_weights(self, weights) -> None:
+        """Draw as the class `weights` (over `info.classes`: one-hot for a class, a mix for a point
+        between classes): the views hear `model_ready` again and render their latents anew."""
+        if self.info is None or not self.info.classes:
+            return
+        w = np.asarray(weights, dtype=np.float32).reshape(-1)
+        if len(w) != len(self.info.classes):
+            raise ValueError(f"class weights must have {len(self.info.classes)} values, got {len(w)}")
+        self.class_weights = w
+        self.signals.model_ready.emit(replace(self.info))
+
     def _on_model_ready(self, info: ModelInfo) -> None:
+        if info.classes != (self.info.classes if self.info is not None else ()):
+            # another model's classes: start from its first class
+            self.class_weights = np.eye(len(info.classes), dtype=np.float32)[0] if info.classes else None
         self.info = info
         self.space = self.worker.space = info.space
 

@@ -65,9 +65,12 @@ class Renderer:
     def step(self) -> int:
         return self.model.step
 
-    def generate(self, z, space: str = "z") -> np.ndarray:
+    def generate(self, z, space: str = "z", labels=None) -> np.ndarray:
         """Latents of `space` ((B, z_dim) or (z_dim,) in z; flat or (B, num_ws, w_dim) in w) -> uint8
-        (B, H, W, C)."""
+        (B, H, W, C). `labels`: the class to draw, for a generator with classes (see
+        `GeneratorModel.generate`); rendered by the model itself, as the exported graph takes z alone."""
+        if labels is not None and space == "z":
+            return self.model.generate(z, labels)
         if self._session is None:
             return self.model.generate_in(z, space)
         if space == "w" or self._input == "ws":
