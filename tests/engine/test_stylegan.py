@@ -60,6 +60,38 @@ def test_modulated_conv_equals_a_per_sample_convolution():
         assert torch.allclose(nets.modulated_conv_grouped(x, w, s, demodulate=demod), want, atol=1e-5)
 
 
+def _fir(x, pad):  # the reference's upfirdn2d filter step, written out: zero padding, then the 4x4 FIR per channel
+    f = torch.outer(torch.tensor([1.0, 3, 3, 1]), torch.tensor([1.0, 3, 3, 1])) / 64
+    return F.conv2d(F.pad(x, pad), f[None, None].repeat(x.shape[1], 1, 1, 1), groups=x.shape[1])
+
+
+def test_resampling_convolutions_follow_the_reference_generic_path():
+    """The fast forms (transposed / strided convolutions) against conv2d_resample's generic path of
+    StyleGAN2-ADA: up = zero-insert, pad (3, 2), FIR x4, true convolution; down = pad 2, convolution,
+    FIR, every second pixel. A mistake in the padding shifts the picture and fails here."""
+    g = torch.Generator().manual_seed(1)
+    x, w, s = torch.randn(3, 5, 6, 6, generator=g), torch.randn(4, 5, 3, 3, generator=g), torch.randn(3, 5, generator=g)
+    want = []
+    for i in range(3):
+        wi = w * s[i][None, :, None, None]
+        wi = wi / wi.square().sum(dim=[1, 2, 3], keepdim=True).add(1e-8).sqrt()
+        z = torch.zeros(1, 5, 12, 12)
+        z[:, :, ::2, ::2] = x[i : i + 1]
+        want.append(F.conv2d(_fir(z, [3, 2, 3, 2]) * 4, wi.flip([2, 3])))
+    want = torch.cat(want)
+    assert want.shape == (3, 4, 12, 12)
+    assert torch.allclose(nets.modulated_conv(x, w, s, up=True), want, atol=1e-5)
+    assert torch.allclose(nets.modulated_conv_grouped(x, w, s, up=True), want, atol=1e-5)
+
+    conv = nets.Conv(5, 4, 3, act=False, down=True)
+    ref = _fir(F.conv2d(F.pad(x, [2] * 4), conv.weight * conv.weight_gain, conv.bias), [0] * 4)[:, :, ::2, ::2]
+    assert ref.shape == (3, 4, 3, 3)
+    assert torch.allclose(conv(x), ref, atol=1e-5)
+    skip = nets.Conv(5, 4, 1, act=False, bias=False, down=True)
+    ref = F.conv2d(_fir(x, [1] * 4)[:, :, ::2, ::2], skip.weight * skip.weight_gain)
+    assert torch.allclose(skip(x), ref, atol=1e-5)
+
+
 def test_truncation_pulls_towards_the_tracked_w_average():
     G = nets.Generator(32, **TINY)
     z = torch.randn(64, 16)
@@ -87,7 +119,10 @@ def test_bad_config_is_a_user_error():
         StyleGANConfig(batch=1).validate()
 
 
-CFG = StyleGANConfig(size=32, batch=8, preview_count=4, diffaugment=True, r1_gamma=0.01, ada_kimg=0.05, **TINY)
+# ada_target 0: p rises whenever D calls most reals real, which it learns within a few steps, so
+# the resume tests carry an augmentation state that has moved.
+CFG = StyleGANConfig(size=32, batch=8, preview_count=4, diffaugment=True, r1_gamma=0.01, ada_kimg=0.2,
+                     ada_target=0.0, **TINY)
 
 
 def _data(n=20, seed=0):
