@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from studio.engine.config import RunSettings
-from studio.engine.data.dataset import DataConfig, ImageDataset, prepare_dataset, scan_folder
+from studio.engine.data.dataset import DataConfig, ImageDataset, scan_folder
 from studio.engine.errors import UserError
 from studio.engine.models import get_kind
 from studio.engine.models.kind import Suggestion
@@ -64,20 +64,22 @@ def build_request(prepared: PreparedData, out: str, data_cfg: DataConfig, run: R
 
 
 def prepare_folders(kind: str, folders: dict[str, str], data_cfg: DataConfig | None = None, device: str = "auto",
-                    size: int | None = None, parent: str | None = None):
+                    size: int | None = None, options: dict | None = None, parent: str | None = None):
     """A task function (see studio.app.task_worker) preparing `folders` for a `kind` project.
 
-    `size` forces the training size instead of suggesting one. `parent`: a trained model of the kind
-    the project starts from; the kind's fine-tuning suggestion applies (its network and size)."""
+    `size` forces the training size instead of suggesting one. `options`: model options chosen with the
+    folders (how inputs are made from one folder of pictures); they stand in the suggestion. `parent`: a
+    trained model of the kind the project starts from; the kind's fine-tuning suggestion applies (its
+    network and size)."""
     spec = get_kind(kind)
-    missing = [r.title for r in spec.roles if not folders.get(r.name)]
-    if missing:
-        raise UserError(f"Choose a folder for {', '.join(missing)}.")
+    options = dict(options or {})
+    roles = spec.roles_for(folders)  # the set of folders given, among those the kind can train from
+    folders = {r.name: folders[r.name] for r in roles}
     base_cfg = data_cfg or DataConfig()
 
     def run(progress, should_cancel) -> PreparedData:
         progress(0, 0, "Looking at the images…")
-        files = {r.name: scan_folder(folders[r.name]) for r in spec.roles}
+        files = {r.name: scan_folder(folders[r.name]) for r in roles}
         for role, found in files.items():
             if not found:
                 raise UserError(f"No images found in {folders[role]} (JPEG, PNG, WebP, BMP, GIF or TIFF).")
@@ -94,24 +96,23 @@ def prepare_folders(kind: str, folders: dict[str, str], data_cfg: DataConfig | N
 
         sug = _forced(fine_tuned(spec.suggest([len(found) for found in files.values()], sizes, dev)), size)
         cfg = replace(base_cfg, size=sug.size)
-        model_cfg = spec.default_config(cfg, {}, {})
+        model_cfg = spec.default_config(cfg, {}, options)
         load_cfg = spec.load_config(model_cfg, cfg)
-        datasets = {}
-        for role in (r.name for r in spec.roles):
-            title = spec.role(role).title
 
-            def role_progress(done, total, title=title):
-                progress(done, total, f"Preparing {title.lower()}: {done} of {total}")
+        def images_progress(done, total):
+            progress(done, total, f"Preparing the images: {done} of {total}")
 
-            datasets[role] = prepare_dataset(folders[role], load_cfg, progress=role_progress,
-                                             should_cancel=should_cancel)
+        # The kind prepares them: paired folders are matched, side-by-side pictures split.
+        datasets = spec.prepare_datasets(roles, folders, load_cfg, model_cfg, progress=images_progress,
+                                         should_cancel=should_cancel)
         # Suggest again from the images that will be used (damaged files are skipped), so the
         # settings page counts what the report does; the size stays the one decoded at.
-        used = [len(datasets[r.name]) for r in spec.roles]
-        if used != [len(files[r.name]) for r in spec.roles]:
+        used = [len(datasets[r.name]) for r in roles]
+        if used != [len(files[r.name]) for r in roles]:
             again = _forced(fine_tuned(spec.suggest(used, sizes, dev)), size)
             sug = replace(again, size=sug.size, reasons={**again.reasons, "size": sug.reasons["size"]})
         sug = spec.suggest_for_datasets(sug, datasets)  # what the decoded images tell (sub-folders as classes)
+        sug = sug.chosen(**options)  # chosen with the folders: they stand
         prepared = PreparedData(kind, dict(folders), cfg, datasets, sug, dev, parent=parent)
         timing = timing_task(prepared, sug.size, sug.batch, sug.options, device)
         prepared.cost = timing(progress, should_cancel)

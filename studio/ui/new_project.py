@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -50,6 +51,7 @@ from studio.app.settings import StudioSettings
 from studio.app.task_worker import TaskRunner
 from studio.engine.config import RunSettings
 from studio.engine.data.dataset import DataConfig
+from studio.engine.data.pairs import PAIR_MODES
 from studio.engine.errors import UserError
 from studio.engine.models import KINDS, get_kind
 from studio.engine.models.kind import ModelKind, Option
@@ -58,6 +60,7 @@ from studio.engine.train.estimate import StepCost, describe_estimate
 from studio.ui import style
 from studio.ui.widgets.dataset_report_view import DatasetReportView
 from studio.ui.widgets.folder_field import FolderField, is_clip_name
+from studio.ui.widgets.pairs_preview import PairsPreview
 
 __all__ = ["NewProjectRequest", "NewProjectWizard", "default_project_root", "unique_project_dir"]
 
@@ -118,12 +121,32 @@ class SourcePage(QWizardPage):
         self.folders_form = QFormLayout()
         self.folders_form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         for kind in KINDS.values():
-            for role in kind.roles:
+            for role in kind.all_roles():
                 if role.name not in self.fields:
                     field = FolderField(_sentence(role.help).rstrip("."), f"Choose the {role.title.lower()}", start,
                                         videos=True)
                     self.fields[role.name] = field
                     self.folders_form.addRow(role.title, field)
+        # A kind that trains from other sets of folders too (paired translation: two folders, one of
+        # side-by-side pairs, or one whose inputs are made from its pictures) offers the sets; the
+        # folder fields follow the set chosen, and a set whose inputs are made asks how.
+        self.roles_combo = QComboBox()
+        self.folders_form.insertRow(0, "Train from", self.roles_combo)
+        self.made_combo = QComboBox()
+        self.made_note = QLabel()
+        self.made_note.setWordWrap(True)
+        style.muted(self.made_note)
+        made = QWidget()
+        mv = QVBoxLayout(made)
+        mv.setContentsMargins(0, 0, 0, 0)
+        mv.setSpacing(2)
+        mv.addWidget(self.made_combo)
+        mv.addWidget(self.made_note)
+        self.made_row = made
+        self.made_label = QLabel()
+        self.folders_form.addRow(self.made_label, made)
+        self.roles_combo.currentIndexChanged.connect(self._on_roles)
+        self.made_combo.currentIndexChanged.connect(self._on_made)
 
         self.location_field = FolderField("Where projects are saved", "Choose where to save the project",
                                           str(default_project_root()))
@@ -161,7 +184,10 @@ class SourcePage(QWizardPage):
 
         folders_box = QGroupBox("Images")
         folders_box.setLayout(self.folders_form)
-        layout = QVBoxLayout(self)
+        # The page scrolls rather than growing past a laptop's screen: with a note for every kind and
+        # a paired kind's extra rows it is taller than 720 px.
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.setSpacing(10)
         layout.addWidget(self.parent_note)
         layout.addLayout(kinds)
@@ -170,6 +196,14 @@ class SourcePage(QWizardPage):
         layout.addWidget(images_box)
         layout.addWidget(self.error)
         layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(content)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
         self.kind_group.buttonToggled.connect(self._on_kind)
         for f in (*self.fields.values(), self.location_field):
@@ -197,9 +231,32 @@ class SourcePage(QWizardPage):
         self.parent_note.setVisible(True)
         self.setTitle("New project from this model")
 
+    def roles(self) -> tuple:
+        """The chosen kind's set of folders (its usual one, or the alternative chosen)."""
+        sets = get_kind(self.kind()).role_sets()
+        return sets[min(max(0, self.roles_combo.currentIndex()), len(sets) - 1)]
+
     def folders(self) -> dict[str, str]:
-        """Role -> folder for the chosen kind's roles."""
-        return {r.name: self.fields[r.name].path() for r in get_kind(self.kind()).roles}
+        """Role -> folder for the chosen kind's chosen set of folders."""
+        return {r.name: self.fields[r.name].path() for r in self.roles()}
+
+    def made_option(self) -> Option | None:
+        """The kind's option saying how inputs are made from pictures, when the chosen set makes them."""
+        return get_kind(self.kind()).made_inputs_option(self.roles())
+
+    def options(self) -> dict[str, Any]:
+        """Option values chosen on this page: how inputs are made, for a set that makes them, and
+        "not made" (the option's default) for the kind's other sets."""
+        kind = get_kind(self.kind())
+        out = {}
+        for roles in kind.role_sets():
+            option = kind.made_inputs_option(roles)
+            if option is not None:
+                out.setdefault(option.name, option.default)
+        made = self.made_option()
+        if made is not None and self.made_combo.currentData() is not None:
+            out[made.name] = self.made_combo.currentData()
+        return out
 
     def project_dir(self) -> Path:
         return Path(self.location_field.path() or default_project_root()).expanduser() / self.name_edit.text().strip()
@@ -212,11 +269,37 @@ class SourcePage(QWizardPage):
 
     # ----- behaviour ---------------------------------------------------------------------------------
     def _on_kind(self, *args) -> None:
-        roles = {r.name for r in get_kind(self.kind()).roles}
+        kind = get_kind(self.kind())
+        self.roles_combo.blockSignals(True)
+        self.roles_combo.clear()
+        for roles in kind.role_sets():
+            names = [r.title for r in roles]
+            self.roles_combo.addItem(" and ".join([names[0]] + [n.lower() for n in names[1:]]))
+        self.roles_combo.blockSignals(False)
+        self.folders_form.setRowVisible(self.roles_combo, len(kind.role_sets()) > 1)
+        self._on_roles()
+
+    def _on_roles(self, *args) -> None:
+        roles = {r.name for r in self.roles()}
         for name, field in self.fields.items():
             self.folders_form.setRowVisible(field, name in roles)
+        made = self.made_option()
+        self.made_combo.blockSignals(True)
+        self.made_combo.clear()
+        if made is not None:
+            self.made_label.setText(made.title)
+            for value, text in made.choices or ():
+                if value != made.default:  # the default means "not made": not a choice for this set
+                    self.made_combo.addItem(text, value)
+        self.made_combo.blockSignals(False)
+        self.folders_form.setRowVisible(self.made_row, made is not None)
+        self._on_made()
         self._suggest_name()
         self.completeChanged.emit()
+
+    def _on_made(self, *args) -> None:
+        # Which collection suits the way chosen: the engine's sentence for it.
+        self.made_note.setText(PAIR_MODES.get(self.made_combo.currentData(), ""))
 
     def _on_colour(self) -> None:
         grey = bool(self.colour_combo.currentData())
@@ -301,6 +384,12 @@ class ReportPage(QWizardPage):
         self.error.setWordWrap(True)
         self.tabs = QTabWidget()
         self.views: dict[str, DatasetReportView] = {}
+        # Example pairs as the model will learn from them, made on their own thread (making inputs
+        # from large pictures takes a moment); shown first when the kind trains on pairs.
+        self.pairs_view = PairsPreview()
+        self.pairs_runner = TaskRunner("pairs", self)
+        self.pairs_runner.finished.connect(self._on_pairs)
+        self.pairs_runner.failed.connect(lambda message: self.pairs_view.set_pairs([], message))
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.progress_label)
@@ -317,10 +406,12 @@ class ReportPage(QWizardPage):
         self.progress_label.setText("Looking at the images…")
         self.tabs.clear()
         self.views = {}
+        self.pairs_runner.cancel_and_join()
         src = self._source
         try:
             fn = prepare_folders(src.kind(), src.folders(), src.data_config(),
                                  device=self.wizard().device_name if self.wizard() else "auto",
+                                 options=src.options(),
                                  parent=src.parent_model)
         except UserError as e:
             self._on_failed(str(e))
@@ -330,6 +421,7 @@ class ReportPage(QWizardPage):
 
     def cleanupPage(self) -> None:  # noqa: N802 - Qt API (Back pressed)
         self.runner.cancel_and_join()
+        self.pairs_runner.cancel_and_join()
 
     def _on_progress(self, done: int, total: int, text: str) -> None:
         if total > 0:
@@ -352,7 +444,33 @@ class ReportPage(QWizardPage):
             view.set_dataset(ds.images.numpy(), ds.paths, ds.report, size=prepared.data_cfg.size)
             self.views[role] = view
             self.tabs.addTab(view, f"{role_title} ({len(ds):,})")
+        self._show_pairs(prepared)
         self.completeChanged.emit()
+
+    def _show_pairs(self, prepared: PreparedData) -> None:
+        kind = get_kind(prepared.kind)
+        options = {**prepared.suggestion.options, "batch": prepared.suggestion.batch}
+
+        def make(progress, should_cancel):
+            return kind.example_pairs(kind.default_config(prepared.data_cfg, {}, options), prepared.datasets, 8)
+
+        self.pairs_runner.start(make)
+
+    def _on_pairs(self, pairs: list) -> None:
+        prepared = self.prepared
+        if prepared is None or not pairs:
+            return  # not a kind that trains on pairs
+        made = get_kind(prepared.kind).made_inputs_option(tuple(get_kind(prepared.kind).role(r)
+                                                                for r in prepared.folders))
+        how = ""
+        if made is not None:
+            value = prepared.suggestion.options.get(made.name)
+            text = next((t for v, t in made.choices or () if v == value), str(value))
+            how = f"Inputs made from your pictures: {text[:1].lower()}{text[1:]}. "
+        self.pairs_view.set_pairs(pairs, f"{how}{len(pairs)} pairs, each input beside its target, as training "
+                                  "will see them (before random crops and mirroring).")
+        self.tabs.insertTab(0, self.pairs_view, "Example pairs")
+        self.tabs.setCurrentIndex(0)
 
     def _on_failed(self, message: str) -> None:
         self.progress.setRange(0, 1)
@@ -642,6 +760,19 @@ class SettingsPage(QWizardPage):
                 self.model_form.addRow(label, self._with_reason(control, reason))
             else:
                 self.model_form.addRow(label, control)
+        # How inputs are made is chosen with the folder on the first page: shown here, not changed,
+        # and not at all for a set of folders whose inputs are pictures of their own.
+        chosen = self._source.made_option()
+        for roles in kind.role_sets():
+            option = kind.made_inputs_option(roles)
+            if option is None or option.name not in self.option_widgets:
+                continue
+            control = self.option_widgets[option.name]
+            reason = self.option_reasons.get(option.name)
+            field = reason.parentWidget() if reason is not None else control  # the row's widget
+            self.model_form.setRowVisible(field, chosen is not None and chosen.name == option.name)
+            control.setEnabled(False)
+            control.setToolTip("Chosen on the first page, with the folder.")
 
     @staticmethod
     def _option_control(option: Option, value: Any) -> QWidget:
@@ -723,5 +854,6 @@ class NewProjectWizard(QWizard):
 
     def done(self, result: int) -> None:
         self.report_page.runner.cancel_and_join()  # never leave the preparation thread behind
+        self.report_page.pairs_runner.cancel_and_join()
         self.settings_page.cleanupPage()  # nor a timing thread
         super().done(result)

@@ -179,3 +179,54 @@ def test_the_window_shows_the_pad_for_kinds_whose_input_is_drawn(qtbot, window, 
     window.work_tabs.setCurrentIndex(window.sketch_tab)
     qtbot.waitUntil(lambda: window.sketch_panel.result is not None, timeout=20000)
     assert window.sketch_panel.canvas.canvas_size == 32
+
+
+def test_the_wizard_previews_eight_pairs_made_from_one_folder(qtbot, tmp_path, shapes_factory, monkeypatch):
+    from studio.app import prepare
+    from studio.engine.data.pairs import TRAINING_SEED, make_input
+    from studio.engine.models import KINDS
+    from studio.ui.new_project import NewProjectWizard
+    from studio.ui.qimage import to_qimage
+
+    kind = next(k for k in KINDS.values() if k.capabilities.drawable_input)
+    # the set of folders whose inputs are made from the pictures
+    index, roles = next((i, rs) for i, rs in enumerate(kind.role_sets()) if kind.made_inputs_option(rs))
+    made = kind.made_inputs_option(roles)
+    folder = shapes_factory(tmp_path / "pictures", count=12, size=72)
+    # no training steps timed for the estimate: not what this test is about, and the slowest part
+    monkeypatch.setattr(prepare, "timing_task", lambda *a, **k: (lambda progress, should_cancel: None))
+    wizard = NewProjectWizard(device="cpu")
+    qtbot.addWidget(wizard)
+    wizard.show()
+    src = wizard.source_page
+    src.kind_radios[kind.name].setChecked(True)
+    assert src.roles_combo.isVisible()
+    src.roles_combo.setCurrentIndex(index)
+    assert src.made_row.isVisible()
+    src.made_combo.setCurrentIndex(src.made_combo.findData("edges"))
+    assert "sketch" in src.made_note.text().lower()  # which collection the way suits
+    (field,) = [src.fields[r.name] for r in roles]
+    field.set_path(str(folder))
+    src.location_field.set_path(str(tmp_path / "projects"))
+    src.name_edit.setText("sketches")
+    src._on_name_edited()
+    assert src.isComplete()
+    wizard.next()
+    report = wizard.report_page
+    qtbot.waitUntil(lambda: len(report.pairs_view.pairs) == 8, timeout=60_000)
+    assert report.tabs.widget(0) is report.pairs_view and report.tabs.currentIndex() == 0
+    targets = report.prepared.datasets[roles[0].name].images[:8].permute(0, 2, 3, 1).numpy()
+
+    def same(label, picture) -> bool:
+        shown = label.pixmap().toImage()
+        return shown == to_qimage(picture).scaled(shown.width(), shown.height()).convertToFormat(shown.format())
+
+    for (made_label, target_label), target in zip(report.pairs_view.pairs, targets):
+        assert same(target_label, target), "a target is not the prepared picture"
+        assert same(made_label, make_input("edges", target, TRAINING_SEED)), "an input is not the one training makes"
+    wizard.next()
+    page = wizard.settings_page
+    control = page.option_widgets[made.name]
+    assert control.currentData() == "edges" and not control.isEnabled()
+    assert page.request().overrides[made.name] == "edges"
+    wizard.reject()
