@@ -65,9 +65,9 @@ class LatentTrainer(TrainerBase):
             # fakes get classes as often as the data has them, so G practises each class as often as D sees it
             counts = torch.bincount(labels, minlength=num_classes)
             self.class_freq = counts.float() / counts.sum()
-            if balanced and (self.class_freq == 0).any():
-                raise UserError("Balanced classes need at least one image in every class.")
-            # balanced draws: the images of class k are by_class[starts[k] : starts[k] + counts[k]]
+            # balanced draws: a class that has images, then one of them; the images of class k are
+            # by_class[starts[k] : starts[k] + counts[k]]
+            self._present = torch.nonzero(counts).flatten()
             self._by_class = torch.argsort(labels, stable=True)
             self._class_counts, self._class_starts = counts, torch.cumsum(counts, 0) - counts
 
@@ -121,14 +121,14 @@ class LatentTrainer(TrainerBase):
 
     def _balanced_indices(self) -> torch.Tensor:
         # a class drawn evenly, then one of its images: a rare class is seen as often as a common one
-        k = torch.randint(0, self.num_classes, (self.batch,), generator=self.rng)
+        k = self._present[torch.randint(0, len(self._present), (self.batch,), generator=self.rng)]
         pos = (torch.rand(self.batch, generator=self.rng) * self._class_counts[k]).long()
         return self._by_class[self._class_starts[k] + pos]
 
     def _fake_labels(self) -> torch.Tensor:
         """This process's share of the classes of the next batch of fakes: drawn as often as the data
         has them (evenly when balanced), so D sees each class among fakes as among real images."""
-        p = torch.full((self.num_classes,), 1.0 / self.num_classes) if self.balanced else self.class_freq
+        p = (self.class_freq > 0).float() if self.balanced else self.class_freq  # multinomial normalises
         return self._mine(torch.multinomial(p, self.batch, replacement=True, generator=self.rng)).to(self.device)
 
     def _noise(self) -> torch.Tensor:
