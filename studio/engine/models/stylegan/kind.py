@@ -41,8 +41,8 @@ class StyleGANKind(ModelKind):
         return StyleGANConfig
 
     def default_config(self, data_cfg, datasets, overrides):
-        """The preset's widths, then the reference's auto R1 weight for the size and batch, then the
-        user's values."""
+        """The preset's widths, then the reference's auto R1 weight and EMA half-life for the size and
+        batch, then the user's values."""
         from studio.engine.models.stylegan.trainer import PRESETS, StyleGANConfig, auto_r1_gamma
 
         overrides = dict(overrides)
@@ -50,7 +50,8 @@ class StyleGANKind(ModelKind):
         if preset not in PRESETS:
             raise UserError(f"Unknown capacity '{preset}' (choose {' or '.join(PRESETS)}).")
         batch = overrides.get("batch", StyleGANConfig.batch)
-        base = {**PRESETS[preset], "preset": preset, "r1_gamma": auto_r1_gamma(data_cfg.size, max(int(batch), 1))}
+        base = {**PRESETS[preset], "preset": preset, "r1_gamma": auto_r1_gamma(data_cfg.size, max(int(batch), 1)),
+                "ema_kimg": int(batch) * 10 / 32}
         return super().default_config(data_cfg, datasets, {**base, **overrides})
 
     def derived_config(self, datasets):

@@ -50,7 +50,8 @@ class StyleGANConfig:
     lr: float = 0.0025  # Adam learning rate for both networks (the reference's auto config)
     beta1: float = 0.0  # Adam betas (0, 0.99) as the reference
     beta2: float = 0.99
-    ema_kimg: float = 10.0  # EMA generator half-life in thousands of images (auto config: batch * 10 / 32)
+    ema_kimg: float = 10.0  # EMA generator half-life in thousands of images (the kind sets batch * 10 / 32, as auto)
+    ema_rampup: float = 0.05  # the half-life is at most this fraction of the images seen so far (0: no ramp)
     r1_gamma: float = 0.0256  # R1 weight; the kind derives size^2 * 0.0002 / batch unless set
     style_mixing: float = 0.9  # probability of mixing two ws at a random layer during training
     diffaugment: bool = False  # DiffAugment colour/translation/cutout for D (on by default for < 2,000 images)
@@ -206,6 +207,12 @@ class StyleGANTrainer(LatentTrainer):
             self._d_trainable()
         self._average_grads(self.G)
         self.opt_G.step()
+        # The reference's ramp: early on the half-life follows the images seen, so a short run's EMA
+        # generator averages its recent weights, not the blurry ones of the first minutes.
+        if self.cfg.ema_rampup > 0:
+            seen = (self.global_step + 1) * self.batch
+            half_life = min(self.cfg.ema_kimg * 1000, seen * self.cfg.ema_rampup)
+            self.ema.decay = 0.5 ** (self.batch / max(half_life, 1e-8))
         self.ema.update()
         self.global_step += 1
         losses = {
