@@ -110,8 +110,13 @@ class SketchCanvas(QWidget):
 
     # ----- geometry ---------------------------------------------------------------------------------
     def picture_rect(self) -> QRectF:
-        """Where the enlarged picture is drawn in the widget: as large as fits, centred."""
-        side = min(self.width(), self.height())
+        """Where the enlarged picture is drawn in the widget: centred, as large as fits at a whole-number
+        factor (every canvas pixel the same size on screen, and the same size as the result's beside
+        it, which the image view enlarges by whole numbers too); smaller than the canvas only when
+        the widget is."""
+        room = min(self.width(), self.height())
+        n = self.canvas_size
+        side = room // n * n if room >= n else room
         return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
 
     def to_canvas(self, pos: QPointF) -> QPointF:

@@ -248,7 +248,9 @@ class SketchPanel(QWidget):
 
     def _describe_model(self, model: SketchModel) -> None:
         source = "the model as it is now" if model.live else f"the model saved at step {model.step:,}"
-        self._model_text = f"Drawing with {source}, on {model.backend} ({model.device})."
+        engine = "onnxruntime" if model.backend == "onnxruntime" else "PyTorch"
+        where = "the CPU" if model.device == "cpu" else f"the GPU ({model.device})"
+        self._model_text = f"Drawing with {source}, run by {engine} on {where}."
 
     def _on_translated(self, result: SketchResult) -> None:
         self.result = result
