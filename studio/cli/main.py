@@ -17,7 +17,7 @@ from studio.cli.values import scale_factor, user_path, window_size
 from studio.engine.errors import UserError
 from studio.engine.models import KINDS
 
-SUBCOMMANDS = ("train", "resume", "generate", "translate", "export", "project", "demo-data")
+SUBCOMMANDS = ("train", "resume", "generate", "translate", "export", "project", "import-model", "demo-data")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     from studio.cli.project import add_project_parser
 
     add_project_parser(sub)
+    from studio.cli.import_model import add_import_parser
+
+    add_import_parser(sub)
     return parser
 
 
@@ -430,6 +433,12 @@ def _cmd_export(args) -> int:
     return run_export(args)
 
 
+def _cmd_import_model(args) -> int:
+    from studio.cli.import_model import run_import
+
+    return run_import(args)
+
+
 def _cmd_project(args) -> int:
     from studio.cli.project import run_project
 
@@ -490,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
             "translate": _cmd_translate,
             "export": _cmd_export,
             "project": _cmd_project,
+            "import-model": _cmd_import_model,
             "demo-data": _cmd_demo_data,
         }.get(args.command)
         if handler is None:

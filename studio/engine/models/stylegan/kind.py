@@ -20,7 +20,8 @@ class StyleGANKind(ModelKind):
     export_formats = ("png", "gif", "mp4", "webp", "onnx")
     default_steps = 5000
     default_sample_every = 50
-    architecture_fields = ("preset", "z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max")
+    architecture_fields = ("preset", "z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max", "conv_clamp",
+                           "mbstd_group")
     options = (
         Option("preset", "Capacity", "small: trains on a CPU; full: the paper's widths, for GPUs "
                "(a GPU gets full unless you choose)", "--capacity",

@@ -11,8 +11,11 @@ No custom ops, so it runs on CPUs, Apple GPUs and any CUDA GPU, and exports to O
   convolves at the smaller resolution: at 64 px, small preset, batch 16 on the 2-core CPU with one
   thread, those layers' forward + backward took 2-3x less time than up-sampling (or convolving at
   full size) and pooling, and the whole training step about half (tests/engine/test_stylegan.py
-  checks the form against a per-sample reference). The skip image is up-sampled bilinearly (the
-  FIR filter's interpolation, clamped at the border instead of zero-padded);
+  checks the form against a per-sample reference). The skip image is up-sampled with the same
+  filter (the reference's upsample2d, zero outside the picture), so a StyleGAN2-ADA network pickle
+  imported by pkl_import.py gives the reference's pictures (tests/engine/test_pkl_import.py);
+- `conv_clamp` > 0 clamps activations to +-conv_clamp where the reference does (it trains with it
+  whenever it uses fp16; imported models keep theirs); 0, the default, never clamps;
 - modulation scales the input activations and demodulation the output ones around one shared
   convolution (the reference's `fused_modconv=False` form, which it uses while training) instead of
   per-sample weights in a grouped convolution. Both are the same arithmetic (tests/engine/test_stylegan.py
@@ -63,8 +66,10 @@ class FC(nn.Module):
 class Conv(nn.Module):
     """Equalized-LR convolution (the discriminator's), optionally halving the resolution after it."""
 
-    def __init__(self, in_c: int, out_c: int, k: int, act: bool = True, bias: bool = True, down: bool = False):
+    def __init__(self, in_c: int, out_c: int, k: int, act: bool = True, bias: bool = True, down: bool = False,
+                 clamp: float = 0.0):
         super().__init__()
+        self.clamp = clamp
         self.weight = nn.Parameter(torch.randn(out_c, in_c, k, k))
         self.bias = nn.Parameter(torch.zeros(out_c)) if bias else None
         self.weight_gain = 1 / math.sqrt(in_c * k * k)
@@ -80,7 +85,7 @@ class Conv(nn.Module):
             x = F.conv2d(x, self.weight * self.weight_gain, self.bias, stride=1 if k == 1 else 2)
         else:
             x = F.conv2d(x, self.weight * self.weight_gain, self.bias, padding=self.pad)
-        return lrelu(x) if self.act else x
+        return _clamp(lrelu(x) if self.act else x, self.clamp)
 
 
 def fir_filter(x: torch.Tensor, pad: int, stride: int = 1, gain: float = 1.0) -> torch.Tensor:
@@ -90,6 +95,18 @@ def fir_filter(x: torch.Tensor, pad: int, stride: int = 1, gain: float = 1.0) ->
     c = int(x.shape[1])  # a constant even when traced for ONNX with a dynamic batch: the kernel's shape must be known
     f = (FIR_4x4 * gain).to(x)[None, None].repeat(c, 1, 1, 1)
     return F.conv2d(F.pad(x, [pad] * 4), f, stride=stride, groups=c)
+
+
+def upsample_2x(x: torch.Tensor) -> torch.Tensor:
+    """The reference's upfirdn2d.upsample2d (zeros between the samples, then the FIR filter with a gain of
+    4) for (B, C, H, W) -> (B, C, 2H, 2W). Bilinear interpolation is that filter away from the border;
+    a zero border first, cropped after, makes it the reference's at the border too (no kernel tensor,
+    so ONNX exports it with any number of channels)."""
+    return F.interpolate(F.pad(x, [1, 1, 1, 1]), scale_factor=2, mode="bilinear", align_corners=False)[:, :, 2:-2, 2:-2]
+
+
+def _clamp(x: torch.Tensor, clamp: float) -> torch.Tensor:
+    return x.clamp(-clamp, clamp) if clamp > 0 else x
 
 
 def modulated_conv(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
@@ -161,8 +178,9 @@ class SynthesisLayer(nn.Module):
     """Modulated 3x3 convolution (optionally doubling the resolution), noise with a learned strength,
     bias and leaky ReLU."""
 
-    def __init__(self, in_c: int, out_c: int, w_dim: int, res: int, up: bool = False):
+    def __init__(self, in_c: int, out_c: int, w_dim: int, res: int, up: bool = False, clamp: float = 0.0):
         super().__init__()
+        self.clamp = clamp
         self.affine = FC(w_dim, in_c, act=False, bias_init=1.0)  # styles start at 1: an unmodulated conv
         self.weight = nn.Parameter(torch.randn(out_c, in_c, 3, 3))
         self.bias = nn.Parameter(torch.zeros(out_c))
@@ -175,14 +193,15 @@ class SynthesisLayer(nn.Module):
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         x = modulated_conv(x, self.weight * self.weight_gain, self.affine(w), up=self.up)
         x = x + (self.noise_const if noise is None else noise) * self.noise_strength
-        return lrelu(x + self.bias[None, :, None, None])
+        return _clamp(lrelu(x + self.bias[None, :, None, None]), self.clamp)
 
 
 class ToRGB(nn.Module):
     """Modulated 1x1 convolution to image channels, without demodulation or activation."""
 
-    def __init__(self, in_c: int, channels: int, w_dim: int):
+    def __init__(self, in_c: int, channels: int, w_dim: int, clamp: float = 0.0):
         super().__init__()
+        self.clamp = clamp
         self.affine = FC(w_dim, in_c, act=False, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(channels, in_c, 1, 1))
         self.bias = nn.Parameter(torch.zeros(channels))
@@ -190,7 +209,7 @@ class ToRGB(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         x = modulated_conv(x, self.weight, self.affine(w) * self.weight_gain, demodulate=False, padding=0)
-        return x + self.bias[None, :, None, None]
+        return _clamp(x + self.bias[None, :, None, None], self.clamp)
 
 
 def channels_for(res: int, channel_base: int, channel_max: int) -> int:
@@ -205,7 +224,8 @@ class SynthesisNetwork(nn.Module):
     up-sampled image so far (skip architecture). Consecutive blocks share the w of the toRGB of one
     and the first layer of the next, so num_ws = 2 * log2(size) - 2."""
 
-    def __init__(self, size: int, w_dim: int, channels: int, channel_base: int, channel_max: int):
+    def __init__(self, size: int, w_dim: int, channels: int, channel_base: int, channel_max: int,
+                 conv_clamp: float = 0.0):
         super().__init__()
         self.size, self.w_dim = size, w_dim
         self.resolutions = [2**i for i in range(2, int(math.log2(size)) + 1)]
@@ -215,11 +235,11 @@ class SynthesisNetwork(nn.Module):
         self.torgbs = nn.ModuleList()
         for r in self.resolutions:
             if r == 4:
-                self.layers.append(SynthesisLayer(ch[4], ch[4], w_dim, 4))
+                self.layers.append(SynthesisLayer(ch[4], ch[4], w_dim, 4, clamp=conv_clamp))
             else:
-                self.layers.append(SynthesisLayer(ch[r // 2], ch[r], w_dim, r, up=True))
-                self.layers.append(SynthesisLayer(ch[r], ch[r], w_dim, r))
-            self.torgbs.append(ToRGB(ch[r], channels, w_dim))
+                self.layers.append(SynthesisLayer(ch[r // 2], ch[r], w_dim, r, up=True, clamp=conv_clamp))
+                self.layers.append(SynthesisLayer(ch[r], ch[r], w_dim, r, clamp=conv_clamp))
+            self.torgbs.append(ToRGB(ch[r], channels, w_dim, clamp=conv_clamp))
         self.num_ws = len(self.layers) + 1
 
     def noise_shapes(self) -> list[tuple[int, int]]:
@@ -236,7 +256,7 @@ class SynthesisNetwork(nn.Module):
                 x = self.layers[li](x, ws[:, li], None if noise is None else noise[li])
                 li += 1
             y = torgb(x, ws[:, li])
-            img = y if img is None else F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False) + y
+            img = y if img is None else upsample_2x(img) + y
         return img
 
 
@@ -248,12 +268,13 @@ class Generator(nn.Module):
     noise is its fixed `noise_const`, so one z always gives the same picture."""
 
     def __init__(self, size: int = 64, z_dim: int = 128, w_dim: int = 128, channels: int = 3,
-                 channel_base: int = 4096, channel_max: int = 128, mapping_layers: int = 2):
+                 channel_base: int = 4096, channel_max: int = 128, mapping_layers: int = 2,
+                 conv_clamp: float = 0.0):
         super().__init__()
         if size not in SIZES:
             raise ValueError(f"size must be one of {SIZES}, got {size}")
         self.size, self.z_dim, self.w_dim = size, z_dim, w_dim
-        self.synthesis = SynthesisNetwork(size, w_dim, channels, channel_base, channel_max)
+        self.synthesis = SynthesisNetwork(size, w_dim, channels, channel_base, channel_max, conv_clamp)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(z_dim, w_dim, self.num_ws, mapping_layers)
 
@@ -287,10 +308,10 @@ class DBlock(nn.Module):
     """Residual discriminator block: two 3x3 convolutions (the second halving the resolution) plus
     a 1x1 down-sampled skip, summed with 1/sqrt(2) to keep the variance."""
 
-    def __init__(self, in_c: int, out_c: int):
+    def __init__(self, in_c: int, out_c: int, clamp: float = 0.0):
         super().__init__()
-        self.conv0 = Conv(in_c, in_c, 3)
-        self.conv1 = Conv(in_c, out_c, 3, down=True)
+        self.conv0 = Conv(in_c, in_c, 3, clamp=clamp)
+        self.conv1 = Conv(in_c, out_c, 3, down=True, clamp=clamp)  # the reference clamps before its 1/sqrt(2)
         self.skip = Conv(in_c, out_c, 1, act=False, bias=False, down=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -302,16 +323,16 @@ class Discriminator(nn.Module):
     standard deviation, a 3x3 convolution and two FC layers."""
 
     def __init__(self, size: int = 64, channels: int = 3, channel_base: int = 4096, channel_max: int = 128,
-                 mbstd_group: int = 4):
+                 mbstd_group: int = 4, conv_clamp: float = 0.0):
         super().__init__()
         if size not in SIZES:
             raise ValueError(f"size must be one of {SIZES}, got {size}")
         ch = {r: channels_for(r, channel_base, channel_max) for r in (2**i for i in range(2, int(math.log2(size)) + 1))}
-        self.from_rgb = Conv(channels, ch[size], 1)
+        self.from_rgb = Conv(channels, ch[size], 1, clamp=conv_clamp)
         res = [2**i for i in range(int(math.log2(size)), 2, -1)]
-        self.blocks = nn.Sequential(*(DBlock(ch[r], ch[r // 2]) for r in res))
+        self.blocks = nn.Sequential(*(DBlock(ch[r], ch[r // 2], conv_clamp) for r in res))
         self.mbstd = MinibatchStd(mbstd_group)
-        self.conv = Conv(ch[4] + 1, ch[4], 3)
+        self.conv = Conv(ch[4] + 1, ch[4], 3, clamp=conv_clamp)
         self.fc = FC(ch[4] * 16, ch[4])
         self.out = FC(ch[4], 1, act=False)
 

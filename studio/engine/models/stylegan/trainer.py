@@ -46,6 +46,7 @@ class StyleGANConfig:
     mapping_layers: int = 2  # FC layers of the mapping network
     channel_base: int = 1024  # channels at resolution r: min(channel_base / r, channel_max)
     channel_max: int = 64
+    conv_clamp: float = 0.0  # clamp activations to +-this as StyleGAN2-ADA with fp16 does (0: never); imports keep it
     batch: int = 32  # images per step
     lr: float = 0.0025  # Adam learning rate for both networks (the reference's auto config)
     beta1: float = 0.0  # Adam betas (0, 0.99) as the reference
@@ -94,7 +95,12 @@ class StyleGANConfig:
 
 def build_generator(cfg: StyleGANConfig) -> Generator:
     return Generator(cfg.size, cfg.z_dim, cfg.w_dim, cfg.channels, cfg.channel_base, cfg.channel_max,
-                     cfg.mapping_layers)
+                     cfg.mapping_layers, conv_clamp=cfg.conv_clamp)
+
+
+def build_discriminator(cfg: StyleGANConfig) -> Discriminator:
+    return Discriminator(cfg.size, cfg.channels, cfg.channel_base, cfg.channel_max, cfg.mbstd_group,
+                         conv_clamp=cfg.conv_clamp)
 
 
 class StyleGANTrainer(LatentTrainer):
@@ -111,7 +117,7 @@ class StyleGANTrainer(LatentTrainer):
         self._use_images(images)
         nets = self._make_nets(seed, lambda: {
             "G": build_generator(cfg),
-            "D": Discriminator(cfg.size, cfg.channels, cfg.channel_base, cfg.channel_max, cfg.mbstd_group),
+            "D": build_discriminator(cfg),
         })
         self._use_nets(nets["G"], nets["D"], seed, frozen=frozen_critic(self.kind, cfg.freeze_d))
         # Lazy regularisation runs R1 in 1 of 16 steps: the reference scales D's Adam so its effective
