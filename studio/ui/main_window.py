@@ -44,6 +44,7 @@ from studio.engine.models import KINDS, get_kind
 from studio.engine.project.folder import Project
 from studio.ui import style
 from studio.ui.demo_actions import DemoActions
+from studio.ui.import_model import ImportModelAction
 from studio.ui.panels.project_panel import ProjectPanel, describe_model
 from studio.ui.panels.training_panel import TrainingPanel
 from studio.ui.panels.translate_panel import TranslatePanel
@@ -125,6 +126,7 @@ class MainWindow(QMainWindow):
         self.state.follow(self.controller)
         self.training = TrainingSwitchboard(self)
         self.demos = DemoActions(self)
+        self.model_import = ImportModelAction(self)
         self._build_actions()
         self._build_status()
         self._connect()
@@ -213,6 +215,9 @@ class MainWindow(QMainWindow):
         self.new_action = self._action("New Project…", self.new_project, S.New,
                                        "Start a project from a folder of images")
         self.open_action = self._action("Open Project…", self.open_project_dialog, S.Open, "Open a project folder")
+        self.import_model_action = self._action(
+            "Import Model…", lambda: self.model_import.choose_and_import(), None,
+            "Open a StyleGAN2-ADA network pickle (.pkl) as a project; its code is never run")
         self.close_action = self._action("Close Project", self.close_project, S.Close, "Close the project")
         self.show_folder_action = self._action("Show Project Folder", self._show_project_folder, None,
                                                "Open the project folder in your file browser")
@@ -236,6 +241,7 @@ class MainWindow(QMainWindow):
         f.addAction(self.from_model_action)
         f.addAction(self.open_action)
         self.recent_menu = f.addMenu("Open &Recent")
+        f.addAction(self.import_model_action)
         f.addSeparator()
         f.addAction(self.show_folder_action)
         f.addAction(self.close_action)
@@ -639,6 +645,7 @@ class MainWindow(QMainWindow):
             finally:
                 QApplication.restoreOverrideCursor()
         self.demos.shutdown()
+        self.model_import.shutdown()
         wizard = getattr(self, "wizard", None)
         if wizard is not None:
             try:
