@@ -9,6 +9,8 @@ model given with the same number of steps, and prints per model: the mean RMS er
 levels) between projection and target, and how often the attribute classifier
 (tests/engine/attribute_classifier.py) reads the projection's glasses / long hair / smile as the
 target's labels say (and as it reads the target itself). Also the time per projection.
+`--d-features W` adds the project's own discriminator activations (after each downsampling block)
+to the loss with weight W, to measure whether they help (`--only dcgan|style` measures one model).
 
 A style model for it: `gan-studio demo-data faces DIR --count 3000 --size 32 --seed 0` then
 `gan-studio train stylegan --data DIR --out PROJECT --size 32 --minutes M`.
@@ -40,13 +42,61 @@ def attributes(classifier, pictures: np.ndarray) -> np.ndarray:
     return np.stack([probs[a] > 0.5 for a in BINARY_ATTRIBUTES], 1).astype(np.float32)
 
 
+def d_feature_loss(project_dir: str, weight: float):
+    """The project's own discriminator as a feature extractor: (images, target) -> per-image mean
+    squared difference of its activations after each downsampling block, times `weight`. Measured
+    here only; the engine ships pixels + pyramid unless these help (see the module docstring)."""
+    from torch import nn
+
+    from studio.engine.config import config_from_dict
+    from studio.engine.models import get_kind
+    from studio.engine.project.checkpoints import checkpoints_to_try, load_checkpoint
+    from studio.engine.project.folder import Project
+    from studio.engine.train.protocol import load_module
+
+    project_ = Project.open(project_dir, clean=False)
+    kind = get_kind(project_.kind)
+    tensors, meta = load_checkpoint(checkpoints_to_try(project_, None)[0])
+    cfg = config_from_dict(kind.config_cls, meta.get("config") or project_.meta.get("model"))
+    if kind.capabilities.style_space:
+        from studio.engine.models.stylegan.nets import Discriminator
+
+        D = Discriminator(cfg.size, cfg.channels, cfg.channel_base, cfg.channel_max, cfg.mbstd_group)
+        taps = list(D.blocks)
+    else:
+        from studio.engine.models.dcgan.nets import Discriminator
+
+        D = Discriminator(cfg.size, cfg.ndf, cfg.channels, spectral_norm=cfg.spectral_norm)
+        taps = [m for m in D.main if isinstance(m, nn.LeakyReLU)]
+    load_module("D", D, tensors)
+    D.eval().requires_grad_(False)
+    for m in taps:
+        if isinstance(m, nn.LeakyReLU):
+            m.inplace = False
+    grabbed = []
+    for m in taps:
+        m.register_forward_hook(lambda _m, _i, out: grabbed.append(out))
+
+    def features(x):
+        grabbed.clear()
+        D(x)
+        return list(grabbed)
+
+    def loss(images, target):
+        fi, ft = features(images), features(target)
+        return weight * sum((a - b).square().flatten(1).mean(1) for a, b in zip(fi, ft))
+
+    return loss
+
+
 def measure(name: str, project_dir: str, targets: np.ndarray, labels: np.ndarray, classifier, args) -> dict:
     model = load_generator(project_dir, device="cpu")
     settings = ProjectionSettings(steps=args.steps, space=args.space.get(name, "auto"), seed=args.seed)
+    extra = d_feature_loss(project_dir, args.d_features) if args.d_features else None
     errors, pictures, space = [], [], ""
     t0 = time.perf_counter()
     for target in targets:
-        result = project(model, target, settings)
+        result = project(model, target, settings, feature_loss=extra)
         errors.append(result.error)
         pictures.append(result.picture)
         space = result.space
@@ -62,11 +112,14 @@ def measure(name: str, project_dir: str, targets: np.ndarray, labels: np.ndarray
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dcgan", default=str(ROOT / "models" / "demo-faces"))
-    p.add_argument("--style", required=True, help="a style-based project trained on 32 px faces")
+    p.add_argument("--style", default=None, help="a style-based project trained on 32 px faces")
     p.add_argument("--images", type=int, default=16)
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--seed", type=int, default=777)
     p.add_argument("--style-space", default="w+", choices=("w", "w+"))
+    p.add_argument("--d-features", type=float, default=0.0, metavar="WEIGHT",
+                   help="add the project's discriminator features to the loss with this weight (0: off)")
+    p.add_argument("--only", choices=("dcgan", "style"), default=None, help="measure one model only")
     args = p.parse_args()
     args.space = {"style": args.style_space}
     torch.set_num_threads(1)
@@ -78,15 +131,16 @@ def main() -> int:
     print(f"attribute classifier trained in {time.perf_counter() - t0:.0f} s; reads the targets' labels "
           f"{(attributes(classifier, targets) == labels).mean():.0%} right")
     print(f"{args.images} held-out faces (seed {args.seed}), {args.steps} steps each")
-    rows = [measure("dcgan", args.dcgan, targets, labels, classifier, args),
-            measure("style", args.style, targets, labels, classifier, args)]
+    rows = [measure(name, path, targets, labels, classifier, args)
+            for name, path in (("dcgan", args.dcgan), ("style", args.style)) if args.only in (None, name)]
     for r in rows:
         per = ", ".join(f"{a} {v:.0%}" for a, v in zip(BINARY_ATTRIBUTES, r["per_attribute"]))
         print(f"{r['model']:>6} ({r['space']}, trained {r['step']:,} steps): error {r['error']:.1f} ± "
               f"{r['error_sd']:.1f} levels; attributes as labelled {r['agree_labels']:.0%} ({per}), as the "
               f"classifier reads the target {r['agree_target']:.0%}; {r['seconds']:.1f} s per image")
-    dc, st = rows
-    print(f"style {st['space']} / dcgan z error ratio: {st['error'] / dc['error']:.2f}")
+    if len(rows) == 2:
+        dc, st = rows
+        print(f"style {st['space']} / dcgan z error ratio: {st['error'] / dc['error']:.2f}")
     return 0
 
 

@@ -231,12 +231,15 @@ def _learning_rate(s: ProjectionSettings, t: float) -> float:
 
 def project(model, target: np.ndarray, settings: ProjectionSettings = ProjectionSettings(),
             progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
-            frame: FrameFn | None = None, frame_every: int = 0) -> Projection:
+            frame: FrameFn | None = None, frame_every: int = 0,
+            feature_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None) -> Projection:
     """Search `model`'s latent space (a GeneratorModel) for `target` (uint8 (H, W, C) at its size).
 
     `progress(done, total, text)` is called after every step and `should_cancel()` before it
     (Cancelled is raised when it says so). `frame(step, picture)` receives the best start's picture
-    every `frame_every` steps (0: never), for a video of the search. Deterministic for a seed on a
+    every `frame_every` steps (0: never), for a video of the search. `feature_loss(images, target)`,
+    a per-image loss (B,), is added to the pixel and pyramid terms (bench/projection_quality.py
+    --d-features tries the project's discriminator features there). Deterministic for a seed on a
     given device."""
     settings.validate()
     space_name = space_for(model.kind, settings.space)
@@ -253,7 +256,9 @@ def project(model, target: np.ndarray, settings: ProjectionSettings = Projection
     goal = from_uint8(np.array(target)).to(device)  # (1, C, H, W) in [-1, 1]; a copy: decoded arrays are read-only
 
     def loss_of(latent, extra=None):
-        return projection_loss(space.render(latent, extra), goal, settings.pixel_weight, settings.pyramid_weight)
+        images = space.render(latent, extra)
+        loss = projection_loss(images, goal, settings.pixel_weight, settings.pyramid_weight)
+        return loss if feature_loss is None else loss + feature_loss(images, goal)
 
     # Score the candidates once and keep the best few as starts.
     with torch.no_grad():
