@@ -62,10 +62,14 @@ class ExportContext:
     bookmarks: list[LatentItem] = field(default_factory=list)
     psi: float = 1.0  # the pad's truncation (applied to walk keyframes from the gallery/bookmarks)
     space: object = None  # spaces.LatentSpace of the latents above (None: z)
+    class_weights: np.ndarray | None = None  # the class the explorer draws, for a generator with classes
 
     def render(self, model) -> Callable[[np.ndarray], np.ndarray]:
-        """`model`'s function from these latents to pictures (generate in z, generate_w in W)."""
+        """`model`'s function from these latents to pictures (generate in z, generate_w in W), drawn as
+        the explorer's class for a generator with classes."""
         name = self.space.name if self.space is not None else "z"
+        if self.class_weights is not None and name == "z":
+            return lambda latents: model.generate(latents, self.class_weights)
         return lambda latents: model.generate_in(latents, name)
 
 

@@ -27,6 +27,7 @@ from studio.app.render_worker import ModelInfo, RenderController
 from studio.engine.errors import UserError
 from studio.engine.models import get_kind
 from studio.ui.explorer.arithmetic import ArithmeticPanel
+from studio.ui.explorer.class_picker import ClassPicker, open_class_walk
 from studio.ui.explorer.common import LatentItem, muted_label, unique_key
 from studio.ui.explorer.export_dialog import ExportContext, ExportDialog
 from studio.ui.explorer.gallery import GalleryView
@@ -83,6 +84,10 @@ class ExplorerPanel(QWidget):
         self.space_label.hide()
         self.space_combo.hide()
 
+        # Generators trained with classes: which class every view draws, and walks between classes.
+        self.class_picker = ClassPicker(self.renderer)
+        self.class_picker.walk_requested.connect(lambda: self.open_class_walk())
+        self.class_walk_dialog = None
         self.gallery = GalleryView(self.renderer)
         self.pad = LatentPadView(self.renderer)
         self.arithmetic = ArithmeticPanel(self.renderer)
@@ -127,6 +132,7 @@ class ExplorerPanel(QWidget):
         root = QVBoxLayout(self)
         root.setContentsMargins(6, 6, 6, 6)
         root.addLayout(head)
+        root.addWidget(self.class_picker)
         root.addWidget(self.splitter, 1)
         root.addWidget(self.status_label)
         self._update_buttons()
@@ -433,7 +439,17 @@ class ExplorerPanel(QWidget):
             bookmarks=bookmarks,
             psi=self.pad.model.psi,
             space=info.latent_space if info else None,
+            class_weights=self.renderer.class_weights if info is not None and info.classes else None,
         )
+
+    def open_class_walk(self):
+        """The class walk dialog for the pad's image (None before a generator with classes is loaded)."""
+        if self.class_walk_dialog is not None:
+            self.class_walk_dialog.close()
+        exports = self.project_dir / "exports" if self.project_dir is not None else None
+        self.class_walk_dialog = open_class_walk(self.renderer, self.pad.current_latent(), self.class_picker, exports,
+                                                 self, lambda p: self._show_message(f"Exported {p}"))
+        return self.class_walk_dialog
 
     def open_export(self, kind: str = "walk") -> ExportDialog:
         """Open the export dialog (non-modal) with the explorer's current state."""

@@ -1,0 +1,117 @@
+"""The explorer with a generator trained with classes: the class picker redraws the pad and the
+gallery as the chosen class, the class walk draws the pad's image between two classes and saves it
+as a strip and an animation, and a model without classes shows no picker. Also: the wizard starts
+with "Use sub-folders as classes" on for a folder sorted into classes, and its report lists them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "engine"))
+from shape_classes import SHAPES, write_class_folders  # noqa: E402
+
+from studio.cli.main import main  # noqa: E402
+from studio.engine.explore.generator import load_generator  # noqa: E402
+from studio.ui.explorer import ExplorerPanel  # noqa: E402
+
+TINY = ["--size", "32", "--batch", "8", "--width", "8", "--z-dim", "8", "--seed", "1", "--metric-every", "0",
+        "--steps", "2", "--sample-every", "2", "--checkpoint-every", "2", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return write_class_folders(tmp_path_factory.mktemp("classes") / "shapes", {name: 20 for name in SHAPES})
+
+
+@pytest.fixture(scope="module")
+def project(folder, tmp_path_factory):
+    out = tmp_path_factory.mktemp("proj") / "p"
+    assert main(["train", "dcgan", "--data", str(folder), "--out", str(out), *TINY]) == 0
+    return out
+
+
+def open_panel(qtbot, project) -> ExplorerPanel:
+    p = ExplorerPanel(project, backend="torch")
+    qtbot.addWidget(p)
+    p.resize(1200, 800)
+    p.show()
+    qtbot.waitUntil(lambda: p.renderer.has_model, timeout=30_000)
+    qtbot.waitUntil(lambda: p.pad.shown_latent is not None, timeout=10_000)
+    return p
+
+
+def test_class_picker_redraws_the_pad_and_gallery_as_the_chosen_class(qtbot, project):
+    reference = load_generator(project, device="cpu")
+    panel = open_panel(qtbot, project)
+    try:
+        picker = panel.class_picker
+        assert picker.isVisible() and picker.classes == SHAPES
+        assert [picker.combo.itemText(i) for i in range(picker.combo.count())] == list(SHAPES)
+        pad = panel.pad
+        z = pad.current_latent()
+        assert np.array_equal(pad.shown_picture, reference.generate(z, 0)[0])  # the first class to start with
+
+        picker.set_class("standing")
+        want = reference.generate(z, 2)[0]
+        qtbot.waitUntil(lambda: np.array_equal(pad.shown_picture, want), timeout=10_000)
+        assert not np.array_equal(want, reference.generate(z, 0)[0])  # another class, another picture
+        items = panel.gallery.items()
+        qtbot.waitUntil(panel.gallery.all_drawn, timeout=10_000)
+        drawn = np.stack([panel.gallery._pictures[it.z.tobytes()] for it in items])
+        batch = np.stack([it.z for it in items])  # rendered as one batch, as the gallery does
+        assert np.abs(drawn.astype(int) - reference.generate(batch, 2).astype(int)).max() <= 1
+        assert np.abs(drawn.astype(int) - reference.generate(batch, 0).astype(int)).max() > 8
+        ctx = panel.export_context()  # exports draw the chosen class too
+        assert np.array_equal(ctx.render(reference)(z[None]), reference.generate(z, 2))
+    finally:
+        panel.shutdown()
+
+
+def test_class_walk_draws_the_pad_image_between_classes_and_saves_strip_and_animation(qtbot, project, tmp_path):
+    reference = load_generator(project, device="cpu")
+    panel = open_panel(qtbot, project)
+    try:
+        dialog = panel.open_class_walk()
+        assert (dialog.src, dialog.dst) == (0, 1)
+        dialog.to_combo.setCurrentIndex(2)
+        dialog.steps_spin.setValue(5)
+        qtbot.waitUntil(lambda: dialog.pictures is not None and len(dialog.pictures) == 5 and dialog.dst == 2,
+                        timeout=10_000)
+        z = panel.pad.current_latent()
+        assert np.array_equal(dialog.pictures[0], reference.generate(z, 0)[0])  # the ends are the two classes
+        assert np.array_equal(dialog.pictures[-1], reference.generate(z, 2)[0])
+        mid = np.array([0.5, 0.0, 0.5], np.float32)  # halfway: half of each embedding
+        assert np.array_equal(dialog.pictures[2], reference.generate(z, mid)[0])
+
+        saved = []
+        dialog.saved.connect(saved.append)
+        dialog.save(tmp_path / "walk.png")
+        qtbot.waitUntil(lambda: len(saved) == 1, timeout=10_000)
+        with Image.open(saved[0]) as im:
+            assert im.width > 4 * im.height  # one row of five pictures
+        dialog.save(tmp_path / "walk.gif")
+        qtbot.waitUntil(lambda: len(saved) == 2, timeout=20_000)
+        with Image.open(saved[1]) as im:
+            assert im.n_frames > 10  # there and back
+        dialog.save(tmp_path / "walk.txt")
+        qtbot.waitUntil(lambda: "neither" in dialog.status.text(), timeout=10_000)
+        assert dialog.status.text().endswith(".")
+        dialog.close()
+    finally:
+        panel.shutdown()
+
+
+def test_no_picker_for_a_model_without_classes(qtbot, folder, tmp_path):
+    out = tmp_path / "plain"
+    assert main(["train", "dcgan", "--data", str(folder), "--out", str(out), *TINY, "--classes", "off"]) == 0
+    panel = open_panel(qtbot, out)
+    try:
+        assert not panel.class_picker.isVisible()
+        assert panel.open_class_walk() is None
+    finally:
+        panel.shutdown()
