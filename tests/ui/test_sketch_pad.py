@@ -1,29 +1,56 @@
 """The sketch pad: strokes drawn with simulated mouse (and tablet) events change the translated
 result, undo / redo / clear bring the earlier results back, the tools paint what they say, and the
-drawing and its result export as PNGs. The model is a tiny translating project trained in the test."""
+drawing and its result export as PNGs. The model is a tiny pix2pix trained in the test on pairs
+made from one folder (edges -> pictures), the wizard previews such pairs, and the window shows the
+pad for that kind and not for a CycleGAN."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QInputDevice, QPointingDevice, QTabletEvent
+from PySide6.QtGui import QColor, QInputDevice, QMouseEvent, QPointingDevice, QTabletEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from studio.app.sketch_worker import SketchController
+from studio.engine.models import KINDS
 from studio.ui.sketch import SketchPanel
 from studio.ui.sketch.tools import Tool
 
+DRAWN = next(k for k in KINDS.values() if k.capabilities.drawable_input)  # pix2pix
+SIZE = min(DRAWN.sizes)  # the canvas side
+K = SIZE // 32  # coordinates below are on a 32-pixel grid, scaled to the canvas
+
+
+@pytest.fixture(scope="module")
+def trained_drawable(tmp_path_factory):
+    """A pix2pix project at its smallest size, 2 steps on 8 pictures with inputs made as edges (one
+    training for the module: nothing here changes the project)."""
+    from studio.engine.config import RunSettings
+    from studio.engine.data.dataset import DataConfig
+    from studio.engine.data.procedural import discs, write_folder
+    from studio.engine.models.sessions import create_session
+
+    root = tmp_path_factory.mktemp("drawable")
+    made = next(rs for rs in DRAWN.role_sets() if DRAWN.made_inputs_option(rs))
+    folder = write_folder(discs(8, SIZE, seed=0), root / "pictures")
+    settings = RunSettings(steps=2, sample_every=2, checkpoint_every=1000, log_every=1, device="cpu")
+    session = create_session(root / "project", DRAWN.name, {made[0].name: str(folder)}, DataConfig(size=SIZE),
+                             settings, {DRAWN.made_inputs_option(made).name: "edges", "width": 8, "batch": 1})
+    for _ in session.run():
+        pass
+    return root / "project"
+
 
 @pytest.fixture
-def pad(qtbot, trained_cyclegan):
+def pad(qtbot, trained_drawable):
     controller = SketchController(device="cpu", backend="torch")  # no ONNX export: a quicker test
     panel = SketchPanel(controller)
     qtbot.addWidget(panel)
     panel.resize(900, 520)
     panel.show()
-    panel.set_project(trained_cyclegan)
+    panel.set_project(trained_drawable)
     qtbot.waitUntil(lambda: panel.result is not None, timeout=20000)
     yield panel
     panel.shutdown()
@@ -37,10 +64,10 @@ def settled(qtbot, panel: SketchPanel) -> np.ndarray:
 
 
 def widget_point(panel: SketchPanel, x: float, y: float) -> QPoint:
-    """The widget position over canvas pixel (x, y)."""
+    """The widget position over grid point (x, y)."""
     r = panel.canvas.picture_rect()
     scale = r.width() / panel.canvas.canvas_size
-    return QPoint(int(r.x() + (x + 0.5) * scale), int(r.y() + (y + 0.5) * scale))
+    return QPoint(int(r.x() + (x * K + 0.5) * scale), int(r.y() + (y * K + 0.5) * scale))
 
 
 def stroke(panel: SketchPanel, points: list[tuple[float, float]], button=Qt.MouseButton.LeftButton) -> None:
@@ -49,25 +76,27 @@ def stroke(panel: SketchPanel, points: list[tuple[float, float]], button=Qt.Mous
     for x, y in points[1:]:
         # QTest.mouseMove carries no buttons: send the move with the button held, as a real drag does
         pos = QPointF(widget_point(panel, x, y))
-        from PySide6.QtGui import QMouseEvent
-
         ev = QMouseEvent(QMouseEvent.Type.MouseMove, pos, c.mapToGlobal(pos), Qt.MouseButton.NoButton, button,
                          Qt.KeyboardModifier.NoModifier)
         QApplication.sendEvent(c, ev)
     QTest.mouseRelease(c, button, Qt.KeyboardModifier.NoModifier, widget_point(panel, *points[-1]))
 
 
+def grid(picture: np.ndarray) -> np.ndarray:
+    """The canvas sampled at the grid's points (the centre pixel of each K x K cell)."""
+    return picture[K // 2 :: K, K // 2 :: K]
+
+
 def test_strokes_change_the_result_and_undo_redo_clear_restore_it(qtbot, pad):
     blank_result = settled(qtbot, pad)
     assert pad.canvas.picture().min() == 255  # blank paper
-    size = pad.canvas.canvas_size
-    assert size == 32  # the model's input size
+    assert pad.canvas.canvas_size == SIZE  # the model's input size
 
     stroke(pad, [(4, 4), (10, 8), (16, 16), (26, 20)])
     drawn = pad.canvas.picture()
     assert (drawn < 128).any(), "the stroke left no dark pixels"
     first = settled(qtbot, pad)
-    assert np.abs(first.astype(int) - blank_result).mean() > 1.0, "the result did not follow the drawing"
+    assert np.abs(first.astype(int) - blank_result).mean() > 0.5, "the result did not follow the drawing"
     assert np.array_equal(pad.result.drawing, drawn)
 
     stroke(pad, [(28, 4), (4, 28)])
@@ -94,11 +123,11 @@ def test_strokes_change_the_result_and_undo_redo_clear_restore_it(qtbot, pad):
 
 
 def test_eraser_line_and_fill(qtbot, pad):
-    pad.width_spin.setValue(2)
+    pad.width_spin.setValue(2 * K)
     pad.set_tool(Tool.LINE)
     # across the whole canvas (from beyond its edges); the line follows the pointer, only its end counts
     stroke(pad, [(-3, 16), (9, 26), (35, 16)])
-    p = pad.canvas.picture()
+    p = grid(pad.canvas.picture())
     assert (p[15:18] < 128).any(axis=0).all(), "the line is not continuous"
     assert p[:12].min() == 255 and p[21:].min() == 255, "the line strayed"
     assert len(pad.canvas.history._undo) == 1  # one line, one undo step, however long the drag
@@ -106,23 +135,23 @@ def test_eraser_line_and_fill(qtbot, pad):
     pad.set_tool(Tool.FILL)
     pad.set_colour(QColor(255, 0, 0))
     stroke(pad, [(16, 4)])  # the part above the line
-    p = pad.canvas.picture()
+    p = grid(pad.canvas.picture())
     assert (p[2, 16] == [255, 0, 0]).all() and (p[26, 16] == 255).all(), "the fill crossed the line"
 
     pad.set_tool(Tool.ERASER)
-    pad.width_spin.setValue(6)
+    pad.width_spin.setValue(6 * K)
     stroke(pad, [(16, 2), (16, 30)])
-    p = pad.canvas.picture()
+    p = grid(pad.canvas.picture())
     assert (p[:, 15:18] >= 250).all(), "the eraser left paint behind"
 
     stroke(pad, [(6, 6), (6, 8)], button=Qt.MouseButton.RightButton)  # the right button erases with any tool
-    assert (pad.canvas.picture()[6, 6] >= 250).all()
+    assert (grid(pad.canvas.picture())[6, 6] >= 250).all()
 
 
 def test_tablet_pressure_sets_the_width(qtbot, pad):
     pen = QPointingDevice("test pen", 7, QInputDevice.DeviceType.Stylus, QPointingDevice.PointerType.Pen,
                           QInputDevice.Capability.Position | QInputDevice.Capability.Pressure, 1, 3)
-    pad.width_spin.setValue(8)
+    pad.width_spin.setValue(8 * K)
 
     def tablet_stroke(y: int, pressure: float) -> int:
         c = pad.canvas
@@ -141,7 +170,7 @@ def test_tablet_pressure_sets_the_width(qtbot, pad):
     assert len(pad.canvas.history._undo) == 2
 
 
-def test_export_and_training_input(qtbot, pad, tmp_path):
+def test_export_and_training_input(qtbot, pad, tmp_path, trained_drawable):
     stroke(pad, [(4, 4), (28, 28)])
     settled(qtbot, pad)
     written = pad.export(tmp_path / "out" / "my sketch")
@@ -151,34 +180,41 @@ def test_export_and_training_input(qtbot, pad, tmp_path):
     assert np.array_equal(load_png(written[0]), pad.result.drawing)
     assert np.array_equal(load_png(written[1]), pad.result.result)
 
-    assert pad.load_training_input()  # the first image of folder A, fitted to the canvas
+    from studio.engine.data.pairs import TRAINING_SEED, make_input
+
+    drawing = pad.canvas.picture()
+    assert pad.load_training_input()  # the input training made from the first picture (on a task thread)
+    qtbot.waitUntil(lambda: not np.array_equal(pad.canvas.picture(), drawing), timeout=20000)
     first = pad.canvas.picture()
-    assert first.shape == (32, 32, 3) and first.std() > 5
+    # what training made: the first picture at the size training loaded it, its edges, the centre cut out
+    from studio.engine.data.dataset import DataConfig, prepare_dataset
+    from studio.engine.project.folder import Project
+
+    cfg = DRAWN.default_config(DataConfig(size=SIZE), {}, Project.open(trained_drawable).meta["model"])
+    load = DRAWN.load_config(cfg, DataConfig(size=SIZE))
+    target = prepare_dataset(trained_drawable.parent / "pictures", load).images[0].permute(1, 2, 0).numpy()
+    made = make_input("edges", target, TRAINING_SEED)
+    m = (load.size - SIZE) // 2
+    assert np.array_equal(first, made[m : m + SIZE, m : m + SIZE])
+    qtbot.waitUntil(lambda: pad.example_button.isEnabled(), timeout=20000)
     assert pad.load_training_input()
-    assert not np.array_equal(pad.canvas.picture(), first)
+    qtbot.waitUntil(lambda: not np.array_equal(pad.canvas.picture(), first), timeout=20000)
     pad.canvas.undo()
     assert np.array_equal(pad.canvas.picture(), first)
 
 
-def test_the_window_shows_the_pad_for_kinds_whose_input_is_drawn(qtbot, window, trained_cyclegan, monkeypatch):
-    import dataclasses
-
-    from studio.engine.models import get_kind
-    from studio.engine.project.folder import Project
-
-    kind = get_kind(Project.open(trained_cyclegan).kind)
-    assert window.open_project(trained_cyclegan)
-    drawable = kind.capabilities.drawable_input
-    assert window.work_tabs.isTabVisible(window.sketch_tab) == drawable
+def test_the_window_shows_the_pad_for_kinds_whose_input_is_drawn(qtbot, window, trained_cyclegan, trained_drawable):
+    assert window.open_project(trained_cyclegan)  # translates, but its input is not a drawing
+    assert not window.work_tabs.isTabVisible(window.sketch_tab)
     window.close_project()
-    # the same project as a kind whose input is a drawing: the Sketch tab appears and draws
-    monkeypatch.setattr(kind, "capabilities", dataclasses.replace(kind.capabilities, drawable_input=True))
-    assert window.open_project(trained_cyclegan)
+    assert window.open_project(trained_drawable)
     assert window.work_tabs.isTabVisible(window.sketch_tab)
     assert window.sketch_panel.controller.model is None  # nothing loaded until the tab is looked at
     window.work_tabs.setCurrentIndex(window.sketch_tab)
     qtbot.waitUntil(lambda: window.sketch_panel.result is not None, timeout=20000)
-    assert window.sketch_panel.canvas.canvas_size == 32
+    assert window.sketch_panel.canvas.canvas_size == SIZE
+    window.close_project()
+    assert not window.work_tabs.isTabVisible(window.sketch_tab)
 
 
 def test_the_wizard_previews_eight_pairs_made_from_one_folder(qtbot, tmp_path, shapes_factory, monkeypatch):

@@ -144,35 +144,59 @@ def live_from_translator(translator, size: int, *, backend: str = "auto", thread
                           threads=threads, step=translator.step, background=translator.data_cfg.background)
 
 
-def training_input(project_dir: Path | str, index: int, size: int) -> np.ndarray:
-    """The `index`-th (wrapping round) input the project's model was trained on, as uint8 (size, size, C):
-    an image of the kind's first folder, fitted as training fitted it. Any thread.
+class TrainingInputs:
+    """The inputs a project's model was trained on, one at a time, for the sketch pad's starting canvas:
+    for a paired kind the input of each pair (made from its picture when the inputs are made, the
+    left half of a side-by-side picture...), for other translating kinds the pictures of their first
+    folder. The folders are prepared as training prepared them, so the dataset cache usually has them.
 
-    Raises UserError when the project's images are not on this computer (a bundled demo trained on
-    generated pictures, or a folder moved away)."""
-    import dataclasses
+    Blocks while it loads (the first `get`): call it off the GUI thread. One thread at a time."""
 
-    from studio.engine.config import config_from_dict
-    from studio.engine.data.dataset import DataConfig, ImageDecodeError, decode_image, scan_folder
-    from studio.engine.models import get_kind
-    from studio.engine.project.folder import Project
+    def __init__(self, project_dir: Path | str, size: int):
+        self.project_dir = Path(project_dir)
+        self.size = int(size)
+        self._inputs = None  # uint8 (N, C, L, L) tensor, once loaded
 
-    project = Project.open(project_dir, clean=False)
-    kind = get_kind(project.kind)
-    data = project.meta.get("data") or {}
-    role = kind.roles[0]
-    folder = Path(str((data.get("folders") or {}).get(role.name, ""))).expanduser()
-    if not folder.is_dir():
-        raise UserError(f"The {role.title.lower()} this model was trained on are not on this computer "
-                        f"({folder}); load an image of your own instead.")
-    files = scan_folder(folder)
-    if not files:
-        raise UserError(f"{folder} holds no images any more; load an image of your own instead.")
-    data_cfg = dataclasses.replace(config_from_dict(DataConfig, data.get("config")), size=size)
-    for k in range(len(files)):  # the next readable one
-        path = files[(index + k) % len(files)]
-        try:
-            return decode_image(path, data_cfg)
-        except ImageDecodeError:
-            continue
-    raise UserError(f"None of the images in {folder} can be read; load an image of your own instead.")
+    def get(self, index: int) -> np.ndarray:
+        """The `index`-th input (wrapping round) as uint8 (size, size, C): the centre of the picture at
+        the size training loaded it (which then cropped at random), as the model saw it.
+
+        Raises UserError when the project's images are not on this computer (a bundled demo trained
+        on generated pictures, or a folder moved away)."""
+        if self._inputs is None:
+            self._inputs = self._load()
+        picture = self._inputs[index % len(self._inputs)].permute(1, 2, 0).numpy()
+        h, w = picture.shape[:2]
+        top, left = max(0, (h - self.size) // 2), max(0, (w - self.size) // 2)
+        return np.ascontiguousarray(picture[top : top + self.size, left : left + self.size])
+
+    def _load(self):
+        from types import SimpleNamespace
+
+        from studio.engine.config import config_from_dict
+        from studio.engine.data.dataset import DataConfig
+        from studio.engine.models import get_kind
+        from studio.engine.project.folder import Project
+
+        project = Project.open(self.project_dir, clean=False)
+        kind = get_kind(project.kind)
+        data = project.meta.get("data") or {}
+        folders = {role: str(folder) for role, folder in (data.get("folders") or {}).items()}
+        roles = kind.roles_for(folders)
+        for role in roles:
+            if not Path(folders[role.name]).expanduser().is_dir():
+                raise UserError(f"The {role.title.lower()} this model was trained on are not on this computer "
+                                f"({folders[role.name]}); load an image of your own instead.")
+        cfg = config_from_dict(kind.config_cls, project.meta.get("model"))
+        data_cfg = kind.load_config(cfg, config_from_dict(DataConfig, data.get("config")))
+        datasets = kind.prepare_datasets(roles, folders, data_cfg, cfg)
+        count = min(len(ds) for ds in datasets.values())
+        first = datasets[roles[0].name].images
+        inputs = []
+        for i in range(count):
+            one = {role: SimpleNamespace(images=ds.images[i : i + 1]) for role, ds in datasets.items()}
+            pairs = kind.example_pairs(cfg, one, 1)
+            if not pairs:  # not a paired kind: the first folder's pictures are its inputs
+                return first
+            inputs.append(torch.from_numpy(pairs[0][0]).permute(2, 0, 1))
+        return torch.stack(inputs)

@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from studio.app.sketch_worker import SketchController, SketchModel, SketchResult
+from studio.app.task_worker import TaskRunner
 from studio.engine.data.decode import IMAGE_EXTENSIONS
-from studio.engine.errors import UserError
 from studio.ui import style
 from studio.ui.sketch.canvas import SketchCanvas
 from studio.ui.sketch.tools import Tool
@@ -142,6 +142,11 @@ class SketchPanel(QWidget):
         layout.addWidget(self.status)
         layout.addLayout(files)
         self._index = 0  # the next training input shown
+        self._inputs = None  # TrainingInputs of the project; used on the task thread only
+        self.inputs_runner = TaskRunner("sketch-inputs", self)
+        self.inputs_runner.finished.connect(self._on_training_input)
+        self.inputs_runner.failed.connect(self._on_training_input_failed)
+        self.inputs_runner.busy_changed.connect(lambda busy: self._update_buttons())
         self._update_buttons()
 
     def _button(self, text: str, slot, tip: str) -> QPushButton:
@@ -197,6 +202,7 @@ class SketchPanel(QWidget):
             self.controller.use_weights(weights, meta)
 
     def shutdown(self) -> None:
+        self.inputs_runner.cancel_and_join()
         self.controller.shutdown()
 
     # ----- tools ------------------------------------------------------------------------------------
@@ -228,7 +234,7 @@ class SketchPanel(QWidget):
         self.redo_button.setEnabled(self.canvas.history.can_redo())
         has_model = self.controller.model is not None
         self.export_button.setEnabled(self.result is not None)
-        self.example_button.setEnabled(self.project is not None)
+        self.example_button.setEnabled(self.project is not None and not self.inputs_runner.busy)
         self.load_button.setEnabled(True)
         self.canvas.setEnabled(True)
         if not has_model and self.project is None:
@@ -287,19 +293,29 @@ class SketchPanel(QWidget):
         return True
 
     def load_training_input(self) -> bool:
-        """Put the next training input of the project on the canvas (undoable)."""
-        if self.project is None:
+        """Put the next input the model was trained on on the canvas (undoable), read on a task thread
+        (the first one prepares the training folders, usually from the dataset cache). False when
+        there is no project or one is being read already."""
+        if self.project is None or self.inputs_runner.busy:
             return False
-        from studio.engine.explore.live_translate import training_input
+        from studio.engine.explore.live_translate import TrainingInputs
 
-        try:
-            picture = training_input(self.project, self._index, self.canvas.canvas_size)
-        except UserError as e:
-            self.status.setText(str(e))
-            return False
+        if self._inputs is None or self._inputs.project_dir != self.project:
+            self._inputs = TrainingInputs(self.project, self.canvas.canvas_size)
+        inputs, index = self._inputs, self._index
         self._index += 1
-        self.canvas.set_picture(picture)
+        self.example_button.setEnabled(False)
+        self.inputs_runner.start(lambda progress, should_cancel: inputs.get(index))
         return True
+
+    def _on_training_input(self, picture) -> None:
+        self._update_buttons()
+        if picture.shape[0] == self.canvas.canvas_size:  # not one of a project closed meanwhile
+            self.canvas.set_picture(picture)
+
+    def _on_training_input_failed(self, message: str) -> None:
+        self._update_buttons()
+        self.status.setText(message)
 
     def _choose_export(self) -> None:
         start = str((self.project / "exports" / "sketch.png") if self.project else Path.home() / "sketch.png")
