@@ -479,7 +479,8 @@ class MainWindow(QMainWindow):
         state = self.controller.state
         busy = self.controller.busy
         self.close_action.setEnabled(has and not busy)
-        self.from_model_action.setEnabled(has and not busy and self.state.step > 0
+        trained = has and (self.state.step > 0 or "imported" in self.state.project.meta)  # an import is step 0
+        self.from_model_action.setEnabled(has and not busy and trained
                                           and get_kind(self.state.project.kind).capabilities.latent_space)
         self.show_folder_action.setEnabled(has)
         self.step_action.setEnabled(self.training_panel.step_button.isEnabled())

@@ -390,6 +390,8 @@ def test_import_reproduces_the_reference_forward_and_runs_nothing(tmp_path, trap
     meta = Project.open(project.root).meta
     assert meta["kind"] == "stylegan" and meta["imported"]["from"].endswith("network-snapshot-000400.pkl")
     assert meta["data"]["folders"] == {}
+    (step, grid), = Project.open(project.root).sample_steps()  # the Samples tab shows the model's pictures
+    assert step == 0 and grid.is_file()
     assert meta["model"]["conv_clamp"] == CFG["conv_clamp"] and meta["model"]["mbstd_group"] == CFG["mbstd"]
 
     gen = load_generator(project.root, device="cpu")  # what the explorer opens

@@ -47,7 +47,14 @@ def _present(source: str | Path) -> bool:
 
 
 def check_folders(project: Project) -> None:
-    """ImagesMissing when any of the project's image folders is gone."""
+    """ImagesMissing when any of the project's image folders is gone; UserError for an imported model,
+    which never had any (models/stylegan/pkl_import.py)."""
+    imported = project.meta.get("imported")
+    if isinstance(imported, dict) and not project.meta.get("data", {}).get("folders"):
+        name = Path(str(imported.get("from", "a model file"))).name
+        raise UserError(f"This project was imported from {name} and has no training images of its own. To train "
+                        f"it on yours, start a new project from it (File ▸ New Project from This Model…, or "
+                        f"'gan-studio train {project.kind} --from {project.root} --data FOLDER').")
     missing = missing_folders(project)
     if missing:
         raise ImagesMissing(missing)

@@ -19,6 +19,7 @@ import torch
 
 from studio.engine.config import RunSettings
 from studio.engine.data.dataset import DataConfig
+from studio.engine.images import make_grid, to_uint8
 from studio.engine.models import get_kind
 from studio.engine.models.stylegan import nets
 from studio.engine.models.stylegan.safe_unpickle import read_network_pickle
@@ -29,6 +30,17 @@ from studio.engine.project.folder import Project
 
 KIND = "stylegan"
 FORMAT = "StyleGAN2-ADA network pickle"
+PREVIEW_PIXELS = 64 * 64 * 64  # the step-0 sample grid: 64 pictures up to 64 px, fewer for larger models
+
+
+@torch.no_grad()
+def _preview(G, cfg: StyleGANConfig, seed: int):
+    """The step-0 sample grid from the fixed noise a fine-tuning run of this project would start with
+    (the trainer's preview noise: seed + 2), so the Samples tab shows the imported model's pictures."""
+    count = max(4, min(cfg.preview_count, PREVIEW_PIXELS // (cfg.size * cfg.size)))
+    z = torch.randn(cfg.preview_count, cfg.z_dim, generator=torch.Generator().manual_seed(seed + 2))[:count]
+    G.eval()
+    return make_grid(to_uint8(torch.cat([G(c) for c in z.split(16)])))
 
 
 def _sha256(path: Path) -> str:
@@ -96,6 +108,7 @@ def import_network_pickle(path: Path | str, out: Path | str, seed: int = 0) -> P
         })
         save_checkpoint(project.checkpoints_dir, 0, tensors,
                         {"kind": KIND, "config": dataclasses.asdict(cfg), "global_step": 0, "imported": True})
+        project.save_samples(0, _preview(G, cfg, seed))
     except BaseException:
         # the folder was absent or empty: leave it as it was
         if created:
