@@ -203,6 +203,34 @@ def test_export_and_training_input(qtbot, pad, tmp_path, trained_drawable):
     assert np.array_equal(pad.canvas.picture(), first)
 
 
+def test_while_training_the_pad_draws_with_the_live_weights(qtbot, pad, trained_drawable):
+    from studio.app.train_worker import GeneratorWeights
+    from studio.engine.config import config_from_dict
+    from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
+    from studio.engine.project.folder import Project
+
+    saved = settled(qtbot, pad)
+    project = Project.open(trained_drawable)
+    tensors, meta = load_checkpoint(list_checkpoints(project.checkpoints_dir)[-1][1])
+    cfg = config_from_dict(DRAWN.config_cls, meta["config"])
+    # the running training's weights: the saved ones, moved on (every weight scaled)
+    state = {k: v * 1.5 if v.is_floating_point() else v for k, v in tensors.items() if k.startswith("G.")}
+    with qtbot.waitSignal(pad.weights_wanted, timeout=2000):
+        pad.set_training(True)
+    pad.set_live_weights(GeneratorWeights(DRAWN.name, cfg, state, 7), project.meta)
+    qtbot.waitUntil(lambda: pad.controller.model is not None and pad.controller.model.live, timeout=20000)
+    pad.canvas.clear()  # a new canvas, translated with them
+    live = settled(qtbot, pad)
+    assert not np.array_equal(live, saved)
+    assert "as it is now" in pad.status.text()
+    with qtbot.waitSignal(pad.weights_wanted, timeout=2000):
+        stroke(pad, [(4, 4), (20, 20)])  # each finished stroke asks for newer weights
+    pad.set_training(False)  # the run saved: back to the newest checkpoint
+    qtbot.waitUntil(lambda: pad.controller.model is not None and not pad.controller.model.live, timeout=20000)
+    pad.canvas.undo()
+    assert np.array_equal(settled(qtbot, pad), saved)
+
+
 def test_the_window_shows_the_pad_for_kinds_whose_input_is_drawn(qtbot, window, trained_cyclegan, trained_drawable):
     assert window.open_project(trained_cyclegan)  # translates, but its input is not a drawing
     assert not window.work_tabs.isTabVisible(window.sketch_tab)
