@@ -115,3 +115,44 @@ def test_no_picker_for_a_model_without_classes(qtbot, folder, tmp_path):
         assert panel.open_class_walk() is None
     finally:
         panel.shutdown()
+
+
+# ----- the wizard -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("counts, on", [({"disc": 20, "lying": 20, "standing": 20}, True),
+                                        ({"disc": 30, "lying": 30, "standing": 4}, False)])
+def test_wizard_lists_the_classes_warns_and_suggests_classes(qtbot, tmp_path, counts, on):
+    from studio.engine.data.dataset import DataConfig
+    from studio.engine.models import get_kind
+    from studio.ui.new_project import NewProjectWizard
+    from studio.ui.widgets.dataset_report_view import DatasetReportView
+
+    data = write_class_folders(tmp_path / "shapes", counts)
+    wizard = NewProjectWizard(device="cpu")
+    qtbot.addWidget(wizard)
+    wizard.show()
+    try:
+        src = wizard.source_page
+        src.kind_radios["dcgan"].setChecked(True)
+        src.fields["data"].set_path(str(data))
+        src.location_field.set_path(str(tmp_path / "projects"))
+        wizard.next()
+        report = wizard.report_page
+        qtbot.waitUntil(report.isComplete, timeout=60_000)
+        view = report.findChild(DatasetReportView)
+        assert "3 classes from sub-folders" in view.issue_titles()
+        top = next(view.issues.topLevelItem(i) for i in range(view.issues.topLevelItemCount())
+                   if view.issues.topLevelItem(i).text(0) == "3 classes from sub-folders")
+        children = [top.child(i).text(0) for i in range(top.childCount())]
+        assert children[:3] == sorted(counts, key=lambda n: (-counts[n], n))
+        assert any("'standing' has fewer than 20 images" in c for c in children) == (not on)
+        wizard.next()
+        page = wizard.settings_page
+        box = page.option_widgets["classes"]
+        assert box.text() == "Use sub-folders as classes" and box.isChecked() == on
+        want = tuple(sorted(counts)) if on else ()
+        request = page.request()
+        assert request.overrides["classes"] is on
+        cfg = get_kind("dcgan").default_config(DataConfig(size=32), report.prepared.datasets, request.overrides)
+        assert cfg.class_names == want
+    finally:
+        wizard.done(0)

@@ -149,6 +149,22 @@ class DatasetReportView(QWidget):
             total = sum(report.ignored.values())
             top = section(f"Ignored {total} file{'s that are not images' if total != 1 else ' that is not an image'}")
             top.setText(1, ", ".join(f"{ext} ×{n}" for ext, n in sorted(report.ignored.items(), key=lambda kv: -kv[1])))
+        if len(report.classes) >= 2:
+            from studio.engine.data.labels import ROOT_CLASS, class_warnings
+
+            warnings = class_warnings(report.classes)
+            top = section(f"{len(report.classes)} classes from sub-folders", style.WARN if warnings else None)
+            top.setToolTip(0, "Each first-level sub-folder is a class; a model trained with classes draws any "
+                              "of them on request")
+            for name, n in sorted(report.classes.items(), key=lambda kv: (-kv[1], kv[0])):
+                item = QTreeWidgetItem(top, [name, f"{n:,} image{'s' if n != 1 else ''}"])
+                if name == ROOT_CLASS:
+                    item.setToolTip(0, "Images directly in the folder form a class of their own")
+            for w in warnings:
+                item = QTreeWidgetItem(top, [w, ""])
+                item.setFirstColumnSpanned(True)
+                item.setForeground(0, QBrush(style.WARN))
+            top.setExpanded(True)
         if self.issues.topLevelItemCount() == 0:
             section("Nothing to worry about", style.OK)
 
