@@ -159,7 +159,9 @@ class StyleGANTrainer(LatentTrainer):
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         """DiffAugment on each image with probability p (ADA's strength), drawn from the run's RNG."""
-        if not self.cfg.diffaugment:
+        if not self.cfg.diffaugment or self.ada_p <= 0:
+            # p = 0 (where ADA starts, and stays while D does not overfit): no image would be picked,
+            # so none is augmented and nothing is drawn (every process sees the same p)
             return x
         aug = diff_augment(x, self.rng)
         if self.ada_p >= 1:
