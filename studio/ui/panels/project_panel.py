@@ -70,14 +70,14 @@ class ProjectPanel(QWidget):
         self.from_model_button = QPushButton("New project from this model…")
         self.from_model_button.setToolTip("Start a project that fine-tunes this model on other images")
         self.from_model_button.clicked.connect(self.new_from_model_requested)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.from_model_button)
-        row.addWidget(self.folder_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 10)
         layout.addWidget(self.text, 1)
-        layout.addLayout(row)
+        for button in (self.from_model_button, self.folder_button):  # one a row: side by side they widen the dock
+            row = QHBoxLayout()
+            row.addStretch(1)
+            row.addWidget(button)
+            layout.addLayout(row)
         self.set_project(None)
 
     def set_project(self, project: Project | None) -> None:
