@@ -261,7 +261,7 @@ def test_never_overwrites_the_originals(tmp_path):
         t.translate_files([tmp_path / "photos"], tmp_path / "photos")
     with pytest.raises(UserError, match="would overwrite"):
         t.translate_files([tmp_path / "photos" / "pic0.png"], tmp_path / "photos")
-    with pytest.raises(UserError, match="input not found"):
+    with pytest.raises(UserError, match="Input not found"):
         t.translate_files([tmp_path / "missing"], tmp_path / "out")
 
 

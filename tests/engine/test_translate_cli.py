@@ -91,7 +91,7 @@ def test_user_errors_exit_2_with_one_line(trained, tmp_path, capsys):
     _user_error(["translate", str(tmp_path / "nothing"), str(pic), "--out", str(tmp_path / "o")], capsys,
                 "does not exist")
     _user_error(["translate", proj, str(tmp_path / "missing.png"), "--out", str(tmp_path / "o")], capsys,
-                "input not found")
+                "Input not found")
     _user_error(["translate", proj, str(pic), "--out", str(tmp_path / "o"), "--tile", "8"], capsys,
                 "at least 32")
     _user_error(["translate", proj, str(pic), "--out", str(tmp_path)], capsys, "would overwrite")

@@ -474,10 +474,11 @@ def plan_outputs(inputs: Sequence[Path | str], out_dir: Path | str) -> list[tupl
     for item in inputs:
         p = Path(os.path.abspath(Path(item).expanduser()))
         if not p.exists():
-            raise UserError(f"input not found: {p}")
+            raise UserError(f"Input not found: {p}.")
         if p.is_dir():
             if p.resolve() == out_real:
-                raise UserError(f"--out {out_dir} is the input folder itself; choose another folder for the results")
+                raise UserError(f"The output folder {out_dir} is the input folder itself; choose another folder "
+                                "for the results.")
             # Earlier results inside the input folder are not inputs (running twice would translate them).
             files = [f for f in scan_folder(p) if not f.resolve().is_relative_to(out_real)]
             pairs = [(f, out_dir / f.relative_to(p)) for f in files]
@@ -485,7 +486,7 @@ def plan_outputs(inputs: Sequence[Path | str], out_dir: Path | str) -> list[tupl
             pairs = [(p, out_dir / p.name)]
         for src, dst in pairs:
             if dst.resolve() == src.resolve():
-                raise UserError(f"translating {src} would overwrite it; choose another --out folder")
+                raise UserError(f"Translating {src} would overwrite it; choose another output folder.")
             key = dst.resolve()
             if key in taken:
                 jobs.append((src, dst, f"same output name as {taken[key]}"))
