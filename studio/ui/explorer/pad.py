@@ -581,7 +581,7 @@ class LatentPadView(QWidget):
         groups = (groups,) if isinstance(groups, str) and groups else tuple(groups or ())
         if item is not None:
             self._set_mix_item(item)
-        i = self.mix_combo.findData(groups[:1]) if groups else 0
+        i = self.mix_combo.findText(f"{groups[0]} styles") if groups else 0
         self.mix_combo.setCurrentIndex(max(0, i))
         self._on_mix()
 
