@@ -87,6 +87,11 @@ class Persistent:
         return sys.modules["torch_utils.persistence"]._reconstruct_persistent_obj, (meta,)
 
 
+def _up(cfg) -> list[int]:
+    """The generator's block resolutions, 4 up to the size."""
+    return [2**i for i in range(2, int(math.log2(cfg["size"])) + 1)]
+
+
 def _weights(seed: int, cfg=CFG) -> dict[str, torch.Tensor]:
     """Known weights under the reference's names (G.*, D.*), drawn from a seed."""
     g = torch.Generator().manual_seed(seed)
@@ -95,14 +100,14 @@ def _weights(seed: int, cfg=CFG) -> dict[str, torch.Tensor]:
     def rnd(name, *shape, scale=1.0, offset=0.0):
         W[name] = torch.randn(shape, generator=g) * scale + offset
 
-    ch = {r: min(cfg["channel_base"] // r, cfg["channel_max"]) for r in (4, 8, 16, 32)}
+    ch = {r: min(cfg["channel_base"] // r, cfg["channel_max"]) for r in _up(cfg)}
     dims = [cfg["z_dim"]] + [cfg["w_dim"]] * cfg["layers"]
     for i in range(cfg["layers"]):
         rnd(f"G.mapping.fc{i}.weight", dims[i + 1], dims[i], scale=1 / cfg["lr_mul"])
         rnd(f"G.mapping.fc{i}.bias", dims[i + 1], scale=3.0)
     rnd("G.mapping.w_avg", cfg["w_dim"], scale=0.3)
     rnd("G.synthesis.b4.const", ch[4], 4, 4)
-    for r in (4, 8, 16, 32):
+    for r in _up(cfg):
         convs = ("conv1",) if r == 4 else ("conv0", "conv1")
         for conv in convs:
             cin = ch[r] if (conv == "conv1" or r == 4) else ch[r // 2]
@@ -121,7 +126,7 @@ def _weights(seed: int, cfg=CFG) -> dict[str, torch.Tensor]:
     top = cfg["size"]
     rnd(f"D.b{top}.fromrgb.weight", ch[top], cfg["channels"], 1, 1)
     rnd(f"D.b{top}.fromrgb.bias", ch[top], scale=0.1)
-    for r in (32, 16, 8):
+    for r in _up(cfg)[:0:-1]:
         rnd(f"D.b{r}.conv0.weight", ch[r], ch[r], 3, 3)
         rnd(f"D.b{r}.conv0.bias", ch[r], scale=0.1)
         rnd(f"D.b{r}.conv1.weight", ch[r // 2], ch[r], 3, 3)
@@ -158,7 +163,7 @@ def _networks(W, src, easy, cfg=CFG, g_ema_offset=0.0):
                          modules=[(f"fc{i}", fc(f"G.mapping.fc{i}", cfg["lr_mul"], "lrelu"))
                                   for i in range(cfg["layers"])])
     blocks = []
-    for r in (4, 8, 16, 32):
+    for r in _up(cfg):
         mods = []
         for c in (("conv1",) if r == 4 else ("conv0", "conv1")):
             p = f"G.synthesis.b{r}.{c}"
@@ -177,7 +182,7 @@ def _networks(W, src, easy, cfg=CFG, g_ema_offset=0.0):
                                     conv_clamp=cfg["conv_clamp"], architecture="skip"))
     G = Persistent("Generator", src, modules=[("synthesis", synthesis), ("mapping", mapping)], init_kwargs=kw)
     dblocks = []
-    for r in (32, 16, 8):
+    for r in _up(cfg)[:0:-1]:
         mods = [("fromrgb", conv(f"D.b{r}.fromrgb"))] if r == cfg["size"] else []
         mods += [("conv0", conv(f"D.b{r}.conv0")), ("conv1", conv(f"D.b{r}.conv1")),
                  ("skip", conv(f"D.b{r}.skip", ("weight",)))]
@@ -194,7 +199,7 @@ def _networks(W, src, easy, cfg=CFG, g_ema_offset=0.0):
     return G, D
 
 
-def write_network_pickle(path, marker, W, extra=None, protocol=4):
+def write_network_pickle(path, marker, W, extra=None, protocol=4, cfg=CFG):
     """A network pickle as stylegan2-ada-pytorch's training loop writes it (G, D, G_ema, augment_pipe,
     training_set_kwargs), its G_ema's weights those of `W` and G's slightly different."""
     saved = {k: sys.modules.get(k) for k in TRAP_MODULES}
@@ -202,8 +207,8 @@ def write_network_pickle(path, marker, W, extra=None, protocol=4):
     try:
         easy = sys.modules["dnnlib.util"].EasyDict
         src = _trap_source(marker)
-        G, D = _networks(W, src, easy, g_ema_offset=0.0)
-        G_live, _ = _networks(W, src, easy, g_ema_offset=0.01)
+        G, D = _networks(W, src, easy, cfg, g_ema_offset=0.0)
+        G_live, _ = _networks(W, src, easy, cfg, g_ema_offset=0.01)
         pipe = Persistent("AugmentPipe", src, buffers=[("p", torch.tensor(0.25))],
                           attrs={"xflip": 1.0, "imgfilter_bands": np.array([1.0, 1.0, 1.0, 1.0])})
         data = {"G": G_live, "D": D, "G_ema": G, "augment_pipe": pipe,
@@ -293,7 +298,7 @@ def reference_G(W, z, cfg=CFG, psi=1.0):
     clamp = cfg["conv_clamp"]
     x = img = None
     wi = 0
-    for r in (4, 8, 16, 32):
+    for r in _up(cfg):
         p = f"G.synthesis.b{r}"
         if r == 4:
             x = W[f"{p}.const"][None].repeat(len(z), 1, 1, 1)
@@ -329,7 +334,7 @@ def reference_D(W, img, cfg=CFG):
                         clamp * gain if (use_clamp and clamp is not None) else None)
 
     x = conv(f"D.b{cfg['size']}.fromrgb", img)
-    for r in (32, 16, 8):
+    for r in _up(cfg)[:0:-1]:
         y = conv(f"D.b{r}.skip", x, down=2, act="linear", gain=math.sqrt(0.5), bias=False, use_clamp=False)
         x = conv(f"D.b{r}.conv0", x)
         x = conv(f"D.b{r}.conv1", x, down=2, gain=math.sqrt(0.5))
@@ -416,6 +421,20 @@ def test_import_reproduces_the_reference_forward_and_runs_nothing(tmp_path, trap
     img = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         assert torch.allclose(D(img), reference_D(weights, img).squeeze(1), atol=1e-4, rtol=1e-4)
+
+
+def test_a_1024_px_model_imports(tmp_path, trap):
+    """The size of the community's FFHQ and MetFaces models (narrow here, so the test stays small)."""
+    cfg = {**CFG, "size": 1024, "channel_base": 2048, "channel_max": 8, "conv_clamp": None}
+    W = _weights(11, cfg)
+    pkl = tmp_path / "ffhq-like.pkl"
+    write_network_pickle(pkl, trap, W, cfg=cfg)
+    gen = load_generator(import_network_pickle(pkl, tmp_path / "big").root, device="cpu")
+    z = torch.randn(2, cfg["z_dim"], generator=torch.Generator().manual_seed(1))
+    want = reference_G(W, z, cfg)
+    assert want.shape == (2, 3, 1024, 1024)
+    assert torch.allclose(gen.G.synthesis(gen.G.mapping(z)), want, atol=2e-5, rtol=1e-4)
+    assert not trap.exists()
 
 
 def test_reader_returns_plain_data(tmp_path, trap, weights):

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-SIZES = (32, 64, 128, 256, 512)
+SIZES = (32, 64, 128, 256, 512, 1024)  # 1024: StyleGAN2-ADA models imported at it (FFHQ, MetFaces)
 LRELU_GAIN = math.sqrt(2)  # keeps activations' magnitude through leaky ReLU (as the reference's bias_act)
 _FIR_1D = torch.tensor([1.0, 3.0, 3.0, 1.0])
 FIR_4x4 = torch.outer(_FIR_1D, _FIR_1D) / 64  # the reference's resampling filter (sums to 1)

@@ -30,14 +30,14 @@ from studio.engine.project.folder import Project
 
 KIND = "stylegan"
 FORMAT = "StyleGAN2-ADA network pickle"
-PREVIEW_PIXELS = 64 * 64 * 64  # the step-0 sample grid: 64 pictures up to 64 px, fewer for larger models
+PREVIEW_PIXELS = 64 * 64 * 64  # the step-0 sample grid: 64 pictures up to 64 px, fewer above (one at 512 px and up)
 
 
 @torch.no_grad()
 def _preview(G, cfg: StyleGANConfig, seed: int):
     """The step-0 sample grid from the fixed noise a fine-tuning run of this project would start with
     (the trainer's preview noise: seed + 2), so the Samples tab shows the imported model's pictures."""
-    count = max(4, min(cfg.preview_count, PREVIEW_PIXELS // (cfg.size * cfg.size)))
+    count = max(1, min(cfg.preview_count, PREVIEW_PIXELS // (cfg.size * cfg.size)))
     z = torch.randn(cfg.preview_count, cfg.z_dim, generator=torch.Generator().manual_seed(seed + 2))[:count]
     G.eval()
     return make_grid(to_uint8(torch.cat([G(c) for c in z.split(16)])))
