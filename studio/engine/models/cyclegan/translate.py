@@ -361,6 +361,8 @@ class Translator:
         # Tiles start on multiples of the net's total stride: shifted by anything else, a strided
         # network samples a different pixel grid and the tile would not match its neighbours.
         overlap = min(overlap, th // 2, tw // 2) // self.multiple * self.multiple
+        if overlap == 0 and min(th, tw) >= 2 * self.multiple:  # a deep net's stride: overlap by one step at least
+            overlap = self.multiple
         margin = int(overlap * self.margin)
         ys, xs = tile_starts(hp, th, overlap), tile_starts(wp, tw, overlap)
         out = torch.zeros(1, c, hp, wp, device=x.device)
