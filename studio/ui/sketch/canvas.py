@@ -14,7 +14,10 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPen, QPointingDevice, QShortcut
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from studio.ui import style
 from studio.ui.sketch.tools import PAPER, History, Tool, blank, draw_segment, flood_fill, from_array, to_array
+
+MARGIN = 16  # around the picture, as the image view beside it leaves: both then enlarge by the same factor
 
 
 class SketchCanvas(QWidget):
@@ -114,7 +117,8 @@ class SketchCanvas(QWidget):
         factor (every canvas pixel the same size on screen, and the same size as the result's beside
         it, which the image view enlarges by whole numbers too); smaller than the canvas only when
         the widget is."""
-        room = min(self.width(), self.height())
+        pad = MARGIN if min(self.width(), self.height()) > 2 * MARGIN + self.canvas_size else 0
+        room = min(self.width(), self.height()) - 2 * pad
         n = self.canvas_size
         side = room // n * n if room >= n else room
         return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
@@ -218,7 +222,7 @@ class SketchCanvas(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
         p = QPainter(self)
-        p.fillRect(self.rect(), QColor(48, 48, 52))
+        p.fillRect(self.rect(), style.CANVAS)
         r = self.picture_rect()
         # Crisp pixels: the canvas is what the model sees, and a smooth enlargement would hide that.
         p.drawImage(r, self._image)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWi
 from studio.ui import style
 from studio.ui.qimage import to_qimage
 
-CELL = 112  # px on screen per picture: small pictures enlarged (crisp), large ones reduced (smooth)
+CELL = 96  # px on screen per picture: small pictures enlarged (crisp), large ones reduced (smooth)
 COLUMNS = 2  # pairs per row: with input and target side by side, four pictures across
 
 
