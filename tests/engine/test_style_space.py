@@ -1,6 +1,9 @@
 """The explorer in W: GeneratorModel's style-space API, layer groups, style mixing, truncation
 towards w_avg, GANSpace directions in W, and (with a trained model) what each layer group carries."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -160,3 +163,134 @@ def test_latent_spaces_map_seeds_and_truncate_towards_their_centre():
     avg = samples[:16].mean(axis=0)
     assert np.linalg.norm(w_sp.to_typical(avg) - w_sp.mean) == pytest.approx(w_sp.typical, rel=1e-4)
     assert w_sp.amount_limit(np.zeros(128)) == 1.0
+
+
+# ----- with trained models: what the layer groups carry, arithmetic and directions in W ---------------------
+DATA = Path(__file__).resolve().parent / "data"
+CACHED = DATA / "style_faces_32"  # made by scripts/make_style_faces.py (too long to train in a test)
+DEMO = Path(__file__).resolve().parents[2] / "models" / "demo-faces"
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    from tests.engine.attribute_classifier import train_classifier
+
+    return train_classifier(32, seed=0)  # ~30 s on one free core, cached for the whole test process
+
+
+@pytest.fixture(scope="module")
+def faces_model():
+    """The cached style-based model of the procedural faces (32 px, small preset)."""
+    from safetensors.torch import load_file
+
+    from studio.engine.config import config_from_dict
+
+    if not CACHED.with_suffix(".safetensors").exists():
+        pytest.skip(f"{CACHED.name}.safetensors is missing: make it with scripts/make_style_faces.py")
+    kind = get_kind("stylegan")
+    info = json.loads(CACHED.with_suffix(".json").read_text())
+    state = {k: v.float() for k, v in load_file(str(CACHED.with_suffix(".safetensors"))).items()}
+    return GeneratorModel(config_from_dict(kind.config_cls, info["config"]), state, step=info["step"], kind=kind)
+
+
+def _background(pictures: np.ndarray) -> np.ndarray:
+    """Mean colour of the two top corners (4 x 4 px each at 32 px): the portrait's background."""
+    x = pictures.astype(np.float32)
+    k = max(1, x.shape[1] // 8)
+    return np.concatenate([x[:, :k, :k], x[:, :k, -k:]], axis=1).reshape(len(x), -1, 3).mean(axis=1)
+
+
+def _mixing_pairs(model, classifier, count=600, pairs=150, seed=123):
+    """Pairs (A, B) of confident faces that differ in hair length and clearly in background colour."""
+    from tests.engine.attribute_classifier import predict
+
+    ws = model.to_ws(torch.randn(count, model.z_dim, generator=torch.Generator().manual_seed(seed)).numpy())
+    pictures = model.generate_w(ws)
+    p = predict(classifier, pictures)
+    hair, bg = p["long_hair"] > 0.5, _background(pictures)
+    sure = np.flatnonzero((p["face"] > 0.9) & ((p["long_hair"] < 0.1) | (p["long_hair"] > 0.9)))
+    if len(sure) < count // 4:
+        pytest.skip(f"only {len(sure)} of {count} cached samples read as faces: the style-based networks changed "
+                    "since the cache was made; rerun scripts/make_style_faces.py")
+    rng = np.random.default_rng(0)
+    a_idx, b_idx = [], []
+    while len(a_idx) < pairs:
+        a, b = rng.choice(sure, 2, replace=False)
+        if hair[a] != hair[b] and np.linalg.norm(bg[a] - bg[b]) > 40:
+            a_idx.append(a)
+            b_idx.append(b)
+    return ws, pictures, p, np.array(a_idx), np.array(b_idx)
+
+
+@pytest.mark.timeout(600)
+def test_coarse_styles_carry_shape_and_fine_styles_carry_colour(faces_model, classifier):
+    """Style mixing on the procedural faces: A's coarse styles with B's others draw A's hair length
+    (a shape) in B's background colour; A's fine styles with B's others draw B's hair in A's colours."""
+    from tests.engine.attribute_classifier import predict
+
+    m = faces_model
+    ws, pictures, p, a, b = _mixing_pairs(m, classifier)
+    hair, bg = p["long_hair"] > 0.5, _background(pictures)
+
+    def read(groups):
+        mixed = m.generate_w(m.mix(ws[a], ws[b], groups))
+        q = predict(classifier, mixed)
+        c = _background(mixed)
+        shape_from_a = ((q["long_hair"] > 0.5) == hair[a]).mean()
+        colour_from_b = (np.linalg.norm(c - bg[b], axis=1) < np.linalg.norm(c - bg[a], axis=1)).mean()
+        return float((q["face"] > 0.5).mean()), float(shape_from_a), float(colour_from_b)
+
+    faces, shape, colour = read("coarse")
+    print(f"\nA's coarse + B's rest: faces {faces:.0%}, A's hair length {shape:.0%}, B's background {colour:.0%}")
+    assert faces >= 0.8 and shape >= 0.7 and colour >= 0.7
+    faces, shape, colour = read("fine")
+    print(f"A's fine + B's rest: faces {faces:.0%}, A's hair length {shape:.0%}, B's background {colour:.0%}")
+    assert faces >= 0.8 and shape <= 0.3 and colour <= 0.3  # B's shape, A's colours
+
+
+def _w_arithmetic_and_direction(model, classifier, exemplars=16, trials=100):
+    """The bundled-demo figures in W: glasses + long hair from avg(glasses, short) - avg(short) +
+    avg(long), rescaled to a typical distance from w_avg; and a glasses direction (mean w of faces
+    with glasses - without) put on faces without."""
+    from studio.engine.explore import latent as L
+    from tests.engine.attribute_classifier import predict
+
+    space = model.latent_space("w")
+    w = space.random_latents(31337, 2000)
+    p = predict(classifier, model.generate_w(w))
+    sure, g, h = p["face"] > 0.9, p["glasses"], p["long_hair"]
+    pools = [np.flatnonzero(sure & (g > 0.95) & (h < 0.05)), np.flatnonzero(sure & (g < 0.05) & (h < 0.05)),
+             np.flatnonzero(sure & (g < 0.05) & (h > 0.95))]
+    assert min(len(x) for x in pools) >= 3 * exemplars, [len(x) for x in pools]
+    rng = np.random.default_rng(0)
+    results, bases = [], []
+    for _ in range(trials):
+        x, y, z = (tuple(w[rng.choice(pool, exemplars, replace=False)]) for pool in pools)
+        results.append(space.to_typical(L.combine([L.Slot(1, x), L.Slot(-1, y), L.Slot(1, z)])))
+        bases.append(space.to_typical(L.mean_latent(z)))
+    q = predict(classifier, model.generate_w(np.stack(results)))
+    both = float(((q["face"] > 0.5) & (q["glasses"] > 0.5) & (q["long_hair"] > 0.5)).mean())
+    base = float((predict(classifier, model.generate_w(np.stack(bases)))["glasses"] > 0.5).mean())
+    half = len(w) // 2  # the direction from one half, tried on the other
+    d = L.difference(w[:half][sure[:half] & (g[:half] > 0.9)], w[:half][sure[:half] & (g[:half] < 0.1)])
+    without = w[half:][sure[half:] & (g[half:] < 0.2)][:200]
+    added = float((predict(classifier, model.generate_w(L.apply_direction(without, d, 1.0)))["glasses"] > 0.5).mean())
+    removed = float((predict(classifier, model.generate_w(L.apply_direction(without, d, -1.0)))["glasses"] > 0.5)
+                    .mean())
+    return both, base, added, removed
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.skipif(not DEMO.is_dir(), reason="models/demo-faces missing")
+def test_arithmetic_and_directions_in_w_on_the_bundled_demo(classifier):
+    from studio.engine.explore.generator import load_generator
+
+    model = load_generator(DEMO, device="cpu")
+    if "w" not in model.spaces:
+        pytest.skip(f"the bundled faces demo is a {model.kind.title} model, which has no W "
+                    "(scripts/make_demo_models.py decides its kind)")
+    both, base, added, removed = _w_arithmetic_and_direction(model, classifier)
+    print(f"\nin W: glasses + long hair in {both:.0%} of 100 trials (the long-hair slot alone: glasses in {base:.0%}); "
+          f"glasses direction +1: {added:.0%} wear them, -1: {removed:.0%}")
+    assert both >= 0.8 and base <= 0.1  # the DCGAN demo's figure in z: 81% (tests/engine/test_bundled_models.py)
+    assert added >= 0.75 and removed <= 0.05
