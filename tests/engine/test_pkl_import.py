@@ -488,6 +488,28 @@ def test_hand_written_malicious_pickles_are_refused(tmp_path):
             read_network_pickle(pkl)
 
 
+class _Giant:
+    """A tensor claiming 10^12 elements over a one-element storage (stride 0)."""
+
+    def __reduce__(self):
+        return torch._utils._rebuild_tensor_v2, (torch.zeros(1).storage(), 0, (10**12,), (0,), False, OrderedDict())
+
+
+@pytest.mark.filterwarnings("ignore:TypedStorage is deprecated")
+def test_small_files_cannot_pose_as_huge_data(tmp_path):
+    pkl = tmp_path / "giant.pkl"
+    pkl.write_bytes(pickle.dumps({"G_ema": _Giant()}))
+    with pytest.raises(PickleRefused, match="impossible layout"):
+        read_network_pickle(pkl)
+    laughs = []
+    for _ in range(60):  # 2^60 values once shared references are expanded, in a few hundred bytes
+        laughs = [laughs, laughs]
+    pkl.write_bytes(pickle.dumps({"G_ema": laughs}))
+    assert pkl.stat().st_size < 2000
+    with pytest.raises(PickleRefused, match="far more values"):
+        read_network_pickle(pkl)
+
+
 def test_unsupported_networks_are_refused_with_a_reason(tmp_path, trap, weights):
     pkl = tmp_path / "sg3.pkl"
     extra_w = dict(weights)

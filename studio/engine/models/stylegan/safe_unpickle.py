@@ -25,6 +25,7 @@ import io
 import math
 import pickle
 import struct
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,10 @@ _NUMPY_DTYPES = {"b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C  # torch.serialization.MAGIC_NUMBER
 _LEGACY_PROTOCOL = 1001
 MAX_DEPTH = 64  # nesting of modules/containers walked when turning the result into plain data
+# Values visited turning the result into plain data: a network pickle has thousands; shared references
+# (a list holding the same list ten times, ten levels deep) would otherwise expand without end.
+MAX_NODES = 200_000
+_visits = threading.local()
 
 
 class PickleRefused(UserError):
@@ -170,14 +175,16 @@ def _rebuild_tensor(storage: object, offset: object, size: object, stride: objec
     if not isinstance(storage, _Storage) or storage.data is None:
         raise PickleRefused("A tensor in the file does not refer to stored numbers.")
     size, stride = _check_shape(tuple(size)), _check_shape(tuple(stride))
-    if not isinstance(offset, int) or offset < 0 or len(size) != len(stride):
+    if not isinstance(offset, int) or offset < 0 or len(size) != len(stride) or math.prod(size) > storage.numel:
+        # more elements than stored would mean overlapping views: a tiny file posing as a huge tensor
         raise PickleRefused("A tensor in the file has an impossible layout.")
     last = offset + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else offset - 1
     if last >= storage.numel:
         raise PickleRefused("A tensor in the file reaches past the numbers stored for it.")
     if not all(size):
         return _TensorBox(torch.zeros(size, dtype=storage.dtype))
-    return _TensorBox(torch.as_strided(storage.data, size, stride, offset).clone())
+    # a view: tensors sharing a storage cost its bytes once (the mapping copies what it uses)
+    return _TensorBox(torch.as_strided(storage.data, size, stride, offset))
 
 
 def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None):
@@ -339,10 +346,17 @@ def _read_legacy_storage(blob: bytes) -> _Storage:
 
 
 # ----- turning the unpickled objects into plain data ----------------------------------------------------
+def _visit() -> None:
+    _visits.count = getattr(_visits, "count", 0) + 1
+    if _visits.count > MAX_NODES:
+        raise PickleRefused("The file holds far more values than a network pickle; it was not read further.")
+
+
 def _plain(value: object, depth: int = 0) -> object:
     """Boxes -> tensors / arrays, persistent objects -> NetworkRecord, containers -> dict/list/tuple."""
     if depth > MAX_DEPTH:
         raise PickleRefused("The file nests its data too deeply to be a network pickle.")
+    _visit()
     if isinstance(value, _TensorBox):
         return value.tensor
     if isinstance(value, _ArrayBox):
@@ -382,6 +396,7 @@ def _walk(state: dict, prefix: str, tensors: dict, attrs: dict, modules: dict, d
     """A torch module's __dict__: parameters and buffers into `tensors`, sub-modules recursively."""
     if depth > MAX_DEPTH:
         raise PickleRefused("The file nests its networks too deeply to be a network pickle.")
+    _visit()
     for group in ("_parameters", "_buffers"):
         for name, value in (state.get(group) or {}).items():
             if value is None:
@@ -422,6 +437,7 @@ def read_network_pickle(path: Path | str) -> dict[str, object]:
         raise UserError(f"{path} cannot be read ({e.strerror}).") from None
     if blob[:2] == b"PK":
         raise PickleRefused(f"{path.name} is a torch.save archive, not a StyleGAN2-ADA network pickle.")
+    _visits.count = 0
     data = _plain(_load(io.BytesIO(blob)))
     if not isinstance(data, dict):
         raise PickleRefused(f"{path.name} holds a {type(data).__name__}, not the dict a network pickle holds.")

@@ -131,7 +131,7 @@ def _take(src: dict[str, torch.Tensor], used: set[str], name: str) -> torch.Tens
     if name not in src:
         raise PickleRefused(f"The network has no '{name}', which a StyleGAN2-ADA network of its size has.")
     used.add(name)
-    return src[name].detach().float().clone()
+    return src[name].detach().float()  # a view of the file's bytes (copied once shapes are checked)
 
 
 def _generator_state(G: NetworkRecord, size: int, ours: dict[str, torch.Tensor], notes: list[str]) -> dict:
@@ -142,11 +142,14 @@ def _generator_state(G: NetworkRecord, size: int, ours: dict[str, torch.Tensor],
     # Equalized learning rate: the layer uses weight * lr / sqrt(in); our multiplier is fixed, so the
     # stored values are scaled to give the same effective weights (exact in the forward pass).
     ratio = lr / OUR_MAPPING_LR
-    i = 0
-    while f"mapping.fc{i}.weight" in src:
-        out[f"mapping.fcs.{i}.weight"] = _take(src, used, f"mapping.fc{i}.weight") * ratio
-        out[f"mapping.fcs.{i}.bias"] = _take(src, used, f"mapping.fc{i}.bias") * ratio
-        i += 1
+    layers = sum(1 for k in ours if k.startswith("mapping.fcs.") and k.endswith(".weight"))
+    for i in range(layers):  # more in the file: _check_all_used says so
+        for p in ("weight", "bias"):
+            t, ref = _take(src, used, f"mapping.fc{i}.{p}"), ours[f"mapping.fcs.{i}.{p}"]
+            if t.shape != ref.shape:  # before any arithmetic on what the file claims
+                raise PickleRefused(f"The generator's mapping layer {i} is {tuple(t.shape)}, the matching network "
+                                    f"needs {tuple(ref.shape)}.")
+            out[f"mapping.fcs.{i}.{p}"] = t * ratio
     if "mapping.w_avg" in src:
         out["mapping.w_avg"] = _take(src, used, "mapping.w_avg")
     else:
