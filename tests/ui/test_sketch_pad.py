@@ -241,6 +241,10 @@ def test_the_window_shows_the_pad_for_kinds_whose_input_is_drawn(qtbot, window, 
     window.work_tabs.setCurrentIndex(window.sketch_tab)
     qtbot.waitUntil(lambda: window.sketch_panel.result is not None, timeout=20000)
     assert window.sketch_panel.canvas.canvas_size == SIZE
+    # beside the docks on a 1280 px laptop screen (the toolbar row is the widest part)
+    from studio.ui.main_window import DOCK_WIDTH
+
+    assert window.sketch_panel.minimumSizeHint().width() <= 1280 - DOCK_WIDTH
     window.close_project()
     assert not window.work_tabs.isTabVisible(window.sketch_tab)
 
