@@ -50,6 +50,8 @@ class DemoActions(QObject):
         opened = window.open_project(root)
         if opened and which == "faces":  # the faces demo is there to be explored
             window.work_tabs.setCurrentIndex(window.explore_tab)
+        elif opened and which == "sketch":  # and the sketch demo to be drawn on
+            window.work_tabs.setCurrentIndex(window.sketch_tab)
         return opened
 
     def draw_images(self, which: str) -> None:

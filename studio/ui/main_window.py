@@ -263,6 +263,12 @@ class MainWindow(QMainWindow):
         self.demo_scenes_action = self._action("Open Demo: Day and Night (CycleGAN)",
                                                lambda: self.demos.open_project("scenes"),
                                                tip="A copy of the bundled day/night translation model")
+        self.demo_sketch_action = self._action("Open Demo: Sketch to Face (pix2pix)",
+                                               lambda: self.demos.open_project("sketch"),
+                                               tip="A copy of the bundled sketch-to-face model, ready to draw on")
+        from studio.engine.project.demos import demo_available
+
+        self.demo_sketch_action.setVisible(demo_available("sketch"))  # bundled when scripts/make_demo_models.py made it
         h = mb.addMenu("&Help")
         self.guide_action = self._action("Guide (README)", self._open_guide, S.HelpContents,
                                          "Open the guide to GAN Studio shipped with it")
@@ -272,6 +278,7 @@ class MainWindow(QMainWindow):
         h.addSeparator()
         h.addAction(self.demo_faces_action)
         h.addAction(self.demo_scenes_action)
+        h.addAction(self.demo_sketch_action)
         h.addSeparator()
         h.addAction(self.about_action)
 

@@ -298,3 +298,28 @@ def test_the_wizard_previews_eight_pairs_made_from_one_folder(qtbot, tmp_path, s
     assert control.currentData() == "edges" and not control.isEnabled()
     assert page.request().overrides[made.name] == "edges"
     wizard.reject()
+
+
+def test_help_opens_the_sketch_demo_on_its_pad(qtbot, tmp_path, trained_drawable, monkeypatch):
+    import shutil
+
+    from studio.ui.main_window import MainWindow
+
+    models = tmp_path / "models"
+    shutil.copytree(trained_drawable, models / "demo-sketch")  # standing in for the bundled demo
+    monkeypatch.setenv("GAN_STUDIO_MODELS", str(models))
+    monkeypatch.setenv("GAN_STUDIO_DATA", str(tmp_path / "data"))
+    w = MainWindow(device="cpu", remember_layout=False)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.demo_sketch_action.isVisible()
+    w.demo_sketch_action.trigger()
+    assert w.state.project is not None and w.state.project.root.is_relative_to(tmp_path / "data")  # a copy
+    assert w.work_tabs.currentIndex() == w.sketch_tab
+    qtbot.waitUntil(lambda: w.sketch_panel.result is not None, timeout=30000)
+    w.close()
+    monkeypatch.setenv("GAN_STUDIO_MODELS", str(tmp_path / "nothing"))
+    w2 = MainWindow(device="cpu", remember_layout=False)
+    qtbot.addWidget(w2)
+    assert not w2.demo_sketch_action.isVisible()  # no bundled sketch demo: no menu entry leading nowhere
+    w2.close()
