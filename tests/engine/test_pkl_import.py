@@ -524,6 +524,9 @@ def test_unsupported_networks_are_refused_with_a_reason(tmp_path, trap, weights)
         G2, _ = _networks(weights, "", easy)
         G2.init_kwargs["c_dim"] = 10
         (tmp_path / "cond.pkl").write_bytes(pickle.dumps({"G_ema": G2}))
+        G3, _ = _networks(weights, "", easy)
+        G3.init_kwargs["w_dim"] = 10**9  # would allocate 10^18 weights if believed
+        (tmp_path / "huge.pkl").write_bytes(pickle.dumps({"G_ema": G3}))
     finally:
         for k, v in saved.items():
             sys.modules.pop(k, None) if v is None else sys.modules.__setitem__(k, v)
@@ -531,6 +534,8 @@ def test_unsupported_networks_are_refused_with_a_reason(tmp_path, trap, weights)
         import_network_pickle(pkl, tmp_path / "a")
     with pytest.raises(PickleRefused, match="conditional"):
         import_network_pickle(tmp_path / "cond.pkl", tmp_path / "b")
+    with pytest.raises(PickleRefused, match="w_dim"):
+        import_network_pickle(tmp_path / "huge.pkl", tmp_path / "d")
     (tmp_path / "not.pkl").write_bytes(b"hello")
     with pytest.raises(PickleRefused, match="not a readable network pickle"):
         import_network_pickle(tmp_path / "not.pkl", tmp_path / "c")

@@ -22,7 +22,7 @@ from studio.engine.data.dataset import DataConfig
 from studio.engine.images import make_grid, to_uint8
 from studio.engine.models import get_kind
 from studio.engine.models.stylegan import nets
-from studio.engine.models.stylegan.safe_unpickle import read_network_pickle
+from studio.engine.models.stylegan.safe_unpickle import PickleRefused, read_network_pickle
 from studio.engine.models.stylegan.sg2ada_weights import map_network_pickle
 from studio.engine.models.stylegan.trainer import StyleGANConfig, build_discriminator, build_generator
 from studio.engine.project.checkpoints import save_checkpoint
@@ -73,9 +73,13 @@ def import_network_pickle(path: Path | str, out: Path | str, seed: int = 0) -> P
     path = Path(path).expanduser()
     root = Project.check_new_root(out)
     data = read_network_pickle(path)
-    mapped = map_network_pickle(
-        data, nets.SIZES, lambda v: build_generator(StyleGANConfig(**_fields(v))),
-        lambda v: build_discriminator(StyleGANConfig(**_fields(v))))
+    try:
+        mapped = map_network_pickle(
+            data, nets.SIZES, lambda v: build_generator(StyleGANConfig(**_fields(v))),
+            lambda v: build_discriminator(StyleGANConfig(**_fields(v))))
+    except (TypeError, ValueError, AttributeError, KeyError) as e:  # a setting of the wrong type in the file
+        raise PickleRefused(f"{path.name} holds network settings that are not StyleGAN2-ADA's "
+                            f"({e.__class__.__name__}).") from None
     cfg = _config(mapped.config)
     torch.manual_seed(seed)
     D = build_discriminator(cfg)

@@ -438,7 +438,12 @@ def read_network_pickle(path: Path | str) -> dict[str, object]:
     if blob[:2] == b"PK":
         raise PickleRefused(f"{path.name} is a torch.save archive, not a StyleGAN2-ADA network pickle.")
     _visits.count = 0
-    data = _plain(_load(io.BytesIO(blob)))
+    try:
+        data = _plain(_load(io.BytesIO(blob)))
+    except PickleRefused:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError) as e:  # containers where modules belong, etc.
+        raise PickleRefused(f"{path.name} is not laid out as a network pickle ({e.__class__.__name__}).") from None
     if not isinstance(data, dict):
         raise PickleRefused(f"{path.name} holds a {type(data).__name__}, not the dict a network pickle holds.")
     return data

@@ -115,7 +115,7 @@ def model_config(G: NetworkRecord, sizes: tuple[int, ...]) -> dict:
     channels = _kw(G, "img_channels")
     if channels not in (1, 3, 4):
         raise PickleRefused(f"The model makes images with {channels} channels; 1, 3 or 4 can be imported.")
-    return {
+    values = {
         "size": int(_kw(G, "img_resolution")),
         "channels": int(channels),
         "z_dim": int(_kw(G, "z_dim")),
@@ -125,6 +125,26 @@ def model_config(G: NetworkRecord, sizes: tuple[int, ...]) -> dict:
         "channel_max": int(synthesis.get("channel_max", 512)),
         "conv_clamp": _clamp(synthesis.get("conv_clamp")),
     }
+    _check_ranges(values, G)
+    return values
+
+
+# What any StyleGAN2-ADA configuration stays within (its largest: 512 wide, channel_base 32768, 8 mapping
+# layers): checked before a network is built, so settings in a file cannot ask for absurd allocations.
+_RANGES = {"z_dim": (1, 4096), "w_dim": (1, 4096), "mapping_layers": (1, 16), "channel_base": (4, 2**17),
+           "channel_max": (1, 2048)}
+
+
+def _check_ranges(values: dict, G: NetworkRecord) -> None:
+    for key, (lo, hi) in _RANGES.items():
+        v = values[key]
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise PickleRefused(f"The generator's {key} ({v!r}) is outside what StyleGAN2 networks use.")
+    const = G.tensors.get("synthesis.b4.const")
+    want = min(values["channel_base"] // 4, values["channel_max"])
+    if const is None or tuple(const.shape) != (want, 4, 4):
+        raise PickleRefused("The generator's widths do not match its settings (channel_base, channel_max): it is "
+                            "not a StyleGAN2-ADA network of a supported configuration.")
 
 
 def _take(src: dict[str, torch.Tensor], used: set[str], name: str) -> torch.Tensor:
