@@ -115,6 +115,7 @@ class GalleryView(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.source_combo)
         top.addStretch(1)
+        self._top_row = top  # the explorer adds its "Project a photo…" here, where the row has room
         gen = QHBoxLayout()
         gen.addWidget(self.count_spin)
         gen.addWidget(self.seed_spin, 1)
@@ -140,6 +141,10 @@ class GalleryView(QWidget):
         self._update_buttons()
 
     # ----- sources ------------------------------------------------------------------------------------------
+    def add_to_top_row(self, widget: QWidget) -> None:
+        """Place a widget at the right of the row with the source list (it has room to spare)."""
+        self._top_row.addWidget(widget)
+
     def set_store(self, store) -> None:
         self.store = store
         self.refresh()

@@ -89,6 +89,8 @@ class ExplorerPanel(QWidget):
         self.class_picker.walk_requested.connect(lambda: self.open_class_walk())
         self.class_walk_dialog = None
         self.gallery = GalleryView(self.renderer)
+        # in the gallery's top row: the head row already fills a 1280 px laptop screen
+        self.gallery.add_to_top_row(self.project_button)
         self.pad = LatentPadView(self.renderer)
         self.arithmetic = ArithmeticPanel(self.renderer)
         self.mixing = StyleMixPanel(self.renderer)
@@ -119,7 +121,6 @@ class ExplorerPanel(QWidget):
         head = QHBoxLayout()
         head.addWidget(self.title)
         head.addWidget(self.info_label, 1)
-        head.addWidget(self.project_button)
         head.addWidget(self.nearest_button)
         head.addWidget(self.reload_button)
         head.addWidget(self.export_button)
