@@ -110,11 +110,12 @@ class StyleMixPanel(QWidget):
             head.setAlignment(Qt.AlignmentFlag.AlignHCenter)
             self.table.addWidget(head, 0, c + 1)
         for r, (src, rest) in enumerate((("A", "B"), ("B", "A"))):
-            self.table.addWidget(QLabel(f"{src}'s, rest {rest}'s"), r + 1, 0)
+            self.table.addWidget(QLabel(f"{src}'s, the rest {rest}'s"), r + 1, 0)
             for c in range(len(S.GROUPS)):
                 t = Thumb(72)
                 self.table_thumbs.append(t)
                 self.table.addWidget(t, r + 1, c + 1)
+        self.table.setColumnStretch(len(S.GROUPS) + 1, 1)  # the thumbnails stay beside their row labels
         self.pad_button = QPushButton("Explore on the pad")
         self.pad_button.setToolTip("Make the mix the centre of the pad's plane")
         self.pad_button.clicked.connect(self._on_to_pad)

@@ -1,0 +1,84 @@
+"""Screenshots of the explorer in W (style-based models) for the README.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/explorer_w_screenshots.py PROJECT_DIR OUT_DIR
+
+Opens ExplorerPanel on a trained style-based project in a window, switches it to W, puts the pad in
+plane mode along principal directions of W applied to the coarse layers, mixes the fine styles of a
+gallery image into every point, and grabs it (explore-w.png, 1600 x 1000, and
+explore-w-1280x720.png); then mixes two gallery images in the Style mixing tab
+(explore-w-mixing.png).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def main() -> int:
+    project, out = Path(sys.argv[1]), Path(sys.argv[2])
+    out.mkdir(parents=True, exist_ok=True)
+    from PySide6.QtWidgets import QApplication, QMainWindow
+
+    app = QApplication(sys.argv[:1])
+    from studio.ui import style
+
+    style.apply_theme(app)
+    from studio.ui.explorer import ExplorerPanel
+
+    def pump(seconds: float = 1.0) -> None:
+        end = time.time() + seconds
+        while time.time() < end:
+            app.processEvents()
+            time.sleep(0.01)
+
+    def wait(cond, timeout: float = 120.0) -> None:
+        end = time.time() + timeout
+        while not cond() and time.time() < end:
+            app.processEvents()
+            time.sleep(0.01)
+
+    w = QMainWindow()
+    w.setWindowTitle("GAN Studio — Explore in W")
+    panel = ExplorerPanel(project)
+    w.setCentralWidget(panel)
+    w.resize(1600, 1000)
+    w.show()
+    wait(lambda: panel.renderer.has_model)
+    panel.set_space("w")
+    pad, g = panel.pad, panel.gallery
+    wait(lambda: pad.space is not None and pad.space.name == "w")
+    g.count_spin.setValue(48)
+    g.generate()
+    wait(lambda: g.all_drawn())
+    items = g.items()
+    pad.set_center(items[0])
+    pad.layers_combo.setCurrentIndex(pad.layers_combo.findText("coarse"))
+    wait(lambda: pad.model.axes[0] is not None and pad.model.axes[0].vector is not None)
+    pad.set_mix("fine", items[5])
+    pad.surface.set_position(0.7, 0.35)
+    g.select_rows([5])
+    pump(3.0)
+    w.grab().save(str(out / "explore-w.png"))
+    w.resize(1280, 720)
+    pump(3.0)
+    w.grab().save(str(out / "explore-w-1280x720.png"))
+
+    w.resize(1600, 1000)
+    g.select_rows([1, 2])
+    panel._on_send("mix", g.selected_items())
+    wait(lambda: panel.mixing.table_pictures is not None)
+    pump(3.0)
+    w.grab().save(str(out / "explore-w-mixing.png"))
+    panel.shutdown()
+    print(f"wrote {out}/explore-w.png, explore-w-1280x720.png, explore-w-mixing.png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
