@@ -1,7 +1,7 @@
 """Training throughput of GAN Studio against the canonical eager loop, measured in the same run.
 
-    python bench/train_speed.py [DATA_DIR] [--mode dcgan|cyclegan|gan|all] [--source photos|web|thumbs|tiny|all]
-                                [--rounds 3] [--steps N] [--device auto] [--quick]
+    python bench/train_speed.py [DATA_DIR] [--mode dcgan|cyclegan|gan|stylegan|all]
+                                [--source photos|web|thumbs|tiny|all] [--rounds 3] [--steps N] [--device auto] [--quick]
 
 GAN Studio's side is built as a training session builds it: on the first round the fast path is
 chosen for this machine by timing each candidate the kind's quality check approved
@@ -16,6 +16,13 @@ folder and device.
 GAN mode (the 2014 GAN, 32 px, batch 64, width 128): the project's trainer against the same
 fully connected networks in a plain eager fp32 loop (ImageFolder + DataLoader(2 workers),
 BCE-with-logits, D's gradients computed in the G step too) on the same folder and device.
+
+Style-based mode (64 px, batch 16, the kind's CPU defaults): the project's trainer against the same
+networks and losses in the plain loop of StyleGAN2-ADA's training_loop.py (ImageFolder +
+DataLoader(2 workers), fp32, a fresh generated batch for each of the D and G phases, D's weight
+gradients computed in the G phase too, lazy R1 every 16 steps: 17 steps a round time it once on
+each side). The project's trainer generates once a step for both phases, freezes D in the G phase,
+keeps the dataset resident, and skips augmentation while ADA's p is 0.
 
 CycleGAN mode (256 px, batch 1): the project's trainer against the reference repository's
 training loop (unaligned A/B ImageFolder-style dataset, Resize(286, bicubic) + RandomCrop(256) +
@@ -303,6 +310,99 @@ class CanonicalGAN:
         return waited
 
 
+# ----- a plain eager loop for the style-based kind (the project's networks, the reference's phases) ------
+STYLE_SIZE, STYLE_BATCH = 64, 16  # the kind's CPU defaults at 64 px (a GPU run uses the same here)
+
+
+def style_config():
+    """The style-based kind's config for the bench: its defaults for 64 px and batch 16 (small
+    capacity, the auto R1 weight and EMA half-life, DiffAugment as for a collection under 2,000)."""
+    from studio.engine.data.dataset import DataConfig
+
+    return get_kind("stylegan").default_config(DataConfig(size=STYLE_SIZE), {},
+                                               {"batch": STYLE_BATCH, "diffaugment": True})
+
+
+class CanonicalStyleGAN:
+    """The same networks and losses as the kind, in the plain loop StyleGAN2-ADA's training_loop.py
+    runs (fp32, NCHW): an ImageFolder + DataLoader(2 workers); a D phase on a fresh generated batch
+    (generator under no_grad), lazy R1 every 16 steps; a G phase on another fresh batch through D,
+    whose weight gradients autograd also computes (zeroed at the next D phase); an EMA of G; style
+    mixing 0.9 and per-layer noise. ADA's augmentation is left out on both sides: at p = 0, where it
+    starts, the kind skips it too."""
+
+    images_per_step = STYLE_BATCH
+    prep_seconds = 0.0
+
+    def __init__(self, data_dir: Path, device: torch.device, tmp: Path):
+        import copy
+
+        import torchvision.datasets as dset
+        import torchvision.transforms as T
+
+        from studio.engine.models.stylegan.nets import Discriminator
+        from studio.engine.models.stylegan.trainer import R1_INTERVAL, build_generator
+
+        cfg = self.cfg = style_config()
+        root = tmp / "imagefolder"
+        root.mkdir()
+        (root / "class0").symlink_to(data_dir.resolve(), target_is_directory=True)
+        ds = dset.ImageFolder(str(root), transform=T.Compose([
+            T.Resize(cfg.size), T.CenterCrop(cfg.size), T.RandomHorizontalFlip(), T.ToTensor(),
+            T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))]))
+        self.data = _Endless(torch.utils.data.DataLoader(ds, batch_size=cfg.batch, shuffle=True, num_workers=2,
+                                                        drop_last=True))
+        self.device = device
+        self.G = build_generator(cfg).to(device)
+        self.D = Discriminator(cfg.size, cfg.channels, cfg.channel_base, cfg.channel_max, cfg.mbstd_group).to(device)
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False)
+        ratio = R1_INTERVAL / (R1_INTERVAL + 1)
+        self.optG = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        self.optD = torch.optim.Adam(self.D.parameters(), lr=cfg.lr * ratio,
+                                     betas=(cfg.beta1**ratio, cfg.beta2**ratio))
+        self.r1_interval, self.steps = R1_INTERVAL, 0
+
+    def _fake(self, b: int) -> torch.Tensor:
+        G, cfg, dev = self.G, self.cfg, self.device
+        ws = G.mapping(torch.randn(b, cfg.z_dim, device=dev), track_w_avg=True)
+        if torch.rand(()) < cfg.style_mixing:
+            cut = int(torch.randint(1, G.num_ws, ()))
+            ws = torch.cat([ws[:, :cut], G.mapping(torch.randn(b, cfg.z_dim, device=dev))[:, cut:]], dim=1)
+        noise = [torch.randn(b, 1, *shape, device=dev) for shape in G.synthesis.noise_shapes()]
+        return G.synthesis(ws, noise)
+
+    def step(self) -> float:
+        import torch.nn.functional as F
+
+        t0 = time.perf_counter()
+        data, _ = self.data.next()
+        waited = time.perf_counter() - t0
+        real = data.to(self.device)
+        b, G, D = real.size(0), self.G, self.D
+        # D phase
+        self.optD.zero_grad()
+        with torch.no_grad():
+            fake = self._fake(b)
+        (F.softplus(D(fake)).mean() + F.softplus(-D(real)).mean()).backward()
+        if self.steps % self.r1_interval == 0:
+            x = real.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+            (grad.square().flatten(1).sum(1).mean() * (self.cfg.r1_gamma / 2) * self.r1_interval).backward()
+        self.optD.step()
+        # G phase
+        self.optG.zero_grad()
+        F.softplus(-D(self._fake(b))).mean().backward()
+        self.optG.step()
+        with torch.no_grad():
+            decay = 0.5 ** (b / (self.cfg.ema_kimg * 1000))
+            for pe, p in zip(self.G_ema.parameters(), G.parameters()):
+                pe.lerp_(p, 1 - decay)
+            for be, bb in zip(self.G_ema.buffers(), G.buffers()):
+                be.copy_(bb)
+        self.steps += 1
+        return waited
+
+
 # ----- the project's trainers --------------------------------------------------------------------
 class Studio:
     def __init__(self, trainer, prep_seconds: float):
@@ -339,7 +439,7 @@ def studio_trainer(kind_name: str, cfg, folders: dict[str, Path], device: torch.
 
 
 # The kinds this bench has a plain eager loop for (the canonical classes above).
-BENCHED = ("dcgan", "gan", "cyclegan")
+BENCHED = ("dcgan", "gan", "stylegan", "cyclegan")
 
 
 def studio_side(mode: str, data: list[Path], device: torch.device, cache: Path, size: int) -> Studio:
@@ -352,6 +452,8 @@ def studio_side(mode: str, data: list[Path], device: torch.device, cache: Path, 
         from studio.engine.models.gan.trainer import GANConfig
 
         return studio_trainer(mode, GANConfig(size=32, batch=64), {"data": data[0]}, device, cache)
+    if mode == "stylegan":
+        return studio_trainer(mode, style_config(), {"data": data[0]}, device, cache)
     from studio.engine.models.cyclegan.trainer import CycleGANConfig
 
     return studio_trainer(mode, CycleGANConfig(size=size), {"a": data[0], "b": data[1]}, device, cache)
@@ -402,6 +504,8 @@ def child(args: argparse.Namespace) -> int:
             side = CanonicalDCGAN(data[0], device, Path(tmp))
         elif mode == "gan":
             side = CanonicalGAN(data[0], device, Path(tmp))
+        elif mode == "stylegan":
+            side = CanonicalStyleGAN(data[0], device, Path(tmp))
         else:
             side = CanonicalCycleGAN(data[0], data[1], device, args.size)
         ips, wait = _round(side, args.steps, args.warmup, device)
@@ -514,12 +618,14 @@ def main() -> int:
 
 def _latent_mode(mode: str, args, tmp: Path, cpu: bool) -> dict[str, float]:
     """DCGAN or GAN: one comparison per source folder."""
-    gan = mode == "gan"
-    steps = args.steps or ((20 if gan else 8) if cpu else 100)
+    gan, style = mode == "gan", mode == "stylegan"
+    # the style-based kind: 17 steps, so the R1 step (every 16th) is timed once a round on both sides
+    steps = args.steps or ((20 if gan else 17 if style else 8) if cpu else 100)
     warmup = args.warmup if args.warmup is not None else (2 if cpu else 10)
-    source = args.source or ("tiny" if gan or args.quick else "all")
+    source = args.source or ("tiny" if gan or style or args.quick else "all")
     kinds = [None] if args.data else (list(SOURCES) if source == "all" else [source])
-    label_base = "GAN (2014) 32 px batch 64" if gan else "DCGAN 64 px batch 64"
+    label_base = ("GAN (2014) 32 px batch 64" if gan else
+                  f"Style-based {STYLE_SIZE} px batch {STYLE_BATCH}" if style else "DCGAN 64 px batch 64")
     results = {}
     for kind in kinds:
         work = tmp / (kind or "user")
