@@ -110,7 +110,9 @@ def test_strokes_change_the_result_and_undo_redo_clear_restore_it(qtbot, pad):
     assert np.array_equal(settled(qtbot, pad), blank_result)
     assert not pad.undo_button.isEnabled()
 
-    QTest.keyClick(pad.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    pad.clear_button.setFocus()  # the keys work wherever the focus is in the pad
+    QTest.keyClick(pad.clear_button, Qt.Key.Key_Z,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert np.array_equal(settled(qtbot, pad), first), "redo did not bring the stroke back"
     pad.redo_button.click()
     assert np.array_equal(settled(qtbot, pad), second)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPen, QPointingDevice, QShortcut
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPointingDevice
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from studio.ui import style
@@ -43,11 +43,6 @@ class SketchCanvas(QWidget):
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(200, 200)
-        for keys, slot in ((QKeySequence.StandardKey.Undo, self.undo), (QKeySequence.StandardKey.Redo, self.redo),
-                           ("Ctrl+Shift+Z", self.redo)):
-            sc = QShortcut(QKeySequence(keys), self)
-            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            sc.activated.connect(slot)
 
     # ----- the picture ----------------------------------------------------------------------------
     @property

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QColorDialog,
@@ -141,6 +141,12 @@ class SketchPanel(QWidget):
         layout.addLayout(pictures, 1)
         layout.addWidget(self.status)
         layout.addLayout(files)
+        # Undo and redo wherever the focus is in the pad (on a tool button just clicked, too).
+        keys_slots = (("Ctrl+Z", self.canvas.undo), ("Ctrl+Shift+Z", self.canvas.redo), ("Ctrl+Y", self.canvas.redo))
+        for keys, slot in keys_slots:
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
         self._index = 0  # the next training input shown
         self._inputs = None  # TrainingInputs of the project; used on the task thread only
         self.inputs_runner = TaskRunner("sketch-inputs", self)
