@@ -6,6 +6,8 @@
   majority of trials.
 * demo-scenes (CycleGAN): day -> night makes pictures much darker and bluer while keeping their
   layout (edges), and night -> day brighter.
+* demo-sketch (pix2pix): the translation of a held-out face's edge sketch is closer to that face
+  than to the other faces.
 * The folders are well-formed projects, small, with only their final checkpoint, sample grids and
   (demo-faces) the bookmarks and directions of explore.json, and reading them changes no byte.
 """
@@ -20,7 +22,8 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine.data.demo_sets import scenes
+from studio.engine.data.demo_sets import faces, scenes
+from studio.engine.data.pairs import TRAINING_SEED, make_input
 from studio.engine.errors import UserError
 from studio.engine.explore import latent as L
 from studio.engine.explore.bookmarks import ExploreStore
@@ -34,11 +37,13 @@ from tests.engine.attribute_classifier import predict, train_classifier
 MODELS = Path(__file__).resolve().parents[2] / "models"
 FACES = MODELS / "demo-faces"
 SCENES = MODELS / "demo-scenes"
-LIMIT_BYTES = 25_000_000
+SKETCH = MODELS / "demo-sketch"
+LIMIT_BYTES = 30_000_000
 
 # Without the folders, test_bundled_models_are_there_and_small fails; the others skip instead of erroring.
 needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason="models/demo-faces missing")
 needs_scenes = pytest.mark.skipif(not SCENES.is_dir(), reason="models/demo-scenes missing")
+needs_sketch = pytest.mark.skipif(not SKETCH.is_dir(), reason="models/demo-sketch missing")
 
 
 def _digest(root: Path) -> dict[str, str]:
@@ -223,9 +228,29 @@ def test_cyclegan_turns_day_into_night_and_back():
     assert back > 0.25 and back > back_other + 0.2
 
 
+# ----- demo-sketch: the pix2pix -------------------------------------------------------------------------
+@needs_sketch
+def test_pix2pix_turns_each_sketch_into_its_own_face():
+    """Edge sketches of faces the model never saw (another seed than its training set's), made as
+    training made them: each translation is nearer its own face than the other faces on average
+    (the sketch fixes hair, glasses and smile; colours it cannot know)."""
+    held_out, _ = faces(16, 64, seed=777)
+    t = Translator.load(SKETCH, device="cpu")
+    assert t.channels == 3 and t.upscale == 1
+    out = np.stack([t.translate_array(make_input("edges", f, TRAINING_SEED)) for f in held_out])
+    d = np.abs(out[:, None].astype(np.float32) - held_out[None].astype(np.float32)).mean(axis=(2, 3, 4))
+    own = np.diag(d)
+    others = (d.sum(axis=1) - own) / (len(d) - 1)
+    print(f"\nmean pixel distance to its own face {own.mean():.1f}, to the other faces {others.mean():.1f}; "
+          f"its own face the nearest for {(d.argmin(axis=1) == np.arange(len(d))).mean():.0%}")
+    assert (own < others).all()
+    assert own.mean() < 0.7 * others.mean()
+
+
 # ----- the files ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("root, kind", [pytest.param(FACES, "dcgan", marks=needs_faces),
-                                        pytest.param(SCENES, "cyclegan", marks=needs_scenes)])
+                                        pytest.param(SCENES, "cyclegan", marks=needs_scenes),
+                                        pytest.param(SKETCH, "pix2pix", marks=needs_sketch)])
 def test_bundled_project_folders_are_valid(root, kind):
     project = Project.open(root)
     assert project.kind == kind
@@ -261,7 +286,8 @@ def test_explore_file_has_bookmarks_and_directions():
 
 
 def test_bundled_models_are_there_and_small():
-    assert FACES.is_dir() and SCENES.is_dir(), "models/ is incomplete: run python scripts/make_demo_models.py"
+    assert FACES.is_dir() and SCENES.is_dir() and SKETCH.is_dir(), \
+        "models/ is incomplete: run python scripts/make_demo_models.py"
     total = sum(p.stat().st_size for p in MODELS.rglob("*") if p.is_file())
     assert total < LIMIT_BYTES, f"models/ holds {total / 1e6:.1f} MB"
     assert not list(MODELS.rglob("*.tmp*")) and not list(MODELS.rglob("*.new"))
