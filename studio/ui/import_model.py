@@ -1,9 +1,10 @@
 """File ▸ Import Model…: a StyleGAN2-ADA network pickle (.pkl) becomes a style-based project.
 
 The user picks the file; the project goes into a new folder named after it beside their other
-projects. The file is read on a task thread as data only (studio.engine.models.stylegan.safe_unpickle:
-its code is never run, a file naming anything else to load is refused), then the project opens, ready
-for the explorer or for "New project from this model". GUI thread only.
+projects. The file is read on a task thread, behind a progress dialog that can cancel, as data only
+(studio.engine.models.stylegan.safe_unpickle: its code is never run, a file naming anything else to
+load is refused); then the project opens, ready for the explorer or for "New project from this
+model". GUI thread only.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
 
 from studio.app.task_worker import TaskRunner
 
@@ -31,6 +32,9 @@ class ImportModelAction(QObject):
         self.runner = TaskRunner("import-model", self)
         self.runner.finished.connect(self._on_imported)
         self.runner.failed.connect(self._on_failed)
+        self.runner.cancelled.connect(self._on_cancelled)
+        self.runner.progress.connect(self._on_progress)
+        self.dialog: QProgressDialog | None = None
 
     def choose_and_import(self) -> None:
         window = self._window
@@ -50,28 +54,53 @@ class ImportModelAction(QObject):
 
         path = Path(path)
         out = Path(out) if out is not None else unique_project_dir(default_project_root(), path.stem)
+        from studio.engine.models.stylegan.pkl_import import STAGES
+
         self._window.statusBar().showMessage(f"Importing {path.name} (read as data, never run)…")
+        self.dialog = QProgressDialog(f"Importing {path.name}…", "Cancel", 0, len(STAGES), self._window)
+        self.dialog.setWindowTitle(TITLE)
+        self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        self.dialog.setMinimumDuration(400)  # a small file is done before the dialog would show
+        self.dialog.canceled.connect(self.runner.cancel)
 
         def task(progress, should_cancel):
             from studio.engine.models.stylegan.pkl_import import describe, import_network_pickle
 
-            project = import_network_pickle(path, out)
+            project = import_network_pickle(path, out, progress=progress, should_cancel=should_cancel)
             return str(project.root), describe(project)
 
         self.runner.start(task)
 
+    def _on_progress(self, done: int, total: int, text: str) -> None:
+        if self.dialog is not None:
+            self.dialog.setLabelText(text)
+            self.dialog.setValue(done)
+
+    def _close_dialog(self) -> None:
+        if self.dialog is not None:
+            self.dialog.canceled.disconnect(self.runner.cancel)  # closing is not the user cancelling
+            self.dialog.close()
+            self.dialog.deleteLater()
+            self.dialog = None
+
     def _on_imported(self, result) -> None:
         root, text = result
         window = self._window
+        self._close_dialog()
         window.statusBar().clearMessage()
         if window.open_project(root):
             window.work_tabs.setCurrentIndex(window.explore_tab)
             window.statusBar().showMessage(text, 15000)
 
+    def _on_cancelled(self) -> None:
+        self._close_dialog()
+        self._window.statusBar().showMessage("Import cancelled; nothing was written.", 8000)
+
     def _on_failed(self, message: str) -> None:
+        self._close_dialog()
         self._window.statusBar().clearMessage()
         self._window.show_message("Cannot import the model", message, QMessageBox.Icon.Warning)
 
     def shutdown(self) -> None:
-        """Wait for an import in progress (it cannot be interrupted halfway; it takes seconds)."""
-        self.runner.join()
+        """Cancel an import in progress (at its next stage) and wait for its thread."""
+        self.runner.cancel_and_join()

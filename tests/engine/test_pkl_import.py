@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from studio.cli.main import main
 from studio.engine.config import config_from_dict
-from studio.engine.errors import UserError
+from studio.engine.errors import Cancelled, UserError
 from studio.engine.explore.generator import load_generator
 from studio.engine.models.stylegan.pkl_import import import_network_pickle
 from studio.engine.models.stylegan.safe_unpickle import PickleRefused, read_network_pickle
@@ -435,6 +435,18 @@ def test_a_1024_px_model_imports(tmp_path, trap):
     assert want.shape == (2, 3, 1024, 1024)
     assert torch.allclose(gen.G.synthesis(gen.G.mapping(z)), want, atol=2e-5, rtol=1e-4)
     assert not trap.exists()
+
+
+def test_progress_and_cancel(tmp_path, trap, weights):
+    pkl = tmp_path / "net.pkl"
+    write_network_pickle(pkl, trap, weights)
+    seen = []
+    import_network_pickle(pkl, tmp_path / "a", progress=lambda done, total, text: seen.append((done, total, text)))
+    assert [d for d, _, _ in seen] == [0, 1, 2, 3, 4] and seen[0] == (0, 4, "Reading…") and seen[-1][2] == "Done."
+    asked = []
+    with pytest.raises(Cancelled):  # cancelled once the project folder exists: it goes again
+        import_network_pickle(pkl, tmp_path / "b", should_cancel=lambda: asked.append(1) or len(asked) >= 4)
+    assert len(asked) == 4 and not (tmp_path / "b").exists()
 
 
 def test_reader_returns_plain_data(tmp_path, trap, weights):
