@@ -1,12 +1,17 @@
 """Does starting from a trained model beat training from noise on a small second set, at equal time?
 
-    python bench/finetune_vs_scratch.py [--minutes 5] [--seeds 0 1] [--count 100] [--kind dcgan]
+    python bench/finetune_vs_scratch.py [--set closeup|recolour] [--minutes 5] [--seeds 0 1] [--count 100]
                                         [--parent models/demo-faces] [--freeze-d N] [--lr LR] [--out DIR]
 
 Pretrained model (its budget is separate and said): by default the bundled faces DCGAN
 (models/demo-faces: 32 px, width 32, trained on 3,000 procedural faces). Second set: `--count`
-procedural portraits from other seeds with their colours rotated (r, g, b) -> (g, b, r) and darkened:
-the same structure (heads, hair, glasses, backgrounds) in colours the parent never made. Each seed
+procedural portraits from other seeds, either
+- closeup: framed 1.25x closer (drawn at 40 px, the middle 32 px kept): the same kind of pictures
+  with their structure at another scale, as a designer's own portraits would differ from the
+  parent's; or
+- recolour: colours rotated (r, g, b) -> (g, b, r) and darkened: the same structure in colours the
+  parent never made.
+Each seed
 trains a pair at once, one process each with one thread, so both see the same machine load:
 - scratch: a new project with the settings the studio suggests for the folder on a CPU;
 - fine-tune: a new project from the parent (`create_session(parent=...)`) with the kind's fine-tuning
@@ -35,10 +40,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def second_set(count: int, seed: int, size: int = 32) -> np.ndarray:
-    """Procedural faces with their colours rotated and darkened: uint8 (N, size, size, 3)."""
+def second_set(count: int, seed: int, which: str = "closeup", size: int = 32) -> np.ndarray:
+    """Procedural faces framed closer, or with their colours rotated and darkened: uint8 (N, size, size, 3)."""
     from studio.engine.data.demo_sets import faces
 
+    if which == "closeup":
+        big = size * 5 // 4
+        pics, _ = faces(count, big, seed=seed)
+        m = (big - size) // 2
+        return np.ascontiguousarray(pics[:, m : m + size, m : m + size])
     pics, _ = faces(count, size, seed=seed)
     return (pics[..., [1, 2, 0]].astype(np.float32) * 0.8).astype(np.uint8)
 
@@ -92,6 +102,7 @@ def run_one(job: dict) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", dest="which", choices=("closeup", "recolour"), default="closeup")
     ap.add_argument("--minutes", type=float, default=5.0)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--count", type=int, default=100)
@@ -112,10 +123,10 @@ def main() -> int:
           f"its training took about {span:.0f} minutes by its history; not counted below)")
     work = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="finetune-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    data = write_folder(second_set(args.count, seed=101), work / "second-set")
+    data = write_folder(second_set(args.count, 101, args.which), work / "second-set")
     held = work / "held-out.npy"
-    np.save(held, second_set(1000, seed=202))
-    print(f"second set: {args.count} rotated-colour faces in {data}; held-out: 1,000 more")
+    np.save(held, second_set(1000, 202, args.which))
+    print(f"second set: {args.count} {args.which} faces in {data}; held-out: 1,000 more")
     rows = []
     ctx = mp.get_context("spawn")
     for seed in args.seeds:
