@@ -171,3 +171,29 @@ def test_cli_trains_with_classes_prints_them_and_generates_a_named_class(tmp_pat
     capsys.readouterr()
     assert main(["generate", str(plain), "--count", "1", "--out", str(tmp_path / "h"), "--class", "disc"]) == 2
     assert "trained without classes; drop --class." in capsys.readouterr().err
+
+
+# ----- the style-based kind -----------------------------------------------------------------------------
+def test_conditional_style_based_model_takes_classes_into_mapping_and_resumes_exactly():
+    from studio.engine.models.stylegan.trainer import StyleGANConfig, StyleGANTrainer
+
+    images, labels = labelled_set(8)
+    cfg = StyleGANConfig(size=32, batch=8, preview_count=6, z_dim=16, w_dim=16, channel_base=128, channel_max=16,
+                         r1_gamma=0.01, style_mixing=0.9, class_names=SHAPES, balanced_classes=True)
+    a = StyleGANTrainer(cfg, images, labels=labels)
+    assert a.G.mapping.embed.weight.shape == (3, 16) and a.D.projection.embed.weight.shape == (3, 16)
+    for _ in range(2):
+        a.step()
+    z = torch.randn(3, 16, generator=torch.Generator().manual_seed(0))
+    pics = [a.generate(z, torch.full((3,), k)) for k in range(3)]
+    assert not np.array_equal(pics[0], pics[1])  # the class reaches the picture through the mapping
+    mix = torch.tensor([[0.5, 0.5, 0.0]]).expand(3, 3)
+    assert a.generate(z, mix).shape == (3, 32, 32, 3)  # a point between two classes
+    tensors, meta = a.state_dict()
+    b = StyleGANTrainer(cfg, images, labels=labels, seed=4)
+    b.load_state_dict({k: v.clone() for k, v in tensors.items()}, meta)
+    assert a.step() == b.step()
+    assert np.array_equal(a.samples(), b.samples())
+    kind = get_kind("stylegan")
+    assert kind.capabilities.classes and kind.class_names(cfg) == SHAPES
+    assert kind.make_generator(cfg).mapping.num_classes == 3

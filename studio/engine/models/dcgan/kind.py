@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 from studio.engine.config import SMALL_DATASET
-from studio.engine.data.labels import labels_for, usable_as_classes
 from studio.engine.errors import UserError
+from studio.engine.models.classes import CLASS_OPTIONS, ClassesFromSubfolders
 from studio.engine.models.kind import Capabilities, ModelKind, Option, Role
 
 
-class DCGANKind(ModelKind):
+class DCGANKind(ClassesFromSubfolders, ModelKind):
     name = "dcgan"
     title = "DCGAN"
     summary = "new images from noise, learned from one folder"
@@ -26,11 +26,7 @@ class DCGANKind(ModelKind):
                "--preset", choices=(("default", "Paper (fast)"), ("stable", "Stable (slower, sturdier)"),
                                     ("attention", "Self-attention (SAGAN)")),
                default="default"),
-        Option("classes", "Use sub-folders as classes",
-               "one model for every first-level sub-folder, asked for by class (default: on for 2-1,000 "
-               "sub-folders of at least 20 images each)", "--classes"),
-        Option("balanced_classes", "Balanced classes",
-               "draw every class equally often, however many images it has", "--balanced-classes", default=False),
+        *CLASS_OPTIONS,
         Option("diffaugment", "Augment what the critic sees",
                f"DiffAugment colour/shift/cutout (default: on below {SMALL_DATASET:,} images)", "--diffaugment"),
         Option("z_dim", "Noise length", "length of the noise vector (default 100)", "--z-dim", default=100),
@@ -62,27 +58,7 @@ class DCGANKind(ModelKind):
             overrides = {**STABLE_PRESET, **overrides}
         elif preset == "attention":
             overrides = {**ATTENTION_PRESET, **overrides}
-        classes = overrides.pop("classes", None)
-        if "data" in datasets and "class_names" not in overrides:
-            overrides["class_names"] = chosen_classes(datasets["data"].report.classes, classes)
-        return super().default_config(data_cfg, datasets, overrides)
-
-    def class_names(self, cfg) -> tuple[str, ...]:
-        return tuple(cfg.class_names)
-
-    def suggest_for_datasets(self, suggestion, datasets):
-        if "data" not in datasets:
-            return suggestion
-        counts = datasets["data"].report.classes
-        on = usable_as_classes(counts)
-        if on:
-            reason = f"{len(counts)} sub-folders with enough images each: one model draws any of them on request"
-        elif len(counts) < 2:
-            reason = "The images are not sorted into sub-folders"
-        else:
-            reason = f"Some of the {len(counts)} sub-folders have too few images to learn as classes"
-        return dataclasses.replace(suggestion, options={**suggestion.options, "classes": on},
-                                   reasons={**suggestion.reasons, "classes": reason})
+        return super().default_config(data_cfg, datasets, self.class_overrides(datasets, overrides))
 
     def derived_config(self, datasets):
         if "data" in datasets:
@@ -156,16 +132,7 @@ class DCGANKind(ModelKind):
         from studio.engine.models.dcgan.trainer import DCGANTrainer
 
         data = datasets["data"]
-        labels = None
-        if cfg.class_names:
-            import torch
-
-            try:
-                # images[:n] are paths[:n]: a few images stand for the folder when a fast path is timed
-                paths = data.paths[: len(data.images)]
-                labels = torch.tensor(labels_for(paths, data.report.folder, cfg.class_names))
-            except ValueError as e:
-                raise UserError(str(e)) from None
+        labels = self.image_labels(cfg, data)
         return DCGANTrainer(cfg, data.images, device=device, seed=settings.seed, dist_info=dist_info, labels=labels)
 
     def make_generator(self, cfg):
@@ -173,15 +140,3 @@ class DCGANKind(ModelKind):
 
         return make_generator(cfg)
 
-
-def chosen_classes(counts: dict[str, int], wanted: bool | None) -> tuple[str, ...]:
-    """The class names a new model is made with: all sub-folders when `wanted` (UserError with fewer
-    than two), none when not, and for None (auto) all when `usable_as_classes`."""
-    if wanted is None:
-        wanted = usable_as_classes(counts)
-    if not wanted:
-        return ()
-    if len(counts) < 2:
-        raise UserError("Classes need at least two sub-folders with images; the folder has "
-                        f"{'one' if counts else 'none'}.")
-    return tuple(counts)

@@ -7,16 +7,17 @@ import dataclasses
 
 from studio.engine.config import SMALL_DATASET
 from studio.engine.errors import UserError
+from studio.engine.models.classes import CLASS_OPTIONS, ClassesFromSubfolders
 from studio.engine.models.kind import Capabilities, ModelKind, Option, Role
 
 
-class StyleGANKind(ModelKind):
+class StyleGANKind(ClassesFromSubfolders, ModelKind):
     name = "stylegan"
     title = "Style-based (StyleGAN2)"
     summary = "new images from noise with per-layer styles (sharper pictures, a latent space made for exploring)"
     roles = (Role("data", "Images", "--data", "folder of training images (searched recursively)"),)
     sizes = (32, 64, 128, 256, 512)
-    capabilities = Capabilities(latent_space=True, style_space=True, multi_device=True)
+    capabilities = Capabilities(latent_space=True, style_space=True, multi_device=True, classes=True)
     export_formats = ("png", "gif", "mp4", "webp", "onnx")
     default_steps = 5000
     default_sample_every = 50
@@ -33,6 +34,7 @@ class StyleGANKind(ModelKind):
         Option("freeze_d", "Frozen critic blocks", "FreezeD for fine-tuning: keep the critic's first N blocks (those "
                "that look at pixels) as the model it starts from learned them (default 0: none)", "--freeze-d",
                default=0, minimum=0, maximum=8),
+        *CLASS_OPTIONS,
     )
 
     @property
@@ -53,7 +55,7 @@ class StyleGANKind(ModelKind):
         batch = overrides.get("batch", StyleGANConfig.batch)
         base = {**PRESETS[preset], "preset": preset, "r1_gamma": auto_r1_gamma(data_cfg.size, max(int(batch), 1)),
                 "ema_kimg": int(batch) * 10 / 32}
-        return super().default_config(data_cfg, datasets, {**base, **overrides})
+        return super().default_config(data_cfg, datasets, self.class_overrides(datasets, {**base, **overrides}))
 
     def derived_config(self, datasets):
         if "data" in datasets:
@@ -117,7 +119,9 @@ class StyleGANKind(ModelKind):
     def make_trainer(self, cfg, settings, datasets, device, dist_info):
         from studio.engine.models.stylegan.trainer import StyleGANTrainer
 
-        return StyleGANTrainer(cfg, datasets["data"].images, device=device, seed=settings.seed, dist_info=dist_info)
+        data = datasets["data"]
+        return StyleGANTrainer(cfg, data.images, device=device, seed=settings.seed, dist_info=dist_info,
+                               labels=self.image_labels(cfg, data))
 
     def make_generator(self, cfg):
         from studio.engine.models.stylegan.trainer import build_generator

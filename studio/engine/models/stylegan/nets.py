@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from studio.engine.models.conditioning import ClassEmbedding, Projection
+
 SIZES = (32, 64, 128, 256, 512, 1024)  # 1024: StyleGAN2-ADA models imported at it (FFHQ, MetFaces)
 LRELU_GAIN = math.sqrt(2)  # keeps activations' magnitude through leaky ReLU (as the reference's bias_act)
 _FIR_1D = torch.tensor([1.0, 3.0, 3.0, 1.0])
@@ -153,18 +155,30 @@ def conv_up(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
 class MappingNetwork(nn.Module):
     """z -> w: normalised z through `layers` FC layers at 1/100 learning rate, w broadcast to every
-    layer's style (B, num_ws, w_dim). Keeps the running average of w (`w_avg`) for truncation."""
+    layer's style (B, num_ws, w_dim). Keeps the running average of w (`w_avg`) for truncation.
+
+    With `num_classes` > 0 the class (`c`: indices (B,) or weights (B, num_classes)) is embedded to
+    w_dim values, normalised like z and concatenated to it before the FC layers (StyleGAN2-ADA's
+    c_dim); without `c` it draws class 0."""
 
     def __init__(self, z_dim: int, w_dim: int, num_ws: int, layers: int, lr_mul: float = 0.01,
-                 w_avg_beta: float = 0.995):
+                 w_avg_beta: float = 0.995, num_classes: int = 0):
         super().__init__()
         self.z_dim, self.w_dim, self.num_ws, self.w_avg_beta = z_dim, w_dim, num_ws, w_avg_beta
-        dims = [z_dim] + [w_dim] * layers
+        self.num_classes = num_classes
+        if num_classes:
+            self.embed = ClassEmbedding(num_classes, w_dim)
+        dims = [z_dim + (w_dim if num_classes else 0)] + [w_dim] * layers
         self.fcs = nn.ModuleList(FC(a, b, lr_mul=lr_mul) for a, b in zip(dims[:-1], dims[1:]))
         self.register_buffer("w_avg", torch.zeros(w_dim))
 
-    def forward(self, z: torch.Tensor, psi: float = 1.0, track_w_avg: bool = False) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, psi: float = 1.0, track_w_avg: bool = False,
+                c: torch.Tensor | None = None) -> torch.Tensor:
         x = normalize_2nd_moment(z)
+        if self.num_classes:
+            if c is None:
+                c = torch.zeros(len(z), dtype=torch.long, device=z.device)
+            x = torch.cat([x, normalize_2nd_moment(self.embed(c.to(z.device)).to(x.dtype))], dim=1)
         for fc in self.fcs:
             x = fc(x)
         if track_w_avg:
@@ -270,17 +284,17 @@ class Generator(nn.Module):
 
     def __init__(self, size: int = 64, z_dim: int = 128, w_dim: int = 128, channels: int = 3,
                  channel_base: int = 4096, channel_max: int = 128, mapping_layers: int = 2,
-                 conv_clamp: float = 0.0):
+                 conv_clamp: float = 0.0, num_classes: int = 0):
         super().__init__()
         if size not in SIZES:
             raise ValueError(f"size must be one of {SIZES}, got {size}")
         self.size, self.z_dim, self.w_dim = size, z_dim, w_dim
         self.synthesis = SynthesisNetwork(size, w_dim, channels, channel_base, channel_max, conv_clamp)
         self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(z_dim, w_dim, self.num_ws, mapping_layers)
+        self.mapping = MappingNetwork(z_dim, w_dim, self.num_ws, mapping_layers, num_classes=num_classes)
 
-    def forward(self, z: torch.Tensor, psi: float = 1.0) -> torch.Tensor:
-        img = self.synthesis(self.mapping(z, psi=psi))
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, psi: float = 1.0) -> torch.Tensor:
+        img = self.synthesis(self.mapping(z, psi=psi, c=c))
         return img if self.training else img.clamp(-1, 1)
 
 
@@ -324,7 +338,7 @@ class Discriminator(nn.Module):
     standard deviation, a 3x3 convolution and two FC layers."""
 
     def __init__(self, size: int = 64, channels: int = 3, channel_base: int = 4096, channel_max: int = 128,
-                 mbstd_group: int = 4, conv_clamp: float = 0.0):
+                 mbstd_group: int = 4, conv_clamp: float = 0.0, num_classes: int = 0):
         super().__init__()
         if size not in SIZES:
             raise ValueError(f"size must be one of {SIZES}, got {size}")
@@ -336,8 +350,16 @@ class Discriminator(nn.Module):
         self.conv = Conv(ch[4] + 1, ch[4], 3, clamp=conv_clamp)
         self.fc = FC(ch[4] * 16, ch[4])
         self.out = FC(ch[4], 1, act=False)
+        self.num_classes = num_classes
+        if num_classes:  # projection discriminator (Miyato & Koyama 2018), as StyleGAN2-ADA's conditional D
+            self.projection = Projection(num_classes, ch[4])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         x = self.blocks(self.from_rgb(x))
         x = self.conv(self.mbstd(x))
-        return self.out(self.fc(x.flatten(1))).squeeze(1)
+        h = self.fc(x.flatten(1))
+        if not self.num_classes:
+            return self.out(h).squeeze(1)
+        if c is None:
+            raise ValueError("a conditional discriminator needs the images' classes")
+        return self.out(h).squeeze(1) + self.projection(h, c) / math.sqrt(h.shape[1])

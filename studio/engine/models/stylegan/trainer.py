@@ -65,6 +65,12 @@ class StyleGANConfig:
     precision: str = "fp32"  # fp32 only until a quality check approves a faster path for this kind
     channels_last: bool = False
     freeze_d: int = 0  # FreezeD: the critic's first N blocks keep the weights it started with (fine-tuning)
+    class_names: tuple[str, ...] = ()  # classes (first-level sub-folders) of a conditional model; () = none
+    balanced_classes: bool = False  # draw every class equally often, however many images it has
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
 
     @property
     def ema_decay(self) -> float:
@@ -95,12 +101,12 @@ class StyleGANConfig:
 
 def build_generator(cfg: StyleGANConfig) -> Generator:
     return Generator(cfg.size, cfg.z_dim, cfg.w_dim, cfg.channels, cfg.channel_base, cfg.channel_max,
-                     cfg.mapping_layers, conv_clamp=cfg.conv_clamp)
+                     cfg.mapping_layers, conv_clamp=cfg.conv_clamp, num_classes=cfg.num_classes)
 
 
 def build_discriminator(cfg: StyleGANConfig) -> Discriminator:
     return Discriminator(cfg.size, cfg.channels, cfg.channel_base, cfg.channel_max, cfg.mbstd_group,
-                         conv_clamp=cfg.conv_clamp)
+                         conv_clamp=cfg.conv_clamp, num_classes=cfg.num_classes)
 
 
 class StyleGANTrainer(LatentTrainer):
@@ -112,9 +118,11 @@ class StyleGANTrainer(LatentTrainer):
     min_batch = 2
 
     def __init__(self, cfg: StyleGANConfig, images: torch.Tensor, device: torch.device | str = "cpu",
-                 seed: int = 0, dist_info: DistInfo = SINGLE):
+                 seed: int = 0, dist_info: DistInfo = SINGLE, labels: torch.Tensor | None = None):
         super().__init__(cfg, device, seed, dist_info, cpu_channels_last=False)
-        self._use_images(images)
+        if cfg.num_classes and labels is None:
+            raise ValueError("a conditional model needs the class of each image")
+        self._use_images(images, labels if cfg.num_classes else None, cfg.num_classes, cfg.balanced_classes)
         nets = self._make_nets(seed, lambda: {
             "G": build_generator(cfg),
             "D": build_discriminator(cfg),
@@ -135,11 +143,12 @@ class StyleGANTrainer(LatentTrainer):
         """This process's share of a global-batch normal draw from the run's RNG."""
         return self._mine(torch.randn(*shape, generator=self.rng)).to(self.device)
 
-    def _fake(self, track_w_avg: bool) -> torch.Tensor:
-        """Generated images for the batch through the live G: mapping, style mixing, random noise."""
+    def _fake(self, track_w_avg: bool, c: torch.Tensor | None = None) -> torch.Tensor:
+        """Generated images for the batch through the live G: mapping, style mixing, random noise;
+        of classes `c` for a conditional model."""
         syn, mapping = self.G.synthesis, self.G.mapping
         z = self._noise()
-        ws = mapping(z, track_w_avg=track_w_avg)
+        ws = mapping(z, track_w_avg=track_w_avg, c=c)
         if track_w_avg and self.dist.active:
             # Each process moved w_avg towards its own share's mean; their average is the move a
             # single process makes on the global batch, and keeps every process's copy identical.
@@ -150,7 +159,7 @@ class StyleGANTrainer(LatentTrainer):
         mix = float(torch.rand((), generator=self.rng)) < self.cfg.style_mixing
         cut = int(torch.randint(1, syn.num_ws, (), generator=self.rng))
         if mix:
-            ws2 = mapping(z2)
+            ws2 = mapping(z2, c=c)  # the same class: mixing styles, not classes
             ws = torch.cat([ws[:, :cut], ws2[:, cut:]], dim=1)
         noise = [self._randn(self.batch, 1, *shape) for shape in syn.noise_shapes()]
         # The bare G: mapping and synthesis run as separate calls, which a data-parallel wrapper's
@@ -185,30 +194,32 @@ class StyleGANTrainer(LatentTrainer):
 
     # ----- the step ----------------------------------------------------------------------------
     def step(self) -> dict[str, float]:
-        real = self._real_batch()
+        real, y_real = self._real_batch_labelled()
         r1_now = self.cfg.r1_gamma > 0 and self.global_step % R1_INTERVAL == 0
+        y_fake = self._fake_labels() if self.num_classes else None
+        cls_real, cls_fake = ((y_real,), (y_fake,)) if self.num_classes else ((), ())  # D's extra argument
 
         # One batch of fakes serves both players (as the DCGAN trainer): the reference draws a new
         # batch for each, which costs a second generator pass.
-        fake = self._fake(track_w_avg=True)
+        fake = self._fake(track_w_avg=True, c=y_fake)
         # D: push real logits up and fake ones down (softplus form of the logistic loss).
         self.opt_D.zero_grad(set_to_none=True)
-        d_fake = self._D(self._augment(fake.detach()))
+        d_fake = self._D(self._augment(fake.detach()), *cls_fake)
         loss_fake = F.softplus(d_fake).mean()
         loss_fake.backward()
-        d_real = self._D(self._augment(real))
+        d_real = self._D(self._augment(real), *cls_real)
         loss_real = F.softplus(-d_real).mean()
         loss_real.backward()
         r1 = None
         if r1_now:
-            r1 = self._r1_backward(real)
+            r1 = self._r1_backward(real, *cls_real)
         self.opt_D.step()
         self._adjust_ada(d_real)
 
         # G: non-saturating loss through a frozen D (only input gradients needed, see DCGAN trainer).
         self.D.requires_grad_(False)
         try:
-            loss_g = F.softplus(-self.D(self._augment(fake))).mean()
+            loss_g = F.softplus(-self.D(self._augment(fake), *cls_fake)).mean()
             self.opt_G.zero_grad(set_to_none=True)
             loss_g.backward()
         finally:
@@ -235,11 +246,11 @@ class StyleGANTrainer(LatentTrainer):
             losses["R1"] = r1
         return self._report(losses)
 
-    def _r1_backward(self, real: torch.Tensor) -> torch.Tensor:
+    def _r1_backward(self, real: torch.Tensor, *cls: torch.Tensor) -> torch.Tensor:
         """Lazy R1 on un-augmented reals, through the bare D (a double backward a data-parallel wrapper
         cannot average), its gradients then averaged by hand; returns the penalty."""
         x = real.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(self.D(x).sum(), x, create_graph=True)
+        (grad,) = torch.autograd.grad(self.D(x, *cls).sum(), x, create_graph=True)
         r1 = grad.square().flatten(1).sum(1).mean()
         (r1 * (self.cfg.r1_gamma / 2) * R1_INTERVAL).backward()
         # DDP averaged the logistic terms already (the same on every rank), so averaging the sum
