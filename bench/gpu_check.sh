@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU figures of the README's performance section in one run, sized for the device tool's
-# 10-minute command limit (stage limits add up to 570 s). On the lent machine, whose python3
+# 10-minute command limit (stage limits add up to 590 s). On the lent machine, whose python3
 # already holds torch, torchvision, Pillow, numpy, safetensors and onnxruntime:
 #
 #     run(command="bash bench/gpu_check.sh", timeout_s=600)     # everything lands under $OUT
@@ -11,7 +11,7 @@
 #
 # Stages: the test suite's CUDA tests (pytest -m gpu), train_speed for every kind (our trainer
 # against the plain eager loop), inference latency (single image and batch, torch and
-# onnxruntime), the pad latency bench (needs PySide6: skipped, and said so, without it), the
+# onnxruntime), the pad and sketch pad latency benches (need PySide6: skipped, and said so, without it), the
 # quality check of the GPU's fast path, and a 2-GPU data-parallel training run where two GPUs
 # exist. Each stage's output is kept in $OUT/NAME.txt; $OUT/summary.txt gathers the lines that
 # matter (ratios, percentiles, PASS/FAIL, exit codes) in one file.
@@ -68,8 +68,12 @@ stage inference 40 $PY bench/inference_speed.py --device "$DEVICE" $quick
 if $PY -c "import PySide6" 2>/dev/null; then
     stage pad_latency 40 env QT_QPA_PLATFORM=offscreen $PY bench/pad_latency.py --device "$DEVICE" \
         ${QUICK:+--moves 20 --drag-seconds 0.5}
+    # the sketch pad at 256 px with the pix2pix kind's default width (goal on a GPU: p95 <= 8 ms)
+    stage sketch_latency 20 env QT_QPA_PLATFORM=offscreen $PY bench/sketch_latency.py --device "$DEVICE" --ngf 64 \
+        ${QUICK:+--size 64 --strokes 10 --drawing-seconds 0.5}
 else
-    echo "== pad_latency: skipped (no PySide6 on this machine: the pad's render worker is a Qt thread)" >> "$SUMMARY"
+    echo "== pad_latency, sketch_latency: skipped (no PySide6 on this machine: their workers are Qt threads)" \
+        >> "$SUMMARY"
 fi
 stage quality_dcgan 60 $PY bench/quality_check.py --device "$DEVICE" $quality_steps
 stage quality_cyclegan_bf16 40 $PY bench/quality_check.py --device "$DEVICE" --model cyclegan --fast bf16 $quality_steps
