@@ -93,6 +93,8 @@ def test_paired_data_beats_step_zero_and_an_unpaired_cyclegan():
     for _ in range(steps):
         c.step()
     unpaired = _l1(c.translate(test_a, "a2b"), test_b)
+    print(f"\nL1 to held-out targets after {steps} steps: pix2pix {start:.3f} -> {paired:.3f}, "
+          f"unpaired CycleGAN {unpaired:.3f}")
     assert paired < 0.6 * start, (start, paired)
     assert paired < 0.7 * unpaired, (paired, unpaired)
 
