@@ -15,8 +15,9 @@ same machine and in the same process:
                      result shown, the time since the move it answers (the newest canvas wins, so
                      latency stays bounded instead of piling up)
 
-The pad rows run with onnxruntime and with PyTorch. Goal: p95 <= 60 ms at 256 px on a CPU,
-<= 8 ms on a GPU. `--threads` intra-op threads (1 by default: the GUI needs the other core).
+The pad rows run with onnxruntime and with PyTorch; the verdict takes the worse p95 of the two pad
+rows of the faster backend. Goal: p95 <= 60 ms at 256 px on a CPU, <= 8 ms on a GPU.
+`--threads` intra-op threads (1 by default: the GUI needs the other core).
 The machine and its load average are printed before and after: on a shared machine the figures
 are only comparable within one run.
 """
@@ -42,6 +43,9 @@ def pct(values, q):
 
 
 def row(name, values, extra=""):
+    if not values:
+        print(f"  {name:<34} no results {extra}", flush=True)
+        return
     print(f"  {name:<34} p50 {pct(values, 50):8.2f} ms   p95 {pct(values, 95):8.2f} ms   n={len(values):<4} {extra}",
           flush=True)
 
@@ -154,7 +158,9 @@ def bench_pad(app, live, strokes: int, drawing_s: float):
         i = state["i"]
         if i >= len(pts):
             timer.stop()
+            t0 = time.perf_counter()
             send(QMouseEvent.Type.MouseButtonRelease, *pts[-1], Qt.MouseButton.NoButton)
+            sent[panel.controller.latest_stamp] = t0  # the end of the stroke is drawing too
             return
         t0 = time.perf_counter()
         kind = QMouseEvent.Type.MouseButtonPress if i == 0 else QMouseEvent.Type.MouseMove
@@ -220,8 +226,10 @@ def main() -> int:
             row(f"pad one stroke ({backend})", single)
             row(f"pad drawing 120 Hz ({backend})", drawing, f"shown {len(drawing)}, replaced {dropped}")
             results[backend] = (bare, single, drawing)
-        best = min(results, key=lambda b: pct(results[b][1], 95))
-        p95 = pct(results[best][1], 95)
+        # the worse of one stroke at a time and continuous drawing: both are "drawing -> result"
+        worst = {b: max(pct(r[1], 95), pct(r[2], 95) if r[2] else float("inf")) for b, r in results.items()}
+        best = min(worst, key=worst.get)
+        p95 = worst[best]
         ratio = ""
         if len(results) == 2:
             speedup = np.median(results["torch"][0]) / np.median(results["onnxruntime"][0])
