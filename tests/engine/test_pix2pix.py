@@ -184,7 +184,7 @@ def test_role_sets_are_told_apart_and_mistakes_explained(tmp_path, capsys):
     kind = get_kind("pix2pix")
     assert [tuple(r.name for r in s) for s in kind.role_sets()] == [("a", "b"), ("pairs",), ("data",)]
     assert [r.name for r in kind.roles_for({"pairs": "p", "a": ""})] == ["pairs"]
-    with pytest.raises(UserError, match="trains from Inputs and Targets or Side-by-side pairs or"):
+    with pytest.raises(UserError, match="trains from Inputs and Targets, or Side-by-side pairs, or"):
         kind.roles_for({"a": "x"})
     data = _faces_folder(tmp_path / "faces", n=2)
     for flags, says in ((["--data-a", str(data)], "--data-a FOLDER and --data-b FOLDER, or --pairs FOLDER"),

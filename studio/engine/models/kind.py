@@ -205,7 +205,7 @@ class ModelKind:
                 raise UserError(f"{self.title} needs a data folder for: {', '.join(missing)}.")
             extra = sorted(given - {r.name for r in self.roles})
             raise UserError(f"{self.title} takes no folder for: {', '.join(extra)}.")
-        ways = " or ".join(" and ".join(r.title for r in roles) for roles in self.role_sets())
+        ways = ", or ".join(" and ".join(r.title for r in roles) for roles in self.role_sets())
         raise UserError(f"{self.title} trains from {ways}; give the folders of one of these.")
 
     def prepare_datasets(self, roles: tuple[Role, ...], folders: dict[str, str], data_cfg: DataConfig, cfg,

@@ -40,8 +40,8 @@ class Pix2PixKind(ModelKind):
     capabilities = Capabilities(translates=True, drawable_input=True, multi_device=True)
     options = (
         Option("make_pairs", "Make inputs from the pictures",
-               "build each input from its target, for one folder of pictures: "
-               + " ".join(f"{m}: {d}" for m, d in PAIR_MODES.items()),
+               "make each input from its picture, for one folder of pictures: sketches (edges, lineart), "
+               "colouring (grey), sharpening (blur), 4x super-resolution (lowres) or filling in holes (masked)",
                "--make-pairs", choices=(("none", "No: the inputs are pictures of their own"),
                                         *((m, t) for m, t in PAIR_TITLES.items())),
                default="none"),
