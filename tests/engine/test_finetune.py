@@ -186,3 +186,18 @@ def test_cli_train_from(tmp_path, images, dc_parent, capsys):
                      "--from", str(dc_parent), "--steps", "1"])
     assert code == 2 and "can only start from" in capsys.readouterr().err
     assert np.isfinite(meta["parent"]["step"])
+
+
+def test_a_model_with_only_its_averaged_generator(tmp_path, images, dc_parent):
+    """An imported model may hold only G_ema (and no critic): it starts both generators; D starts fresh."""
+    from studio.engine.models.finetune import Parent
+
+    full = read_parent(dc_parent)
+    only = Parent(full.path, full.kind, full.step, full.checkpoint, full.config,
+                  {k: v for k, v in full.tensors.items() if k.startswith("G_ema.")})
+    t = _new(tmp_path / "child", "dcgan", images, DC_SMALL, parent=only).trainer
+    assert torch.equal(t.G.main[0].weight, full.tensors["G_ema.main.0.weight"])
+    assert torch.equal(t.ema.ema.main[0].weight, full.tensors["G_ema.main.0.weight"])
+    assert not torch.equal(t.D.main[0].weight, full.tensors["D.main.0.weight"])
+    lines = Project.open(tmp_path / "child").meta["parent"]["adapted"]
+    assert any("newly initialised" in line and "D" in line for line in lines)

@@ -193,8 +193,10 @@ def transfer(trainer, kind: ModelKind, parent: Parent) -> TransferReport:
             name = f"{prefix}.{key}"
             src_key = kind.parent_key(prefix, key, pcfg, cfg)
             src = parent.tensors.get(f"{prefix}.{src_key}") if src_key is not None else None
-            if src is None and prefix == "G_ema" and src_key is not None:
-                src = parent.tensors.get(f"G.{src_key}")  # a file with one generator: it is the averaged one too
+            if src is None and prefix in GENERATORS and src_key is not None:
+                # A model with one generator (an import keeps only the averaged one): it serves as both.
+                other = "G" if prefix == "G_ema" else "G_ema"
+                src = parent.tensors.get(f"{other}.{src_key}")
             if src is None or src.dtype != dst.dtype:
                 report.fresh.append(name)
                 continue
