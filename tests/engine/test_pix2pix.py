@@ -197,6 +197,33 @@ def test_role_sets_are_told_apart_and_mistakes_explained(tmp_path, capsys):
         assert not (tmp_path / "p").exists()
 
 
+def test_cli_trains_from_side_by_side_pairs_and_from_matched_folders(tmp_path, capsys):
+    import json
+
+    pics = faces(4, 64, seed=2)[0]
+    for i, pic in enumerate(pics):
+        _save_png(tmp_path / "sbs" / f"p{i}.png", np.concatenate([255 - pic, pic], axis=1))
+        _save_png(tmp_path / "a" / "sub" / f"p{i}.png", 255 - pic)
+        if i:  # p0 has no target
+            _save_png(tmp_path / "b" / "sub" / f"p{i}.jpg", pic)
+    common = ["--size", "64", "--width", "4", "--batch", "2", "--steps", "1", "--metric-every", "0"]
+    assert main(["train", "pix2pix", "--pairs", str(tmp_path / "sbs"), "--out", str(tmp_path / "p1"), *common]) == 0
+    meta = json.loads((tmp_path / "p1" / "project.json").read_text())
+    assert set(meta["data"]["folders"]) == {"pairs"} and meta["data"]["counts"] == {"pairs": 4}
+    capsys.readouterr()
+    assert main(["train", "pix2pix", "--data-a", str(tmp_path / "a"), "--data-b", str(tmp_path / "b"),
+                 "--out", str(tmp_path / "p2"), *common]) == 0
+    out = capsys.readouterr().out
+    assert "p0.png: no target of the same name in" in out  # the unmatched input is listed, then skipped
+    meta = json.loads((tmp_path / "p2" / "project.json").read_text())
+    assert meta["data"]["counts"] == {"a": 3, "b": 3}
+
+
+def _save_png(path, picture):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(picture).save(path)
+
+
 def _trained_project(tmp_path, make_pairs="edges", size=64):
     data = _faces_folder(tmp_path / "faces", n=4, size=size)
     out = tmp_path / "proj"
