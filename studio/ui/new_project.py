@@ -230,6 +230,7 @@ class SourcePage(QWizardPage):
             "its generator and critic carry over, and it learns the images you choose here.")
         self.parent_note.setVisible(True)
         self.setTitle("New project from this model")
+        self.setSubTitle("Choose the images it learns next; the kind of model is the one it was trained as.")
 
     def roles(self) -> tuple:
         """The chosen kind's set of folders (its usual one, or the alternative chosen)."""
