@@ -61,6 +61,8 @@ class ImportModelAction(QObject):
         self.dialog.setWindowTitle(TITLE)
         self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
         self.dialog.setMinimumDuration(400)  # a small file is done before the dialog would show
+        self.dialog.setMinimumWidth(420)
+        self._name = path.name
         self.dialog.canceled.connect(self.runner.cancel)
 
         def task(progress, should_cancel):
@@ -73,7 +75,7 @@ class ImportModelAction(QObject):
 
     def _on_progress(self, done: int, total: int, text: str) -> None:
         if self.dialog is not None:
-            self.dialog.setLabelText(text)
+            self.dialog.setLabelText(f"{self._name}: {text}\nRead as data; its code is never run.")
             self.dialog.setValue(done)
 
     def _close_dialog(self) -> None:
