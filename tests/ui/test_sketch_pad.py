@@ -325,3 +325,21 @@ def test_help_opens_the_sketch_demo_on_its_pad(qtbot, tmp_path, trained_drawable
     qtbot.addWidget(w2)
     assert not w2.demo_sketch_action.isVisible()  # no bundled sketch demo: no menu entry leading nowhere
     w2.close()
+
+
+def test_a_project_not_trained_yet_says_so(qtbot, tmp_path, trained_drawable):
+    import shutil
+
+    from studio.ui.sketch.panel import NO_MODEL
+
+    shutil.copytree(trained_drawable, tmp_path / "new")
+    shutil.rmtree(tmp_path / "new" / "checkpoints")  # as a new project is before its first save
+    (tmp_path / "new" / "checkpoints").mkdir()
+    panel = SketchPanel(SketchController(device="cpu", backend="torch"))
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_project(tmp_path / "new")
+    qtbot.waitUntil(lambda: panel.status.text() == NO_MODEL, timeout=20000)
+    stroke(panel, [(4, 4), (20, 20)])  # drawing still works; nothing to translate with
+    assert (panel.canvas.picture() < 128).any() and panel.result is None
+    panel.shutdown()

@@ -61,6 +61,7 @@ class SketchPanel(QWidget):
         self.result: SketchResult | None = None
         self.latencies_ms: list[float] = []  # pen movement -> result on screen, newest last
         self._training = False
+        self._model_text = ""  # what the pad draws with, for the status line
 
         self.canvas = SketchCanvas(256)
         self.canvas.changed.connect(self._send)
@@ -238,13 +239,8 @@ class SketchPanel(QWidget):
     def _update_buttons(self) -> None:
         self.undo_button.setEnabled(self.canvas.history.can_undo())
         self.redo_button.setEnabled(self.canvas.history.can_redo())
-        has_model = self.controller.model is not None
         self.export_button.setEnabled(self.result is not None)
         self.example_button.setEnabled(self.project is not None and not self.inputs_runner.busy)
-        self.load_button.setEnabled(True)
-        self.canvas.setEnabled(True)
-        if not has_model and self.project is None:
-            self.status.setText("")
 
     # ----- translating ------------------------------------------------------------------------------
     def _send(self) -> None:
@@ -270,14 +266,13 @@ class SketchPanel(QWidget):
         latency = (time.perf_counter() - result.sent_at) * 1000
         self.latencies_ms.append(latency)
         del self.latencies_ms[:-200]
-        self.status.setText(f"{getattr(self, '_model_text', '')} Result in {latency:.0f} ms "
+        self.status.setText(f"{self._model_text} Result in {latency:.0f} ms "
                             f"(translating took {result.compute_ms:.0f} ms).")
         self._update_buttons()
         self.result_shown.emit(result)
 
     def _on_failed(self, message: str) -> None:
-        no_model = "checkpoint" in message.lower() or "not trained" in message.lower()
-        self.status.setText(NO_MODEL if no_model else message)
+        self.status.setText(NO_MODEL if self.project is not None and not _has_checkpoint(self.project) else message)
 
     # ----- files ------------------------------------------------------------------------------------
     def _choose_image(self) -> None:
@@ -351,3 +346,14 @@ class SketchPanel(QWidget):
             return []
         self.status.setText(f"Saved {', '.join(p.name for p in written)} in {path.parent}.")
         return written
+
+
+def _has_checkpoint(project: Path) -> bool:
+    """Whether the project has a saved model (a cheap look at its folder, no torch)."""
+    from studio.engine.project.checkpoint_files import list_checkpoints
+    from studio.engine.project.folder import Project
+
+    try:
+        return bool(list_checkpoints(Project.open(project, clean=False).checkpoints_dir))
+    except Exception:  # noqa: BLE001 - a project that cannot be read has no usable model either
+        return False
