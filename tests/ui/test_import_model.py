@@ -17,6 +17,9 @@ def test_import_opens_the_model_in_the_explorer(qtbot, window, tmp_path):
     assert window.work_tabs.currentIndex() == window.explore_tab
     assert "never run" in window.statusBar().currentMessage()
     assert window.from_model_action.isEnabled()  # fine-tuning starts from it
+    panel = window.project_panel
+    assert panel.from_model_button.isEnabled()
+    assert "Imported from" in panel.text.toPlainText() and "never run" in panel.text.toPlainText()
     qtbot.waitUntil(window.explorer.is_rendered, timeout=60_000)
     if os.environ.get("GAN_STUDIO_SHOTS"):  # screenshots for the docs, looked at by a person
         window.resize(1280, 720)

@@ -85,7 +85,8 @@ class ProjectPanel(QWidget):
         self._parent_path = None
         self.folder_button.setEnabled(project is not None)
         kind = _kind(project) if project else None
-        self.from_model_button.setEnabled(bool(kind and kind.capabilities.latent_space and project.step > 0))
+        trained = project is not None and (project.step > 0 or "imported" in project.meta)  # an import is step 0
+        self.from_model_button.setEnabled(bool(kind and kind.capabilities.latent_space and trained))
         if project is None:
             self.text.setHtml("<p style='color:#9698a0'>No project open.</p>")
             return
@@ -104,6 +105,7 @@ class ProjectPanel(QWidget):
         for k, v in rows:
             out.append(f"<tr><td style='color:#9698a0;padding-right:10px'>{e(k)}</td><td>{e(str(v))}</td></tr>")
         out += self._lineage(m.get("parent"))
+        out += self._imported(m.get("imported"))
         out.append("</table>")
         for role, folder in data.get("folders", {}).items():
             count = data.get("counts", {}).get(role)
@@ -125,6 +127,18 @@ class ProjectPanel(QWidget):
                             out.append(f"<li>{e(line)}</li>")
                     out.append("</ul>")
         self.text.setHtml("".join(out))
+
+    def _imported(self, imported: object) -> list[str]:
+        """The 'Imported from' row of a model read from a network pickle (models/stylegan/pkl_import.py),
+        with what the import adapted."""
+        if not isinstance(imported, dict) or not isinstance(imported.get("from"), str):
+            return []
+        e = html.escape
+        notes = [n for n in imported.get("notes", []) if isinstance(n, str)]
+        text = (f"{e(Path(imported['from']).name)} ({e(str(imported.get('format', 'a model file')))}); its code was "
+                "read as text and never run. No training images: start a new project from it to fine-tune.")
+        extra = "".join(f"<br><span style='color:#9698a0'>{e(n)}</span>" for n in notes)
+        return [f"<tr><td style='color:#9698a0;padding-right:10px'>Imported from</td><td>{text}{extra}</td></tr>"]
 
     def _lineage(self, parent: object) -> list[str]:
         """The 'Fine-tuned from' row: the parent project (a link that opens it), or the model file's
