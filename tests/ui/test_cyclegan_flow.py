@@ -171,3 +171,22 @@ def test_translate_uses_the_live_weights_while_training(qtbot, window, tmp_path,
     with qtbot.waitSignal(panel.translated, timeout=60_000) as got:
         panel.set_direction("b2a")
     assert not got.args[0].live and got.args[0].step == window.state.step
+
+
+def test_one_way_model_offers_no_direction_choice(qtbot, window, trained_cyclegan, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    sketch = Path(__file__).resolve().parents[2] / "models" / "demo-sketch"
+    if not sketch.is_dir():
+        import pytest
+
+        pytest.skip("models/demo-sketch missing")
+    shutil.copytree(sketch, tmp_path / "sketch")
+    assert window.open_project(tmp_path / "sketch")  # pix2pix: inputs -> targets only
+    panel = window.translate_panel
+    assert not panel.a2b_button.isVisibleTo(panel) and not panel.b2a_button.isVisibleTo(panel)
+    panel.b2a_button.setChecked(True)  # even a stale choice translates the one way the model goes
+    assert panel.direction() == "a2b"
+    assert window.open_project(trained_cyclegan)  # a two-way model shows both again
+    assert panel.a2b_button.isVisibleTo(panel) and panel.b2a_button.isVisibleTo(panel)

@@ -207,14 +207,32 @@ class TranslatePanel(QWidget):
         folders = (self.project.meta.get("data", {}).get("folders", {}) if self.project is not None else {})
         a, b = (Path(folders[r]).name if folders.get(r) else "" for r in ("a", "b"))
         named = a and b and (a.upper(), b.upper()) != ("A", "B")
+        offered = self._offered_directions()
         for button, d, (src, dst) in ((self.a2b_button, "a2b", (a, b)), (self.b2a_button, "b2a", (b, a))):
+            # A one-way model (pix2pix) shows no direction choice: its only way is the one used.
+            button.setVisible(len(offered) > 1 and d in offered)
             button.setText(DIRECTION_TITLES[d])
             button.setToolTip(f"Turn {src} pictures into {dst} pictures" if named
                               else f"Translate {DIRECTION_TITLES[d].replace('→', 'into')} style")
 
+    def _offered_directions(self) -> tuple[str, ...]:
+        """The directions the project's kind translates in, asked of the kind (both before a project)."""
+        if self.project is None:
+            return tuple(DIRECTION_TITLES)
+        from studio.engine.config import config_from_dict
+        from studio.engine.models import get_kind
+
+        try:
+            kind = get_kind(self.project.kind)
+            return kind.directions(config_from_dict(kind.config_cls, self.project.meta.get("model") or {}))
+        except Exception:  # an unreadable model config: the translation itself will say what is wrong
+            return tuple(DIRECTION_TITLES)
+
     def direction(self) -> str:
         b = self.direction_group.checkedButton()
-        return b.property("direction") if b is not None else "a2b"
+        if b is None or (self.project is not None and b.property("direction") not in self._offered_directions()):
+            return "a2b"
+        return b.property("direction")
 
     def set_direction(self, direction: str) -> None:
         (self.b2a_button if direction == "b2a" else self.a2b_button).setChecked(True)
