@@ -78,8 +78,8 @@ def latent_kind(name: str, device: torch.device, repeats: int, batch: int, threa
 
 def cyclegan_256(device: torch.device, repeats: int, threads: int) -> float:
     from studio.engine.data.procedural import discs
+    from studio.engine.explore.translate import Translator
     from studio.engine.models.cyclegan.nets import ResnetGenerator, init_weights
-    from studio.engine.models.cyclegan.translate import Translator
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

@@ -279,7 +279,7 @@ def check_bundled(dest: Path) -> None:
         G = load_generator(dest, device="cpu")
         assert G.generate_seeded(4, 0).shape == (4, G.cfg.size, G.cfg.size, 3)
     else:
-        from studio.engine.models.cyclegan.translate import Translator
+        from studio.engine.explore.translate import Translator
 
         t = Translator.load(dest, "a2b", device="cpu")
         assert t.translate_array(np.zeros((40, 56, 3), np.uint8)).shape == (40, 56, 3)

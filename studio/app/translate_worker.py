@@ -125,7 +125,7 @@ class TranslateWorker:
 
     def _translator(self, project: str, direction: str):
         """The Translator of the newest weights: the running training's, or the newest checkpoint's."""
-        from studio.engine.models.cyclegan.translate import Translator
+        from studio.engine.explore.translate import Translator
         from studio.engine.project.checkpoints import list_checkpoints
         from studio.engine.project.folder import Project
 
@@ -153,7 +153,7 @@ class TranslateWorker:
 
         name = Path(r.path).name
         try:
-            from studio.engine.models.cyclegan.translate import match_channels
+            from studio.engine.explore.translate import match_channels
 
             translator = self._translator(r.project, r.direction)
             picture = decode_image(r.path, translator.data_cfg, full_resolution=True)
@@ -258,7 +258,7 @@ def translator_from_weights(weights, meta: dict, direction: str):
     (its project.json), marked `live`. Any thread."""
     from studio.engine.config import config_from_dict
     from studio.engine.data.dataset import DataConfig
-    from studio.engine.models.cyclegan.translate import Translator
+    from studio.engine.explore.translate import Translator
 
     data_cfg = config_from_dict(DataConfig, meta.get("data", {}).get("config"))
     translator = Translator.from_state(weights.config, weights.state, data_cfg, direction=direction, device="auto",
@@ -275,7 +275,7 @@ def translate_folder_task(project: str | Path, direction: str, folder: str | Pat
     Returns the engine's TranslateResult; cancelling stops between files (and between tiles)."""
 
     def run(progress, should_cancel):
-        from studio.engine.models.cyclegan.translate import Translator
+        from studio.engine.explore.translate import Translator
 
         progress(0, 0, "Loading the model…")
         if weights is not None:

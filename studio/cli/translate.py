@@ -16,7 +16,7 @@ def run_translate(args) -> int:
     without a checkpoint, an output that would overwrite the inputs, or inputs without one usable image."""
     from tqdm import tqdm
 
-    from studio.engine.models.cyclegan.translate import Translator, plan_outputs
+    from studio.engine.explore.translate import Translator, plan_outputs
 
     translator = Translator.load(args.project, direction=args.direction, device=args.device or "auto")
     if translator.step == 0:

@@ -28,8 +28,8 @@ from studio.engine.errors import UserError
 from studio.engine.explore import latent as L
 from studio.engine.explore.bookmarks import ExploreStore
 from studio.engine.explore.generator import load_generator
+from studio.engine.explore.translate import Translator
 from studio.engine.images import load_png
-from studio.engine.models.cyclegan.translate import Translator
 from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
 from studio.engine.project.folder import Project
 from tests.engine.attribute_classifier import predict, train_classifier

@@ -96,7 +96,7 @@ def test_scale_enlarges_smoothly_or_in_pixels_and_is_bounded(place, capsys):
 
 
 def test_translation_planning_takes_relative_paths_from_any_caller(place):
-    from studio.engine.models.cyclegan.translate import plan_outputs
+    from studio.engine.explore.translate import plan_outputs
 
     (place / "wörk dir" / "in A").mkdir()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(place / "wörk dir" / "in A" / "a.png")

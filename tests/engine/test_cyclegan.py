@@ -325,7 +325,7 @@ def test_session_stop_and_resume_matches_one_go(tmp_path, shapes_factory):
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_trains_resumes_and_translates_on_cuda():
-    from studio.engine.models.cyclegan.translate import Translator
+    from studio.engine.explore.translate import Translator
 
     cfg = dataclasses.replace(CFG, precision="bf16", channels_last=True)
     t = CycleGANTrainer(cfg, _data(7, 1), _data(5, 2), device="cuda", seed=3, total_steps=9)

@@ -13,9 +13,9 @@ from studio.engine.config import RunSettings
 from studio.engine.data.dataset import DataConfig
 from studio.engine.data.demo_sets import faces
 from studio.engine.errors import CheckpointError, UserError
+from studio.engine.explore.translate import Translator
 from studio.engine.models import get_kind
 from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
-from studio.engine.models.cyclegan.translate import Translator
 from studio.engine.models.pix2pix.nets import UnetGenerator, dropout_blocks, unet_levels
 from studio.engine.models.pix2pix.trainer import Pix2PixConfig, Pix2PixTrainer
 from studio.engine.project.checkpoints import load_checkpoint, save_checkpoint

@@ -9,9 +9,7 @@ from PIL import Image
 
 from studio.engine.data.dataset import DataConfig
 from studio.engine.errors import Cancelled, UserError
-from studio.engine.models.cyclegan.nets import ResnetGenerator, init_weights
-from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
-from studio.engine.models.cyclegan.translate import (
+from studio.engine.explore.translate import (
     SharedStatsNorm,
     Translator,
     feather,
@@ -19,6 +17,8 @@ from studio.engine.models.cyclegan.translate import (
     pad_amounts,
     tile_starts,
 )
+from studio.engine.models.cyclegan.nets import ResnetGenerator, init_weights
+from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
 from studio.engine.project.checkpoints import save_checkpoint
 from studio.engine.project.folder import Project
 

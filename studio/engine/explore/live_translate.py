@@ -94,7 +94,7 @@ class LiveTranslator:
             return to_uint8(self.net(torch.from_numpy(x).to(self.device)))[0]
 
     def _input(self, picture: np.ndarray) -> np.ndarray:
-        from studio.engine.models.cyclegan.translate import match_channels
+        from studio.engine.explore.translate import match_channels
 
         p = np.asarray(picture, dtype=np.uint8)
         if p.shape[:2] != (self.size, self.size):
@@ -127,7 +127,7 @@ def load_live_translator(project_dir: Path | str, direction: str = "a2b", *, dev
                          backend: str = "auto", threads: int | None = None) -> LiveTranslator:
     """The live translator of a translating project's newest checkpoint, at the project's training size.
     Raises UserError for a project that does not translate or has no trained model yet."""
-    from studio.engine.models.cyclegan.translate import Translator
+    from studio.engine.explore.translate import Translator
     from studio.engine.project.folder import Project
 
     project = Project.open(project_dir, clean=False)

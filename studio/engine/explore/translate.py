@@ -47,7 +47,6 @@ from studio.engine.project.checkpoints import checkpoints_to_try, load_checkpoin
 from studio.engine.project.folder import Project
 from studio.engine.train.protocol import load_module
 
-DIRECTIONS = ("a2b", "b2a")
 DEFAULT_MULTIPLE = 4  # a net's sides must be multiples of this unless it says otherwise (two stride-2 levels)
 MIN_SIDE = 16  # smallest side fed to the generator (its reflection pads need a few pixels at 1/4 scale)
 MIN_TILE = 32  # smallest tile side accepted

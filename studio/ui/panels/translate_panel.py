@@ -296,7 +296,7 @@ class TranslatePanel(QWidget):
 
     def save_result_to(self, path: str | Path) -> None:
         from studio.engine.atomic import write_bytes_atomic
-        from studio.engine.models.cyclegan.translate import encode_like
+        from studio.engine.explore.translate import encode_like
 
         p = Path(path)
         write_bytes_atomic(p, encode_like(self.result.after, p.suffix or ".png"))

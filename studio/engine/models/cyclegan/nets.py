@@ -6,7 +6,7 @@ eval mode compute the same thing), convolution biases on (InstanceNorm has no sh
 weights drawn from N(0, 0.02).
 
 The generator downsamples twice by 2, so it maps an (H, W) image to an (H, W) image whenever H
-and W are multiples of `Generator.MULTIPLE`; `studio.engine.models.cyclegan.translate` pads other sizes.
+and W are multiples of `Generator.MULTIPLE`; `studio.engine.explore.translate` pads other sizes.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from torch import nn
 
 
 def norm_layer(channels: int) -> nn.Module:
-    # Instance statistics are computed per image at every call; translate.py swaps these modules
-    # for ones that can reuse whole-image statistics when an image is translated in tiles.
+    # Instance statistics are computed per image at every call; `studio.engine.explore.translate`
+    # swaps these modules for ones that can reuse whole-image statistics when an image is tiled.
     return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
 
 

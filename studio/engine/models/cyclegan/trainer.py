@@ -337,7 +337,7 @@ class CycleGANTrainer(TrainerBase):
     def translate(self, images: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
         """uint8 (B, C, H, W), H and W multiples of 4 -> translated float (B, C, H, W) in [-1, 1].
 
-        Training thread only; `studio.engine.models.cyclegan.translate` handles any size for everyone else."""
+        Training thread only; `studio.engine.explore.translate` handles any size for everyone else."""
         net = self.G if direction == "a2b" else self.F
         x = images.to(self.device).float().div(127.5).sub(1)
         return torch.cat([net(c) for c in x.split(16)])
