@@ -16,7 +16,7 @@ class StyleGANKind(ClassesFromSubfolders, ModelKind):
     title = "Style-based (StyleGAN2)"
     summary = "new images from noise with per-layer styles (sharper pictures, a latent space made for exploring)"
     roles = (Role("data", "Images", "--data", "folder of training images (searched recursively)"),)
-    sizes = (32, 64, 128, 256, 512)
+    sizes = (32, 64, 128, 256, 512, 1024)  # 1024 for GPUs, and for fine-tuning imported FFHQ-size models
     capabilities = Capabilities(latent_space=True, style_space=True, multi_device=True, classes=True)
     export_formats = ("png", "gif", "mp4", "webp", "onnx")
     default_steps = 5000
