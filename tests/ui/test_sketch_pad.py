@@ -343,3 +343,29 @@ def test_a_project_not_trained_yet_says_so(qtbot, tmp_path, trained_drawable):
     stroke(panel, [(4, 4), (20, 20)])  # drawing still works; nothing to translate with
     assert (panel.canvas.picture() < 128).any() and panel.result is None
     panel.shutdown()
+
+
+def test_a_demo_trained_on_drawn_pictures_gives_its_training_inputs(tmp_path, trained_drawable):
+    """A bundled demo's pictures are drawn again (they are not shipped): its training inputs too."""
+    import json
+    import shutil
+
+    from studio.engine.config import config_from_dict
+    from studio.engine.data.dataset import DataConfig
+    from studio.engine.data.demo_sets import faces
+    from studio.engine.data.pairs import TRAINING_SEED, make_input
+    from studio.engine.explore.live_translate import TrainingInputs
+
+    demo = tmp_path / "demo"
+    shutil.copytree(trained_drawable, demo)
+    meta = json.loads((demo / "project.json").read_text())
+    (role,) = meta["data"]["folders"]
+    cfg = config_from_dict(DRAWN.config_cls, meta["model"])
+    load = DRAWN.load_config(cfg, DataConfig(size=SIZE)).size  # drawn at the size training loads
+    meta["data"]["folders"][role] = f"(procedural: gan-studio demo-data faces DIR --count 3 --size {load} --seed 3)"
+    (demo / "project.json").write_text(json.dumps(meta))
+    inputs = TrainingInputs(demo, SIZE)
+    made = make_input("edges", faces(3, load, 3)[0][1], TRAINING_SEED)
+    m = (load - SIZE) // 2
+    assert np.array_equal(inputs.get(1), made[m : m + SIZE, m : m + SIZE])
+    assert np.array_equal(inputs.get(4), inputs.get(1))  # wrapping round

@@ -155,7 +155,12 @@ class TrainingInputs:
     def __init__(self, project_dir: Path | str, size: int):
         self.project_dir = Path(project_dir)
         self.size = int(size)
-        self._inputs = None  # uint8 (N, C, L, L) tensor, once loaded
+        self._inputs = None  # (count, the i-th input as uint8 (L, L, C)), once loaded
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the pictures are read already (the next `get` is quick)."""
+        return self._inputs is not None
 
     def get(self, index: int) -> np.ndarray:
         """The `index`-th input (wrapping round) as uint8 (size, size, C): the centre of the picture at
@@ -165,7 +170,8 @@ class TrainingInputs:
         on generated pictures, or a folder moved away)."""
         if self._inputs is None:
             self._inputs = self._load()
-        picture = self._inputs[index % len(self._inputs)].permute(1, 2, 0).numpy()
+        count, made = self._inputs
+        picture = made(index % count)
         h, w = picture.shape[:2]
         top, left = max(0, (h - self.size) // 2), max(0, (w - self.size) // 2)
         return np.ascontiguousarray(picture[top : top + self.size, left : left + self.size])
@@ -175,6 +181,7 @@ class TrainingInputs:
 
         from studio.engine.config import config_from_dict
         from studio.engine.data.dataset import DataConfig
+        from studio.engine.data.demo_sets import draw_procedural_folder, is_procedural_folder
         from studio.engine.models import get_kind
         from studio.engine.project.folder import Project
 
@@ -183,20 +190,35 @@ class TrainingInputs:
         data = project.meta.get("data") or {}
         folders = {role: str(folder) for role, folder in (data.get("folders") or {}).items()}
         roles = kind.roles_for(folders)
-        for role in roles:
-            if not Path(folders[role.name]).expanduser().is_dir():
-                raise UserError(f"The {role.title.lower()} this model was trained on are not on this computer "
-                                f"({folders[role.name]}); load an image of your own instead.")
         cfg = config_from_dict(kind.config_cls, project.meta.get("model"))
         data_cfg = kind.load_config(cfg, config_from_dict(DataConfig, data.get("config")))
-        datasets = kind.prepare_datasets(roles, folders, data_cfg, cfg)
-        count = min(len(ds) for ds in datasets.values())
+        if all(is_procedural_folder(folders[r.name]) for r in roles):
+            # A bundled demo's pictures are not shipped but drawn again, exactly as it was trained on them.
+            datasets = {r.name: SimpleNamespace(images=_at_size(draw_procedural_folder(folders[r.name])[0],
+                                                                data_cfg.size)) for r in roles}
+        else:
+            for role in roles:
+                if not Path(folders[role.name]).expanduser().is_dir():
+                    raise UserError(f"This model's training pictures are not on this computer "
+                                    f"({folders[role.name]}); load an image of your own instead.")
+            datasets = kind.prepare_datasets(roles, folders, data_cfg, cfg)
+        count = min(len(ds.images) for ds in datasets.values())
         first = datasets[roles[0].name].images
-        inputs = []
-        for i in range(count):
+
+        def made(i: int) -> np.ndarray:  # one pair's input, made only when asked for (edges take a while)
             one = {role: SimpleNamespace(images=ds.images[i : i + 1]) for role, ds in datasets.items()}
             pairs = kind.example_pairs(cfg, one, 1)
-            if not pairs:  # not a paired kind: the first folder's pictures are its inputs
-                return first
-            inputs.append(torch.from_numpy(pairs[0][0]).permute(2, 0, 1))
-        return torch.stack(inputs)
+            # not a paired kind: the first folder's pictures are its inputs
+            return pairs[0][0] if pairs else first[i].permute(1, 2, 0).numpy()
+
+        return count, made
+
+
+def _at_size(pictures: np.ndarray, size: int) -> torch.Tensor:
+    """uint8 (N, H, W, C) square pictures -> uint8 (N, C, size, size), resized smoothly when they differ."""
+    if pictures.shape[1] != size:
+        from PIL import Image
+
+        pictures = np.stack([np.asarray(Image.fromarray(p).resize((size, size), Image.Resampling.LANCZOS))
+                             for p in pictures])
+    return torch.from_numpy(np.ascontiguousarray(pictures)).permute(0, 3, 1, 2)

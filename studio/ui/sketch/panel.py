@@ -304,6 +304,8 @@ class SketchPanel(QWidget):
         if self._inputs is None or self._inputs.project_dir != self.project:
             self._inputs = TrainingInputs(self.project, self.canvas.canvas_size)
         inputs, index = self._inputs, self._index
+        if not inputs.loaded:  # the first one reads (or draws again) the pictures the model trained on
+            self.status.setText("Reading the pictures the model was trained on…")
         self._index += 1
         self.example_button.setEnabled(False)
         self.inputs_runner.start(lambda progress, should_cancel: inputs.get(index))
