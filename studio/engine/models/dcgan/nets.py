@@ -30,8 +30,11 @@ class Generator(nn.Module):
     """G: z (B, z_dim) or (B, z_dim, 1, 1) -> image (B, channels, size, size) in [-1, 1].
 
     With `num_classes` > 0 it is conditional: `forward(z, c)` takes the class as indices (B,) or
-    weights (B, num_classes) (models/conditioning.py), embedded to z_dim values and concatenated to
-    z (as conditional DCGANs do; the class then shapes the picture from its first layer on). Without
+    weights (B, num_classes) (models/conditioning.py), and every BatchNorm becomes a conditional one
+    whose scale and shift are the class's (SNGAN / BigGAN's conditional BatchNorm). The class shapes
+    the picture at every resolution while z keeps the whole first layer: concatenating an embedding
+    to z instead (measured here) let G draw one picture per class whatever z said (samples of a
+    class spread 0.11x as much as the class's images after 200 steps; 0.39x unconditional). Without
     `c` a conditional G draws class 0. `attention` adds a SAGAN self-attention block at the last
     hidden feature map (at most 32x32); `spectral_norm` wraps its convolutions (the SAGAN recipe)."""
 
@@ -43,17 +46,18 @@ class Generator(nn.Module):
         n = _levels(size)  # 64 px: 4 -> 8 -> 16 -> 32 -> 64, n = 4
         widths = [ngf * min(2 ** (n - 1 - i), _MAX_MULT) for i in range(n)]  # 64 px: 512, 256, 128, 64
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
-        if num_classes:
-            self.embed = ClassEmbedding(num_classes, z_dim)
-        z_in = z_dim * 2 if num_classes else z_dim
+
+        def norm(c: int) -> nn.Module:
+            return ConditionalBatchNorm2d(c, num_classes) if num_classes else nn.BatchNorm2d(c)
+
         layers: list[nn.Module] = [
-            sn(nn.ConvTranspose2d(z_in, widths[0], 4, 1, 0, bias=False)),  # (B, w0, 4, 4)
-            nn.BatchNorm2d(widths[0]),
+            sn(nn.ConvTranspose2d(z_dim, widths[0], 4, 1, 0, bias=False)),  # (B, w0, 4, 4)
+            norm(widths[0]),
             nn.ReLU(True),
         ]
         side = 4
         for w_in, w_out in zip(widths[:-1], widths[1:]):  # each block doubles H and W
-            layers += [sn(nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False)), nn.BatchNorm2d(w_out), nn.ReLU(True)]
+            layers += [sn(nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False)), norm(w_out), nn.ReLU(True)]
             side *= 2
             if attention and side == attention_side(size):
                 layers.append(SelfAttention(w_out, spectral_norm=spectral_norm))
@@ -61,13 +65,35 @@ class Generator(nn.Module):
         self.main = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        if z.ndim == 4:
-            z = z.flatten(1)
-        if self.num_classes:
-            if c is None:
-                c = torch.zeros(len(z), dtype=torch.long, device=z.device)
-            z = torch.cat([z, self.embed(c.to(z.device)).to(z.dtype)], 1)
-        return self.main(z[:, :, None, None])
+        if z.ndim == 2:
+            z = z[:, :, None, None]
+        if not self.num_classes:
+            return self.main(z)
+        if c is None:
+            c = torch.zeros(len(z), dtype=torch.long, device=z.device)
+        c = c.to(z.device)
+        x = z
+        for layer in self.main:
+            x = layer(x, c) if isinstance(layer, ConditionalBatchNorm2d) else layer(x)
+        return x
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """BatchNorm without its own scale and shift, then the class's: x_hat * (1 + gain(c)) + bias(c)."""
+
+    def __init__(self, features: int, num_classes: int):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(features, affine=False)
+        self.gain = ClassEmbedding(num_classes, features)
+        self.bias = ClassEmbedding(num_classes, features)
+        # Classes differ from the first step (zero, as BigGAN starts, left the projection critic
+        # nothing to grip: 33% of samples were the asked class at step 300, 78% from these)
+        nn.init.normal_(self.gain.weight, 0.0, 0.5)
+        nn.init.normal_(self.bias.weight, 0.0, 1.0)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        gain, bias = self.gain(c).to(x.dtype), self.bias(c).to(x.dtype)
+        return self.bn(x) * (1 + gain[:, :, None, None]) + bias[:, :, None, None]
 
 
 class Discriminator(nn.Module):
@@ -118,6 +144,6 @@ def init_weights(m: nn.Module) -> None:
             nn.init.normal_(m.parametrizations.weight.original, 0.0, 0.02)
         else:
             nn.init.normal_(m.weight, 0.0, 0.02)
-    elif isinstance(m, nn.BatchNorm2d):
+    elif isinstance(m, nn.BatchNorm2d) and m.affine:
         nn.init.normal_(m.weight, 1.0, 0.02)
         nn.init.zeros_(m.bias)
