@@ -285,3 +285,15 @@ def test_trains_resumes_exactly_and_translates_on_cuda():
     spec.net.load_state_dict({k[2:]: v for k, v in one_go.generator_state().items()})
     t = Translator.from_translation(spec, device="cuda", max_pixels=64 * 64)
     assert t.translate_array(np.zeros((131, 203, 3), np.uint8)).shape == (131, 203, 3)
+
+
+def test_cpu_suggestion_is_narrower_with_its_reason():
+    from studio.engine.models.suggest import DeviceInfo
+    from studio.engine.models import get_kind
+
+    kind = get_kind("pix2pix")
+    cpu = kind.suggest([200], [(256, 256)] * 200, DeviceInfo("cpu", "CPU", 8 << 30))
+    assert cpu.options["width"] == 32 and "CPU" in cpu.reasons["width"]
+    assert cpu.chosen(width=64).options["width"] == 64  # the user's width wins
+    gpu = kind.suggest([200], [(256, 256)] * 200, DeviceInfo("cuda", "CUDA: Big", 70 << 30))
+    assert gpu.options["width"] == 64  # the reference's width where the arithmetic is cheap
