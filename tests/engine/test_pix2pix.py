@@ -288,8 +288,8 @@ def test_trains_resumes_exactly_and_translates_on_cuda():
 
 
 def test_cpu_suggestion_is_narrower_with_its_reason():
-    from studio.engine.models.suggest import DeviceInfo
     from studio.engine.models import get_kind
+    from studio.engine.models.suggest import DeviceInfo
 
     kind = get_kind("pix2pix")
     cpu = kind.suggest([200], [(256, 256)] * 200, DeviceInfo("cpu", "CPU", 8 << 30))
