@@ -70,7 +70,7 @@ class Generator(nn.Module):
         if not self.num_classes:
             return self.main(z)
         if c is None:
-            c = torch.zeros(len(z), dtype=torch.long, device=z.device)
+            c = z.new_zeros(z.shape[0], dtype=torch.long)  # traced with the batch size, for ONNX
         c = c.to(z.device)
         x = z
         for layer in self.main:

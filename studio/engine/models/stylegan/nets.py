@@ -177,7 +177,7 @@ class MappingNetwork(nn.Module):
         x = normalize_2nd_moment(z)
         if self.num_classes:
             if c is None:
-                c = torch.zeros(len(z), dtype=torch.long, device=z.device)
+                c = z.new_zeros(z.shape[0], dtype=torch.long)  # traced with the batch size, for ONNX
             x = torch.cat([x, normalize_2nd_moment(self.embed(c.to(z.device)).to(x.dtype))], dim=1)
         for fc in self.fcs:
             x = fc(x)
