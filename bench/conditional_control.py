@@ -1,10 +1,11 @@
 """Does a conditional DCGAN draw the class it is asked for, with variety inside each class?
 
-    OMP_NUM_THREADS=1 python bench/conditional_control.py [--steps 1000] [--every 100]
+    OMP_NUM_THREADS=1 python bench/conditional_control.py [--kind dcgan|stylegan] [--steps 1000] [--every 100]
 
 Three procedural shape classes (round discs, lying bars, standing bars; colour, size and place
-random: tests/engine/shape_classes.py), 300 images each, 32 px, width 16, batch 32, lr 5e-4,
-DiffAugment as the studio turns it on for small sets. A small CNN trained on other pictures of the
+random: tests/engine/shape_classes.py), 300 images each, 32 px; DCGAN width 16, batch 32, lr 5e-4; the style-based kind
+at its small (CPU) preset, batch 16, with the auto R1 weight; DiffAugment as the studio turns it on
+for small sets. A small CNN trained on other pictures of the
 same classes judges 180 samples (60 asked for per class): the share recognised as the asked class
 (chance 1/3), the samples' spread within a class relative to the class's images (near 0: one
 picture per class), and SWD (x1e3). The unconditional model on the same data is the sanity check:
@@ -34,18 +35,27 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--every", type=int, default=100)
+    ap.add_argument("--kind", choices=("dcgan", "stylegan"), default="dcgan")
     args = ap.parse_args()
     torch.set_num_threads(1)
     clf = train_shape_classifier()
     images, labels = labelled_set(300, seed=3)
     real = images.permute(0, 2, 3, 1).numpy().astype(np.float32)
     spread = [real[labels.numpy() == k].std(0).mean() for k in range(len(SHAPES))]
-    z = torch.randn(180, 32, generator=torch.Generator().manual_seed(7))
     asked = torch.arange(len(SHAPES)).repeat(60)
     for conditional in (True, False):
-        cfg = DCGANConfig(size=32, z_dim=32, ngf=16, ndf=16, batch=32, preview_count=9, precision="fp32",
-                          ema_decay=0.99, lr=5e-4, diffaugment=True, class_names=SHAPES if conditional else ())
-        t = DCGANTrainer(cfg, images, labels=labels if conditional else None)
+        classes = SHAPES if conditional else ()
+        if args.kind == "dcgan":
+            cfg = DCGANConfig(size=32, z_dim=32, ngf=16, ndf=16, batch=32, preview_count=9, precision="fp32",
+                              ema_decay=0.99, lr=5e-4, diffaugment=True, class_names=classes)
+            t = DCGANTrainer(cfg, images, labels=labels if conditional else None)
+        else:
+            from studio.engine.models.stylegan.trainer import PRESETS, StyleGANConfig, StyleGANTrainer, auto_r1_gamma
+
+            cfg = StyleGANConfig(**PRESETS["small"], size=32, batch=16, preview_count=9, diffaugment=True,
+                                 r1_gamma=auto_r1_gamma(32, 16), ema_kimg=16 * 10 / 32, class_names=classes)
+            t = StyleGANTrainer(cfg, images, labels=labels if conditional else None)
+        z = torch.randn(180, cfg.z_dim, generator=torch.Generator().manual_seed(7))
         t0 = time.perf_counter()
         for i in range(args.steps):
             t.step()
