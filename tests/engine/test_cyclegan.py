@@ -16,8 +16,9 @@ from studio.engine.models.cyclegan.nets import (
     init_weights,
     receptive_field,
 )
-from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer, HistoryPool, load_size_for, lr_factor
+from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer, HistoryPool
 from studio.engine.project.checkpoints import load_checkpoint, save_checkpoint
+from studio.engine.train.image_to_image import load_size_for, lr_factor
 
 CFG = CycleGANConfig(size=32, ngf=4, ndf=4, n_blocks=1, batch=2, pool_size=3, preview_count=3)
 

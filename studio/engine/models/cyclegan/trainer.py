@@ -27,6 +27,7 @@ from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import make_grid, to_uint8
 from studio.engine.models.cyclegan.nets import NLayerDiscriminator, ResnetGenerator, init_weights
 from studio.engine.train.distributed import SINGLE, DistInfo
+from studio.engine.train.image_to_image import check_images, draw_crops, load_size_for, set_decayed_lr
 from studio.engine.train.metrics import swd
 from studio.engine.train.protocol import (
     check_module_tensors,
@@ -40,12 +41,6 @@ from studio.engine.train.protocol import (
 from studio.engine.train.trainer_base import DataOrder, TrainerBase
 
 MIN_SIZE, MAX_SIZE = 32, 512
-
-
-def load_size_for(size: int) -> int:
-    """Side the images are decoded at before random cropping to `size`: ~1.12x (reference: 286 for 256),
-    rounded to a multiple of 4."""
-    return max(size, int(round(size * 1.12 / 4)) * 4)
 
 
 @dataclass(frozen=True)
@@ -102,15 +97,6 @@ class CycleGANConfig:
             raise UserError(f"Precision must be auto, fp32 or bf16 (got {self.precision}).")
         if self.preview_count < 1:
             raise UserError("preview_count must be at least 1.")
-
-
-def lr_factor(step: int, total_steps: int, decay_start: float = 0.5) -> float:
-    """Learning-rate multiplier for the step about to run: 1 until decay_start * total, then linear to 0 at total."""
-    start = int(total_steps * decay_start)
-    if step < start:
-        return 1.0
-    span = max(total_steps - start, 1)
-    return max(0.0, 1.0 - (step - start) / span)
 
 
 class HistoryPool:
@@ -172,9 +158,7 @@ class CycleGANTrainer(TrainerBase):
         super().__init__(cfg, device, seed, dist_info, cpu_channels_last=False)
         shape = (cfg.channels, cfg.load_size, cfg.load_size)
         for name, images in (("A", images_a), ("B", images_b)):
-            if images.ndim != 4 or tuple(images.shape[1:]) != shape or images.dtype != torch.uint8:
-                want = ", ".join(map(str, shape))
-                raise ValueError(f"images {name} must be uint8 (N, {want}), got {tuple(images.shape)}")
+            check_images(f"images {name}", images, shape)
             if len(images) == 0:
                 raise UserError(f"The dataset for domain {name} is empty.")
         self.total_steps = int(total_steps)
@@ -229,12 +213,8 @@ class CycleGANTrainer(TrainerBase):
         """Random crop of `size` from each `load_size` image, random horizontal flip; float in [-1, 1].
         The crops and flips of the whole batch are drawn, this process's share is cut."""
         idx = self.data[domain].take(self.batch, self.rng)
-        s, span = self.cfg.size, self.cfg.load_size - self.cfg.size + 1
-        offsets = torch.randint(0, span, (len(idx), 2), generator=self.rng)
-        if self.cfg.flip:
-            flips = torch.rand(len(idx), generator=self.rng) < 0.5
-        else:
-            flips = torch.zeros(len(idx), dtype=torch.bool)
+        s = self.cfg.size
+        offsets, flips = draw_crops(len(idx), self.cfg.load_size, s, self.cfg.flip, self.rng)
         idx, offsets, flips = self._mine(idx), self._mine(offsets), self._mine(flips)
         src = self.images[domain]
         crops = []
@@ -245,11 +225,8 @@ class CycleGANTrainer(TrainerBase):
         return x.contiguous(memory_format=self.memory_format)
 
     def _set_lr(self) -> float:
-        lr = self.cfg.lr * lr_factor(self.global_step, self.total_steps, self.cfg.decay_start)
-        for opt in (self.opt_G, self.opt_D):
-            for group in opt.param_groups:
-                group["lr"] = lr
-        return lr
+        return set_decayed_lr((self.opt_G, self.opt_D), self.cfg.lr, self.global_step, self.total_steps,
+                              self.cfg.decay_start)
 
     # ----- protocol ----------------------------------------------------------------------------
     def step(self) -> dict[str, float]:

@@ -5,9 +5,10 @@ Per step, as the reference's `Pix2PixModel.optimize_parameters`:
 * D: 0.5 * (BCE(D(input, target) -> 1) + BCE(D(input, G(input)) -> 0));
 * G: BCE(D(input, G(input)) -> 1) + lambda * |G(input) - target| (lambda = 100).
 Adam(2e-4, 0.5/0.999); the learning rate is constant for the first half of the run and decays
-linearly to zero over the second (CycleGAN's schedule, shared). Pairs are decoded ~1.12x larger
-(`load_size`) and each step crops and flips input and target *together*: they are stored stacked
-channel-wise, so one crop cuts both and they stay pixel-aligned by construction.
+linearly to zero over the second. Pairs are decoded ~1.12x larger (`load_size`) and each step crops
+and flips input and target *together*: they are stored stacked channel-wise, so one crop cuts both
+and they stay pixel-aligned by construction. Schedule and jitter are the CycleGAN's, shared in
+`studio.engine.train.image_to_image`.
 
 No EMA generator: the L1 term pins G's output to the target, so its weights do not wander between
 steps the way an unconditional generator's do; the reference keeps none either, and one copy of a
@@ -29,9 +30,9 @@ import torch.nn.functional as F
 from studio.engine.data.pairs import PAIR_MODES
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import make_grid, to_uint8
-from studio.engine.models.cyclegan.trainer import load_size_for, lr_factor
 from studio.engine.models.pix2pix.nets import NLayerDiscriminator, UnetGenerator, init_weights, unet_levels
 from studio.engine.train.distributed import SINGLE, DistInfo
+from studio.engine.train.image_to_image import check_images, draw_crops, load_size_for, set_decayed_lr
 from studio.engine.train.metrics import swd
 from studio.engine.train.protocol import (
     check_module_tensors,
@@ -154,9 +155,7 @@ class Pix2PixTrainer(TrainerBase):
         super().__init__(cfg, device, seed, dist_info, cpu_channels_last=False)
         shape = (cfg.channels, cfg.load_size, cfg.load_size)
         for name, images in (("inputs", inputs), ("targets", targets)):
-            if images.ndim != 4 or tuple(images.shape[1:]) != shape or images.dtype != torch.uint8:
-                want = ", ".join(map(str, shape))
-                raise ValueError(f"{name} must be uint8 (N, {want}), got {tuple(images.shape)}")
+            check_images(name, images, shape)
         if len(inputs) != len(targets):
             raise ValueError(f"{len(inputs)} inputs for {len(targets)} targets")
         if len(inputs) == 0:
@@ -205,23 +204,15 @@ class Pix2PixTrainer(TrainerBase):
     def _real_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         """This process's inputs and targets, float in [-1, 1]: the whole batch's crops and flips are drawn."""
         idx = self.data.take(self.batch, self.rng)
-        span = self.cfg.load_size - self.cfg.size + 1
-        offsets = torch.randint(0, span, (len(idx), 2), generator=self.rng)
-        if self.cfg.flip:
-            flips = torch.rand(len(idx), generator=self.rng) < 0.5
-        else:
-            flips = torch.zeros(len(idx), dtype=torch.bool)
+        offsets, flips = draw_crops(len(idx), self.cfg.load_size, self.cfg.size, self.cfg.flip, self.rng)
         both = self.crops(self._mine(idx), self._mine(offsets), self._mine(flips))
         x = both.float().div_(127.5).sub_(1).contiguous(memory_format=self.memory_format)
         c = self.cfg.channels
         return x[:, :c], x[:, c:]
 
     def _set_lr(self) -> float:
-        lr = self.cfg.lr * lr_factor(self.global_step, self.total_steps, self.cfg.decay_start)
-        for opt in (self.opt_G, self.opt_D):
-            for group in opt.param_groups:
-                group["lr"] = lr
-        return lr
+        return set_decayed_lr((self.opt_G, self.opt_D), self.cfg.lr, self.global_step, self.total_steps,
+                              self.cfg.decay_start)
 
     @contextlib.contextmanager
     def _dropout_seed(self, seed: int):
