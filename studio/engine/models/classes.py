@@ -45,6 +45,14 @@ class ClassesFromSubfolders:
             overrides["class_names"] = chosen_classes(datasets["data"].report.classes, classes)
         return overrides
 
+    def suggest(self, counts, sizes, device):
+        # Whether the sub-folders make classes is known once the images are read (suggest_for_datasets
+        # for the wizard; default_config for the command line): until then, auto.
+        s = super().suggest(counts, sizes, device)
+        reason = "Decided from the sub-folders once the images are read"
+        return dataclasses.replace(s, options={**s.options, "classes": None},
+                                   reasons={**s.reasons, "classes": reason})
+
     def class_names(self, cfg) -> tuple[str, ...]:
         return tuple(cfg.class_names)
 
