@@ -11,9 +11,10 @@ Layer groups. Which ws row drives which resolution: our synthesis network (and t
 uses rows 2k and 2k+1 for the layers of resolution 4 * 2^k (row 2k+1 also feeds the first layer
 of the next block), so num_ws = 2 * log2(size) - 2. The StyleGAN paper (Karras et al. 2019, sec.
 3.1) calls 4-8 px coarse (pose, face shape, hair length), 16-32 px middle (features, eyes) and
-64 px and up fine (colour scheme, micro detail). A 32 px model has no 64 px layers, so there the
-finest resolution (32 px) is "fine" and 16 px alone is "middle"; from 64 px up the paper's split
-holds (64 px: coarse rows 0-3, middle 4-7, fine 8-9).
+64 px and up fine (colour scheme, micro detail; measured on our small 32 px faces model, the flat
+background colour follows the coarse styles instead: tests/engine/test_style_space.py). A 32 px
+model has no 64 px layers, so there the finest resolution (32 px) is "fine" and 16 px alone is
+"middle"; from 64 px up the paper's split holds (64 px: coarse rows 0-3, middle 4-7, fine 8-9).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ GROUPS = ("coarse", "middle", "fine")
 GROUP_HELP = {
     "coarse": "4-8 px layers: pose, shape, hair length",
     "middle": "16-32 px layers: features, smaller shapes",
-    "fine": "the finest layers: colours and texture",
+    "fine": "the finest layers: fine detail (in large models also the colour scheme)",
 }
 
 
