@@ -109,6 +109,25 @@ def measure(name: str, project_dir: str, targets: np.ndarray, labels: np.ndarray
             "per_attribute": (read == labels).mean(0), "seconds": seconds}
 
 
+def _classifier(size: int, args):
+    """The attribute classifier, trained here or read from --classifier-cache (a file this bench wrote)."""
+    from attribute_classifier import AttributeNet
+
+    cache = Path(args.classifier_cache) if args.classifier_cache else None
+    if cache is not None and cache.exists():
+        from safetensors.torch import load_file
+
+        model = AttributeNet()
+        model.load_state_dict(load_file(str(cache)))
+        return model.eval().requires_grad_(False)
+    model = train_classifier(size=size, faces_count=args.classifier_faces)
+    if cache is not None:
+        from safetensors.torch import save_file
+
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(cache))
+    return model
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dcgan", default=str(ROOT / "models" / "demo-faces"))
@@ -120,6 +139,9 @@ def main() -> int:
     p.add_argument("--d-features", type=float, default=0.0, metavar="WEIGHT",
                    help="add the project's discriminator features to the loss with this weight (0: off)")
     p.add_argument("--only", choices=("dcgan", "style"), default=None, help="measure one model only")
+    p.add_argument("--classifier-faces", type=int, default=2000, help="faces the attribute classifier learns from")
+    p.add_argument("--classifier-cache", default=None, metavar="FILE",
+                   help="keep the trained classifier in FILE (.safetensors) for the next run")
     args = p.parse_args()
     args.space = {"style": args.style_space}
     torch.set_num_threads(1)
@@ -127,7 +149,7 @@ def main() -> int:
     targets, meta = faces(args.images, size, seed=args.seed)
     labels = binary_attributes(meta)
     t0 = time.perf_counter()
-    classifier = train_classifier(size=size)
+    classifier = _classifier(size, args)
     print(f"attribute classifier trained in {time.perf_counter() - t0:.0f} s; reads the targets' labels "
           f"{(attributes(classifier, targets) == labels).mean():.0%} right")
     print(f"{args.images} held-out faces (seed {args.seed}), {args.steps} steps each")
