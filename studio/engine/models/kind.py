@@ -326,7 +326,8 @@ class ModelKind:
                 continue
             if o.name == "diffaugment":
                 arch[o.name] = True
-                reasons[o.name] = "Fine-tuning usually has few images: augmentation keeps the critic from memorising them"
+                reasons[o.name] = ("Fine-tuning usually has few images: augmentation keeps the critic from "
+                                   "memorising them")
         return dataclasses.replace(
             s, size=parent_cfg.size, steps=max(self.default_steps // 5, 1),
             options={**s.options, **arch},
