@@ -43,39 +43,61 @@ def main() -> int:
             app.processEvents()
             time.sleep(0.01)
 
+    def set_up(panel) -> None:
+        """W, a plane along coarse-layer principal directions, fine styles of another image mixed in."""
+        wait(lambda: panel.renderer.has_model)
+        panel.set_space("w")
+        pad, g = panel.pad, panel.gallery
+        wait(lambda: pad.space is not None and pad.space.name == "w")
+        g.count_spin.setValue(48)
+        g.generate()
+        wait(lambda: g.all_drawn())
+        items = g.items()
+        pad.set_center(items[0])
+        pad.layers_combo.setCurrentIndex(pad.layers_combo.findText("coarse"))
+        wait(lambda: pad.model.axes[0] is not None and pad.model.axes[0].vector is not None)
+        pad.span_spin.setValue(4.0)  # a small model's W varies little per σ along one group: a wider plane shows it
+        pad.set_mix("fine", items[5])
+        pad.surface.set_position(0.7, 0.35)
+        g.select_rows([5])
+        pump(3.0)
+
     w = QMainWindow()
     w.setWindowTitle("GAN Studio — Explore in W")
     panel = ExplorerPanel(project)
     w.setCentralWidget(panel)
     w.resize(1600, 1000)
     w.show()
-    wait(lambda: panel.renderer.has_model)
-    panel.set_space("w")
-    pad, g = panel.pad, panel.gallery
-    wait(lambda: pad.space is not None and pad.space.name == "w")
-    g.count_spin.setValue(48)
-    g.generate()
-    wait(lambda: g.all_drawn())
-    items = g.items()
-    pad.set_center(items[0])
-    pad.layers_combo.setCurrentIndex(pad.layers_combo.findText("coarse"))
-    wait(lambda: pad.model.axes[0] is not None and pad.model.axes[0].vector is not None)
-    pad.set_mix("fine", items[5])
-    pad.surface.set_position(0.7, 0.35)
-    g.select_rows([5])
-    pump(3.0)
+    set_up(panel)
     w.grab().save(str(out / "explore-w.png"))
-    w.resize(1280, 720)
-    pump(3.0)
-    w.grab().save(str(out / "explore-w-1280x720.png"))
 
-    w.resize(1600, 1000)
+    g = panel.gallery
     g.select_rows([1, 2])
     panel._on_send("mix", g.selected_items())
     wait(lambda: panel.mixing.table_pictures is not None)
     pump(3.0)
     w.grab().save(str(out / "explore-w-mixing.png"))
     panel.shutdown()
+    w.close()
+
+    # A laptop: the studio's own window at 1280 x 720 (where the gallery goes above the pad).
+    from studio.ui.main_window import MainWindow
+
+    win = MainWindow(device="cpu")
+    win.show()
+    win.resize(1280, 720)
+    win.open_project(project)
+    win.work_tabs.setCurrentIndex(win.explore_tab)
+    set_up(win.explorer)
+    win.grab().save(str(out / "explore-w-1280x720.png"))
+    win.confirm_close_while_training = lambda: True
+    win.close()
+    from PIL import Image
+
+    for name in ("explore-w.png", "explore-w-1280x720.png", "explore-w-mixing.png"):
+        # 256 colours, as the README's other screenshots: a quarter of the bytes, no visible change
+        Image.open(out / name).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(out / name,
+                                                                                                 optimize=True)
     print(f"wrote {out}/explore-w.png, explore-w-1280x720.png, explore-w-mixing.png")
     return 0
 

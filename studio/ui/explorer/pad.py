@@ -153,7 +153,7 @@ class LatentPadView(QWidget):
                                   "(principal directions: standard deviations of the latent)")
         self.span_spin.valueChanged.connect(self._on_span)
         # W: which layers the principal directions move (GANSpace applies a component to a layer range)
-        self.layers_label = QLabel("layers")
+        self.layers_label = QLabel("Principal directions move")
         self.layers_combo = QComboBox()
         self.layers_combo.addItem("all", ())
         for name in S.GROUPS:
@@ -229,13 +229,17 @@ class LatentPadView(QWidget):
         pr.addWidget(self.x_combo, 1)
         pr.addWidget(QLabel("y"))
         pr.addWidget(self.y_combo, 1)
-        pr.addWidget(self.layers_label)
-        pr.addWidget(self.layers_combo)
         pr.addWidget(self.span_spin)
         pr.addWidget(self.center_button)
         self.plane_row.hide()
-        self.layers_label.hide()
-        self.layers_combo.hide()
+        # W: a row of its own, so the pad is no wider than in z (it must fit a 1280 px laptop)
+        self.layers_row = QWidget()
+        lr = QHBoxLayout(self.layers_row)
+        lr.setContentsMargins(0, 0, 0, 0)
+        lr.addWidget(self.layers_label)
+        lr.addWidget(self.layers_combo)
+        lr.addStretch(1)
+        self.layers_row.hide()
 
         self.mix_row = QWidget()
         mr = QHBoxLayout(self.mix_row)
@@ -259,7 +263,11 @@ class LatentPadView(QWidget):
         top.addWidget(self.grid_spin)
         controls.addLayout(top, 0, 0, 1, 3)
         controls.addWidget(self.blend_row, 1, 0, 1, 3)
-        controls.addWidget(self.plane_row, 2, 0, 1, 3)
+        plane_box = QVBoxLayout()
+        plane_box.setContentsMargins(0, 0, 0, 0)
+        plane_box.addWidget(self.plane_row)
+        plane_box.addWidget(self.layers_row)
+        controls.addLayout(plane_box, 2, 0, 1, 3)
         controls.addWidget(QLabel("Truncation"), 3, 0)
         controls.addWidget(self.psi_slider, 3, 1)
         controls.addWidget(self.psi_label, 3, 2)
@@ -307,7 +315,7 @@ class LatentPadView(QWidget):
 
     def set_principal_directions(self, axes: list[Axis]) -> None:
         """Principal directions (computed on the render thread by the owner) offered as plane axes."""
-        self._pcs = list(axes)
+        self._pcs = [a for a in axes if self.space is None or a.vector is None or self.space.accepts(a.vector)]
         self._w_pcs = None
         self.refresh_directions()
 
@@ -403,8 +411,7 @@ class LatentPadView(QWidget):
             in_w = bool(space.groups)
             self.spherical_check.setChecked(self.spherical_check.isChecked() and space.spherical)
             self.spherical_check.setVisible(space.spherical and self.model.mode == "blend")
-            self.layers_label.setVisible(in_w)
-            self.layers_combo.setVisible(in_w)
+            self.layers_row.setVisible(in_w and self.model.mode == "plane")
             self.mix_row.setVisible(in_w)
             self.mix_combo.setCurrentIndex(0)
             self._show_mix_image()
@@ -504,6 +511,7 @@ class LatentPadView(QWidget):
         self.blend_row.setVisible(mode == "blend")
         self.spherical_check.setVisible(mode == "blend" and (self.space is None or self.space.spherical))
         self.plane_row.setVisible(mode == "plane")
+        self.layers_row.setVisible(mode == "plane" and self.space is not None and bool(self.space.groups))
         self.surface.set_position(0.5, 0.5, emit=False)
         if mode == "plane":
             self._on_axes()

@@ -50,6 +50,7 @@ class ExplorerPanel(QWidget):
         self._weights = None  # (cfg, state, step) when exploring weights from a running training
         self._pca_key = unique_key(self, "pca")
         self._pca_for = None  # the ModelInfo the principal directions were computed for
+        self._pca_space = None  # (space, dim) of the latest computation asked for
         self._failure: str | None = None  # the last load failure shown, until a model loads
         self.export_dialog: ExportDialog | None = None
         self.renderer = RenderController(backend=backend, threads=threads, device=device, parent=self)
@@ -384,6 +385,7 @@ class ExplorerPanel(QWidget):
         from studio.engine.explore.style_space import principal_w_directions
 
         self._pca_for = self.renderer.info
+        self._pca_space = (self._pca_for.space, self._pca_for.dim)
         if self._pca_for.space == "w":
             # GANSpace in W: PCA of 10,000 sampled w (the mapping alone: a fraction of a second).
             self.renderer.compute(self._pca_key, lambda r: principal_w_directions(r.model.to_w, r.z_dim, count=count))
@@ -393,6 +395,9 @@ class ExplorerPanel(QWidget):
     def _on_computed(self, key: str, stamp: int, result) -> None:
         if key != self._pca_key:
             return
+        info = self.renderer.info
+        if info is None or self._pca_space != (info.space, info.dim):
+            return  # computed in another space (the user switched meanwhile)
         if hasattr(result, "sigmas"):  # principal directions in W
             self.pad.set_w_directions(result)
             self._show_message("Principal directions in W ready: PC1 is where sampled styles vary most. "
