@@ -401,7 +401,7 @@ class ExplorerPanel(QWidget):
         if hasattr(result, "sigmas"):  # principal directions in W
             self.pad.set_w_directions(result)
             self._show_message("Principal directions in W ready: PC1 is where sampled styles vary most. "
-                               "Choose the layers they move (coarse, middle, fine) beside the axes.")
+                               "Choose the layers they move (coarse, middle, fine) under the axes.")
             return
         axes = [Axis(name, vec, "σ") for name, vec in zip(result.names, result.vectors)]
         self.pad.set_principal_directions(axes)
