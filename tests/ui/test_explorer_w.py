@@ -78,7 +78,7 @@ def test_switching_to_w_keeps_the_pictures_and_truncates_towards_w_avg(qtbot, pa
     in_w = to_w(qtbot, panel)
     assert np.array_equal(in_w, in_z)  # the corner's latent mapped to w: the same picture
     assert pad.current_latent().shape == (reference.num_ws * reference.w_dim,)
-    assert "w 128 × 8 layers" in panel.info_label.text()
+    assert "w 128 × 8" in panel.info_label.text()
     assert not pad.spherical_check.isVisible()  # W is not a sphere: straight blends only
     # the gallery's seeds are the same pictures in W
     qtbot.waitUntil(panel.gallery.all_drawn, timeout=20_000)

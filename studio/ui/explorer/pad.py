@@ -281,7 +281,7 @@ class LatentPadView(QWidget):
         controls.addWidget(self.mix_row, 5, 0, 1, 3)
         controls.setColumnStretch(1, 1)
 
-        self.position_label = muted_label("", wrap=False)
+        self.position_label = muted_label("")  # wraps: "PC1 +1.60σ   PC2 +1.20σ" must not widen the pad
         actions = QHBoxLayout()
         actions.addWidget(self.position_label, 1)
         actions.addWidget(self.favourite_button)

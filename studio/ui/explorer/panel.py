@@ -100,6 +100,13 @@ class ExplorerPanel(QWidget):
         self.tabs.addTab(self.arithmetic, "Arithmetic")
         self.tabs.addTab(self.mixing, "Style mixing")
         self.tabs.setTabVisible(self.tabs.indexOf(self.mixing), False)
+        # The space switch sits beside the tabs it changes (the head row has no room left at 1280 px).
+        corner = QWidget()
+        cl = QHBoxLayout(corner)
+        cl.setContentsMargins(0, 0, 4, 2)
+        cl.addWidget(self.space_label)
+        cl.addWidget(self.space_combo)
+        self.tabs.setCornerWidget(corner, Qt.Corner.TopRightCorner)
         selection = self.gallery.selected_items
         self.pad.set_selection_source(selection)
         self.arithmetic.set_selection_source(selection)
@@ -304,7 +311,7 @@ class ExplorerPanel(QWidget):
     def _show_info(self, info: ModelInfo) -> None:
         src = f"live weights from training, step {info.step:,}" if info.source == "training" else f"step {info.step:,}"
         sp = info.latent_space
-        latent = f"w {sp.w_dim} × {sp.num_ws} layers" if sp.name == "w" else f"z {info.z_dim}"
+        latent = f"w {sp.w_dim} × {sp.num_ws}" if sp.name == "w" else f"z {info.z_dim}"
         self.info_label.setText(f"{src} · {info.size} px · {latent} · {info.backend} on {info.device}")
 
     def _on_model_ready(self, info: ModelInfo) -> None:
