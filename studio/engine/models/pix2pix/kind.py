@@ -33,7 +33,7 @@ TARGETS_ONLY = Role("data", "Pictures to make pairs from", "--data",
 class Pix2PixKind(ModelKind):
     name = "pix2pix"
     title = "Pix2pix"
-    summary = "translation learned from paired examples (input -> target)"
+    summary = "translate with paired examples: input -> target, e.g. your sketch -> your finished picture"
     roles = (INPUTS, TARGETS)
     alternative_roles = ((SIDE_BY_SIDE,), (TARGETS_ONLY,))
     sizes = (64, 128, 256, 512)
