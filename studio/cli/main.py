@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="for a model trained with classes (sub-folders): draw only this class "
                           "(default: every class in turn)")
 
-    tr = sub.add_parser("translate", help="translate images with a trained CycleGAN")
+    translating = " or ".join(k.title for k in KINDS.values() if k.capabilities.translates)
+    tr = sub.add_parser("translate", help=f"translate images with a trained {translating}")
     tr.add_argument("project", type=user_path)
     tr.add_argument("inputs", type=user_path, nargs="+", metavar="INPUT", help="image files or folders")
     tr.add_argument("--out", type=user_path, required=True)
