@@ -25,6 +25,20 @@ class RunSettings:
     device: str = "auto"  # auto | cpu | cuda | mps
 
 
+def config_to_dict(cfg) -> dict:
+    """A config as the plain JSON values it is stored as (tuples as lists), so what a checkpoint's
+    metadata holds before saving equals what is read back."""
+
+    def plain(v):
+        if isinstance(v, (tuple, list)):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
+    return plain(dataclasses.asdict(cfg))
+
+
 def config_from_dict(cls, data: dict | None):
     """Build a frozen config dataclass from a dict, ignoring unknown keys (newer/older projects)
     and converting nested dataclass fields. Missing keys take their defaults."""

@@ -92,9 +92,9 @@ def test_generate_streams_its_pictures_a_batch_at_a_time(built, tmp_path, monkey
     seen = []
     real = generator_module.GeneratorModel.generate
 
-    def spy(self, z):
+    def spy(self, z, *args, **kwargs):
         seen.append(len(z))
-        return real(self, z)
+        return real(self, z, *args, **kwargs)
 
     monkeypatch.setattr(generator_module.GeneratorModel, "generate", spy)
     assert main(["generate", str(built), "--count", "150", "--out", str(tmp_path / "gen")]) == 0

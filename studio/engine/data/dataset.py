@@ -134,7 +134,7 @@ class ImageDataset:
     def __post_init__(self) -> None:
         # Computed from the rows' paths rather than stored by the decoder, so a report read back from
         # a cache written before classes were reported shows them too. A video clip has no sub-folders.
-        if not self.report.frames:
+        if self.report is not None and not self.report.frames:
             self.report.classes = class_counts(self.paths, self.report.folder)
 
     def __len__(self) -> int:

@@ -10,7 +10,6 @@ what `TrainerBase` reads.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 
@@ -18,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from studio.engine.config import config_to_dict
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import make_grid, to_uint8
 from studio.engine.train.metrics import swd
@@ -191,7 +191,7 @@ class LatentTrainer(TrainerBase):
         }
         meta = {
             "kind": self.kind,
-            "config": dataclasses.asdict(self.cfg),
+            "config": config_to_dict(self.cfg),
             "global_step": self.global_step,
             "cursor": self.data.cursor,
             "batch": self.batch,

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from studio.app.render_worker import ModelInfo, RenderController
 from studio.engine.errors import UserError
 from studio.engine.models import get_kind
+from studio.engine.project.folder import ProjectLayout
 from studio.ui.explorer.arithmetic import ArithmeticPanel
 from studio.ui.explorer.class_picker import ClassPicker, open_class_walk
 from studio.ui.explorer.common import LatentItem, muted_label, unique_key
@@ -459,7 +460,7 @@ class ExplorerPanel(QWidget):
         """The class walk dialog for the pad's image (None before a generator with classes is loaded)."""
         if self.class_walk_dialog is not None:
             self.class_walk_dialog.close()
-        exports = self.project_dir / "exports" if self.project_dir is not None else None
+        exports = ProjectLayout(self.project_dir).exports_dir if self.project_dir is not None else None
         self.class_walk_dialog = open_class_walk(self.renderer, self.pad.current_latent(), self.class_picker, exports,
                                                  self, lambda p: self._show_message(f"Exported {p}"))
         return self.class_walk_dialog

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from studio.app.sketch_worker import SketchController, SketchModel, SketchResult
 from studio.app.task_worker import TaskRunner
 from studio.engine.data.decode import IMAGE_EXTENSIONS
+from studio.engine.project.folder import ProjectLayout
 from studio.ui import style
 from studio.ui.sketch.canvas import SketchCanvas
 from studio.ui.sketch.tools import Tool
@@ -321,7 +322,8 @@ class SketchPanel(QWidget):
         self.status.setText(message)
 
     def _choose_export(self) -> None:
-        start = str((self.project / "exports" / "sketch.png") if self.project else Path.home() / "sketch.png")
+        start = str((ProjectLayout(self.project).exports_dir / "sketch.png") if self.project
+                    else Path.home() / "sketch.png")
         path, _ = QFileDialog.getSaveFileName(self, "Export the drawing and its result", start, "PNG images (*.png)")
         if path:
             self.export(path)

@@ -15,7 +15,6 @@ Images are loaded a little larger than the crop size (`load_size`) and randomly 
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from dataclasses import dataclass
 
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from studio.engine.config import config_to_dict
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import make_grid, to_uint8
 from studio.engine.models.cyclegan.nets import NLayerDiscriminator, ResnetGenerator, init_weights
@@ -356,7 +356,7 @@ class CycleGANTrainer(TrainerBase):
         )
         meta = {
             "kind": self.kind,
-            "config": dataclasses.asdict(self.cfg),
+            "config": config_to_dict(self.cfg),
             "global_step": self.global_step,
             "total_steps": self.total_steps,  # the schedule position is global_step / total_steps
             "cursor_A": self.data["A"].cursor,

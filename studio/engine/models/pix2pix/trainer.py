@@ -20,13 +20,13 @@ quality and translation run G in eval mode (no dropout): the same input always g
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from studio.engine.config import config_to_dict
 from studio.engine.data.pairs import PAIR_MODES
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import make_grid, to_uint8
@@ -312,7 +312,7 @@ class Pix2PixTrainer(TrainerBase):
         tensors.update({"rng": self.rng.get_state(), "order": self.data.order.clone(), "preview": self.preview})
         meta = {
             "kind": self.kind,
-            "config": dataclasses.asdict(self.cfg),
+            "config": config_to_dict(self.cfg),
             "global_step": self.global_step,
             "total_steps": self.total_steps,
             "cursor": self.data.cursor,
