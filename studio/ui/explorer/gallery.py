@@ -68,7 +68,7 @@ class GalleryView(QWidget):
         self.seed_spin.setToolTip("Same seed, same images (as `gan-studio generate --seed`)")
         self.generate_button = QPushButton("Generate")
         self.generate_button.setObjectName("primary")
-        self.generate_button.clicked.connect(self.generate)
+        self.generate_button.clicked.connect(lambda: self.generate())  # not clicked(bool) as `show`
         self.next_button = QPushButton("Next seed")
         self.next_button.setToolTip("Generate the next seed's images")
         self.next_button.clicked.connect(self.next_seed)
@@ -167,20 +167,22 @@ class GalleryView(QWidget):
             self.space, self.dim = space, space.dim
             self._samples = []
             self._pictures.clear()
-            self.generate()
+            # Fill the samples without leaving the list the user chose while the model loaded
+            # (bookmarks, favourites): only the Generate button switches to the samples.
+            self.generate(show=False)
         else:  # new weights: same latents, new pictures
             self._pictures.clear()
             self.refresh()
 
     # ----- generating -------------------------------------------------------------------------------------
-    def generate(self) -> None:
-        """Generate `count` images of `seed` into the Samples list."""
+    def generate(self, show: bool = True) -> None:
+        """Generate `count` images of `seed` into the Samples list (and show that list, with `show`)."""
         if self.space is None:
             return
         seed, count = self.seed_spin.value(), self.count_spin.value()
         z = self.space.random_latents(seed, count)
         self._samples = [LatentItem(z[i], f"seed {seed} #{i}", f"seed {seed} #{i} of {count}") for i in range(count)]
-        if self.source != "samples":
+        if self.source != "samples" and show:
             self.set_source("samples")
         else:
             self.refresh()
