@@ -27,13 +27,18 @@ from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import make_grid, to_uint8
 from studio.engine.models.cyclegan.nets import NLayerDiscriminator, ResnetGenerator, init_weights
 from studio.engine.train.distributed import SINGLE, DistInfo
-from studio.engine.train.image_to_image import check_images, draw_crops, load_size_for, set_decayed_lr
+from studio.engine.train.image_to_image import (
+    check_images,
+    check_nets,
+    draw_crops,
+    load_nets_and_optimizers,
+    load_size_for,
+    read_run_meta,
+    set_decayed_lr,
+)
 from studio.engine.train.metrics import swd
 from studio.engine.train.protocol import (
-    check_module_tensors,
     cpu_copy,
-    load_module,
-    load_optimizer,
     module_tensors,
     require,
     store_optimizers,
@@ -377,23 +382,11 @@ class CycleGANTrainer(TrainerBase):
             pool = tensors[f"pool_{d}"]
             if tuple(pool.shape[1:]) != crop or len(pool) > self.cfg.pool_size or pool.dtype != torch.float32:
                 raise CheckpointError(f"checkpoint history pool of domain {d} does not fit this model")
-        for name, net in self._nets().items():
-            check_module_tensors(name, net, tensors)
-        try:
-            cursors = {d: int(meta[f"cursor_{d}"]) for d in "AB"}
-            step = int(meta["global_step"])
-            batch = max(1, int(meta.get("batch", self.cfg.batch)))
-            groups = meta["opt_G"], meta["opt_D"]
-        except (KeyError, TypeError, ValueError):
-            raise CheckpointError("checkpoint metadata is incomplete") from None
-        for name, net in self._nets().items():
-            load_module(name, net, tensors)
-        load_optimizer("opt_G", self.opt_G, tensors, groups[0])
-        load_optimizer("opt_D", self.opt_D, tensors, groups[1])
-        self.rng.set_state(tensors["rng"])
-        self._set_batch(batch)
+        check_nets(self._nets(), tensors)
+        step, batch, groups, cursors = read_run_meta(meta, self.cfg.batch, ("cursor_A", "cursor_B"))
+        load_nets_and_optimizers(self, self._nets(), tensors, groups, batch)
         for d in "AB":
-            self.data[d].restore(tensors[f"order_{d}"], cursors[d], len(self.images[d]), self.rng)
+            self.data[d].restore(tensors[f"order_{d}"], cursors[f"cursor_{d}"], len(self.images[d]), self.rng)
             self.preview[d] = tensors[f"preview_{d}"].clone()
             self.pools[d].images = tensors[f"pool_{d}"].to(self.device, copy=True)
         self.global_step = step

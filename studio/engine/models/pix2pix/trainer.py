@@ -32,13 +32,18 @@ from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import make_grid, to_uint8
 from studio.engine.models.pix2pix.nets import NLayerDiscriminator, UnetGenerator, init_weights, unet_levels
 from studio.engine.train.distributed import SINGLE, DistInfo
-from studio.engine.train.image_to_image import check_images, draw_crops, load_size_for, set_decayed_lr
+from studio.engine.train.image_to_image import (
+    check_images,
+    check_nets,
+    draw_crops,
+    load_nets_and_optimizers,
+    load_size_for,
+    read_run_meta,
+    set_decayed_lr,
+)
 from studio.engine.train.metrics import swd
 from studio.engine.train.protocol import (
-    check_module_tensors,
     cpu_copy,
-    load_module,
-    load_optimizer,
     module_tensors,
     require,
     store_optimizers,
@@ -329,21 +334,9 @@ class Pix2PixTrainer(TrainerBase):
         preview = tensors["preview"]
         if preview.dtype != torch.uint8 or tuple(preview.shape[1:]) != (2 * c, s, s):
             raise CheckpointError("checkpoint preview pairs do not fit this model")
-        for name, net in self._nets().items():
-            check_module_tensors(name, net, tensors)
-        try:
-            cursor = int(meta["cursor"])
-            step = int(meta["global_step"])
-            batch = max(1, int(meta.get("batch", self.cfg.batch)))
-            groups = meta["opt_G"], meta["opt_D"]
-        except (KeyError, TypeError, ValueError):
-            raise CheckpointError("checkpoint metadata is incomplete") from None
-        for name, net in self._nets().items():
-            load_module(name, net, tensors)
-        load_optimizer("opt_G", self.opt_G, tensors, groups[0])
-        load_optimizer("opt_D", self.opt_D, tensors, groups[1])
-        self.rng.set_state(tensors["rng"])
-        self._set_batch(batch)
-        self.data.restore(tensors["order"], cursor, len(self.pairs), self.rng)
+        check_nets(self._nets(), tensors)
+        step, batch, groups, cursors = read_run_meta(meta, self.cfg.batch, ("cursor",))
+        load_nets_and_optimizers(self, self._nets(), tensors, groups, batch)
+        self.data.restore(tensors["order"], cursors["cursor"], len(self.pairs), self.rng)
         self.preview = preview.clone()
         self.global_step = step
