@@ -80,6 +80,12 @@ class Translation:
     upscale: int = 1  # pictures are enlarged by this factor before the net (super-resolution models)
 
 
+# The G/D width option of the convolutional kinds (DCGAN, CycleGAN, pix2pix): one number sets ngf and
+# ndf together (`ModelKind.width_fields`).
+WIDTH_OPTION = Option("width", "Network width", "network width ngf/ndf: smaller trains faster, larger can learn "
+                      "more detail (default 64)", "--width", default=64, maximum=1024)
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a trained model of the kind can do; the UI shows the matching panels."""

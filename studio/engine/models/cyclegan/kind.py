@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from studio.engine.models.kind import Capabilities, ModelKind, Option, Role
+from studio.engine.models.kind import WIDTH_OPTION, Capabilities, ModelKind, Option, Role
 
 
 class CycleGANKind(ModelKind):
@@ -20,8 +20,7 @@ class CycleGANKind(ModelKind):
     options = (
         Option("identity", "Identity loss", "keep colours when the input already looks like the target",
                "--identity", default=True),
-        Option("width", "Network width", "network width ngf/ndf: smaller trains faster, larger can learn more detail "
-               "(default 64)", "--width", default=64, maximum=1024),
+        WIDTH_OPTION,
     )
     batch_unit = "pairs"
     width_fields = ("ngf", "ndf")

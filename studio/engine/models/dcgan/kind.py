@@ -7,7 +7,7 @@ import dataclasses
 from studio.engine.config import SMALL_DATASET
 from studio.engine.errors import UserError
 from studio.engine.models.classes import CLASS_OPTIONS, ClassesFromSubfolders
-from studio.engine.models.kind import Capabilities, ModelKind, Option, Role
+from studio.engine.models.kind import WIDTH_OPTION, Capabilities, ModelKind, Option, Role
 
 
 class DCGANKind(ClassesFromSubfolders, ModelKind):
@@ -30,8 +30,7 @@ class DCGANKind(ClassesFromSubfolders, ModelKind):
         Option("diffaugment", "Augment what the critic sees",
                f"DiffAugment colour/shift/cutout (default: on below {SMALL_DATASET:,} images)", "--diffaugment"),
         Option("z_dim", "Noise length", "length of the noise vector (default 100)", "--z-dim", default=100),
-        Option("width", "Network width", "network width ngf/ndf: smaller trains faster, larger can learn more detail "
-               "(default 64)", "--width", default=64, maximum=1024),
+        WIDTH_OPTION,
         Option("freeze_d", "Frozen critic blocks", "FreezeD for fine-tuning: keep the critic's first N blocks (those "
                "that look at pixels) as the model it starts from learned them (default 0: none)", "--freeze-d",
                default=0, minimum=0, maximum=8),

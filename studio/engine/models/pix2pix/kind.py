@@ -10,7 +10,7 @@ import dataclasses
 
 from studio.engine.data.pairs import PAIR_MODES, UPSCALE
 from studio.engine.errors import UserError
-from studio.engine.models.kind import Capabilities, ModelKind, Option, Role
+from studio.engine.models.kind import WIDTH_OPTION, Capabilities, ModelKind, Option, Role
 
 PAIR_TITLES = {
     "edges": "Sketch lines from edges",
@@ -45,8 +45,7 @@ class Pix2PixKind(ModelKind):
                "--make-pairs", choices=(("none", "No: the inputs are pictures of their own"),
                                         *((m, t) for m, t in PAIR_TITLES.items())),
                default="none"),
-        Option("width", "Network width", "network width ngf/ndf: smaller trains faster, larger can learn more detail "
-               "(default 64)", "--width", default=64, maximum=1024),
+        WIDTH_OPTION,
     )
     batch_unit = "pairs"
     width_fields = ("ngf", "ndf")
