@@ -63,6 +63,7 @@ class TranslatePanel(QWidget):
         super().__init__(parent)
         self.settings = settings or StudioSettings()
         self.project: Project | None = None
+        self._offered: tuple[str, ...] = tuple(DIRECTION_TITLES)  # the project's kind's directions
         self.current_path: Path | None = None
         self.result: TranslatedImage | None = None
         self._training = False  # the studio trains this project now: its live weights translate
@@ -207,7 +208,7 @@ class TranslatePanel(QWidget):
         folders = (self.project.meta.get("data", {}).get("folders", {}) if self.project is not None else {})
         a, b = (Path(folders[r]).name if folders.get(r) else "" for r in ("a", "b"))
         named = a and b and (a.upper(), b.upper()) != ("A", "B")
-        offered = self._offered_directions()
+        self._offered = offered = self._offered_directions()  # asked once per project, not per translation
         for button, d, (src, dst) in ((self.a2b_button, "a2b", (a, b)), (self.b2a_button, "b2a", (b, a))):
             # A one-way model (pix2pix) shows no direction choice: its only way is the one used.
             button.setVisible(len(offered) > 1 and d in offered)
@@ -230,7 +231,7 @@ class TranslatePanel(QWidget):
 
     def direction(self) -> str:
         b = self.direction_group.checkedButton()
-        if b is None or (self.project is not None and b.property("direction") not in self._offered_directions()):
+        if b is None or b.property("direction") not in self._offered:
             return "a2b"
         return b.property("direction")
 
