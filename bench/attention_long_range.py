@@ -1,20 +1,28 @@
 """Does self-attention (the DCGAN's "attention" preset, SAGAN) help with a long-range dependency?
 
-    OMP_NUM_THREADS=1 python bench/attention_long_range.py [--steps 800] [--seeds 0 1] [--width 32]
+    OMP_NUM_THREADS=1 python bench/attention_long_range.py [--steps 2000] [--eval-every 500] [--seeds 0 1 2]
+                                                           [--sides 16 8] [--width 32]
 
 The data: 32 px pictures with two discs in opposite corners (top-left and bottom-right, jittered)
 that always share a colour, drawn from 8 clearly different colours; the pair's colour is random.
 Each corner alone looks like the data whatever its colour: only relating the two corners tells a
 right picture from a wrong one. Score, lower is better: the mean colour distance between the two
 discs of generated samples (EMA generator, 256 samples), relative to two discs of independently
-drawn colours (1.0 = no agreement at all, 0 = always the same colour, as in the data). The same
-network is trained with and without attention (the preset's spectral norm, hinge loss and
-learning rates in both), for equal steps from the same seeds; SWD (x1e3) is printed alongside.
+drawn colours (1.0 = no agreement at all, 0 = always the same colour, as in the data; the bench
+prints both ends measured on real pictures first). The ratio is taken against the samples' own
+colours, so a generator that draws one colour everywhere would also score near 0: "spread" (the
+mean distance between discs of different samples, relative to the data's) and "same" (the share
+of samples whose two discs are nearest the same of the 8 colours; 1/8 by chance) tell those
+apart. The same network is trained with and without attention (the preset's spectral norm, hinge
+loss and learning rates in both), for equal steps from the same seeds; SWD (x1e3) alongside.
+`--sides` puts the attention blocks on G's and D's maps of that side (16: the preset's place at
+32 px, G's last hidden map and D's first; 8: one level coarser).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,6 +33,8 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import studio.engine.models.dcgan.nets as dcgan_nets  # noqa: E402
+from studio.engine.models.attention import SelfAttention  # noqa: E402
 from studio.engine.models.dcgan.trainer import ATTENTION_PRESET, DCGANConfig, DCGANTrainer  # noqa: E402
 
 COLOURS = np.array([(220, 40, 40), (40, 170, 60), (40, 70, 220), (230, 200, 30), (160, 50, 200), (30, 190, 200),
@@ -32,8 +42,9 @@ COLOURS = np.array([(220, 40, 40), (40, 170, 60), (40, 70, 220), (230, 200, 30),
 BG = 235
 
 
-def paired_discs(count: int, size: int = 32, seed: int = 0) -> np.ndarray:
-    """uint8 (N, size, size, 3): two discs of one colour in opposite corners on light grey."""
+def paired_discs(count: int, size: int = 32, seed: int = 0, independent: bool = False) -> np.ndarray:
+    """uint8 (N, size, size, 3): two discs of one colour in opposite corners on light grey
+    (`independent`: each disc's colour drawn on its own, the score's 1.0 end)."""
     rng = np.random.default_rng(seed)
     out = np.empty((count, size, size, 3), np.uint8)
     s = size * 4
@@ -42,6 +53,8 @@ def paired_discs(count: int, size: int = 32, seed: int = 0) -> np.ndarray:
         d = ImageDraw.Draw(im)
         colour = tuple(int(v) for v in COLOURS[rng.integers(len(COLOURS))])
         for corner in (0, 1):
+            if independent and corner == 1:
+                colour = tuple(int(v) for v in COLOURS[rng.integers(len(COLOURS))])
             r = rng.uniform(0.12, 0.17) * s
             c = rng.uniform(0.18, 0.3, 2) * s
             cx, cy = (c if corner == 0 else s - c)
@@ -71,42 +84,81 @@ def mismatch(pictures: np.ndarray) -> float:
     return float(same / max(shuffled, 1e-6))
 
 
-def run(attention: bool, steps: int, seed: int, width: int, images: torch.Tensor) -> dict:
+def agreement(pictures: np.ndarray, reference: np.ndarray) -> dict:
+    """"same": share of pictures with both discs drawn (not nearest the background) and nearest one
+    palette colour; "spread": distance between discs of different pictures relative to `reference`'s."""
+    c = corner_colours(pictures)
+    palette = np.vstack([COLOURS, [BG, BG, BG]])
+    nearest = np.linalg.norm(c[:, :, None] - palette[None, None], axis=-1).argmin(-1)  # (N, 2)
+
+    def spread(x: np.ndarray) -> float:
+        return float(np.linalg.norm(x[:, 0] - np.roll(x[:, 1], 1, axis=0), axis=1).mean())
+
+    drawn = (nearest != len(COLOURS)).all(1)
+    return {"same": float((drawn & (nearest[:, 0] == nearest[:, 1])).mean()),
+            "spread": spread(c) / max(spread(corner_colours(reference)), 1e-6)}
+
+
+def build(attention: bool, side: int, seed: int, width: int, images: torch.Tensor) -> DCGANTrainer:
     cfg = DCGANConfig(**{**ATTENTION_PRESET, "attention": attention}, size=32, z_dim=64, ngf=width, ndf=width,
                       batch=32, precision="fp32", preview_count=16, diffaugment=False, flip=False)
-    t = DCGANTrainer(cfg, images, seed=seed)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        t.step()
-    z = torch.randn(256, cfg.z_dim, generator=torch.Generator().manual_seed(99))
-    gammas = [float(m.gamma) for m in t.G.modules() if hasattr(m, "gamma")]
-    return {"mismatch": mismatch(t.generate(z)), "swd": t.quality()["swd"], "s": time.perf_counter() - t0,
-            "gamma_G": gammas}
+    # The nets place their blocks where attention_side says; the bench moves them for the comparison
+    # of placements only (the preset's place is attention_side's).
+    default = dcgan_nets.attention_side
+    dcgan_nets.attention_side = lambda size: side
+    try:
+        return DCGANTrainer(cfg, images, seed=seed)
+    finally:
+        dcgan_nets.attention_side = default
+
+
+def evaluate(t: DCGANTrainer, reference: np.ndarray) -> dict:
+    z = torch.randn(256, t.cfg.z_dim, generator=torch.Generator().manual_seed(99))
+    fake = t.generate(z)
+    gammas = {name: [round(float(m.gamma.detach()), 4) for m in net.modules() if isinstance(m, SelfAttention)]
+              for name, net in (("G", t.G), ("D", t.D))}
+    return {"mismatch": mismatch(fake), **agreement(fake, reference), "swd": t.quality()["swd"], "gamma": gammas}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=800)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--eval-every", type=int, default=0, help="also score every N steps (0: at the end only)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--sides", type=int, nargs="+", default=[16], help="attention map sides to compare")
     ap.add_argument("--width", type=int, default=32)
     args = ap.parse_args()
     torch.set_num_threads(1)
     data = paired_discs(2000, seed=1)
     images = torch.from_numpy(data).permute(0, 3, 1, 2).contiguous()
-    print(f"data: mismatch {mismatch(paired_discs(256, seed=2)):.3f} (real pictures); 32 px, {args.steps} steps, "
-          f"width {args.width}")
-    results = {False: [], True: []}
+    reference = paired_discs(256, seed=2)
+    independent = paired_discs(256, seed=3, independent=True)
+    print(f"data: mismatch {mismatch(reference):.3f} same {agreement(reference, reference)['same']:.2f} (real "
+          f"pictures), {mismatch(independent):.3f} same {agreement(independent, reference)['same']:.2f} "
+          f"(independent colours); 32 px, {args.steps} steps, width {args.width}, load {os.getloadavg()[0]:.1f}")
+    evals = sorted({*range(args.eval_every, args.steps, args.eval_every or args.steps), args.steps})
+    arms = [(False, 0)] + [(True, side) for side in args.sides]
+    final: dict[tuple[bool, int], list[dict]] = {arm: [] for arm in arms}
     for seed in args.seeds:
-        for attention in (False, True):
-            r = run(attention, args.steps, seed, args.width, images)
-            results[attention].append(r)
-            print(f"seed {seed} {'attention   ' if attention else 'no attention'}: mismatch {r['mismatch']:.3f}  "
-                  f"SWD {r['swd']:.1f}  ({r['s']:.0f} s)  gamma {r['gamma_G']}", flush=True)
-    for attention in (False, True):
-        m = [r["mismatch"] for r in results[attention]]
-        s = [r["swd"] for r in results[attention]]
-        name = "attention   " if attention else "no attention"
-        print(f"{name}: mean mismatch {np.mean(m):.3f}, mean SWD {np.mean(s):.1f}")
+        for attention, side in arms:
+            name = f"attention {side}x{side}" if attention else "no attention"
+            t = build(attention, side, seed, args.width, images)
+            cpu, wall, done = time.process_time(), time.perf_counter(), 0
+            for at in evals:
+                for _ in range(at - done):
+                    t.step()
+                done = at
+                r = evaluate(t, reference)
+                print(f"seed {seed} {name:<17} step {at:>5}: mismatch {r['mismatch']:.3f}  same {r['same']:.2f}  "
+                      f"spread {r['spread']:.2f}  SWD {r['swd']:.1f}  ({(time.process_time() - cpu) / 60:.1f} CPU "
+                      f"min, {(time.perf_counter() - wall) / 60:.1f} min, load {os.getloadavg()[0]:.1f})  "
+                      f"gamma {r['gamma']}", flush=True)
+            final[(attention, side)].append(r)
+    for attention, side in arms:
+        rs = final[(attention, side)]
+        name = f"attention {side}x{side}" if attention else "no attention"
+        print(f"{name:<17}: mean mismatch {np.mean([r['mismatch'] for r in rs]):.3f}, same "
+              f"{np.mean([r['same'] for r in rs]):.2f}, SWD {np.mean([r['swd'] for r in rs]):.1f}")
 
 
 if __name__ == "__main__":
