@@ -129,6 +129,8 @@ def run_export(args) -> int:
     if args.onnx:
         worst = export.export_onnx(model, out, verify=True, space=args.onnx_input)
         given = f"z {model.z_dim}" if args.onnx_input == "z" else f"ws {model.num_ws}x{model.w_dim}"
+        if model.class_names and args.onnx_input == "z":
+            given += f" + class_weights {len(model.class_names)} ({', '.join(model.class_names)})"
         print(f"wrote {out} ({given} -> {model.cfg.channels}x{model.cfg.size}x{model.cfg.size}, "
               f"any batch; onnxruntime matches PyTorch within {worst:.1e})")
         return 0

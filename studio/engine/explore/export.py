@@ -350,15 +350,17 @@ ONNX_TOLERANCE = 1e-4
 def export_onnx(model, path: Path | str, verify: bool = True, space: str = "z") -> float:
     """Write `model`'s generator (a GeneratorModel) as one self-contained ONNX file with a dynamic
     batch axis (input "z" (batch, z_dim), output "image" (batch, C, H, W) in [-1, 1]). `space` "w"
-    (models with a style space): input "ws" (batch, num_ws, w_dim) instead (see `onnx.py`).
+    (models with a style space): input "ws" (batch, num_ws, w_dim) instead (see `onnx.py`). A
+    generator with classes takes "class_weights" (batch, num_classes) beside z.
 
     With `verify`, the written file is loaded back with onnxruntime and run on batches of 1 and 5
-    latents; if any output differs from PyTorch's by more than 1e-4 the file is removed and
-    RuntimeError raised. Returns the largest difference seen (0.0 without verify)."""
+    latents (with classes: different classes and a blend of two); if any output differs from
+    PyTorch's by more than 1e-4 the file is removed and RuntimeError raised. Returns the largest
+    difference seen (0.0 without verify)."""
     import torch
 
     from studio.engine.atomic import write_bytes_atomic
-    from studio.engine.explore.onnx import INPUTS, generator_onnx_bytes, ort_session
+    from studio.engine.explore.onnx import INPUT_CLASS, INPUTS, generator_onnx_bytes, ort_session
 
     if space not in model.spaces:
         raise UserError(f"A {model.kind.title} generator has no style space W: export it with a z input.")
@@ -366,22 +368,35 @@ def export_onnx(model, path: Path | str, verify: bool = True, space: str = "z") 
     _check_folder(path)
     cfg = model.cfg
     meta = {"size": cfg.size, "channels": cfg.channels, "step": model.step, "layout": "NCHW"}
-    data = generator_onnx_bytes(model.G, model.z_dim, meta, space=space)
+    data = generator_onnx_bytes(model.G, model.z_dim, meta, space=space, class_names=model.class_names)
     _write(lambda: write_bytes_atomic(path, data), path)
     if not verify:
         return 0.0
     session = ort_session(path.read_bytes(), threads=1)
     worst = 0.0
     rng = np.random.default_rng(0)
+    k = len(model.class_names)
     for batch in (1, 5):
         z = rng.standard_normal((batch, model.z_dim)).astype(np.float32)
         x = z if space == "z" else model.to_ws(z)
         if space == "w" and batch > 1:
             x = model.mix(x[::-1], x, "coarse")  # rows that differ: w+ must work, not only one w per image
-        ours = session.run(None, {INPUTS[space]: np.ascontiguousarray(x)})[0]
+        feed = {INPUTS[space]: np.ascontiguousarray(x)}
+        c = None
+        if k and space == "z":
+            # every class in turn, the last row halfway between the first two: class input and blends both checked
+            c = np.eye(k, dtype=np.float32)[(np.arange(batch) + 1) % k]
+            if batch > 1:
+                c[-1] = 0.5 * (np.eye(k, dtype=np.float32)[0] + np.eye(k, dtype=np.float32)[1 % k])
+            feed[INPUT_CLASS] = c
+        ours = session.run(None, feed)[0]
         with torch.inference_mode():
             t = torch.from_numpy(np.ascontiguousarray(x)).to(model.device)
-            ref = (model.G(t) if space == "z" else model.G.synthesis(t).clamp(-1, 1)).float().cpu().numpy()
+            if space == "w":
+                ref = model.G.synthesis(t).clamp(-1, 1)
+            else:
+                ref = model.G(t) if c is None else model.G(t, torch.from_numpy(c).to(model.device))
+            ref = ref.float().cpu().numpy()
         if ours.shape != ref.shape:
             path.unlink(missing_ok=True)
             raise RuntimeError(f"ONNX output shape {ours.shape} != PyTorch {ref.shape}")

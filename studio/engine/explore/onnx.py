@@ -12,12 +12,19 @@ A style-based generator may be exported with a w input instead (`space="w"`): in
 (batch, num_ws, w_dim), one style per layer (repeat one w num_ws times for a plain w; differing rows
 are style mixing or a projected w+), and the same output. Only the synthesis network is in that
 file: the mapping (z -> w) and truncation towards w_avg (stored in the metadata) are the caller's.
+
+A generator with classes (trained on sub-folders) takes a second input in z, "class_weights" float32
+(batch, num_classes): a one-hot row draws that class, mixed rows a point on the way between classes
+(the explorer's class walks and blends). The metadata names the classes in order ("class_names", a
+JSON list). The ws file of a style-based generator has no class input: the class went into w
+through the mapping, so a w (a W bookmark, a projection) already holds it.
 """
 
 from __future__ import annotations
 
 import copy
 import io
+import json
 import warnings
 
 import numpy as np
@@ -27,6 +34,7 @@ OPSET = 17
 INPUT = "z"
 INPUT_W = "ws"
 OUTPUT = "image"
+INPUT_CLASS = "class_weights"
 INPUTS = {"z": INPUT, "w": INPUT_W}  # the input's name for each space
 
 
@@ -42,10 +50,12 @@ class _FromStyles(torch.nn.Module):
 
 
 def generator_onnx_bytes(G: torch.nn.Module, z_dim: int, meta: dict[str, str] | None = None,
-                         space: str = "z") -> bytes:
+                         space: str = "z", class_names: tuple[str, ...] = ()) -> bytes:
     """Serialise generator `G` (any device; left untouched) as ONNX bytes with a dynamic batch
     axis and all weights embedded (no external data files). `space` "w" (style-based generators):
-    the input is ws instead of z (see the module docstring). Any thread that may read G."""
+    the input is ws instead of z (see the module docstring). `class_names` (GeneratorModel.class_names)
+    of a generator with classes: the z graph takes class weights too; without them a conditional
+    G is traced drawing its first class only. Any thread that may read G."""
     import onnx
 
     if space not in INPUTS:
@@ -53,15 +63,27 @@ def generator_onnx_bytes(G: torch.nn.Module, z_dim: int, meta: dict[str, str] | 
     cpu = copy.deepcopy(G).to("cpu").eval()
     cpu.requires_grad_(False)
     if space == "w":
-        net, example = _FromStyles(cpu), torch.zeros(2, int(cpu.num_ws), int(cpu.w_dim))
+        net, example = _FromStyles(cpu), (torch.zeros(2, int(cpu.num_ws), int(cpu.w_dim)),)
         doc = "GAN Studio generator: ws (batch, num_ws, w_dim) -> image (batch, C, H, W) in [-1, 1]"
         props = {"num_ws": str(int(cpu.num_ws)), "w_dim": str(int(cpu.w_dim)),
                  "w_avg": " ".join(f"{v:.9g}" for v in cpu.mapping.w_avg.tolist())}
+        if class_names:  # the class is inside w already: recorded so a script knows what the ws may hold
+            props["class_names"] = json.dumps(list(class_names))
     else:
-        net, example = cpu, torch.zeros(2, z_dim)
+        net, example = cpu, (torch.zeros(2, z_dim),)
         doc = "GAN Studio generator: z (batch, z_dim) -> image (batch, C, H, W) in [-1, 1]"
         props = {}
+        if class_names:
+            # Class weights rather than a class index: an index can only ask for one class, while
+            # weights also give the blends between classes that the explorer walks and mixes (the
+            # embedding is linear in them), and a one-hot row is exactly the index's class.
+            k = len(class_names)
+            example = (example[0], torch.eye(k)[torch.arange(2) % k])
+            doc = ("GAN Studio generator: z (batch, z_dim), class_weights (batch, num_classes) -> "
+                   "image (batch, C, H, W) in [-1, 1]")
+            props = {"class_input": INPUT_CLASS, "num_classes": str(k), "class_names": json.dumps(list(class_names))}
     name = INPUTS[space]
+    names = [name, INPUT_CLASS][: len(example)]
     buf = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         # The TorchScript-based exporter: the dynamo exporter needs onnxscript, which is not a
@@ -69,12 +91,12 @@ def generator_onnx_bytes(G: torch.nn.Module, z_dim: int, meta: dict[str, str] | 
         warnings.simplefilter("ignore")
         torch.onnx.export(
             net,
-            (example,),
+            example,
             buf,
             dynamo=False,
-            input_names=[name],
+            input_names=names,
             output_names=[OUTPUT],
-            dynamic_axes={name: {0: "batch"}, OUTPUT: {0: "batch"}},
+            dynamic_axes={**{n: {0: "batch"} for n in names}, OUTPUT: {0: "batch"}},
             opset_version=OPSET,
             do_constant_folding=True,
         )
