@@ -1,5 +1,5 @@
 """What the image-to-image trainers (CycleGAN, pix2pix) share: the reference recipe's jitter and
-schedule, and the part of a checkpoint both read alike (networks, the two optimisers, RNG, batch).
+schedule (the checkpoint reading every trainer shares is in train/run_state.py).
 
 Both follow junyanz/pytorch-CycleGAN-and-pix2pix: pictures are decoded ~1.12x larger than the
 training crop and each step cuts a random crop and flips it at random; the learning rate is
@@ -12,9 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
-
-from studio.engine.errors import CheckpointError
-from studio.engine.train.protocol import check_module_tensors, load_module, load_optimizer
 
 
 def load_size_for(size: int) -> int:
@@ -61,31 +58,3 @@ def check_images(label: str, images: torch.Tensor, shape: tuple[int, int, int]) 
     if images.ndim != 4 or tuple(images.shape[1:]) != tuple(shape) or images.dtype != torch.uint8:
         want = ", ".join(map(str, shape))
         raise ValueError(f"{label} must be uint8 (N, {want}), got {tuple(images.shape)}")
-
-
-def read_run_meta(meta: dict, default_batch: int, cursor_keys: Iterable[str]) -> tuple[int, int, tuple, dict]:
-    """Step, batch, the two optimisers' groups and the data cursors of a checkpoint's metadata;
-    CheckpointError when any is missing or unreadable (read before anything is loaded)."""
-    try:
-        cursors = {k: int(meta[k]) for k in cursor_keys}
-        return (int(meta["global_step"]), max(1, int(meta.get("batch", default_batch))),
-                (meta["opt_G"], meta["opt_D"]), cursors)
-    except (KeyError, TypeError, ValueError):
-        raise CheckpointError("checkpoint metadata is incomplete") from None
-
-
-def check_nets(nets: dict[str, torch.nn.Module], tensors: dict[str, torch.Tensor]) -> None:
-    """Every network's tensors fit (CheckpointError otherwise), before any is loaded."""
-    for name, net in nets.items():
-        check_module_tensors(name, net, tensors)
-
-
-def load_nets_and_optimizers(trainer, nets: dict[str, torch.nn.Module], tensors: dict[str, torch.Tensor],
-                             groups: tuple, batch: int) -> None:
-    """Load the checked networks, opt_G / opt_D, the trainer's RNG state and its batch."""
-    for name, net in nets.items():
-        load_module(name, net, tensors)
-    load_optimizer("opt_G", trainer.opt_G, tensors, groups[0])
-    load_optimizer("opt_D", trainer.opt_D, tensors, groups[1])
-    trainer.rng.set_state(tensors["rng"])
-    trainer._set_batch(batch)

@@ -23,15 +23,13 @@ from studio.engine.images import make_grid, to_uint8
 from studio.engine.train.metrics import swd
 from studio.engine.train.protocol import (
     EMA,
-    check_module_tensors,
     cpu_copy,
-    load_module,
-    load_optimizer,
     module_tensors,
     recalibrate_batchnorm,
     require,
     store_optimizers,
 )
+from studio.engine.train.run_state import meta_int
 from studio.engine.train.trainer_base import DataOrder, TrainerBase
 
 
@@ -201,23 +199,17 @@ class LatentTrainer(TrainerBase):
         return tensors, meta
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-        self._check_kind(meta)
-        require(tensors, "rng", "order", "fixed_z")
+        # Everything is read and checked before anything is loaded, so a bad file leaves the trainer unchanged.
+        nets = dict(self._modules())
+        run = self._read_run_state(tensors, meta, nets, {"order": "cursor"})
+        require(tensors, "fixed_z")
         if tensors["fixed_z"].shape != self.fixed_z.shape:
-            raise CheckpointError("checkpoint preview noise does not fit this model")
-        # Validate every network before touching any, so a bad file leaves the trainer unchanged.
-        for prefix, module in self._modules():
-            check_module_tensors(prefix, module, tensors)
-        for prefix, module in self._modules():
-            load_module(prefix, module, tensors)
-        load_optimizer("opt_G", self.opt_G, tensors, meta["opt_G"])
-        load_optimizer("opt_D", self.opt_D, tensors, meta["opt_D"])
-        self.rng.set_state(tensors["rng"])
-        self.data.restore(tensors["order"], int(meta["cursor"]), len(self.images), self.rng)
+            raise CheckpointError("The checkpoint's preview noise does not fit this model.")
+        ema_updates = meta_int(meta, "ema_updates", default=run.step)
+        self._load_run_state(tensors, nets, run)
+        self.data.restore(tensors["order"], run.cursors["order"], len(self.images), self.rng)
         self.fixed_z = tensors["fixed_z"].clone()
-        self._set_batch(int(meta.get("batch", self.cfg.batch)))
-        self.global_step = int(meta["global_step"])
-        self.ema.updates = int(meta.get("ema_updates", self.global_step))
+        self.ema.updates = ema_updates
 
 
 class _WithClasses(nn.Module):

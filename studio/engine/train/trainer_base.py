@@ -23,6 +23,7 @@ from studio.engine.allocator import keep_freed_memory
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.train.distributed import SINGLE, DistInfo, gather_across, mean_across
 from studio.engine.train.fast_path import current_choice, default_choice
+from studio.engine.train.run_state import RunState, load_run_state, read_run_state
 
 
 def check_batch_split(batch: int, world: int) -> None:
@@ -166,4 +167,21 @@ class TrainerBase:
     # ----- checkpoints -------------------------------------------------------------------------
     def _check_kind(self, meta: dict) -> None:
         if meta.get("kind") != self.kind:
-            raise CheckpointError(f"checkpoint is for a {meta.get('kind')} model, not {self.kind}")
+            raise CheckpointError(f"The checkpoint is for a {meta.get('kind')} model, not a {self.kind} one.")
+
+    def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """The optimisers a checkpoint stores, by the name it stores them under (every kind has a G's and a D's)."""
+        return {"opt_G": self.opt_G, "opt_D": self.opt_D}
+
+    def _read_run_state(self, tensors: dict[str, torch.Tensor], meta: dict, nets: dict[str, nn.Module],
+                        orders: dict[str, str]) -> RunState:
+        """The first half of every `load_state_dict`: check the kind, `nets`, the step, batch, data
+        positions (`orders`: data order tensor key -> its cursor's metadata key), the optimisers and
+        the RNG state, changing nothing (CheckpointError). The kind then checks its own extra state
+        and calls `_load_run_state`."""
+        self._check_kind(meta)
+        return read_run_state(tensors, meta, nets, self._optimizers(), orders, self.cfg.batch)
+
+    def _load_run_state(self, tensors: dict[str, torch.Tensor], nets: dict[str, nn.Module], run: RunState) -> None:
+        """Load what `_read_run_state` checked: nets, optimisers, RNG, batch and step."""
+        load_run_state(self, tensors, nets, self._optimizers(), run)

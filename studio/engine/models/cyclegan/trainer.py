@@ -29,11 +29,8 @@ from studio.engine.models.cyclegan.nets import NLayerDiscriminator, ResnetGenera
 from studio.engine.train.distributed import SINGLE, DistInfo
 from studio.engine.train.image_to_image import (
     check_images,
-    check_nets,
     draw_crops,
-    load_nets_and_optimizers,
     load_size_for,
-    read_run_meta,
     set_decayed_lr,
 )
 from studio.engine.train.metrics import swd
@@ -372,21 +369,18 @@ class CycleGANTrainer(TrainerBase):
         return tensors, meta
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-        self._check_kind(meta)
-        require(tensors, "rng", "order_A", "order_B", "preview_A", "preview_B", "pool_A", "pool_B")
-        crop = (self.cfg.channels, self.cfg.size, self.cfg.size)
         # Validate everything before touching anything, so a bad file leaves the trainer unchanged.
+        run = self._read_run_state(tensors, meta, self._nets(), {"order_A": "cursor_A", "order_B": "cursor_B"})
+        require(tensors, "preview_A", "preview_B", "pool_A", "pool_B")
+        crop = (self.cfg.channels, self.cfg.size, self.cfg.size)
         for d in "AB":
             if tensors[f"preview_{d}"].dtype != torch.uint8 or tuple(tensors[f"preview_{d}"].shape[1:]) != crop:
-                raise CheckpointError(f"checkpoint preview images of domain {d} do not fit this model")
+                raise CheckpointError(f"The checkpoint's preview images of domain {d} do not fit this model.")
             pool = tensors[f"pool_{d}"]
             if tuple(pool.shape[1:]) != crop or len(pool) > self.cfg.pool_size or pool.dtype != torch.float32:
-                raise CheckpointError(f"checkpoint history pool of domain {d} does not fit this model")
-        check_nets(self._nets(), tensors)
-        step, batch, groups, cursors = read_run_meta(meta, self.cfg.batch, ("cursor_A", "cursor_B"))
-        load_nets_and_optimizers(self, self._nets(), tensors, groups, batch)
+                raise CheckpointError(f"The checkpoint's history pool of domain {d} does not fit this model.")
+        self._load_run_state(tensors, self._nets(), run)
         for d in "AB":
-            self.data[d].restore(tensors[f"order_{d}"], cursors[f"cursor_{d}"], len(self.images[d]), self.rng)
+            self.data[d].restore(tensors[f"order_{d}"], run.cursors[f"order_{d}"], len(self.images[d]), self.rng)
             self.preview[d] = tensors[f"preview_{d}"].clone()
             self.pools[d].images = tensors[f"pool_{d}"].to(self.device, copy=True)
-        self.global_step = step

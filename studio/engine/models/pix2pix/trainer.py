@@ -34,11 +34,8 @@ from studio.engine.models.pix2pix.nets import NLayerDiscriminator, UnetGenerator
 from studio.engine.train.distributed import SINGLE, DistInfo
 from studio.engine.train.image_to_image import (
     check_images,
-    check_nets,
     draw_crops,
-    load_nets_and_optimizers,
     load_size_for,
-    read_run_meta,
     set_decayed_lr,
 )
 from studio.engine.train.metrics import swd
@@ -327,16 +324,13 @@ class Pix2PixTrainer(TrainerBase):
         return tensors, meta
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-        self._check_kind(meta)
-        require(tensors, "rng", "order", "preview")
-        c, s = self.cfg.channels, self.cfg.size
         # Validate everything before touching anything, so a bad file leaves the trainer unchanged.
+        run = self._read_run_state(tensors, meta, self._nets(), {"order": "cursor"})
+        require(tensors, "preview")
+        c, s = self.cfg.channels, self.cfg.size
         preview = tensors["preview"]
         if preview.dtype != torch.uint8 or tuple(preview.shape[1:]) != (2 * c, s, s):
-            raise CheckpointError("checkpoint preview pairs do not fit this model")
-        check_nets(self._nets(), tensors)
-        step, batch, groups, cursors = read_run_meta(meta, self.cfg.batch, ("cursor",))
-        load_nets_and_optimizers(self, self._nets(), tensors, groups, batch)
-        self.data.restore(tensors["order"], cursors["cursor"], len(self.pairs), self.rng)
+            raise CheckpointError("The checkpoint's preview pairs do not fit this model.")
+        self._load_run_state(tensors, self._nets(), run)
+        self.data.restore(tensors["order"], run.cursors["order"], len(self.pairs), self.rng)
         self.preview = preview.clone()
-        self.global_step = step
