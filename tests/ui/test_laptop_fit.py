@@ -79,3 +79,39 @@ def test_the_translate_panel_fits_a_laptop(qtbot, window, tmp_path):
     _assert_fits(window, "translate B to A")
     window.loss_plot.set_advanced(True)  # three loss plots: adversarial, cycle, identity
     _assert_fits(window, "CycleGAN losses")
+
+
+def test_the_explorer_in_w_never_scrolls_sideways_on_a_laptop(qtbot, window, tmp_path):
+    """A style project's Explore tab in z and W, blend and plane mode: at 1280x720 and 1366x768 the
+    tab scrolls up and down only, even with a status message longer than the tab is wide."""
+    from studio.cli.main import main
+    from studio.engine.data.procedural import discs, write_folder
+
+    data = write_folder(discs(12, 32, seed=0), tmp_path / "discs")
+    project = tmp_path / "style"
+    assert main(["train", "stylegan", "--data", str(data), "--out", str(project), "--size", "32", "--batch", "4",
+                 "--steps", "2", "--sample-every", "2", "--checkpoint-every", "2", "--metric-every", "0"]) == 0
+    assert window.open_project(project)
+    window.work_tabs.setCurrentIndex(window.explore_tab)
+    explorer, bar = window.explorer, window.explore_area.horizontalScrollBar()
+    pad = explorer.pad
+    qtbot.waitUntil(lambda: explorer.renderer.has_model, timeout=60_000)
+    for space in ("z", "w"):
+        explorer.set_space(space)
+        qtbot.waitUntil(lambda s=space: pad.space is not None and pad.space.name == s, timeout=20_000)
+        for mode in ("blend", "plane"):
+            pad.mode_combo.setCurrentIndex(pad.mode_combo.findData(mode))
+            if mode == "plane":  # its axes are principal directions, computed on the render thread
+                qtbot.waitUntil(lambda: pad.model.axes[0] is not None and pad.model.axes[0].vector is not None,
+                                timeout=30_000)
+                qtbot.waitUntil(lambda: "Principal directions" in explorer.status_label.text(), timeout=10_000)
+            for w, h in LAPTOPS:
+                window.resize(w, h)
+                QApplication.processEvents()
+                assert bar.maximum() == 0, f"{space} {mode}: the tab scrolls {bar.maximum()} px sideways at {w}x{h}"
+    long = "This project's bookmarks cannot be opened: " + "/a/long/folder" * 20 + "/bookmarks.json is not valid."
+    pad.message.emit(long)
+    window.resize(1280, 720)
+    QApplication.processEvents()
+    assert bar.maximum() == 0, "a long status message widens the Explore tab"
+    assert explorer.status_label.text() == long and explorer.status_label.toolTip() == long  # shortened, not lost

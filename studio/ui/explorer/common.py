@@ -143,3 +143,43 @@ def muted_label(text: str = "", wrap: bool = True) -> QLabel:
     label.setWordWrap(wrap)
     style.muted(label)
     return label
+
+
+class ElidedLabel(QLabel):
+    """One line of muted text that never asks for more width than it is given: what does not fit
+    ends in "…" and the whole text is the tooltip. For status lines inside a scroll area, where a
+    long message would otherwise widen the panel into a sideways scroll (a word-wrapping label is
+    no cure there: the scroll area then sizes the panel to its preferred height and pushes the
+    pad off screen). `text()` is the whole text."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        style.muted(self)
+        self._full = ""
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt API
+        self._full = text
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(0, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        # the whole text's width, not the shown one's: a hint that followed the elided text would shrink with it
+        m = self.contentsMargins()
+        width = self.fontMetrics().horizontalAdvance(self._full) + m.left() + m.right() + 2 * self.margin()
+        return QSize(width, super().sizeHint().height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        room = max(0, self.contentsRect().width() - 2 * self.margin())
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, room)
+        super().setText(shown)
+        self.setToolTip(self._full if shown != self._full else "")

@@ -29,7 +29,7 @@ from studio.engine.models import get_kind
 from studio.engine.project.folder import ProjectLayout
 from studio.ui.explorer.arithmetic import ArithmeticPanel
 from studio.ui.explorer.class_picker import ClassPicker, open_class_walk
-from studio.ui.explorer.common import LatentItem, muted_label, unique_key
+from studio.ui.explorer.common import ElidedLabel, LatentItem, muted_label, unique_key
 from studio.ui.explorer.export_dialog import ExportContext, ExportDialog
 from studio.ui.explorer.gallery import GalleryView
 from studio.ui.explorer.pad import LatentPadView
@@ -75,7 +75,9 @@ class ExplorerPanel(QWidget):
         self.project_button.setToolTip("Find the latent of an image of yours, to edit it with the pad and arithmetic")
         self.project_button.clicked.connect(lambda: self.open_projection())
         self.export_button.clicked.connect(lambda: self.open_export())
-        self.status_label = muted_label("", wrap=False)
+        # elided: a long message (an error naming a path) must not widen the explorer past a 1280 px
+        # laptop's tab into a sideways scroll
+        self.status_label = ElidedLabel()
         # The latent space explored: z, or W for style-based models (shown only when there is a choice).
         self.space_label = QLabel("Space")
         self.space_combo = QComboBox()
@@ -408,8 +410,8 @@ class ExplorerPanel(QWidget):
             return  # computed in another space (the user switched meanwhile)
         if hasattr(result, "sigmas"):  # principal directions in W
             self.pad.set_w_directions(result)
-            self._show_message("Principal directions in W ready: PC1 is where sampled styles vary most. "
-                               "Choose the layers they move (coarse, middle, fine) under the axes.")
+            self._show_message("Principal directions in W ready: choose the layers they move (coarse, middle, fine) "
+                               "under the axes.")
             return
         axes = [Axis(name, vec, "σ") for name, vec in zip(result.names, result.vectors)]
         self.pad.set_principal_directions(axes)
