@@ -140,10 +140,14 @@ def verdict(records: Sequence[dict], window: int = 200, warmup: int = 300) -> Ve
         return Verdict("stalled", "Stalled: the losses have stopped moving.")
     if len(quality) >= 2:
         (new_step, new), (old_step, old) = quality[0], quality[-1]
-        steps = f"{new_step - old_step:,} steps"
+        span = new_step - old_step
+        # A history can measure twice at one step, or step backwards (a project copied from another
+        # and trained on measures again where the copy began): a span in steps would then read
+        # "over the last 0 steps", so the measurements are counted instead.
+        over = (f"over the last {span:,} step{'s' if span != 1 else ''}" if span > 0
+                else f"over the last {len(quality)} measurements")
         if new < old:
-            return Verdict("learning", f"Learning: quality improved from {old:,.0f} to {new:,.0f} "
-                                       f"over the last {steps}.")
-        return Verdict("plateau", f"Plateau: quality has not improved over the last {steps}; "
+            return Verdict("learning", f"Learning: quality improved from {old:,.0f} to {new:,.0f} {over}.")
+        return Verdict("plateau", f"Plateau: quality has not improved {over}; "
                                   "look at the samples to decide whether to go on.")
     return Verdict("learning", "Learning: the quality curve follows after the next measurements.")
