@@ -3,9 +3,10 @@
     --onnx FILE.onnx          the EMA generator as one ONNX file (dynamic batch), checked with onnxruntime;
                               --onnx-input w: a style-based model's synthesis with a ws (batch, num_ws, w_dim) input
     --walk FILE.{gif,mp4,webp} a looping latent walk through the first image of each --seeds seed
-                              (or saved bookmarks with --bookmarks), --frames N in all at --fps F
+                              (or saved bookmarks with --bookmarks: z, or W / w+ walked in W), --frames N
+                              in all at --fps F; --classes A,B walks across classes (models with classes)
     --timelapse FILE.{gif,mp4,webp} the project's saved sample grids, oldest first (--overlay: step numbers)
-    --grid FILE.png           --count N new images of --seed S in one grid
+    --grid FILE.png           --count N new images of --seed S in one grid (a row per class with classes)
 
 Each writes under a temporary name and renames when complete; the file lands in the given path
 (relative paths are relative to the current folder, like every other command).
@@ -37,7 +38,12 @@ def add_export_parser(sub) -> argparse.ArgumentParser:
     ex.add_argument("--frames", type=values.frames, default=None, help="walk: frames in all (default 48 per seed)")
     ex.add_argument("--fps", type=float, default=None, help="frames per second (walk 24, time-lapse 8)")
     ex.add_argument("--seeds", default=None, help="walk: comma-separated seeds of the keyframes (default 1,2,3,4)")
-    ex.add_argument("--bookmarks", default=None, help="walk: comma-separated names of saved latents as keyframes")
+    ex.add_argument("--bookmarks", default=None,
+                    help="walk: comma-separated names of saved latents as keyframes (all z, or all W / w+)")
+    ex.add_argument("--classes", default=None, metavar="NAMES",
+                    help="models with classes: comma-separated class names; walk: one class for every keyframe, "
+                         "or several to walk across them (at one seed or bookmark, or paired with as many); "
+                         "grid: a row per class (default: every class)")
     ex.add_argument("--slerp", action="store_true", help="walk: spherical instead of straight interpolation")
     ex.add_argument("--easing", choices=("linear", "smooth", "ease-in", "ease-out", "sine"), default="smooth")
     ex.add_argument("--hold", type=values.hold, default=0.0, help="walk: seconds to rest on each keyframe")
@@ -65,6 +71,13 @@ def _parse_seeds(text: str) -> list[int]:
     if bad:
         raise UserError(f"--seeds must be from 0 to 2^63 - 1 (got {bad[0]}).")
     return seeds
+
+
+def _names(text: str, option: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise UserError(f"{option} needs at least one name.")
+    return names
 
 
 def _bar(desc: str, total: int):
@@ -135,55 +148,81 @@ def run_export(args) -> int:
               f"any batch; onnxruntime matches PyTorch within {worst:.1e})")
         return 0
     if args.grid:
-        from studio.engine.explore.latent import random_latents, truncate
-
-        z = truncate(random_latents(args.seed, args.count, model.z_dim), args.truncation)
-        export.save_grid(out, model.generate(z), scale=args.scale or 1, smooth=not args.pixels)
-        print(f"wrote {out} ({args.count} images, seed {args.seed})")
-        return 0
+        return _grid(args, model, out)
     return _walk(args, project, model, out)
 
 
-def _walk(args, project, model, out: Path) -> int:
+def _grid(args, model, out: Path) -> int:
+    """A grid of --count images of --seed; with classes, a row of the same images per class (every
+    class, or those of --classes), as the training preview shows them."""
+    import numpy as np
+
     from studio.engine.explore import export
+    from studio.engine.explore.latent import random_latents, truncate
+    from studio.engine.explore.walk_keyframes import class_indices
+
+    z = truncate(random_latents(args.seed, args.count, model.z_dim), args.truncation)
+    if args.classes is not None or model.class_names:
+        names = _names(args.classes, "--classes") if args.classes is not None else list(model.class_names)
+        classes = class_indices(model, names)
+        pictures = np.concatenate([model.generate(z, c) for c in classes])
+        export.save_grid(out, pictures, nrow=args.count, scale=args.scale or 1, smooth=not args.pixels)
+        print(f"wrote {out} ({args.count} images, seed {args.seed}, a row per class: {', '.join(names)})")
+        return 0
+    export.save_grid(out, model.generate(z), scale=args.scale or 1, smooth=not args.pixels)
+    print(f"wrote {out} ({args.count} images, seed {args.seed})")
+    return 0
+
+
+def _walk(args, project, model, out: Path) -> int:
+    import numpy as np
+
+    from studio.engine.explore import export
+    from studio.engine.explore import style_space as S
     from studio.engine.explore.latent import WalkSettings, seed_latent
+    from studio.engine.explore.walk_keyframes import Keyframes, bookmark_keyframes, class_indices, with_classes
 
-    if args.bookmarks:
-        from studio.engine.explore.bookmarks import ExploreStore
-
-        store = ExploreStore.open(project.root, model.z_dim)
-        names = [n.strip() for n in args.bookmarks.split(",") if n.strip()]
-        try:
-            keys = [store.latent(n) for n in names]
-        except KeyError as e:
-            known = ", ".join(x.name for x in store.latents) or "none saved yet"
-            raise UserError(f"No bookmark named {e} in {project.root} (bookmarks: {known}).") from None
-        label = f"bookmarks {', '.join(names)}"
+    classes = class_indices(model, _names(args.classes, "--classes")) if args.classes is not None else None
+    if args.bookmarks is not None:
+        names = _names(args.bookmarks, "--bookmarks")
+        keys = bookmark_keyframes(project.root, model, names)
+        label = f"{'W ' if keys.space == 'w' else ''}bookmarks {', '.join(names)}"
     else:
-        seeds = _parse_seeds(args.seeds or "1,2,3,4")
-        keys = [seed_latent(s, model.z_dim) for s in seeds]
+        # a walk across classes holds one latent: the first seed's, unless seeds are given
+        seeds = _parse_seeds(args.seeds or ("1" if classes and len(classes) > 1 else "1,2,3,4"))
+        keys = Keyframes("z", np.stack([seed_latent(s, model.z_dim) for s in seeds]))
         label = f"seeds {', '.join(map(str, seeds))}"
-    if not keys:
-        raise UserError("--bookmarks needs at least one name.")
+    if keys.space == "w" and args.slerp:
+        raise UserError("W bookmarks are walked in straight lines (W is not a sphere); drop --slerp.")
+    if classes is not None:
+        keys = with_classes(keys, classes, len(model.class_names))
+        label += f" as {' -> '.join(model.class_names[i] for i in classes)}"
+    elif model.class_names and keys.space == "z":
+        label += f" as {model.class_names[0]} (--classes to choose)"
+    count = len(keys.latents)
     fps = args.fps or 24.0
-    frames = args.frames or 48 * max(1, len(keys))
+    frames = args.frames or 48 * max(1, count)
     if frames > values.MAX_FRAMES:
-        raise UserError(f"{len(keys)} keyframes at 48 frames each is more than {values.MAX_FRAMES:,} frames; "
+        raise UserError(f"{count} keyframes at 48 frames each is more than {values.MAX_FRAMES:,} frames; "
                         "give fewer keyframes or --frames N.")
     hold = int(round(args.hold * fps))
     loop = not args.no_loop
-    segments = max(1, len(keys) if loop else len(keys) - 1)
-    held = len(keys) * hold if loop else (len(keys) - 1) * hold + max(1, hold)
+    segments = max(1, count if loop else count - 1)
+    held = count * hold if loop else (count - 1) * hold + max(1, hold)
     # the timeline's proportions; export_walk then resamples it to exactly `frames` frames
     walk = WalkSettings(frames_per_transition=max(1, round((frames - held) / segments)), hold_frames=hold,
                         interpolation="slerp" if args.slerp else "lerp", easing=args.easing, loop=loop)
     scale = args.scale or max(1, 256 // model.cfg.size)
     values.check_animation_memory(frames, model.cfg.size * scale, out.suffix)
+    if keys.space == "w":
+        generate, centre = model.generate_w, S.mean_flat(model.w_avg, model.num_ws)  # truncation pulls to w_avg
+    else:
+        generate, centre = model.generate, None
     bar, progress = _bar("walk", frames)
     try:
         settings = export.AnimationSettings(fps=fps, scale=scale, smooth=not args.pixels)
-        export.export_walk(out, model.generate, keys, walk, settings,
-                           frames=frames, psi=args.truncation, progress=progress)
+        export.export_walk(out, generate, list(keys.latents), walk, settings, frames=frames, psi=args.truncation,
+                           progress=progress, classes=keys.classes, centre=centre)
     finally:
         bar.close()
     print(f"wrote {out} ({frames} frames at {fps:g} fps through {label})", file=sys.stdout)

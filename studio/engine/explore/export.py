@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -253,13 +253,23 @@ def _write_mp4(path: Path, frames: Iterable[np.ndarray], settings: AnimationSett
 
 def export_walk(path: Path | str, generate: Generate, keyframes: Sequence, walk: WalkSettings = WalkSettings(),
                 settings: AnimationSettings = AnimationSettings(), frames: int | None = None, psi: float = 1.0,
-                progress: Progress = _noop_progress, should_cancel: ShouldCancel = _never) -> Path:
+                progress: Progress = _noop_progress, should_cancel: ShouldCancel = _never, *,
+                classes: np.ndarray | None = None, centre: np.ndarray | None = None) -> Path:
     """Render and encode a latent walk through `keyframes` (see latent.walk_latents): GIF, MP4 or
     WebP by extension. `frames` fixes the total length (e.g. seconds x fps); `psi` truncates every
-    frame. Deterministic for the same keyframes and settings. Any thread that owns `generate`."""
+    frame towards `centre` (the space's mean latent; None: zero, the centre of z). `classes`, for a
+    generator with classes: class weights per keyframe (K, num_classes), walked on the same
+    timeline in straight lines (the embedding lerp), and `generate` is then called as
+    generate(latents, class_weights). Deterministic for the same keyframes and settings. Any thread
+    that owns `generate`."""
     check_extension(path, ANIMATION_FORMATS, "animations")
     try:
-        latents = truncate(walk_latents(keyframes, walk, frames), psi)
+        latents = truncate(walk_latents(keyframes, walk, frames), psi, centre)
+        if classes is not None:
+            if len(classes) != len(keyframes):
+                raise ValueError(f"{len(keyframes)} keyframes need {len(keyframes)} class weights, got {len(classes)}")
+            # lerp whatever the latents do: slerp would bend a blend of classes off the embeddings' line
+            weights = walk_latents(classes, replace(walk, interpolation="lerp"), frames)
     except ValueError as e:
         raise UserError(str(e)) from None
     count = len(latents)
@@ -268,7 +278,8 @@ def export_walk(path: Path | str, generate: Generate, keyframes: Sequence, walk:
         for i in range(0, count, RENDER_BATCH):
             if should_cancel():
                 raise Cancelled()
-            yield from generate(latents[i : i + RENDER_BATCH])
+            part = latents[i : i + RENDER_BATCH]
+            yield from (generate(part) if classes is None else generate(part, weights[i : i + RENDER_BATCH]))
 
     return write_animation(path, rendered(), count, settings, progress, should_cancel)
 
