@@ -6,8 +6,8 @@ Follows the reference (junyanz/pytorch-CycleGAN-and-pix2pix, `UnetGenerator`,
 computes the same thing in training and inference (the reference's BatchNorm at batch 1, kept in
 training mode at test time, is instance normalisation too) and lets the translate path share
 whole-image statistics between tiles. Dropout (p = 0.5) in the decoder blocks next to the
-bottleneck is the generator's only noise. The discriminator is CycleGAN's `NLayerDiscriminator`
-on input and output stacked channel-wise.
+bottleneck is the generator's only noise. The discriminator is the PatchGAN the CycleGAN
+uses too (`studio/engine/models/patchgan.py`), on input and output stacked channel-wise.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from studio.engine.models.cyclegan.nets import NLayerDiscriminator, init_weights, norm_layer
+from studio.engine.models.patchgan import NLayerDiscriminator, init_weights, norm_layer
 
 __all__ = ["UnetGenerator", "NLayerDiscriminator", "init_weights", "unet_levels", "dropout_blocks"]
 
