@@ -115,3 +115,24 @@ def test_the_explorer_in_w_never_scrolls_sideways_on_a_laptop(qtbot, window, tmp
     QApplication.processEvents()
     assert bar.maximum() == 0, "a long status message widens the Explore tab"
     assert explorer.status_label.text() == long and explorer.status_label.toolTip() == long  # shortened, not lost
+
+
+def test_a_long_project_name_never_widens_the_explorer(qtbot, window, tmp_path):
+    """The Explore heading names the project and the info line beside it gives step, size, space and
+    backend: with a long folder name they once asked for more than a 1280 px laptop's width."""
+    from studio.cli.main import main
+    from studio.engine.data.procedural import discs, write_folder
+
+    data = write_folder(discs(12, 32, seed=0), tmp_path / "discs")
+    name = "my moths and beetles collection from the summer of 2026 (second try, larger)"
+    project = tmp_path / name
+    assert main(["train", "dcgan", "--data", str(data), "--out", str(project), "--size", "32", "--batch", "4",
+                 "--steps", "2", "--sample-every", "2", "--checkpoint-every", "2", "--metric-every", "0"]) == 0
+    assert window.open_project(project)
+    window.work_tabs.setCurrentIndex(window.explore_tab)
+    explorer, bar = window.explorer, window.explore_area.horizontalScrollBar()
+    qtbot.waitUntil(lambda: explorer.renderer.has_model, timeout=60_000)
+    window.resize(1280, 720)
+    QApplication.processEvents()
+    assert bar.maximum() == 0, f"the tab scrolls {bar.maximum()} px sideways at 1280x720"
+    assert "…" in explorer.title.text() and explorer.title.toolTip() == name  # shortened, not lost

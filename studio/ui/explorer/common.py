@@ -138,6 +138,11 @@ def heading(text: str) -> QLabel:
     return label
 
 
+def elide_name(name: str, limit: int = 28) -> str:
+    """A project's name cut to `limit` characters ("…" last) for a heading that must leave its row room."""
+    return name if len(name) <= limit else name[:limit - 1].rstrip() + "…"
+
+
 def muted_label(text: str = "", wrap: bool = True) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(wrap)
@@ -146,15 +151,16 @@ def muted_label(text: str = "", wrap: bool = True) -> QLabel:
 
 
 class ElidedLabel(QLabel):
-    """One line of muted text that never asks for more width than it is given: what does not fit
+    """One line of (muted) text that never asks for more width than it is given: what does not fit
     ends in "…" and the whole text is the tooltip. For status lines inside a scroll area, where a
     long message would otherwise widen the panel into a sideways scroll (a word-wrapping label is
     no cure there: the scroll area then sizes the panel to its preferred height and pushes the
     pad off screen). `text()` is the whole text."""
 
-    def __init__(self, text: str = "", parent: QWidget | None = None):
+    def __init__(self, text: str = "", parent: QWidget | None = None, muted: bool = True):
         super().__init__(parent)
-        style.muted(self)
+        if muted:
+            style.muted(self)
         self._full = ""
         self.setText(text)
 

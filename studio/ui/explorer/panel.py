@@ -29,7 +29,7 @@ from studio.engine.models import get_kind
 from studio.engine.project.folder import ProjectLayout
 from studio.ui.explorer.arithmetic import ArithmeticPanel
 from studio.ui.explorer.class_picker import ClassPicker, open_class_walk
-from studio.ui.explorer.common import ElidedLabel, LatentItem, muted_label, unique_key
+from studio.ui.explorer.common import ElidedLabel, LatentItem, elide_name, unique_key
 from studio.ui.explorer.export_dialog import ExportContext, ExportDialog
 from studio.ui.explorer.gallery import GalleryView
 from studio.ui.explorer.pad import LatentPadView
@@ -62,7 +62,9 @@ class ExplorerPanel(QWidget):
 
         self.title = QLabel("Explore")
         self.title.setObjectName("heading")
-        self.info_label = muted_label("No generator loaded", wrap=False)
+        # elided: the project's step, size, space and backend beside the buttons take a 1280 px laptop's
+        # whole tab width with a long project name
+        self.info_label = ElidedLabel("No generator loaded")
         self.reload_button = QPushButton("Reload latest")
         self.reload_button.setToolTip("Load the project's newest checkpoint")
         self.reload_button.clicked.connect(self.reload)
@@ -180,7 +182,8 @@ class ExplorerPanel(QWidget):
                 self._apply_store()
                 self._update_buttons()
                 return
-            self.title.setText(f"Explore {project.name}")
+            self.title.setText(f"Explore {elide_name(project.name)}")
+            self.title.setToolTip(project.name)
             self.info_label.setText("Loading the generator…")
             self.renderer.load_project(self.project_dir)
         self._apply_store()
