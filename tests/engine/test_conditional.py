@@ -2,9 +2,10 @@
 lines and warnings, and a conditional DCGAN that draws the class it is asked for (judged by a
 classifier trained here on the same procedural shapes), which an unconditional one cannot.
 
-The unit-test budget (150 steps) shows control well above chance; bench/conditional_control.py
-trains 1,000 steps and prints the figure the issue asks for (>= 90% of samples the asked class,
-with samples of a class as varied as its images)."""
+Both kinds reach the issue's figure (>= 90% of samples the asked class) within the unit-test
+budget because their critics also learn the real images' classes (the `class_loss` of each
+trainer); bench/conditional_control.py follows the figure over 1,000-2,000 steps with the bench's
+larger sets, with the samples' spread within a class."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from studio.engine.data.labels import (
 from studio.engine.models import get_kind
 from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer
 
-STEPS = 150
+STEPS = 400  # the DCGAN's: 95-99% of samples the asked class from step 300 on (measured, seed 0)
 
 
 # ----- labels and the report ------------------------------------------------------------------------
@@ -74,7 +75,7 @@ def test_dataset_report_lists_classes_and_the_auto_switch_follows_them(tmp_path)
 def _trained(num_classes: int) -> DCGANTrainer:
     torch.set_num_threads(1)
     images, labels = labelled_set(150)
-    # lr 5e-4 (2.5x the paper's): the classes are told apart at step 150 rather than ~300 (measured)
+    # lr 5e-4 (2.5x the paper's): the classes are told apart in half the steps (measured)
     cfg = DCGANConfig(size=32, z_dim=32, ngf=16, ndf=16, batch=32, preview_count=9, precision="fp32",
                       ema_decay=0.99, lr=5e-4, class_names=SHAPES[:num_classes])
     trainer = DCGANTrainer(cfg, images, labels=labels if num_classes else None)
@@ -93,16 +94,34 @@ def _requested(n: int = 60) -> tuple[torch.Tensor, torch.Tensor]:
     return z, torch.arange(len(SHAPES)).repeat(n)
 
 
+@pytest.mark.timeout(600)
 def test_conditional_dcgan_draws_the_requested_class():
     clf = train_shape_classifier()
     real, real_labels = labelled_set(50, seed=99)
     assert (class_probabilities(clf, real.permute(0, 2, 3, 1).numpy()).argmax(1) == real_labels.numpy()).mean() > 0.95
     z, c = _requested()
     hits = class_probabilities(clf, _conditional().generate(z, c)).argmax(1) == c.numpy()
-    # chance: 1/3; 0.74 measured at this budget (one class still lagging), 0.93 at 1,000 steps (bench)
-    assert hits.mean() >= 0.6, hits.mean()
+    # chance: 1/3. Without the critic's class loss this budget swung between 63% and 94% (the
+    # standing bars lost and found again); with it 97% at step 400, every class >= 95% (measured)
+    assert hits.mean() >= 0.9, hits.mean()
+    assert all(hits[c.numpy() == k].mean() >= 0.8 for k in range(len(SHAPES))), hits
 
 
+def test_the_critics_class_loss_reads_the_projection_terms_of_every_class():
+    # The class logits are the projection terms under each class: the logit under class k minus
+    # the class-free part, so their softmax is the critic's guess of the picture's class.
+    from studio.engine.models.dcgan.nets import Discriminator
+
+    torch.manual_seed(0)
+    d = Discriminator(32, 8, num_classes=3).eval()
+    x = torch.randn(5, 3, 32, 32)
+    logit, class_logits = d(x, torch.full((5,), 2), class_logits=True)
+    under = torch.stack([d(x, torch.full((5,), k)) for k in range(3)], 1)
+    assert torch.allclose(logit, under[:, 2])
+    assert torch.allclose(under - under[:, :1], class_logits - class_logits[:, :1], atol=1e-5)
+
+
+@pytest.mark.timeout(600)
 def test_unconditional_dcgan_gives_no_such_control():
     clf = train_shape_classifier()
     z, c = _requested()
@@ -177,6 +196,43 @@ def test_cli_trains_with_classes_prints_them_and_generates_a_named_class(tmp_pat
 
 
 # ----- the style-based kind -----------------------------------------------------------------------------
+STYLE_STEPS = 400
+
+
+@functools.cache
+def _style(num_classes: int):
+    from studio.engine.models.stylegan.trainer import StyleGANConfig, StyleGANTrainer, auto_r1_gamma
+
+    torch.set_num_threads(1)
+    images, labels = labelled_set(150)
+    # a tiny style-based model (32 channels at most, w 32) with the kind's recipe: lr, R1, EMA ramp
+    cfg = StyleGANConfig(size=32, batch=16, preview_count=9, z_dim=32, w_dim=32, channel_base=256, channel_max=32,
+                         r1_gamma=auto_r1_gamma(32, 16), ema_kimg=16 * 10 / 32, class_names=SHAPES[:num_classes])
+    trainer = StyleGANTrainer(cfg, images, labels=labels if num_classes else None)
+    for _ in range(STYLE_STEPS):
+        trainer.step()
+    return trainer
+
+
+@pytest.mark.timeout(600)
+def test_conditional_style_based_model_draws_the_requested_class():
+    clf = train_shape_classifier()
+    z, c = _requested()
+    hits = class_probabilities(clf, _style(len(SHAPES)).generate(z, c)).argmax(1) == c.numpy()
+    # measured at this size: 93% at step 300; without the critic's class loss 30-46% at steps 100-300
+    # (the critic told real images' classes apart no better than chance: 47-54%)
+    assert hits.mean() >= 0.9, hits.mean()
+
+
+@pytest.mark.timeout(600)
+def test_unconditional_style_based_model_gives_no_such_control():
+    clf = train_shape_classifier()
+    z, c = _requested()
+    drawn = class_probabilities(clf, _style(0).generate(z)).argmax(1)
+    assert (drawn == c.numpy()).mean() < 0.6
+    assert len(set(drawn.tolist())) >= 2
+
+
 def test_conditional_style_based_model_takes_classes_into_mapping_and_resumes_exactly():
     from studio.engine.models.stylegan.trainer import StyleGANConfig, StyleGANTrainer
 
@@ -219,5 +275,8 @@ def test_style_based_critic_judges_each_class_on_its_own_from_the_start():
     # measured: 0.33, -0.08, 0.43 here; 0.999 with the former class term; ~0.94 with the reference's
     # 8 mapping layers, whose random start makes the classes' maps alike
     assert off.abs().mean() < 0.6, corr
+    # the class loss's logits are the logits under each class
+    logit, class_logits = d(x, torch.full((64,), 1), class_logits=True)
+    assert torch.allclose(logit, logits[1], atol=1e-5) and torch.allclose(class_logits, logits.t(), atol=1e-5)
     with pytest.raises(ValueError, match="classes"):
         d(x)

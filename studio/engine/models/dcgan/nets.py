@@ -128,13 +128,20 @@ class Discriminator(nn.Module):
         if num_classes:
             self.projection = Projection(num_classes, widths[-1])
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None,
+                class_logits: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Logits (B,); with `class_logits` also the class terms under every class (B, num_classes),
+        for the trainer's class loss (the shared real/fake term cancels out of a softmax over them)."""
         if not self.num_classes:
             return self.main(x).flatten()  # logits; the loss applies the sigmoid stably
         h = self.main[:-1](x)  # (B, w, 4, 4)
         if c is None:
             raise ValueError("a conditional discriminator needs the images' classes")
-        return self.main[-1](h).flatten() + self.projection(h.sum((2, 3)), c)
+        pooled = h.sum((2, 3))
+        logit = self.main[-1](h).flatten() + self.projection(pooled, c)
+        if not class_logits:
+            return logit
+        return logit, pooled @ self.projection.embed.weight.to(pooled.dtype).t()
 
 
 def init_weights(m: nn.Module) -> None:

@@ -43,6 +43,9 @@ class DCGANConfig:
     attention: bool = False  # SAGAN self-attention blocks in G and D ("attention" preset)
     g_spectral_norm: bool = False  # spectral normalisation in G too ("attention" preset, as SAGAN)
     lr_d: float = 0.0  # D's learning rate when it differs from G's (two time-scale rule); 0 = lr
+    # weight of the critic's cross-entropy on real images' classes, read from its projection terms
+    # (conditional models): the critic learns the classes from the labels, not only from G's mistakes
+    class_loss: float = 1.0
 
     @property
     def num_classes(self) -> int:
@@ -120,14 +123,17 @@ class DCGANTrainer(LatentTrainer):
                 group["lr"] = cfg.lr_d
 
     # ----- the step ----------------------------------------------------------------------------
-    def _chunked(self, net, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        """`net(x)` (`net(x, c)` with classes), BatchNorm statistics per 1/bn_chunks of the batch."""
+    def _chunked(self, net, x: torch.Tensor, c: torch.Tensor | None = None, **kw):
+        """`net(x)` (`net(x, c, **kw)` with classes), BatchNorm statistics per 1/bn_chunks of the batch."""
         if c is None:
             if self.cfg.bn_chunks <= 1:
                 return net(x)
             return torch.cat([net(part) for part in x.chunk(self.cfg.bn_chunks)])
         k = self.cfg.bn_chunks
-        return torch.cat([net(xp, cp) for xp, cp in zip(x.chunk(k), c.chunk(k))])
+        parts = [net(xp, cp, **kw) for xp, cp in zip(x.chunk(k), c.chunk(k))]
+        if isinstance(parts[0], tuple):  # logits and class logits
+            return tuple(torch.cat(p) for p in zip(*parts))
+        return torch.cat(parts)
 
     def _d_input(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, self.rng) if self.cfg.diffaugment else x
@@ -160,8 +166,13 @@ class DCGANTrainer(LatentTrainer):
         if r1_now:
             real.requires_grad_(True)
         with self._autocast():
-            d_real = self._chunked(self._D, self._d_input(real), y_real)
-            loss_real = self._d_real_loss(d_real)
+            if self.num_classes and self.cfg.class_loss:
+                d_real, class_real = self._chunked(self._D, self._d_input(real), y_real, class_logits=True)
+                loss_real = self._d_real_loss(d_real) + self.cfg.class_loss * F.cross_entropy(
+                    class_real.float(), y_real)
+            else:
+                d_real = self._chunked(self._D, self._d_input(real), y_real)
+                loss_real = self._d_real_loss(d_real)
         r1 = torch.zeros((), device=self.device)
         if r1_now:
             (grad,) = torch.autograd.grad(d_real.float().sum(), real, create_graph=True)

@@ -380,7 +380,10 @@ class Discriminator(nn.Module):
         if num_classes:
             self.class_map = ClassMap(num_classes, ch[4])
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None,
+                class_logits: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """The logit (B,); with `class_logits` also the logit under every class (B, num_classes), for
+        the trainer's class loss."""
         x = self.blocks(self.from_rgb(x))
         x = self.conv(self.mbstd(x))
         h = self.out(self.fc(x.flatten(1)))
@@ -389,4 +392,8 @@ class Discriminator(nn.Module):
         if c is None:
             raise ValueError("a conditional discriminator needs the images' classes")
         cmap = self.class_map(c.to(h.device))
-        return (h * cmap.to(h.dtype)).sum(dim=1) / math.sqrt(h.shape[1])
+        logit = (h * cmap.to(h.dtype)).sum(dim=1) / math.sqrt(h.shape[1])
+        if not class_logits:
+            return logit
+        every = self.class_map(torch.eye(self.num_classes, device=h.device)).to(h.dtype)
+        return logit, h @ every.t() / math.sqrt(h.shape[1])

@@ -67,6 +67,9 @@ class StyleGANConfig:
     freeze_d: int = 0  # FreezeD: the critic's first N blocks keep the weights it started with (fine-tuning)
     class_names: tuple[str, ...] = ()  # classes (first-level sub-folders) of a conditional model; () = none
     balanced_classes: bool = False  # draw every class equally often, however many images it has
+    # weight of the critic's cross-entropy on real images' classes, read from its projection terms
+    # (conditional models): the critic learns the classes from the labels, not only from G's mistakes
+    class_loss: float = 1.0
 
     @property
     def num_classes(self) -> int:
@@ -207,8 +210,12 @@ class StyleGANTrainer(LatentTrainer):
         d_fake = self._D(self._augment(fake.detach()), *cls_fake)
         loss_fake = F.softplus(d_fake).mean()
         loss_fake.backward()
-        d_real = self._D(self._augment(real), *cls_real)
-        loss_real = F.softplus(-d_real).mean()
+        if self.num_classes and self.cfg.class_loss:
+            d_real, class_real = self._D(self._augment(real), y_real, class_logits=True)
+            loss_real = F.softplus(-d_real).mean() + self.cfg.class_loss * F.cross_entropy(class_real, y_real)
+        else:
+            d_real = self._D(self._augment(real), *cls_real)
+            loss_real = F.softplus(-d_real).mean()
         loss_real.backward()
         r1 = None
         if r1_now:
