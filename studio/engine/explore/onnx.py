@@ -49,6 +49,25 @@ class _FromStyles(torch.nn.Module):
         return self.synthesis(ws).clamp(-1, 1)
 
 
+def _fix_parametrizations(net: torch.nn.Module) -> None:
+    """Replace every parametrized weight of `net` (an eval-mode copy) by the tensor it computes now,
+    so the export records that tensor instead of its computation. Spectral norm (SAGAN's
+    self-attention blocks, the DCGAN's "stable" and "attention" recipes) computes its sigma with
+    aten::vdot, which ONNX has no operator for; in eval mode it runs no power iteration, so the fixed
+    weight is exactly the one PyTorch applies. Not torch's remove_parametrizations: it deletes the
+    weight property from the module class, which the copy shares with the caller's generator."""
+    from torch.nn.utils import parametrize
+
+    for module in list(net.modules()):
+        if not parametrize.is_parametrized(module):
+            continue
+        fixed = {name: getattr(module, name).detach().clone() for name in module.parametrizations.keys()}
+        del module._modules["parametrizations"]
+        module.__class__ = parametrize.type_before_parametrizations(module)
+        for name, value in fixed.items():
+            module.register_parameter(name, torch.nn.Parameter(value, requires_grad=False))
+
+
 def generator_onnx_bytes(G: torch.nn.Module, z_dim: int, meta: dict[str, str] | None = None,
                          space: str = "z", class_names: tuple[str, ...] = ()) -> bytes:
     """Serialise generator `G` (any device; left untouched) as ONNX bytes with a dynamic batch
@@ -62,6 +81,7 @@ def generator_onnx_bytes(G: torch.nn.Module, z_dim: int, meta: dict[str, str] | 
         raise ValueError(f"unknown latent space '{space}' (choose z or w)")
     cpu = copy.deepcopy(G).to("cpu").eval()
     cpu.requires_grad_(False)
+    _fix_parametrizations(cpu)
     if space == "w":
         net, example = _FromStyles(cpu), (torch.zeros(2, int(cpu.num_ws), int(cpu.w_dim)),)
         doc = "GAN Studio generator: ws (batch, num_ws, w_dim) -> image (batch, C, H, W) in [-1, 1]"

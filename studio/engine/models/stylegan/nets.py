@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from studio.engine.models.attention import SelfAttention, attention_side
 from studio.engine.models.conditioning import ClassEmbedding
 
 SIZES = (32, 64, 128, 256, 512, 1024)  # 1024: StyleGAN2-ADA models imported at it (FFHQ, MetFaces)
@@ -258,10 +259,15 @@ class SynthesisNetwork(nn.Module):
     One block per resolution from 4x4: the 4x4 block is the learned constant, one layer and toRGB;
     each larger block up-samples with its first layer, has a second, and adds its toRGB to the
     up-sampled image so far (skip architecture). Consecutive blocks share the w of the toRGB of one
-    and the first layer of the next, so num_ws = 2 * log2(size) - 2."""
+    and the first layer of the next, so num_ws = 2 * log2(size) - 2.
+
+    `attention`: a SAGAN self-attention block on the features of resolution attention_side(size)
+    (half the picture, at most 32x32), after that block's layers and before its toRGB, so the skip
+    image and every layer above see it. It takes no w and no noise: num_ws and the noise inputs stay
+    those of the plain network (the explorer, projection, style mixing and ONNX export rely on them)."""
 
     def __init__(self, size: int, w_dim: int, channels: int, channel_base: int, channel_max: int,
-                 conv_clamp: float = 0.0):
+                 conv_clamp: float = 0.0, attention: bool = False):
         super().__init__()
         self.size, self.w_dim = size, w_dim
         self.resolutions = [2**i for i in range(2, int(math.log2(size)) + 1)]
@@ -277,6 +283,11 @@ class SynthesisNetwork(nn.Module):
                 self.layers.append(SynthesisLayer(ch[r], ch[r], w_dim, r, clamp=conv_clamp))
             self.torgbs.append(ToRGB(ch[r], channels, w_dim, clamp=conv_clamp))
         self.num_ws = len(self.layers) + 1
+        # Spectral norm on the block's 1x1 convolutions only, where SAGAN normalises all of G: the
+        # modulated convolutions' weight is scaled by each sample's style at run time and demodulated
+        # to unit output variance, so the norm of the stored weight bounds nothing that is applied.
+        self.attention_res = attention_side(size) if attention else 0
+        self.attention = SelfAttention(ch[self.attention_res], spectral_norm=True) if attention else None
 
     def noise_shapes(self) -> list[tuple[int, int]]:
         """(res, res) of each layer's noise input, in the order `forward` takes them."""
@@ -291,6 +302,8 @@ class SynthesisNetwork(nn.Module):
             for _ in range(1 if r == 4 else 2):
                 x = self.layers[li](x, ws[:, li], None if noise is None else noise[li])
                 li += 1
+            if r == self.attention_res:
+                x = self.attention(x)
             y = torgb(x, ws[:, li])
             img = y if img is None else upsample_2x(img) + y
         return img
@@ -301,16 +314,17 @@ class Generator(nn.Module):
 
     `mapping(z)` gives ws (B, num_ws, w_dim) and `synthesis(ws)` the image (unclamped), for style
     mixing and exploring in W. Outside training the output is clamped to [-1, 1] and each layer's
-    noise is its fixed `noise_const`, so one z always gives the same picture."""
+    noise is its fixed `noise_const`, so one z always gives the same picture. `attention`: see
+    SynthesisNetwork."""
 
     def __init__(self, size: int = 64, z_dim: int = 128, w_dim: int = 128, channels: int = 3,
                  channel_base: int = 4096, channel_max: int = 128, mapping_layers: int = 2,
-                 conv_clamp: float = 0.0, num_classes: int = 0):
+                 conv_clamp: float = 0.0, num_classes: int = 0, attention: bool = False):
         super().__init__()
         if size not in SIZES:
             raise ValueError(f"size must be one of {SIZES}, got {size}")
         self.size, self.z_dim, self.w_dim = size, z_dim, w_dim
-        self.synthesis = SynthesisNetwork(size, w_dim, channels, channel_base, channel_max, conv_clamp)
+        self.synthesis = SynthesisNetwork(size, w_dim, channels, channel_base, channel_max, conv_clamp, attention)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(z_dim, w_dim, self.num_ws, mapping_layers, num_classes=num_classes)
 
@@ -357,10 +371,12 @@ class DBlock(nn.Module):
 class Discriminator(nn.Module):
     """image (B, C, size, size) -> logit (B,): fromRGB, residual blocks down to 4x4, minibatch
     standard deviation, a 3x3 convolution and two FC layers; with `num_classes`, `forward(x, c)` asks
-    "is this a real picture of class c" (the second FC's values projected on the class's map)."""
+    "is this a real picture of class c" (the second FC's values projected on the class's map).
+    `attention`: a SAGAN self-attention block (spectral norm on its convolutions, as G's) after the
+    residual block whose output has side attention_side(size), `blocks[attention_after]`."""
 
     def __init__(self, size: int = 64, channels: int = 3, channel_base: int = 4096, channel_max: int = 128,
-                 mbstd_group: int = 4, conv_clamp: float = 0.0, num_classes: int = 0):
+                 mbstd_group: int = 4, conv_clamp: float = 0.0, num_classes: int = 0, attention: bool = False):
         super().__init__()
         if size not in SIZES:
             raise ValueError(f"size must be one of {SIZES}, got {size}")
@@ -379,12 +395,22 @@ class Discriminator(nn.Module):
         self.out = FC(ch[4], ch[4] if num_classes else 1, act=False)
         if num_classes:
             self.class_map = ClassMap(num_classes, ch[4])
+        # Made last, so the other weights draw the same random numbers as the plain critic's.
+        self.attention, self.attention_after = None, -1
+        if attention:
+            side = attention_side(size)
+            self.attention_after = res.index(2 * side)  # block i halves res[i]
+            self.attention = SelfAttention(ch[side], spectral_norm=True)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None,
                 class_logits: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """The logit (B,); with `class_logits` also the logit under every class (B, num_classes), for
         the trainer's class loss."""
-        x = self.blocks(self.from_rgb(x))
+        x = self.from_rgb(x)
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i == self.attention_after:
+                x = self.attention(x)
         x = self.conv(self.mbstd(x))
         h = self.out(self.fc(x.flatten(1)))
         if not self.num_classes:
