@@ -52,7 +52,7 @@ class _FromStyles(torch.nn.Module):
 def _fix_parametrizations(net: torch.nn.Module) -> None:
     """Replace every parametrized weight of `net` (an eval-mode copy) by the tensor it computes now,
     so the export records that tensor instead of its computation. Spectral norm (SAGAN's
-    self-attention blocks, the DCGAN's "stable" and "attention" recipes) computes its sigma with
+    self-attention blocks, every layer of the DCGAN "attention" recipe's G) computes its sigma with
     aten::vdot, which ONNX has no operator for; in eval mode it runs no power iteration, so the fixed
     weight is exactly the one PyTorch applies. Not torch's remove_parametrizations: it deletes the
     weight property from the module class, which the copy shares with the caller's generator."""
