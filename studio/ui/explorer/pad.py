@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from studio.engine.explore import latent as L
 from studio.engine.explore import style_space as S
+from studio.ui.explorer.attention_look import AttentionLook
 from studio.ui.explorer.common import LatentItem, Thumb, convert_items, muted_label, unique_key
 from studio.ui.explorer.pad_model import Axis, PadModel
 from studio.ui.explorer.pad_surface import MAP_CELLS, PadSurface
@@ -282,6 +283,8 @@ class LatentPadView(QWidget):
         controls.setColumnStretch(1, 1)
 
         self.position_label = muted_label("")  # wraps: "PC1 +1.60σ   PC2 +1.20σ" must not widen the pad
+        # "Where does it look?": a toggle on the preview, shown only for generators with self-attention
+        self.attention = AttentionLook(self.renderer, self)
         actions = QHBoxLayout()
         actions.addWidget(self.position_label, 1)
         actions.addWidget(self.favourite_button)
@@ -295,6 +298,7 @@ class LatentPadView(QWidget):
         left.addStretch(1)
         right = QVBoxLayout()
         right.addWidget(self.preview, 1)
+        right.addWidget(self.attention.caption)
         right.addLayout(actions)
         root = QHBoxLayout(self)
         root.setContentsMargins(8, 8, 8, 8)
