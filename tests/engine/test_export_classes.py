@@ -158,14 +158,12 @@ def test_cli_walk_through_w_plus_bookmarks_starts_and_ends_at_their_pictures(sty
     assert _near(frames[0], pa) < 3 and _near(frames[-1], pb) < 3
     # halfway is the straight line in W (not a z walk, not either end)
     assert _near(frames[2], m.generate_w(0.5 * (a + b))[0]) < 3
-    # truncation in W pulls towards w_avg (zero is the average picture), not towards the origin of z
+    # --truncation 0 pulls every frame all the way to the average style: the picture of w_avg, far from
+    # both bookmarks' (the GIF keeps one frame, both being that picture; its palette costs ~5 levels)
     assert main(["export", str(style_project), "--walk", str(out), "--bookmarks", "wa,wb", "--frames", "2",
                  "--truncation", "0", "--scale", "1", "--pixels"]) == 0
-    # (the GIF keeps one frame: both are the same picture; its palette costs ~5 levels on the average
-    # picture's soft gradients, where the picture of w = 0 is ~29 away: measured)
     average = m.generate_w(m.w_avg)[0]
-    origin = _near(average, m.generate_w(np.zeros(m.w_dim))[0])
-    assert all(_near(f, average) < min(8, origin / 3) for f in _frames(out)), origin
+    assert all(_near(f, average) < 8 and _near(f, pa) > 10 and _near(f, pb) > 10 for f in _frames(out))
 
 
 def test_cli_walk_never_mixes_z_and_w_bookmarks(style_project, tmp_path, capsys):
