@@ -59,14 +59,15 @@ def d_feature_loss(project_dir: str, weight: float):
     tensors, meta = load_checkpoint(checkpoints_to_try(project_, None)[0])
     cfg = config_from_dict(kind.config_cls, meta.get("config") or project_.meta.get("model"))
     if kind.capabilities.style_space:
-        from studio.engine.models.stylegan.nets import Discriminator
+        from studio.engine.models.stylegan.trainer import build_discriminator
 
-        D = Discriminator(cfg.size, cfg.channels, cfg.channel_base, cfg.channel_max, cfg.mbstd_group)
+        D = build_discriminator(cfg)  # as trained: classes, attention
         taps = list(D.blocks)
     else:
         from studio.engine.models.dcgan.nets import Discriminator
 
-        D = Discriminator(cfg.size, cfg.ndf, cfg.channels, spectral_norm=cfg.spectral_norm)
+        D = Discriminator(cfg.size, cfg.ndf, cfg.channels, spectral_norm=cfg.spectral_norm,
+                          num_classes=cfg.num_classes, attention=cfg.attention)
         taps = [m for m in D.main if isinstance(m, nn.LeakyReLU)]
     load_module("D", D, tensors)
     D.eval().requires_grad_(False)
