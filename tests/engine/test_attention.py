@@ -9,6 +9,8 @@ attention in (gamma leaves 0)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
@@ -88,3 +90,31 @@ def test_attention_preset_learns_and_resumes_exactly():
     other.load_state_dict({k: v.clone() for k, v in tensors.items()}, meta)
     assert trainer.step() == other.step()
     assert np.array_equal(trainer.samples(), other.samples())
+
+
+def test_critics_with_spectral_norm_have_biases_and_older_projects_keep_theirs():
+    """A bias-free critic without BatchNorm is positively homogeneous (D(2x) = 2 D(x)); on sparse
+    pictures both spectral-norm recipes collapsed to the empty background with it (measured with
+    bench/attention_long_range.py's discs: SWD 1,076-1,130 at step 1,000, 303 with biases)."""
+    from studio.engine.config import config_from_dict
+    from studio.engine.data.dataset import DataConfig
+    from studio.engine.models.dcgan.trainer import STABLE_PRESET
+
+    kind = get_kind("dcgan")
+    for preset in ("stable", "attention"):
+        cfg = kind.default_config(DataConfig(size=32), {}, {"preset": preset, "width": 16})
+        assert cfg.d_bias and cfg.spectral_norm
+        trainer = DCGANTrainer(dataclasses.replace(cfg, batch=4, precision="fp32"),
+                               torch.zeros(4, 3, 32, 32, dtype=torch.uint8))
+        D = trainer.D.eval()
+        assert any(k.endswith(".bias") for k in D.state_dict())
+        x = torch.rand(3, 3, 32, 32) * 2 - 1
+        with torch.no_grad():
+            torch.nn.init.normal_(next(m for m in D.modules() if isinstance(m, torch.nn.Conv2d)).bias, 0, 0.5)
+            assert not torch.allclose(D(2 * x), 2 * D(x), atol=1e-4)
+    # the paper recipe keeps its bias-free D (BatchNorm follows every convolution but the first)
+    assert not kind.default_config(DataConfig(size=32), {}, {"width": 16}).d_bias
+    # a project saved before the field trained a bias-free critic and still loads as one
+    old = dataclasses.asdict(DCGANConfig(**{**STABLE_PRESET, "size": 32}))
+    del old["d_bias"]
+    assert config_from_dict(DCGANConfig, old).d_bias is False

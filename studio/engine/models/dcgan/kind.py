@@ -19,7 +19,7 @@ class DCGANKind(ClassesFromSubfolders, ModelKind):
     capabilities = Capabilities(latent_space=True, multi_device=True, classes=True)
     export_formats = ("png", "gif", "mp4", "webp", "onnx")
     width_fields = ("ngf", "ndf")
-    architecture_fields = ("z_dim", "ngf", "ndf", "attention", "g_spectral_norm")
+    architecture_fields = ("z_dim", "ngf", "ndf", "attention", "g_spectral_norm", "d_bias")
     options = (
         Option("preset", "Recipe", "stable = hinge loss + spectral norm + R1 penalty: slower, harder to knock over; "
                "attention = self-attention (SAGAN) so distant parts of a picture agree",

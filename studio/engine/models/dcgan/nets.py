@@ -104,15 +104,15 @@ class Discriminator(nn.Module):
     `attention` adds a SAGAN self-attention block after the first downsampling (at most 32x32)."""
 
     def __init__(self, size: int = 64, ndf: int = 64, channels: int = 3, spectral_norm: bool = False,
-                 num_classes: int = 0, attention: bool = False):
+                 num_classes: int = 0, attention: bool = False, bias: bool = False):
         super().__init__()
         self.num_classes = num_classes
         n = _levels(size)
         widths = [ndf * min(2**i, _MAX_MULT) for i in range(n)]  # 64 px: 64, 128, 256, 512
         # Spectral normalisation replaces BatchNorm (Miyato et al. 2018): it bounds D's Lipschitz
         # constant per layer, and mixing both makes D depend on batch composition again.
-        conv = (lambda *a: nn.utils.parametrizations.spectral_norm(nn.Conv2d(*a, bias=False))) if spectral_norm \
-            else (lambda *a: nn.Conv2d(*a, bias=False))
+        conv = (lambda *a: nn.utils.parametrizations.spectral_norm(nn.Conv2d(*a, bias=bias))) if spectral_norm \
+            else (lambda *a: nn.Conv2d(*a, bias=bias))
         layers: list[nn.Module] = [conv(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
         side = size // 2
         if attention and side == attention_side(size):
