@@ -60,10 +60,12 @@ if ! $PY -c "import pytest" 2>/dev/null && [ -d .venv/lib/python3.11/site-packag
     pytest_path="$PYTHONPATH:$PWD/.venv/lib/python3.11/site-packages"  # only the carried packages are there
 fi
 stage cuda_tests 80 env PYTHONPATH="$pytest_path" $PY -m pytest -q -p no:cacheprovider -o addopts= -rs -m gpu \
-    tests/engine/test_fast_path_cuda.py tests/engine/test_cyclegan.py
-stage train_speed_dcgan 110 $PY bench/train_speed.py --device "$DEVICE" --mode dcgan --source tiny --rounds "$ROUNDS" $quick
-stage train_speed_gan 50 $PY bench/train_speed.py --device "$DEVICE" --mode gan --rounds "$ROUNDS" $quick
-stage train_speed_cyclegan 110 $PY bench/train_speed.py --device "$DEVICE" --mode cyclegan --rounds "$ROUNDS" $quick
+    tests/engine/test_fast_path_cuda.py tests/engine/test_cyclegan.py tests/engine/test_pix2pix.py
+stage train_speed_dcgan 100 $PY bench/train_speed.py --device "$DEVICE" --mode dcgan --source tiny --rounds "$ROUNDS" $quick
+stage train_speed_gan 40 $PY bench/train_speed.py --device "$DEVICE" --mode gan --rounds "$ROUNDS" $quick
+stage train_speed_cyclegan 100 $PY bench/train_speed.py --device "$DEVICE" --mode cyclegan --rounds "$ROUNDS" $quick
+# the style-based kind (its 64 px CPU defaults against StyleGAN2-ADA's plain loop on the same networks)
+stage train_speed_stylegan 60 $PY bench/train_speed.py --device "$DEVICE" --mode stylegan --rounds "$ROUNDS" $quick
 stage inference 40 $PY bench/inference_speed.py --device "$DEVICE" $quick
 if $PY -c "import PySide6" 2>/dev/null; then
     stage pad_latency 40 env QT_QPA_PLATFORM=offscreen $PY bench/pad_latency.py --device "$DEVICE" \
