@@ -122,6 +122,14 @@ def evaluate(t: DCGANTrainer, reference: np.ndarray) -> dict:
     return {"mismatch": mismatch(fake), **agreement(fake, reference), **t.quality(), "gamma": gammas}
 
 
+def save_grid(t: DCGANTrainer, path: Path) -> None:
+    pics = t.generate(torch.randn(64, t.cfg.z_dim, generator=torch.Generator().manual_seed(99)))
+    n, h, w, c = pics.shape
+    grid = pics.reshape(8, 8, h, w, c).transpose(0, 2, 1, 3, 4).reshape(8 * h, 8 * w, c)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid).resize((8 * w * 4, 8 * h * 4), Image.Resampling.NEAREST).save(path)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=2000)
@@ -129,6 +137,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--sides", type=int, nargs="+", default=[16], help="attention map sides to compare")
     ap.add_argument("--width", type=int, default=32)
+    ap.add_argument("--grids", type=Path, help="folder for an 8x8 grid of each arm's final samples (PNG, 4x)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     data = paired_discs(2000, seed=1)
@@ -159,6 +168,8 @@ def main() -> None:
                       f"({cpu[arm] / 60:.1f} CPU min, load {os.getloadavg()[0]:.1f})  gamma {r['gamma']}", flush=True)
                 if at == evals[-1]:
                     final[arm].append(r)
+                    if args.grids:
+                        save_grid(t, args.grids / f"seed{seed}-{name.replace(' ', '-')}.png")
             done = at
     for attention, side in arms:
         rs = final[(attention, side)]
