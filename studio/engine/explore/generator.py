@@ -32,6 +32,24 @@ def latents_for_seed(seed: int, count: int, z_dim: int) -> torch.Tensor:
     return torch.randn(count, z_dim, generator=torch.Generator().manual_seed(seed))
 
 
+def class_input(labels, count: int, num_classes: int) -> torch.Tensor | None:
+    """`labels` as `GeneratorModel.generate` takes them (a class number, numbers (B,), weights (classes,)
+    or (B, classes); None: the first class) -> class weights (count, num_classes); None without classes.
+    A function of its own so a `spaces.LatentSpace` (its own mapping copy, no model) converts alike."""
+    k = num_classes
+    if not k:
+        if labels is not None:
+            raise ValueError("this generator has no classes")
+        return None
+    if labels is None:
+        labels = 0  # the first class, as the generator itself does when given none
+    c = torch.as_tensor(labels)
+    if not c.dtype.is_floating_point:  # class numbers: one class, or one per picture
+        c = torch.nn.functional.one_hot(c.long().reshape(-1) % k, k).float()
+    c = c.float().reshape(-1, k)
+    return c.expand(count, k) if len(c) == 1 else c
+
+
 class GeneratorModel:
     """The EMA generator of `kind` (a ModelKind with a latent space: it builds the net), ready for rendering."""
 
@@ -56,18 +74,7 @@ class GeneratorModel:
 
     def class_input(self, labels, count: int) -> torch.Tensor | None:
         """`labels` as `generate` takes them -> class weights (count, classes); None without classes."""
-        k = len(self.class_names)
-        if not k:
-            if labels is not None:
-                raise ValueError("this generator has no classes")
-            return None
-        if labels is None:
-            labels = 0  # the first class, as the generator itself does when given none
-        c = torch.as_tensor(labels)
-        if not c.dtype.is_floating_point:  # class numbers: one class, or one per picture
-            c = torch.nn.functional.one_hot(c.long().reshape(-1) % k, k).float()
-        c = c.float().reshape(-1, k)
-        return c.expand(count, k) if len(c) == 1 else c
+        return class_input(labels, count, len(self.class_names))
 
     @torch.inference_mode()
     def generate(self, z: torch.Tensor | np.ndarray, labels=None) -> np.ndarray:
@@ -118,20 +125,27 @@ class GeneratorModel:
         return self.G.mapping.w_avg.detach().float().cpu().numpy().copy()
 
     @torch.inference_mode()
-    def to_w(self, z: torch.Tensor | np.ndarray, psi: float = 1.0) -> np.ndarray:
-        """Latents z (B, z_dim) or (z_dim,) -> w (B, w_dim) float32, truncated towards w_avg by `psi`."""
+    def to_w(self, z: torch.Tensor | np.ndarray, psi: float = 1.0, labels=None) -> np.ndarray:
+        """Latents z (B, z_dim) or (z_dim,) -> w (B, w_dim) float32, truncated towards w_avg by `psi`.
+        `labels`, for a generator with classes: the class, as `generate` takes it (None: the first);
+        the class enters through the mapping, so a w holds its class and `generate_w` needs none."""
         self._need_w()
         z = torch.as_tensor(np.ascontiguousarray(z, dtype=np.float32))
         if z.ndim == 1:
             z = z[None]
         if z.shape[-1] != self.z_dim:
             raise ValueError(f"latents must have {self.z_dim} values, got {z.shape[-1]}")
-        out = [self.G.mapping(c.to(self.device), psi=psi)[:, 0] for c in z.split(1024)]
+        c = self.class_input(labels, len(z))
+        if c is None:
+            out = [self.G.mapping(part.to(self.device), psi=psi)[:, 0] for part in z.split(1024)]
+        else:
+            out = [self.G.mapping(part.to(self.device), psi=psi, c=cp.to(self.device))[:, 0]
+                   for part, cp in zip(z.split(1024), c.split(1024))]
         return torch.cat(out).float().cpu().numpy()
 
-    def to_ws(self, z: torch.Tensor | np.ndarray, psi: float = 1.0) -> np.ndarray:
-        """Latents z -> ws (B, num_ws, w_dim): the same w on every layer."""
-        return S.as_ws(self.to_w(z, psi), self.num_ws, self.w_dim)
+    def to_ws(self, z: torch.Tensor | np.ndarray, psi: float = 1.0, labels=None) -> np.ndarray:
+        """Latents z -> ws (B, num_ws, w_dim): the same w on every layer (`labels`: as `to_w`)."""
+        return S.as_ws(self.to_w(z, psi, labels), self.num_ws, self.w_dim)
 
     def as_ws(self, w) -> np.ndarray:
         """Styles in any accepted form (see `style_space.as_ws`) -> (B, num_ws, w_dim) float32."""
@@ -159,7 +173,8 @@ class GeneratorModel:
         if name == "z":
             return spaces.z_space(self.z_dim)
         if getattr(self, "_w_space", None) is None:
-            self._w_space = spaces.w_space(self.G.mapping, self.z_dim, self.num_ws, self.w_dim)
+            self._w_space = spaces.w_space(self.G.mapping, self.z_dim, self.num_ws, self.w_dim,
+                                           num_classes=len(self.class_names))
         return self._w_space
 
     def generate_in(self, latents, space: str = "z") -> np.ndarray:

@@ -68,7 +68,8 @@ class Renderer:
     def generate(self, z, space: str = "z", labels=None) -> np.ndarray:
         """Latents of `space` ((B, z_dim) or (z_dim,) in z; flat or (B, num_ws, w_dim) in w) -> uint8
         (B, H, W, C). `labels`: the class to draw, for a generator with classes (see
-        `GeneratorModel.generate`); rendered by the model itself, as the exported graph takes z alone."""
+        `GeneratorModel.generate`); rendered by the model itself, as the exported graph takes z alone.
+        Latents of W need no class: it entered through the mapping (`LatentSpace.from_z(z, labels)`)."""
         if labels is not None and space == "z":
             return self.model.generate(z, labels)
         if self._session is None:

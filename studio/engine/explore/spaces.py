@@ -35,7 +35,7 @@ class LatentSpace:
     typical: float  # RMS distance of a random sample from `mean` (flat, over all dim values)
     num_ws: int = 0  # W only: styles per image and their length
     w_dim: int = 0
-    _from_z: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+    _from_z: Callable[[np.ndarray, object], np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def title(self) -> str:
@@ -52,19 +52,22 @@ class LatentSpace:
         """Layer groups (W only; {} in z)."""
         return S.layer_groups(self.num_ws) if self.name == "w" else {}
 
-    def from_z(self, z) -> np.ndarray:
-        """z (B, z_dim) or (z_dim,) -> this space's flat latents (B, dim)."""
+    def from_z(self, z, labels=None) -> np.ndarray:
+        """z (B, z_dim) or (z_dim,) -> this space's flat latents (B, dim). `labels`, for a generator
+        with classes: the class (as `GeneratorModel.generate` takes it; None: the first). In W the
+        class enters through the mapping, so the w hold it; z holds no class and ignores it."""
         z = np.asarray(z, dtype=np.float32)
         if z.ndim == 1:
             z = z[None]
-        return z.copy() if self._from_z is None else self._from_z(z)
+        return z.copy() if self._from_z is None else self._from_z(z, labels)
 
-    def random_latents(self, seed: int, count: int) -> np.ndarray:
-        """The latents of a seed's images (the same pictures as `gan-studio generate --seed`)."""
-        return self.from_z(L.random_latents(seed, count, self.z_dim))
+    def random_latents(self, seed: int, count: int, labels=None) -> np.ndarray:
+        """The latents of a seed's images (the same pictures as `gan-studio generate --seed`), in W
+        drawn as class `labels` (see `from_z`)."""
+        return self.from_z(L.random_latents(seed, count, self.z_dim), labels)
 
-    def seed_latent(self, seed: int) -> np.ndarray:
-        return self.random_latents(seed, 1)[0]
+    def seed_latent(self, seed: int, labels=None) -> np.ndarray:
+        return self.random_latents(seed, 1, labels)[0]
 
     def truncate(self, x, psi: float) -> np.ndarray:
         """Pull latents towards the space's centre (z: zero; W: w_avg)."""
@@ -95,22 +98,28 @@ def z_space(z_dim: int) -> LatentSpace:
     return LatentSpace("z", z_dim, z_dim, np.zeros(z_dim, np.float32), math.sqrt(z_dim))
 
 
-def w_space(mapping, z_dim: int, num_ws: int, w_dim: int, samples: int = 2000) -> LatentSpace:
-    """W of a style-based generator from its mapping network (`mapping(z, psi)` -> (B, num_ws, w_dim),
-    with buffer `w_avg`), copied to the CPU so the space owns it. The typical distance is measured
-    on `samples` seeded samples."""
+def w_space(mapping, z_dim: int, num_ws: int, w_dim: int, samples: int = 2000,
+            num_classes: int = 0) -> LatentSpace:
+    """W of a style-based generator from its mapping network (`mapping(z, psi, c=...)` -> (B, num_ws,
+    w_dim), with buffer `w_avg`), copied to the CPU so the space owns it. The typical distance is
+    measured on `samples` seeded samples (with `num_classes`, spread over the classes in turn)."""
     import torch
+
+    from studio.engine.explore.generator import class_input
 
     own = copy.deepcopy(mapping).to("cpu").float().eval().requires_grad_(False)
     lock = threading.Lock()  # one module, possibly several threads: torch modules are not re-entrant-safe for us
 
-    def from_z(z: np.ndarray) -> np.ndarray:
+    def from_z(z: np.ndarray, labels=None) -> np.ndarray:
+        c = class_input(labels, len(z), num_classes)
         with lock, torch.inference_mode():
-            w = own(torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32)))[:, 0].numpy()
+            z_t = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32))
+            w = (own(z_t) if c is None else own(z_t, c=c))[:, 0].numpy()
         return S.flat(S.as_ws(w, num_ws, w_dim))
 
     w_avg = own.w_avg.detach().numpy().astype(np.float32)
-    sample = from_z(L.random_latents(0x57_1E, samples, z_dim))[:, :w_dim].astype(np.float64)
+    every_class = np.arange(samples) % num_classes if num_classes else None  # w_avg is over all classes
+    sample = from_z(L.random_latents(0x57_1E, samples, z_dim), every_class)[:, :w_dim].astype(np.float64)
     per_row = float(np.sqrt(((sample - w_avg) ** 2).sum(axis=1).mean()))  # from the centre truncation uses
     return LatentSpace("w", num_ws * w_dim, z_dim, S.mean_flat(w_avg, num_ws), per_row * math.sqrt(num_ws),
                        num_ws, w_dim, from_z)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,18 +30,51 @@ class LatentItem:
         self.z = np.array(self.z, dtype=np.float32, copy=True).reshape(-1)
 
 
-def convert_items(items: list[LatentItem], old, new) -> list[LatentItem]:
+def convert_items(items: list[LatentItem], old, new, labels=None) -> list[LatentItem]:
     """Items of space `old` as items of space `new` (both `spaces.LatentSpace`, `old` may be None):
-    unchanged in the same space, mapped from z to W when switching to W (the same pictures); W
-    cannot be mapped back to z, so nothing is kept then."""
+    unchanged in the same space, mapped from z to W when switching to W (the same pictures: pass the
+    class they were drawn as, `labels`, for a generator with classes); W cannot be mapped back to z,
+    so nothing is kept then."""
     if old is None:
         return [it for it in items if new.accepts(it.z)]
     if (old.name, old.dim) == (new.name, new.dim):
         return list(items)
     if old.name == "z" and new.name == "w" and old.dim == new.z_dim and items:
-        ws = new.from_z(np.stack([it.z for it in items]))
+        ws = new.from_z(np.stack([it.z for it in items]), labels)
         return [LatentItem(w, it.label, it.source) for w, it in zip(ws, items)]
     return []
+
+
+# The sources a seed's items are written with ("seed 7": a pad corner; "seed 7 #3 of 12": a gallery
+# sample): what lets them be drawn again from their seed.
+_SEED_SOURCE = re.compile(r"seed (\d+)(?: #(\d+) of (\d+))?")
+
+
+def redraw_seed_items(items: list[LatentItem], space, labels, samples: bool = True) -> list[LatentItem]:
+    """`items` with those made from a seed (see `_SEED_SOURCE`; gallery samples only with `samples`)
+    drawn again in `space` as class `labels`; the others (bookmarks, projections, sums) kept. In W the
+    class enters through the mapping, so a seed's w hold the class it was mapped as and must be mapped
+    again when the class changes; a stored w keeps the class it was saved with (a favourite keeps its
+    sample's source, hence `samples=False` where favourites may be among the items)."""
+    batches: dict[tuple[int, int], np.ndarray] = {}  # (seed, count) -> latents, one mapping per seed
+    out = []
+    for it in items:
+        m = _SEED_SOURCE.fullmatch(it.source)
+        if m is None or (m[2] is not None and not samples):
+            out.append(it)
+            continue
+        seed, index, count = int(m[1]), int(m[2] or 0), int(m[3] or 1)
+        if (seed, count) not in batches:
+            batches[seed, count] = space.random_latents(seed, count, labels)
+        out.append(LatentItem(batches[seed, count][index], it.label, it.source))
+    return out
+
+
+def same_class(a, b) -> bool:
+    """Whether two class weights (or None: no classes) ask for the same class."""
+    if a is None or b is None:
+        return a is None and b is None
+    return np.array_equal(np.asarray(a), np.asarray(b))
 
 
 def unique_key(owner: object, name: str) -> str:

@@ -44,7 +44,15 @@ from PySide6.QtWidgets import (
 from studio.engine.explore import latent as L
 from studio.engine.explore import style_space as S
 from studio.ui.explorer.attention_look import AttentionLook
-from studio.ui.explorer.common import LatentItem, Thumb, convert_items, muted_label, unique_key
+from studio.ui.explorer.common import (
+    LatentItem,
+    Thumb,
+    convert_items,
+    muted_label,
+    redraw_seed_items,
+    same_class,
+    unique_key,
+)
 from studio.ui.explorer.pad_model import Axis, PadModel
 from studio.ui.explorer.pad_surface import MAP_CELLS, PadSurface
 from studio.ui.widgets.image_view import ImageView
@@ -79,6 +87,7 @@ class LatentPadView(QWidget):
         self.model = PadModel()
         self.dim: int | None = None  # length of the latents in the explorer's space (None: no model)
         self.space = None  # that space (studio.engine.explore.spaces.LatentSpace)
+        self._class = None  # the class weights the seed corners were mapped to W as (None: no classes)
         self._w_pcs = None  # principal directions in W (style_space.WDirections), applied by layer group
         self.store = None
         self._selection_source: Callable[[], list[LatentItem]] | None = None
@@ -391,21 +400,27 @@ class LatentPadView(QWidget):
         self._on_adjust()
 
     # ----- model ------------------------------------------------------------------------------------------
+    def _labels(self):
+        """The class the renderer draws (weights), for a generator with classes; None without."""
+        return self.renderer.class_weights
+
     def _on_model_ready(self, info) -> None:
         space = info.latent_space
+        labels = self._labels()
         if self.space is None or (self.space.name, self.dim) != (space.name, space.dim):
             old = self.space
             self.space, self.dim = space, space.dim
             self.model.space = space
-            # z -> W keeps the pad's images (their latents mapped to w); anything else starts afresh.
-            corners = convert_items(self.model.corners, old, space) if old is not None else []
+            # z -> W keeps the pad's images (their latents mapped to w, as the class they were drawn
+            # as); anything else starts afresh.
+            corners = convert_items(self.model.corners, old, space, labels) if old is not None else []
             if len(corners) == 4:
                 self.model.corners = corners
             else:
-                self.model.corners = [LatentItem(space.seed_latent(s), f"seed {s}", f"seed {s}")
+                self.model.corners = [LatentItem(space.seed_latent(s, labels), f"seed {s}", f"seed {s}")
                                       for s in DEFAULT_SEEDS]
                 self.seeds_edit.setText(", ".join(map(str, DEFAULT_SEEDS)))
-            center = convert_items([self.model.center], old, space) if self.model.center and old else []
+            center = convert_items([self.model.center], old, space, labels) if self.model.center and old else []
             self.model.center = center[0] if center else None
             self.model.mix_with = None
             self._pcs = []
@@ -420,6 +435,12 @@ class LatentPadView(QWidget):
             self.mix_combo.setCurrentIndex(0)
             self._show_mix_image()
             self.refresh_directions()
+        elif space.name == "w" and not same_class(labels, self._class):
+            # Another class in W: a seed's w holds the class it was mapped as, so the seed corners
+            # are mapped again (the pictures of the same seeds as the chosen class); stored w
+            # (bookmarks, projections, favourites) keep theirs.
+            self.model.corners = redraw_seed_items(self.model.corners, space, labels, samples=False)
+        self._class = None if labels is None else np.array(labels, copy=True)
         self.preview.set_placeholder("")
         self._update_enabled()
         self._corners_changed()
@@ -466,7 +487,7 @@ class LatentPadView(QWidget):
             return
         if len(seeds) != 4:
             raise ValueError("the pad needs four seeds")
-        self.model.corners = [LatentItem(self.space.seed_latent(s), f"seed {s}", f"seed {s}") for s in seeds]
+        self.model.corners = [self._seed_item(s) for s in seeds]
         self.seeds_edit.setText(", ".join(map(str, seeds)))
         self._corners_changed()
 
@@ -735,11 +756,15 @@ class LatentPadView(QWidget):
         seed, ok = QInputDialog.getInt(self, "Corner seed", f"Seed for the {CORNER_NAMES[index]} corner:",
                                        0, 0, 2**31 - 1)
         if ok:
-            self.set_corner(index, LatentItem(self.space.seed_latent(seed), f"seed {seed}", f"seed {seed}"))
+            self.set_corner(index, self._seed_item(seed))
+
+    def _seed_item(self, seed: int) -> LatentItem:
+        """A seed's corner, as the chosen class in W (see `_on_model_ready`)."""
+        return LatentItem(self.space.seed_latent(seed, self._labels()), f"seed {seed}", f"seed {seed}")
 
     def _random_seed(self, index: int) -> None:
         seed = int(np.random.default_rng().integers(0, 100_000))
-        self.set_corner(index, LatentItem(self.space.seed_latent(seed), f"seed {seed}", f"seed {seed}"))
+        self.set_corner(index, self._seed_item(seed))
 
     def bookmark_current(self, name: str | None = None) -> str | None:
         """Save the latent at the point as a named bookmark; asks for a name unless given."""

@@ -29,7 +29,7 @@ from studio.engine.models import get_kind
 from studio.engine.project.folder import ProjectLayout
 from studio.ui.explorer.arithmetic import ArithmeticPanel
 from studio.ui.explorer.class_picker import ClassPicker, open_class_walk
-from studio.ui.explorer.common import ElidedLabel, LatentItem, elide_name, unique_key
+from studio.ui.explorer.common import ElidedLabel, LatentItem, elide_name, same_class, unique_key
 from studio.ui.explorer.export_dialog import ExportContext, ExportDialog
 from studio.ui.explorer.gallery import GalleryView
 from studio.ui.explorer.pad import LatentPadView
@@ -51,7 +51,8 @@ class ExplorerPanel(QWidget):
         self._weights = None  # (cfg, state, step) when exploring weights from a running training
         self._pca_key = unique_key(self, "pca")
         self._pca_for = None  # the ModelInfo the principal directions were computed for
-        self._pca_space = None  # (space, dim) of the latest computation asked for
+        self._pca_class = None  # and the class weights (None: no classes): a class moves the image its own ways
+        self._pca_space = None  # (space, dim, class) of the latest computation asked for
         self._failure: str | None = None  # the last load failure shown, until a model loads
         self.export_dialog: ExportDialog | None = None
         self.renderer = RenderController(backend=backend, threads=threads, device=device, parent=self)
@@ -327,13 +328,14 @@ class ExplorerPanel(QWidget):
         if self.status_label.text() == self._failure:  # e.g. "no checkpoint yet", answered by live weights
             self._show_message("")
         self._failure = None
-        # Principal directions belong to a generator: a different project (or z size) needs new
-        # ones; weights from the same running training keep the old ones until asked again.
+        # Principal directions belong to a generator and a class: a different project, z size or
+        # class needs new ones; weights from the same running training keep the old ones until asked again.
         old = self._pca_for
         if old is not None and (old.dim != info.dim or old.space != info.space or old.source != info.source
-                                or info.source != "training"):
+                                or info.source != "training"
+                                or not same_class(self._pca_class, self.renderer.class_weights)):
             self.pad.set_principal_directions([])
-        self._pca_for = None
+        self._pca_for = self._pca_class = None
         self._update_buttons()
         self.model_changed.emit(info)
 
@@ -392,25 +394,36 @@ class ExplorerPanel(QWidget):
     # ----- principal directions -----------------------------------------------------------------------------
     def compute_principal_directions(self, count: int = 8) -> None:
         """Find the generator's principal directions on the render thread; the pad gets them as axes."""
-        if not self.renderer.has_model or self._pca_for is self.renderer.info:
+        labels = self.renderer.class_weights  # the class drawn now (None: no classes); its own directions
+        if not self.renderer.has_model or (self._pca_for is self.renderer.info and same_class(self._pca_class, labels)):
             return
         from studio.engine.explore.latent import principal_directions
         from studio.engine.explore.style_space import principal_w_directions
 
         self._pca_for = self.renderer.info
-        self._pca_space = (self._pca_for.space, self._pca_for.dim)
+        self._pca_class = None if labels is None else labels.copy()
+        self._pca_space = self._pca_key_now()
+        labels = self._pca_class  # the job runs later on the render thread: a copy of this class
         if self._pca_for.space == "w":
-            # GANSpace in W: PCA of 10,000 sampled w (the mapping alone: a fraction of a second).
-            self.renderer.compute(self._pca_key, lambda r: principal_w_directions(r.model.to_w, r.z_dim, count=count))
+            # GANSpace in W: PCA of 10,000 sampled w (the mapping alone: a fraction of a second), as the class.
+            self.renderer.compute(self._pca_key, lambda r: principal_w_directions(
+                lambda z: r.model.to_w(z, labels=labels), r.z_dim, count=count))
         else:
-            self.renderer.compute(self._pca_key, lambda r: principal_directions(r.generate, r.z_dim, count=count))
+            self.renderer.compute(self._pca_key, lambda r: principal_directions(
+                lambda z: r.generate(z, "z", labels), r.z_dim, count=count))
+
+    def _pca_key_now(self) -> tuple | None:
+        """(space, dim, class) the explorer is in now: principal directions computed for another are stale."""
+        info, labels = self.renderer.info, self.renderer.class_weights
+        if info is None:
+            return None
+        return info.space, info.dim, None if labels is None else labels.tobytes()
 
     def _on_computed(self, key: str, stamp: int, result) -> None:
         if key != self._pca_key:
             return
-        info = self.renderer.info
-        if info is None or self._pca_space != (info.space, info.dim):
-            return  # computed in another space (the user switched meanwhile)
+        if self._pca_key_now() is None or self._pca_space != self._pca_key_now():
+            return  # computed in another space or class (the user switched meanwhile)
         if hasattr(result, "sigmas"):  # principal directions in W
             self.pad.set_w_directions(result)
             self._show_message("Principal directions in W ready: choose the layers they move (coarse, middle, fine) "
