@@ -7,7 +7,6 @@ import dataclasses
 
 from studio.engine.config import SMALL_DATASET
 from studio.engine.errors import UserError
-from studio.engine.models.attention import attention_side
 from studio.engine.models.classes import CLASS_OPTIONS, ClassesFromSubfolders
 from studio.engine.models.kind import Capabilities, ModelKind, Option, Role
 
@@ -114,6 +113,8 @@ class StyleGANKind(ClassesFromSubfolders, ModelKind):
         # G grows at the top (its lists start at 4x4: the same indices); D's blocks are listed from
         # the picture's resolution down, so a larger D's block i is the parent's block i - levels.
         if key.startswith(("attention.", "synthesis.attention.")):
+            from studio.engine.models.attention import attention_side  # torch: kinds load before it (start-up)
+
             # The block works on the map of side attention_side(size): where that side changed with the
             # size, the parent's block saw other features (and its gamma would mix fresh convolutions in).
             return key if attention_side(parent_cfg.size) == attention_side(cfg.size) else None
