@@ -260,11 +260,19 @@ def test_two_processes_match_one_process_on_the_same_global_batch(tmp_path):
     ref.D.mbstd.forward = lambda x: torch.cat([mbstd(h) for h in x.chunk(2)])
     for h, r in zip(history, [ref.step() for _ in range(3)]):
         for k in r:
-            assert h[k] == pytest.approx(r[k], rel=1e-4, abs=1e-5), (h["step"], k)
+            # summation order differs between one process and two: step 3's loss_G differed by 1.1e-4
+            # relative on a Xeon with AVX-512 (2026-12-03; under 1e-4 on the AVX2 EPYC)
+            assert h[k] == pytest.approx(r[k], rel=3e-4, abs=1e-5), (h["step"], k)
     tensors, _ = load_checkpoint(out / "checkpoints" / "step-0000003.json")
     for prefix, net in (("G", ref.G), ("D", ref.D)):
         for k, v in net.state_dict().items():
             if "w_avg" not in k:  # tracked from each process's own half of the batch
                 # equalized LR stores weights ~N(0, 1), and Adam's early steps (beta1 = 0) are nearly
-                # lr * sign(grad): summation-order rounding shows as ~1e-5 here (measured <= 1.6e-5)
-                assert torch.allclose(tensors[f"{prefix}.{k}"], v, atol=1e-4), (prefix, k)
+                # lr * sign(grad): summation-order rounding shows as ~1e-5 (measured <= 1.6e-5 on the
+                # AVX2 EPYC); Adam divides each gradient by its own size, so where a gradient is
+                # near 0 the rounding is a large part of it (a Xeon with AVX-512, 2026-12-03, also
+                # before that session's changes: up to 2.3% of a layer's entries more than 1e-4
+                # apart, at most 0.0017), never more than 2 lr a step
+                diff = (tensors[f"{prefix}.{k}"] - v).abs()
+                assert diff.max() <= 2 * meta["model"]["lr"] * 3 and (diff > 1e-4).float().mean() < 0.05, \
+                    (prefix, k, float(diff.max()), float((diff > 1e-4).float().mean()))
