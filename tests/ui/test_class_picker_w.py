@@ -116,3 +116,18 @@ def test_principal_directions_in_w_follow_the_class(qtbot, panel, state):
     assert np.allclose(np.abs(pad._w_pcs.vectors), np.abs(expected[1].vectors), atol=1e-3)
     x, _ = pad.model.axes
     assert x is not None and x.name == "PC1" and x.vector is not None  # the plane moves along the class's PC1
+
+
+def test_a_class_walk_in_w_says_to_switch_to_z(qtbot, panel):
+    """The walk moves the class embedding under one z; a W picture has no z to walk from, so the
+    explorer says what to do instead of failing on the render thread."""
+    to_w(qtbot, panel)
+    settle(qtbot, panel.pad)
+    assert panel.open_class_walk() is None
+    assert "switch the space to z" in panel.status_label.text()
+    panel.space_combo.setCurrentIndex(panel.space_combo.findData("z"))
+    qtbot.waitUntil(lambda: panel.pad.space is not None and panel.pad.space.name == "z", timeout=10_000)
+    settle(qtbot, panel.pad)
+    dialog = panel.open_class_walk()
+    assert dialog is not None
+    dialog.close()

@@ -430,7 +430,7 @@ class ArithmeticPanel(QWidget):
         space = info.latent_space
         if self.space is None or (self.space.name, self.dim) != (space.name, space.dim):
             for s in self.slots:
-                s.items[:] = convert_items(s.items, self.space, space)
+                s.items[:] = convert_items(s.items, self.space, space, self.renderer.class_weights)
             self.space, self.dim = space, space.dim
         for s in self.slots:
             s.rerender()

@@ -478,6 +478,13 @@ class ExplorerPanel(QWidget):
         """The class walk dialog for the pad's image (None before a generator with classes is loaded)."""
         if self.class_walk_dialog is not None:
             self.class_walk_dialog.close()
+        if self.renderer.space == "w":
+            # The walk moves the class embedding under one z; a picture in W is styles already mapped
+            # from its class, with no z to walk from.
+            self._show_message("A class walk starts from a picture in z: switch the space to z (pictures in W "
+                               "already hold their class; pick another class to redraw the seeds as it).")
+            self.class_walk_dialog = None
+            return None
         exports = ProjectLayout(self.project_dir).exports_dir if self.project_dir is not None else None
         self.class_walk_dialog = open_class_walk(self.renderer, self.pad.current_latent(), self.class_picker, exports,
                                                  self, lambda p: self._show_message(f"Exported {p}"))

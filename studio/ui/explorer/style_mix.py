@@ -239,7 +239,7 @@ class StyleMixPanel(QWidget):
         old, self.space = self.space, space
         for side in SIDES:
             item = self.items[side]
-            kept = convert_items([item], old, space) if item is not None else []
+            kept = convert_items([item], old, space, self.renderer.class_weights) if item is not None else []
             self.items[side] = kept[0] if kept else None
             if self.items[side] is None:
                 self.thumbs[side].set_picture(None, "empty")
