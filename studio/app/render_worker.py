@@ -327,11 +327,13 @@ class RenderController(SignalsOwner):
         self._runner.start(self.worker)
 
     # ----- requests ----------------------------------------------------------------------------------
-    def request(self, key: str, latents, priority: int = 0, space: str | None = None) -> int:
+    def request(self, key: str, latents, priority: int = 0, space: str | None = None, labels=None) -> int:
         """Render latents (B, dim) of the current space (or `space`) under `key`; newest wins.
         `priority` 0 is for what the user is touching now, 1 for background pictures (served when
-        nothing urgent waits). Returns the stamp."""
-        stamp = self.worker.submit(key, latents, priority, space or self.space, self.class_weights)
+        nothing urgent waits). `labels`: class weights (classes,) or (B, classes) to draw instead of
+        the chosen class (arithmetic across classes). Returns the stamp."""
+        labels = self.class_weights if labels is None else labels
+        stamp = self.worker.submit(key, latents, priority, space or self.space, labels)
         self._keys[stamp] = key
         return stamp
 

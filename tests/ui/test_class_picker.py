@@ -164,3 +164,48 @@ def test_wizard_lists_the_classes_warns_and_suggests_classes(qtbot, tmp_path, co
         assert cfg.class_names == want
     finally:
         wizard.done(0)
+
+
+def test_arithmetic_across_classes_draws_the_class_the_slots_add_up_to(qtbot, project):
+    """"open-winged moth − moth + butterfly": exemplars keep the class their pictures showed when
+    they were picked, and the result is drawn as the slots' classes combined like their latents
+    (disc − disc + standing = standing), shown in the equation; sent to the pad, the picker follows."""
+    from studio.engine.explore import latent as L
+
+    reference = load_generator(project, device="cpu")
+    panel = open_panel(qtbot, project)
+    try:
+        gallery, ar, picker = panel.gallery, panel.arithmetic, panel.class_picker
+        items = gallery.items()
+        gallery.select_rows([0])
+        ar.slots[0].add_selection()  # A: a disc
+        gallery.select_rows([1])
+        ar.slots[1].add_selection()  # − B: a disc
+        picker.set_class("standing")
+        qtbot.waitUntil(lambda: gallery.all_drawn(), timeout=20_000)
+        gallery.select_rows([2])
+        ar.slots[2].add_selection()  # + C: a standing bar
+        assert [list(s.items[0].labels) for s in ar.slots] == [[1, 0, 0], [1, 0, 0], [0, 0, 1]]
+        picker.set_class("lying")  # what the explorer draws now does not change the exemplars' classes
+        assert np.array_equal(ar.result_classes(), [0, 0, 1])
+        assert ar.equation.text() == "A − B + C, as standing"
+        z = [i.z.astype(np.float64) for i in items[:3]]
+        r = (z[0] - z[1] + z[2]).astype(np.float32)
+        qtbot.waitUntil(lambda: ar.result_shown_for is not None and np.array_equal(ar.result_shown_for, r),
+                        timeout=10_000)
+        want = reference.generate(r, 2)[0]
+        assert np.abs(want.astype(int) - reference.generate(r, 1)[0].astype(int)).mean() > 1  # classes differ
+        assert np.array_equal(ar.result_picture, want)
+        # a mix: A (disc) + C (standing) is half of each
+        b = ar.slots[1].items[0]
+        ar.slots[1].clear()
+        assert np.allclose(ar.result_classes(), [0.5, 0, 0.5])
+        assert ar.equation.text() == "A + C, as 50% standing + 50% disc"
+        ar.slots[1].add([b])
+        ar._send_to_pad()  # one class: the pad draws the result as standing
+        assert picker.current == 2
+        assert L.combine_classes([(1, [[1, 0, 0]]), (-1, [[0, 1, 0]]), (1, [[0, 0, 1]])]).tolist() == [0.5, 0, 0.5]
+        with pytest.raises(ValueError, match="cancel"):
+            L.combine_classes([(1, [[1, 0, 0]]), (-1, [[1, 0, 0]])])
+    finally:
+        panel.shutdown()

@@ -187,6 +187,25 @@ def combine(slots: Sequence[Slot]) -> np.ndarray:
     return total.astype(np.float32)
 
 
+def combine_classes(slots: Sequence[tuple[int, Sequence]]) -> np.ndarray:
+    """Class weights of an arithmetic result across classes: the slots' (sign, class weights of each
+    exemplar) combined as their latents are (sign * mean), then negative shares cut to 0 and the
+    rest scaled to sum to 1. "open-winged moth - moth + butterfly": moth - moth + butterfly is the
+    butterfly class. Raises ValueError when nothing positive is left (e.g. A - A): no class to draw."""
+    total = None
+    for sign, weights in slots:
+        if not len(weights):
+            continue
+        term = np.mean(np.stack([np.asarray(w, np.float64).reshape(-1) for w in weights]), axis=0) * sign
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("every slot is empty")
+    total = np.clip(total, 0.0, None)
+    if total.sum() < 1e-6:
+        raise ValueError("the classes cancel out")
+    return (total / total.sum()).astype(np.float32)
+
+
 def to_typical_length(z) -> np.ndarray:
     """Latent(s) (z_dim,) or (N, z_dim) rescaled to the typical length sqrt(z_dim), direction kept.
 

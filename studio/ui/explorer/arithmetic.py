@@ -125,7 +125,7 @@ class SlotView(QFrame):
 
     def add(self, items: list[LatentItem]) -> None:
         for it in items:
-            self.items.append(LatentItem(it.z, it.label, it.source))
+            self.items.append(LatentItem(it.z, it.label, it.source, labels=it.labels))
         self._update()
         self.changed.emit()
 
@@ -150,6 +150,14 @@ class SlotView(QFrame):
 
     def slot(self) -> L.Slot:
         return L.Slot(self.sign, tuple(i.z for i in self.items))
+
+    def item_classes(self) -> list[np.ndarray] | None:
+        """Each exemplar's class weights (the explorer's chosen class for those drawn without one);
+        None for a generator without classes or in W, where every w holds its class."""
+        now = self.renderer.class_weights
+        if now is None or self.renderer.space != "z":
+            return None
+        return [now if i.labels is None else i.labels for i in self.items]
 
     # ----- display ----------------------------------------------------------------------------------------
     def _update(self) -> None:
@@ -177,7 +185,9 @@ class SlotView(QFrame):
         self.mean_thumb.set_picture(None, "")
         if n and self.renderer.has_model:
             latents = np.stack([i.z for i in self.items] + [self.mean()])
-            stamp = self.renderer.request(self._key, latents, priority=1)
+            classes = self.item_classes()  # each exemplar as the class it was drawn as; the average as their mix
+            labels = None if classes is None else np.stack(classes + [np.mean(classes, axis=0)])
+            stamp = self.renderer.request(self._key, latents, priority=1, labels=labels)
             self._requested[stamp] = n
 
     def rerender(self) -> None:
@@ -398,6 +408,18 @@ class ArithmeticPanel(QWidget):
             return None
         return L.combine(slots)
 
+    def result_classes(self) -> np.ndarray | None:
+        """Class weights of the result (arithmetic across classes: the slots' classes combine as their
+        latents do, see `latent.combine_classes`); None without classes, in W, or when the classes
+        cancel out (then the chosen class is drawn)."""
+        slots = [(s.sign, s.item_classes()) for s in self.slots if s.items]
+        if not slots or any(c is None for _, c in slots):
+            return None
+        try:
+            return L.combine_classes(slots)
+        except ValueError:
+            return None
+
     def base_latent(self) -> np.ndarray | None:
         base = self.slots[self.base_index()] if self.slots else None
         return base.mean() if base is not None else None
@@ -423,7 +445,20 @@ class ArithmeticPanel(QWidget):
                 parts.append(f"{'+' if s.sign > 0 else '−'} {term}")
         if not parts:
             return "Empty: add exemplars to the slots"
-        return " ".join(parts) + (", at typical length" if rescaled and self.typical_check.isChecked() else "")
+        return " ".join(parts) + self._classes_text() + (
+            ", at typical length" if rescaled and self.typical_check.isChecked() else "")
+
+    def _classes_text(self) -> str:
+        """", as butterfly" (or a mix, "as 70% moth + 30% butterfly") when the exemplars' classes differ."""
+        names = self.renderer.info.classes if self.renderer.info is not None else ()
+        weights = self.result_classes()
+        per_item = [c for s in self.slots for c in (s.item_classes() or [])]
+        if weights is None or not names or all(np.array_equal(c, per_item[0]) for c in per_item):
+            return ""
+        shares = [(w, n) for w, n in sorted(zip(weights, names), reverse=True) if w >= 0.005]
+        if len(shares) == 1:
+            return f", as {shares[0][1]}"
+        return ", as " + " + ".join(f"{w:.0%} {n}" for w, n in shares)
 
     # ----- rendering --------------------------------------------------------------------------------------
     def _on_model_ready(self, info) -> None:
@@ -451,15 +486,21 @@ class ArithmeticPanel(QWidget):
             self.result_picture = None
             self.result_shown_for = None
             return
-        stamp = self.renderer.request(self._key_result, r)
+        classes = self.result_classes()
+        stamp = self.renderer.request(self._key_result, r, labels=classes)
         done = self.renderer.worker.finished_stamp(self._key_result)
         self._result_pending = {s: v for s, v in self._result_pending.items() if s > done}
         self._result_pending[stamp] = r
         base = self.base_latent()
         if base is not None:
             start = base if self.slots[self.base_index()].sign > 0 else -base
+            strip_classes = None
+            if classes is not None:  # from the base slot's class to the result's, as the latent goes
+                base_classes = np.mean(self.slots[self.base_index()].item_classes(), axis=0)
+                t = np.linspace(0.0, 1.0, self.strip_count)[:, None]
+                strip_classes = ((1 - t) * base_classes + t * classes).astype(np.float32)
             self.renderer.request(self._key_strip, L.strip(start, r, self.strip_count, self.strip_mode.currentData()),
-                                  priority=1)
+                                  priority=1, labels=strip_classes)
         else:
             self.strip_view.set_picture(None)
 
@@ -522,4 +563,5 @@ class ArithmeticPanel(QWidget):
     def _send_to_pad(self) -> None:
         r = self.result_latent()
         if r is not None:
-            self.send_to_pad.emit(LatentItem(r, self.equation_text(), self.equation_text()))
+            text = self.equation_text()
+            self.send_to_pad.emit(LatentItem(r, text, text, labels=self.result_classes()))

@@ -25,9 +25,14 @@ class LatentItem:
     label: str  # e.g. "seed 7 #3", "red chair"
     source: str = ""  # provenance written into bookmarks
     id: int = field(default_factory=lambda: next(_ids))  # identity for lists (latents may repeat)
+    # class weights a z latent was drawn as, for a generator with classes (arithmetic across classes);
+    # None: whatever class the explorer draws now (and always in W, where w holds its class)
+    labels: np.ndarray | None = None
 
     def __post_init__(self):
         self.z = np.array(self.z, dtype=np.float32, copy=True).reshape(-1)
+        if self.labels is not None:
+            self.labels = np.array(self.labels, dtype=np.float32, copy=True).reshape(-1)
 
 
 def convert_items(items: list[LatentItem], old, new, labels=None) -> list[LatentItem]:

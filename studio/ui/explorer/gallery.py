@@ -7,6 +7,8 @@ the project's explore.json (see studio.engine.explore.bookmarks). GUI thread onl
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence
@@ -272,7 +274,13 @@ class GalleryView(QWidget):
 
     # ----- selection and actions ----------------------------------------------------------------------------
     def selected_items(self) -> list[LatentItem]:
-        return [w.data(ROLE) for w in self.list.selectedItems()]
+        """The selected items, each carrying the class its picture shows (z with classes: the chosen
+        class now), so that arithmetic across classes knows what each exemplar is; in W the w holds it."""
+        items = [w.data(ROLE) for w in self.list.selectedItems()]
+        drawn_as = self.renderer.class_weights
+        if drawn_as is None or self.space is None or self.space.name != "z":
+            return items
+        return [dataclasses.replace(it, labels=drawn_as) for it in items]
 
     def select_rows(self, rows: list[int]) -> None:
         self.list.clearSelection()

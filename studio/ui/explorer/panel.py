@@ -388,6 +388,10 @@ class ExplorerPanel(QWidget):
         self.tabs.setCurrentWidget(self.pad)
 
     def _on_result_to_pad(self, item: LatentItem) -> None:
+        if item.labels is not None and item.labels.max() > 0.999 and self.class_picker.classes:
+            # a result across classes is one class: the pad draws it as that class (a mix stays with
+            # the chosen class; the arithmetic panel shows the mix)
+            self.class_picker.set_class(int(item.labels.argmax()))
         self.pad.set_center(item)
         self.tabs.setCurrentWidget(self.pad)
 
