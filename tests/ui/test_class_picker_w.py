@@ -131,3 +131,18 @@ def test_a_class_walk_in_w_says_to_switch_to_z(qtbot, panel):
     dialog = panel.open_class_walk()
     assert dialog is not None
     dialog.close()
+
+
+def test_z_items_that_keep_their_class_map_into_w_as_it(state):
+    """An arithmetic exemplar picked as class 2 keeps that class when the explorer moves to W, while
+    items without a class of their own are mapped as the chosen class."""
+    from studio.ui.explorer.common import convert_items
+
+    reference = _model(state)
+    z_space, w_space = reference.latent_space("z"), reference.latent_space("w")
+    z = random_latents(4, 2, CFG.z_dim)
+    items = [LatentItem(z[0], "a", "a", labels=np.eye(3, dtype=np.float32)[2]), LatentItem(z[1], "b", "b")]
+    chosen = np.eye(3, dtype=np.float32)[1]
+    ws = convert_items(items, z_space, w_space, chosen)
+    assert np.allclose(ws[0].z, S.flat(reference.to_ws(z[:1], labels=2))[0], atol=1e-5)
+    assert np.allclose(ws[1].z, S.flat(reference.to_ws(z[1:], labels=1))[0], atol=1e-5)

@@ -45,6 +45,9 @@ def convert_items(items: list[LatentItem], old, new, labels=None) -> list[Latent
     if (old.name, old.dim) == (new.name, new.dim):
         return list(items)
     if old.name == "z" and new.name == "w" and old.dim == new.z_dim and items:
+        if labels is not None and any(it.labels is not None for it in items):
+            # exemplars that keep their own class (arithmetic across classes) are mapped as it
+            labels = np.stack([labels if it.labels is None else it.labels for it in items])
         ws = new.from_z(np.stack([it.z for it in items]), labels)
         return [LatentItem(w, it.label, it.source) for w, it in zip(ws, items)]
     return []
