@@ -16,6 +16,7 @@ from studio.engine.models import get_kind
 from studio.engine.models.stylegan.trainer import StyleGANConfig, build_generator
 from studio.ui.explorer import ExplorerPanel
 from studio.ui.explorer.common import LatentItem
+from tests.ui.test_explorer_w import close, settle, to_w  # the same waits and picture comparison
 
 CLASSES = ("disc", "lying", "standing")
 CFG = StyleGANConfig(size=32, z_dim=16, w_dim=16, mapping_layers=2, channel_base=128, channel_max=16,
@@ -43,22 +44,6 @@ def panel(qtbot, state):
     qtbot.waitUntil(lambda: p.pad.shown_latent is not None, timeout=20_000)
     yield p
     p.shutdown()
-
-
-def settle(qtbot, pad):
-    qtbot.waitUntil(lambda: pad.shown_latent is not None and np.array_equal(pad.shown_latent, pad.current_latent()),
-                    timeout=20_000)
-    return pad.shown_picture.copy()
-
-
-def close(a, b) -> bool:
-    """Pictures equal up to float rounding (a batch and a single image may round a pixel differently)."""
-    return a.shape == b.shape and np.abs(a.astype(int) - b.astype(int)).max() <= 2
-
-
-def to_w(qtbot, panel):
-    panel.space_combo.setCurrentIndex(panel.space_combo.findData("w"))
-    qtbot.waitUntil(lambda: panel.pad.space is not None and panel.pad.space.name == "w", timeout=10_000)
 
 
 def test_choosing_a_class_in_w_redraws_the_seed_pictures_as_that_class(qtbot, panel, state):

@@ -135,12 +135,9 @@ class GeneratorModel:
             z = z[None]
         if z.shape[-1] != self.z_dim:
             raise ValueError(f"latents must have {self.z_dim} values, got {z.shape[-1]}")
-        c = self.class_input(labels, len(z))
-        if c is None:
-            out = [self.G.mapping(part.to(self.device), psi=psi)[:, 0] for part in z.split(1024)]
-        else:
-            out = [self.G.mapping(part.to(self.device), psi=psi, c=cp.to(self.device))[:, 0]
-                   for part, cp in zip(z.split(1024), c.split(1024))]
+        c = self.class_input(labels, len(z))  # None without classes: the mapping takes no class then
+        classes = [None] * len(z.split(1024)) if c is None else [cp.to(self.device) for cp in c.split(1024)]
+        out = [self.G.mapping(part.to(self.device), psi=psi, c=cp)[:, 0] for part, cp in zip(z.split(1024), classes)]
         return torch.cat(out).float().cpu().numpy()
 
     def to_ws(self, z: torch.Tensor | np.ndarray, psi: float = 1.0, labels=None) -> np.ndarray:

@@ -114,7 +114,7 @@ def w_space(mapping, z_dim: int, num_ws: int, w_dim: int, samples: int = 2000,
         c = class_input(labels, len(z), num_classes)
         with lock, torch.inference_mode():
             z_t = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32))
-            w = (own(z_t) if c is None else own(z_t, c=c))[:, 0].numpy()
+            w = own(z_t, c=c)[:, 0].numpy()  # c None: a mapping without classes
         return S.flat(S.as_ws(w, num_ws, w_dim))
 
     w_avg = own.w_avg.detach().numpy().astype(np.float32)
