@@ -14,11 +14,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from screenshot_window import pump, wait  # noqa: E402
 
 
 def main() -> int:
@@ -34,15 +33,7 @@ def main() -> int:
     from studio.ui.main import create_application
     from studio.ui.main_window import MainWindow
 
-    app = create_application()
-
-    def wait(cond, timeout: float = 60.0) -> bool:
-        end = time.time() + timeout
-        while not cond() and time.time() < end:
-            app.processEvents()
-            time.sleep(0.01)
-        return cond()
-
+    create_application()
     window = MainWindow(remember_layout=False)
     window.setFixedSize(width, height)
     window.show()
@@ -67,10 +58,7 @@ def main() -> int:
     # at 1280x720 the gallery sits above the pad: scroll down to the preview, as a user would
     bar = window.explore_area.verticalScrollBar()
     bar.setValue(bar.maximum())
-    end = time.time() + 0.5  # pending paints land
-    while time.time() < end:
-        app.processEvents()
-        time.sleep(0.01)
+    pump(0.5)  # pending paints land
     ok = window.grab().save(args.out, "PNG")
     print(f"{args.out}: {window.width()}x{window.height()}, {look.caption.text()}")
     window.confirm_close_while_training = lambda: True

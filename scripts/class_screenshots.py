@@ -13,36 +13,22 @@ from __future__ import annotations
 
 import os
 import sys
-import time
+from functools import partial
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import screenshot_window  # noqa: E402
+from screenshot_window import explorer_window, pump, themed_app  # noqa: E402
+
+wait = partial(screenshot_window.wait, timeout=120.0)
 
 
 def main() -> int:
     project, out = Path(sys.argv[1]), Path(sys.argv[2])
     out.mkdir(parents=True, exist_ok=True)
-    from PySide6.QtWidgets import QApplication, QMainWindow
-
-    app = QApplication(sys.argv[:1])
-    from studio.ui import style
-
-    style.apply_theme(app)
-    from studio.ui.explorer import ExplorerPanel
-
-    def wait(cond, timeout: float = 120.0) -> None:
-        end = time.time() + timeout
-        while not cond() and time.time() < end:
-            app.processEvents()
-            time.sleep(0.01)
-
-    w = QMainWindow()
-    w.setWindowTitle("GAN Studio — Explore")
-    panel = ExplorerPanel(project)
-    w.setCentralWidget(panel)
-    w.resize(1280, 720)
-    w.show()
+    themed_app()
+    w, panel = explorer_window(project, "GAN Studio — Explore", 1280, 720)
     wait(lambda: panel.renderer.has_model)
     picker = panel.class_picker
     classes = picker.classes
@@ -52,20 +38,20 @@ def main() -> int:
     picker.set_class(1)
     g = panel.gallery
     wait(lambda: panel.pad.shown_latent is not None and g.all_drawn())
-    wait(lambda: False, 1.0)
+    pump(1.0)
     w.grab().save(str(out / "class-picker.png"))
 
     src = classes.index(sys.argv[3]) if len(sys.argv) > 3 else 0
     dst = classes.index(sys.argv[4]) if len(sys.argv) > 4 else len(classes) - 1
     panel.pad.surface.set_position(0.0, 0.0)  # a corner's own seed: a typical latent, not a blend of four
-    wait(lambda: False, 1.0)
+    pump(1.0)
     dialog = panel.open_class_walk()
     dialog.from_combo.setCurrentIndex(src)
     dialog.to_combo.setCurrentIndex(dst)
     dialog.resize(960, 240)
     wait(lambda: dialog.pictures is not None and (dialog.src, dialog.dst) == (src, dst)
          and "steps" in dialog.status.text())
-    wait(lambda: False, 0.5)
+    pump(0.5)
     dialog.grab().save(str(out / "class-walk.png"))
     saved = []
     dialog.saved.connect(saved.append)

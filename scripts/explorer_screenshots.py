@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
 
 import numpy as np  # noqa: E402
+from screenshot_window import explorer_window, pump, themed_app, wait  # noqa: E402
 
 
 def disc_features(pictures: np.ndarray):
@@ -66,32 +65,8 @@ def walk_keyframes(pictures: np.ndarray) -> list[int]:
 def main() -> int:
     project, out = Path(sys.argv[1]), Path(sys.argv[2])
     out.mkdir(parents=True, exist_ok=True)
-    from PySide6.QtWidgets import QApplication, QMainWindow
-
-    app = QApplication(sys.argv[:1])
-    from studio.ui import style
-
-    style.apply_theme(app)
-    from studio.ui.explorer import ExplorerPanel
-
-    def pump(seconds: float = 1.0) -> None:
-        end = time.time() + seconds
-        while time.time() < end:
-            app.processEvents()
-            time.sleep(0.01)
-
-    def wait(cond, timeout: float = 60.0) -> None:
-        end = time.time() + timeout
-        while not cond() and time.time() < end:
-            app.processEvents()
-            time.sleep(0.01)
-
-    w = QMainWindow()
-    w.setWindowTitle("GAN Studio — Explore")
-    panel = ExplorerPanel(project)
-    w.setCentralWidget(panel)
-    w.resize(1440, 860)
-    w.show()
+    themed_app()
+    w, panel = explorer_window(project, "GAN Studio — Explore", 1440, 860)
     wait(lambda: panel.renderer.has_model)
     g = panel.gallery
     g.count_spin.setValue(96)

@@ -13,35 +13,21 @@ from __future__ import annotations
 
 import os
 import sys
-import time
+from functools import partial
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import screenshot_window  # noqa: E402
+from screenshot_window import explorer_window, pump, themed_app  # noqa: E402
+
+wait = partial(screenshot_window.wait, timeout=120.0)
 
 
 def main() -> int:
     project, out = Path(sys.argv[1]), Path(sys.argv[2])
     out.mkdir(parents=True, exist_ok=True)
-    from PySide6.QtWidgets import QApplication, QMainWindow
-
-    app = QApplication(sys.argv[:1])
-    from studio.ui import style
-
-    style.apply_theme(app)
-    from studio.ui.explorer import ExplorerPanel
-
-    def pump(seconds: float = 1.0) -> None:
-        end = time.time() + seconds
-        while time.time() < end:
-            app.processEvents()
-            time.sleep(0.01)
-
-    def wait(cond, timeout: float = 120.0) -> None:
-        end = time.time() + timeout
-        while not cond() and time.time() < end:
-            app.processEvents()
-            time.sleep(0.01)
+    themed_app()
 
     def set_up(panel) -> None:
         """W, a plane along coarse-layer principal directions, fine styles of another image mixed in."""
@@ -62,12 +48,7 @@ def main() -> int:
         g.select_rows([5])
         pump(3.0)
 
-    w = QMainWindow()
-    w.setWindowTitle("GAN Studio — Explore in W")
-    panel = ExplorerPanel(project)
-    w.setCentralWidget(panel)
-    w.resize(1600, 1000)
-    w.show()
+    w, panel = explorer_window(project, "GAN Studio — Explore in W", 1600, 1000)
     set_up(panel)
     w.grab().save(str(out / "explore-w.png"))
 

@@ -14,11 +14,14 @@ import os
 import shutil
 import sys
 import tempfile
-import time
+from functools import partial
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import screenshot_window  # noqa: E402
+
+pump_until = partial(screenshot_window.wait, timeout=600.0)
 
 
 def main() -> int:
@@ -34,13 +37,6 @@ def main() -> int:
     from studio.ui.main_window import MainWindow
 
     app = create_application()
-
-    def pump_until(ready, timeout: float = 600.0) -> None:
-        end = time.time() + timeout
-        while not ready() and time.time() < end:
-            app.processEvents()
-            time.sleep(0.01)
-
     work = Path(tempfile.mkdtemp(prefix="gan-studio-shot-"))
     try:
         copy = shutil.copytree(project, work / project.name)
