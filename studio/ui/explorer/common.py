@@ -78,6 +78,27 @@ def redraw_seed_items(items: list[LatentItem], space, labels, samples: bool = Tr
     return out
 
 
+class SeedClass:
+    """The class weights a view's seed items were drawn as (None: no classes). In W the class enters
+    through the mapping, so a seed's w holds the class it was mapped as: when the chosen class
+    changes, the seed items are drawn again from their seeds (see `redraw_seed_items`)."""
+
+    def __init__(self):
+        self.labels = None
+
+    def remember(self, labels) -> None:
+        """The seed items were drawn (again) as `labels`."""
+        self.labels = None if labels is None else np.array(labels, copy=True)
+
+    def redraw(self, items: list[LatentItem], space, labels, samples: bool = True) -> list[LatentItem]:
+        """`items` as the renderer now draws class `labels`: their seed items drawn again when in W
+        as another class than remembered (`samples` as in `redraw_seed_items`), else `items` as they are."""
+        if space.name == "w" and not same_class(labels, self.labels):
+            items = redraw_seed_items(items, space, labels, samples)
+        self.remember(labels)
+        return items
+
+
 def same_class(a, b) -> bool:
     """Whether two class weights (or None: no classes) ask for the same class."""
     if a is None or b is None:

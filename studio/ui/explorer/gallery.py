@@ -30,12 +30,11 @@ from PySide6.QtWidgets import (
 
 from studio.ui.explorer.common import (
     LatentItem,
+    SeedClass,
     badge,
     muted_label,
     pixmap,
     placeholder_pixmap,
-    redraw_seed_items,
-    same_class,
     unique_key,
 )
 
@@ -58,7 +57,7 @@ class GalleryView(QWidget):
         self.dim: int | None = None  # length of the latents in the explorer's space (None: no model)
         self.space = None  # that space (studio.engine.explore.spaces.LatentSpace)
         self._samples: list[LatentItem] = []
-        self._class = None  # the class weights the samples were mapped to W as (None: no classes)
+        self._class = SeedClass()  # the class the samples were drawn as
         self._pictures: dict[bytes, np.ndarray] = {}  # latent bytes -> picture (same latent, same picture)
         self._requested: dict[int, list[LatentItem]] = {}  # stamp -> items of a render in flight
         self._shown: list[LatentItem] = []
@@ -182,13 +181,10 @@ class GalleryView(QWidget):
             # Fill the samples without leaving the list the user chose while the model loaded
             # (bookmarks, favourites): only the Generate button switches to the samples.
             self.generate(show=False)
-        else:  # new weights: same latents, new pictures
-            labels = self.renderer.class_weights
-            if space.name == "w" and not same_class(labels, self._class):
-                # Another class in W: a sample's w holds the class it was mapped as, so the samples
-                # are mapped again from their seeds (bookmarks and favourites keep their stored w).
-                self._samples = redraw_seed_items(self._samples, space, labels)
-                self._class = None if labels is None else np.array(labels, copy=True)
+        else:
+            # New weights: same latents, new pictures. Another class in W: the samples are mapped
+            # again from their seeds (bookmarks and favourites keep their stored w).
+            self._samples = self._class.redraw(self._samples, space, self.renderer.class_weights)
             self._pictures.clear()
             self.refresh()
 
@@ -200,7 +196,7 @@ class GalleryView(QWidget):
         seed, count = self.seed_spin.value(), self.count_spin.value()
         labels = self.renderer.class_weights
         z = self.space.random_latents(seed, count, labels)  # in W: as the chosen class
-        self._class = None if labels is None else np.array(labels, copy=True)
+        self._class.remember(labels)
         self._samples = [LatentItem(z[i], f"seed {seed} #{i}", f"seed {seed} #{i} of {count}") for i in range(count)]
         if self.source != "samples" and show:
             self.set_source("samples")

@@ -46,11 +46,10 @@ from studio.engine.explore import style_space as S
 from studio.ui.explorer.attention_look import AttentionLook
 from studio.ui.explorer.common import (
     LatentItem,
+    SeedClass,
     Thumb,
     convert_items,
     muted_label,
-    redraw_seed_items,
-    same_class,
     unique_key,
 )
 from studio.ui.explorer.pad_model import Axis, PadModel
@@ -87,7 +86,7 @@ class LatentPadView(QWidget):
         self.model = PadModel()
         self.dim: int | None = None  # length of the latents in the explorer's space (None: no model)
         self.space = None  # that space (studio.engine.explore.spaces.LatentSpace)
-        self._class = None  # the class weights the seed corners were mapped to W as (None: no classes)
+        self._class = SeedClass()  # the class the seed corners were drawn as
         self._w_pcs = None  # principal directions in W (style_space.WDirections), applied by layer group
         self.store = None
         self._selection_source: Callable[[], list[LatentItem]] | None = None
@@ -435,12 +434,12 @@ class LatentPadView(QWidget):
             self.mix_combo.setCurrentIndex(0)
             self._show_mix_image()
             self.refresh_directions()
-        elif space.name == "w" and not same_class(labels, self._class):
-            # Another class in W: a seed's w holds the class it was mapped as, so the seed corners
-            # are mapped again (the pictures of the same seeds as the chosen class); stored w
-            # (bookmarks, projections, favourites) keep theirs.
-            self.model.corners = redraw_seed_items(self.model.corners, space, labels, samples=False)
-        self._class = None if labels is None else np.array(labels, copy=True)
+            self._class.remember(labels)
+        else:
+            # New weights: same corners. Another class in W: the seed corners are mapped again (the
+            # pictures of the same seeds as the chosen class); stored w (bookmarks, projections,
+            # favourites) keep theirs.
+            self.model.corners = self._class.redraw(self.model.corners, space, labels, samples=False)
         self.preview.set_placeholder("")
         self._update_enabled()
         self._corners_changed()

@@ -29,7 +29,7 @@ from studio.engine.models import get_kind
 from studio.engine.project.folder import ProjectLayout
 from studio.ui.explorer.arithmetic import ArithmeticPanel
 from studio.ui.explorer.class_picker import ClassPicker, open_class_walk
-from studio.ui.explorer.common import ElidedLabel, LatentItem, elide_name, same_class, unique_key
+from studio.ui.explorer.common import ElidedLabel, LatentItem, elide_name, unique_key
 from studio.ui.explorer.export_dialog import ExportContext, ExportDialog
 from studio.ui.explorer.gallery import GalleryView
 from studio.ui.explorer.pad import LatentPadView
@@ -51,8 +51,8 @@ class ExplorerPanel(QWidget):
         self._weights = None  # (cfg, state, step) when exploring weights from a running training
         self._pca_key = unique_key(self, "pca")
         self._pca_for = None  # the ModelInfo the principal directions were computed for
-        self._pca_class = None  # and the class weights (None: no classes): a class moves the image its own ways
-        self._pca_space = None  # (space, dim, class) of the latest computation asked for
+        # (space, dim, class) of the latest computation asked for: a class moves the image its own ways
+        self._pca_space = None
         self._failure: str | None = None  # the last load failure shown, until a model loads
         self.export_dialog: ExportDialog | None = None
         self.renderer = RenderController(backend=backend, threads=threads, device=device, parent=self)
@@ -333,9 +333,9 @@ class ExplorerPanel(QWidget):
         old = self._pca_for
         if old is not None and (old.dim != info.dim or old.space != info.space or old.source != info.source
                                 or info.source != "training"
-                                or not same_class(self._pca_class, self.renderer.class_weights)):
+                                or self._pca_space != self._pca_key_now()):
             self.pad.set_principal_directions([])
-        self._pca_for = self._pca_class = None
+        self._pca_for = None
         self._update_buttons()
         self.model_changed.emit(info)
 
@@ -399,15 +399,15 @@ class ExplorerPanel(QWidget):
     def compute_principal_directions(self, count: int = 8) -> None:
         """Find the generator's principal directions on the render thread; the pad gets them as axes."""
         labels = self.renderer.class_weights  # the class drawn now (None: no classes); its own directions
-        if not self.renderer.has_model or (self._pca_for is self.renderer.info and same_class(self._pca_class, labels)):
+        if not self.renderer.has_model or (self._pca_for is self.renderer.info
+                                           and self._pca_space == self._pca_key_now()):
             return
         from studio.engine.explore.latent import principal_directions
         from studio.engine.explore.style_space import principal_w_directions
 
         self._pca_for = self.renderer.info
-        self._pca_class = None if labels is None else labels.copy()
         self._pca_space = self._pca_key_now()
-        labels = self._pca_class  # the job runs later on the render thread: a copy of this class
+        labels = None if labels is None else labels.copy()  # the job runs later on the render thread
         if self._pca_for.space == "w":
             # GANSpace in W: PCA of 10,000 sampled w (the mapping alone: a fraction of a second), as the class.
             self.renderer.compute(self._pca_key, lambda r: principal_w_directions(
