@@ -17,9 +17,10 @@ from studio.engine.models import get_kind
 from studio.engine.models.stylegan import nets
 from studio.engine.models.stylegan.trainer import PRESETS, StyleGANConfig, StyleGANTrainer, build_generator
 from studio.engine.models.suggest import DeviceInfo
-from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint, save_checkpoint
+from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
 from studio.engine.train.metrics import swd
 from studio.engine.train.protocol import Trainer
+from tests.engine.style_helpers import assert_exact_resume
 
 TINY = {"z_dim": 16, "w_dim": 16, "mapping_layers": 2, "channel_base": 128, "channel_max": 16}
 
@@ -132,30 +133,8 @@ def _data(n=20, seed=0):
 def test_exact_resume_through_checkpoint_files(tmp_path):
     """N+M steps in one go == N steps, save, load in a fresh trainer, M steps: bit-identical, with
     style mixing, noise, R1 (steps 0 and 16) and the adaptive augmentation probability."""
-    data = _data()
-    one_go = StyleGANTrainer(CFG, data, seed=3)
-    for _ in range(18):
-        one_go.step()
-    assert 0 < one_go.ada_p <= 1  # ADA moved p (ada_kimg is tiny here)
-
-    first = StyleGANTrainer(CFG, data, seed=3)
-    for _ in range(6):  # mid-way through an ADA interval
-        first.step()
-    first.samples()
-    first.quality(count=16)
-    save_checkpoint(tmp_path, first.global_step, *first.state_dict())
-
-    resumed = StyleGANTrainer(CFG, data, seed=99)
-    resumed.load_state_dict(*load_checkpoint(tmp_path / "step-0000006.json"))
-    for _ in range(12):
-        resumed.step()
-
-    a, b = one_go.state_dict(), resumed.state_dict()
-    assert a[0].keys() == b[0].keys()
-    for k in a[0]:
-        assert torch.equal(a[0][k], b[0][k]), k
-    assert a[1]["ada"] == b[1]["ada"] and resumed.global_step == 18
-    assert np.array_equal(one_go.samples(), resumed.samples())
+    # saved at 6: mid-way through an ADA interval
+    assert_exact_resume(tmp_path, CFG, _data(), steps=18, save_at=6, measure_quality=True)
 
 
 def test_a_checkpoint_that_does_not_fit_leaves_the_trainer_unchanged():
