@@ -14,10 +14,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from functools import partial
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from screenshot_window import pump, wait  # noqa: E402
+import screenshot_window  # noqa: E402
+from screenshot_window import pump  # noqa: E402
+
+wait = partial(screenshot_window.wait, timeout=60.0)
 
 
 def main() -> int:

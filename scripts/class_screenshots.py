@@ -13,22 +13,14 @@ from __future__ import annotations
 
 import os
 import sys
-from functools import partial
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import screenshot_window  # noqa: E402
-from screenshot_window import explorer_window, pump, themed_app  # noqa: E402
-
-wait = partial(screenshot_window.wait, timeout=120.0)
+from screenshot_window import open_explorer, pump, wait  # noqa: E402
 
 
 def main() -> int:
-    project, out = Path(sys.argv[1]), Path(sys.argv[2])
-    out.mkdir(parents=True, exist_ok=True)
-    themed_app()
-    w, panel = explorer_window(project, "GAN Studio — Explore", 1280, 720)
+    project, out, w, panel = open_explorer("GAN Studio — Explore", 1280, 720)
     wait(lambda: panel.renderer.has_model)
     picker = panel.class_picker
     classes = picker.classes

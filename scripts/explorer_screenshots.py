@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
+from functools import partial
 
 os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
 
 import numpy as np  # noqa: E402
-from screenshot_window import explorer_window, pump, themed_app, wait  # noqa: E402
+import screenshot_window  # noqa: E402
+from screenshot_window import open_explorer, pump  # noqa: E402
+
+wait = partial(screenshot_window.wait, timeout=60.0)
 
 
 def disc_features(pictures: np.ndarray):
@@ -63,10 +66,7 @@ def walk_keyframes(pictures: np.ndarray) -> list[int]:
 
 
 def main() -> int:
-    project, out = Path(sys.argv[1]), Path(sys.argv[2])
-    out.mkdir(parents=True, exist_ok=True)
-    themed_app()
-    w, panel = explorer_window(project, "GAN Studio — Explore", 1440, 860)
+    project, out, w, panel = open_explorer("GAN Studio — Explore", 1440, 860)
     wait(lambda: panel.renderer.has_model)
     g = panel.gallery
     g.count_spin.setValue(96)
@@ -91,7 +91,7 @@ def main() -> int:
 
     panel.tabs.setCurrentWidget(pad)
     pad.set_center(g.items()[a[0]])
-    wait(lambda: pad.model.axes[0] is not None and pad.model.axes[0].vector is not None, 120)
+    wait(lambda: pad.model.axes[0] is not None and pad.model.axes[0].vector is not None, timeout=120)
     pad.surface.set_position(0.7, 0.35)
     pump(2.0)
     w.grab().save(str(out / "explorer-plane.png"))

@@ -12,43 +12,34 @@ explore-w-1280x720.png); then mixes two gallery images in the Style mixing tab
 from __future__ import annotations
 
 import os
-import sys
-from functools import partial
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import screenshot_window  # noqa: E402
-from screenshot_window import explorer_window, pump, themed_app  # noqa: E402
+from screenshot_window import open_explorer, pump, wait  # noqa: E402
 
-wait = partial(screenshot_window.wait, timeout=120.0)
+
+def set_up(panel) -> None:
+    """W, a plane along coarse-layer principal directions, fine styles of another image mixed in."""
+    wait(lambda: panel.renderer.has_model)
+    panel.set_space("w")
+    pad, g = panel.pad, panel.gallery
+    wait(lambda: pad.space is not None and pad.space.name == "w")
+    g.count_spin.setValue(48)
+    g.generate()
+    wait(lambda: g.all_drawn())
+    items = g.items()
+    pad.set_center(items[0])
+    pad.layers_combo.setCurrentIndex(pad.layers_combo.findText("coarse"))
+    wait(lambda: pad.model.axes[0] is not None and pad.model.axes[0].vector is not None)
+    pad.span_spin.setValue(4.0)  # a small model's W varies little per σ along one group: a wider plane shows it
+    pad.set_mix("fine", items[5])
+    pad.surface.set_position(0.7, 0.35)
+    g.select_rows([5])
+    pump(3.0)
 
 
 def main() -> int:
-    project, out = Path(sys.argv[1]), Path(sys.argv[2])
-    out.mkdir(parents=True, exist_ok=True)
-    themed_app()
-
-    def set_up(panel) -> None:
-        """W, a plane along coarse-layer principal directions, fine styles of another image mixed in."""
-        wait(lambda: panel.renderer.has_model)
-        panel.set_space("w")
-        pad, g = panel.pad, panel.gallery
-        wait(lambda: pad.space is not None and pad.space.name == "w")
-        g.count_spin.setValue(48)
-        g.generate()
-        wait(lambda: g.all_drawn())
-        items = g.items()
-        pad.set_center(items[0])
-        pad.layers_combo.setCurrentIndex(pad.layers_combo.findText("coarse"))
-        wait(lambda: pad.model.axes[0] is not None and pad.model.axes[0].vector is not None)
-        pad.span_spin.setValue(4.0)  # a small model's W varies little per σ along one group: a wider plane shows it
-        pad.set_mix("fine", items[5])
-        pad.surface.set_position(0.7, 0.35)
-        g.select_rows([5])
-        pump(3.0)
-
-    w, panel = explorer_window(project, "GAN Studio — Explore in W", 1600, 1000)
+    project, out, w, panel = open_explorer("GAN Studio — Explore in W", 1600, 1000)
     set_up(panel)
     w.grab().save(str(out / "explore-w.png"))
 

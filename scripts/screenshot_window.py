@@ -43,7 +43,7 @@ def pump(seconds: float = 1.0) -> None:
         time.sleep(0.01)
 
 
-def wait(cond, timeout: float = 60.0) -> bool:
+def wait(cond, *, timeout: float = 120.0) -> bool:
     """Run the event loop until cond() holds or `timeout` passes; whether it holds."""
     end = time.time() + timeout
     while not cond() and time.time() < end:
@@ -52,10 +52,14 @@ def wait(cond, timeout: float = 60.0) -> bool:
     return cond()
 
 
-def explorer_window(project: Path, title: str, width: int, height: int):
-    """ExplorerPanel on `project` alone in a shown main window of that size: (window, panel)."""
+def open_explorer(title: str, width: int, height: int):
+    """For a script called with PROJECT_DIR OUT_DIR: the themed app, OUT_DIR made, and ExplorerPanel
+    on PROJECT_DIR alone in a shown main window of that size: (project, out, window, panel)."""
     from PySide6.QtWidgets import QMainWindow
 
+    project, out = Path(sys.argv[1]), Path(sys.argv[2])
+    out.mkdir(parents=True, exist_ok=True)
+    themed_app()
     from studio.ui.explorer import ExplorerPanel
 
     window = QMainWindow()
@@ -64,4 +68,4 @@ def explorer_window(project: Path, title: str, width: int, height: int):
     window.setCentralWidget(panel)
     window.resize(width, height)
     window.show()
-    return window, panel
+    return project, out, window, panel
