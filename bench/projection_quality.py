@@ -92,7 +92,8 @@ def d_feature_loss(project_dir: str, weight: float):
 
 def measure(name: str, project_dir: str, targets: np.ndarray, labels: np.ndarray, classifier, args) -> dict:
     model = load_generator(project_dir, device="cpu")
-    settings = ProjectionSettings(steps=args.steps, space=args.space.get(name, "auto"), seed=args.seed)
+    shares = {} if args.w_share is None else {"w_share": args.w_share}
+    settings = ProjectionSettings(steps=args.steps, space=args.space.get(name, "auto"), seed=args.seed, **shares)
     extra = d_feature_loss(project_dir, args.d_features) if args.d_features else None
     errors, pictures, space = [], [], ""
     t0 = time.perf_counter()
@@ -137,6 +138,8 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--seed", type=int, default=777)
     p.add_argument("--style-space", default="w+", choices=("w", "w+"))
+    p.add_argument("--w-share", type=float, default=None,
+                   help="w+: share of the steps spent on one shared w first (default: the engine's)")
     p.add_argument("--d-features", type=float, default=0.0, metavar="WEIGHT",
                    help="add the project's discriminator features to the loss with this weight (0: off)")
     p.add_argument("--only", choices=("dcgan", "style"), default=None, help="measure one model only")
