@@ -80,6 +80,8 @@ class StyleGANConfig:
     # SAGAN self-attention in G and D (nets.py). The loss and learning rate stay this recipe's: see
     # the module docstring.
     attention: bool = False
+    # per-layer noise inputs (the reference's stochastic detail); off: every layer's noise strength stays 0
+    noise_inputs: bool = True
 
     @property
     def num_classes(self) -> int:
@@ -147,6 +149,9 @@ class StyleGANTrainer(LatentTrainer):
             "D": build_discriminator(cfg),
         })
         self._use_nets(nets["G"], nets["D"], seed, frozen=frozen_critic(self.kind, cfg.freeze_d))
+        if not cfg.noise_inputs:
+            for layer in self.G.synthesis.layers:
+                layer.noise_strength.requires_grad_(False)
         # Lazy regularisation runs R1 in 1 of 16 steps: the reference scales D's Adam so its effective
         # rate per step stays that of an unregularised run.
         ratio = R1_INTERVAL / (R1_INTERVAL + 1) if cfg.r1_gamma > 0 else 1.0
@@ -180,7 +185,8 @@ class StyleGANTrainer(LatentTrainer):
         if mix:
             ws2 = mapping(z2, c=c)  # the same class: mixing styles, not classes
             ws = torch.cat([ws[:, :cut], ws2[:, cut:]], dim=1)
-        noise = [self._randn(self.batch, 1, *shape) for shape in syn.noise_shapes()]
+        noise = ([self._randn(self.batch, 1, *shape) for shape in syn.noise_shapes()] if self.cfg.noise_inputs
+                 else None)
         # The bare G: mapping and synthesis run as separate calls, which a data-parallel wrapper's
         # forward does not see, so the step averages G's gradients itself (_average_grads).
         return syn(ws, noise)
