@@ -26,6 +26,7 @@ def main() -> int:
     classes = picker.classes
     if len(classes) < 2:
         print(f"{project} was trained without classes", file=sys.stderr)
+        panel.shutdown()  # the render thread must stop before Qt tears the window down
         return 2
     picker.set_class(1)
     g = panel.gallery
