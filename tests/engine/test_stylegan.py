@@ -158,12 +158,12 @@ def test_noise_inputs_off_keeps_every_noise_strength_at_zero():
     strengths = {}
     for on in (True, False):
         t = StyleGANTrainer(StyleGANConfig(**{**CFG.__dict__, "noise_inputs": on}), _data(), seed=0)
-        const = t.G.synthesis.layers[0].weight.detach().clone()
+        first_weight = t.G.synthesis.layers[0].weight.detach().clone()
         for _ in range(3):
             t.step()
         strengths[on] = [float(layer.noise_strength) for net in (t.G, t.ema.ema)
                          for layer in net.synthesis.layers]
-        assert not torch.equal(const, t.G.synthesis.layers[0].weight)
+        assert not torch.equal(first_weight, t.G.synthesis.layers[0].weight)  # the rest learns
     assert all(v == 0.0 for v in strengths[False])
     assert any(v != 0.0 for v in strengths[True])
 
