@@ -1,23 +1,26 @@
 """Does the fast path keep quality? Train the same config in plain fp32 (NCHW) and on the fast
 path for equal steps from 3 seeds each, and compare a quality score (lower is better).
 
-    python bench/quality_check.py [--model dcgan|cyclegan] [--steps N] [--seeds 0 1 2]
-                                  [--fast auto|bf16] [--device auto] [--shots DIR]
+    python bench/quality_check.py [--model dcgan|cyclegan|stylegan] [--steps N] [--seeds 0 1 2]
+                                  [--fast auto|bf16|channels_last] [--device auto] [--shots DIR]
 
-DCGAN (32 px discs, 600 steps): sliced Wasserstein distance (SWD, x1e3) of EMA-generator samples
-to held-out data. CycleGAN (red <-> blue shapes, 32 px, 150 steps): how far the translated shapes'
-colour stays from the target domain's, relative to the gap between domains, averaged over both
-directions; shapes must also stay in place (IoU with the input's, reported).
+DCGAN (32 px discs, 600 steps) and the style-based kind (its CPU defaults, batch 16, 32 px discs,
+400 steps): sliced Wasserstein distance (SWD, x1e3) of EMA-generator samples to held-out data.
+CycleGAN (red <-> blue shapes, 32 px, 150 steps): how far the translated shapes' colour stays from
+the target domain's, relative to the gap between domains, averaged over both directions; shapes
+must also stay in place (IoU with the input's, reported).
 
-The fast path is what `precision="auto"` resolves to on the device (bf16 autocast where the CPU or
-GPU computes bf16 natively, fp32 elsewhere; channels_last where it measured faster for the model);
-`--fast bf16` forces bf16 autocast. Verdict: the fast path passes when its mean score lies within
-the fp32 seeds' spread (min..max) or below it.
+The fast path is what `precision="auto"` resolves to on the device without a measurement (bf16
+autocast where the CPU or GPU computes bf16 natively and the kind allows it, fp32 elsewhere;
+channels_last where it measured faster for the model); `--fast bf16` forces bf16 autocast,
+`--fast channels_last` fp32 in the channels_last layout. Verdict: the fast path passes when its
+mean score lies within the fp32 seeds' spread (min..max) or below it.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import time
@@ -34,9 +37,9 @@ from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer  # noqa
 from studio.engine.train.metrics import swd  # noqa: E402
 
 
-def train_and_score(cfg: DCGANConfig, data: torch.Tensor, held_out, steps: int, seed: int, shots: Path | None,
+def train_and_score(cfg, data: torch.Tensor, held_out, steps: int, seed: int, shots: Path | None,
                     device: torch.device, name: str):
-    t = DCGANTrainer(cfg, data, seed=seed, device=device)
+    t = trainer_for(cfg)(cfg, data, seed=seed, device=device)
     t0 = time.perf_counter()
     for _ in range(steps):
         t.step()
@@ -46,6 +49,13 @@ def train_and_score(cfg: DCGANConfig, data: torch.Tensor, held_out, steps: int, 
     if shots is not None:
         save_png(shots / f"{name}-seed{seed}.png", t.samples())
     return score, elapsed
+
+
+def trainer_for(cfg):
+    """The trainer class of a latent kind's config (DCGAN or the style-based kind)."""
+    from studio.engine.models.stylegan.trainer import StyleGANConfig, StyleGANTrainer
+
+    return StyleGANTrainer if isinstance(cfg, StyleGANConfig) else DCGANTrainer
 
 
 def train_and_score_cyclegan(cfg, data, held_out, steps: int, seed: int, shots: Path | None, device: torch.device,
@@ -77,13 +87,13 @@ def train_and_score_cyclegan(cfg, data, held_out, steps: int, seed: int, shots: 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", choices=("dcgan", "cyclegan"), default="dcgan")
+    ap.add_argument("--model", choices=("dcgan", "cyclegan", "stylegan"), default="dcgan")
     ap.add_argument("--steps", type=int, default=None, help="training steps (600 DCGAN, 150 CycleGAN)")
     ap.add_argument("--size", type=int, default=32)
     ap.add_argument("--width", type=int, default=None, help="network width (32 DCGAN, 8 CycleGAN)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--shots", type=Path, default=None, help="folder for the final sample grids")
-    ap.add_argument("--fast", choices=("auto", "bf16"), default="auto")
+    ap.add_argument("--fast", choices=("auto", "bf16", "channels_last"), default="auto")
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
     from studio.engine.device import describe_device, pick_device
@@ -94,7 +104,19 @@ def main() -> int:
     from studio.engine.models import get_kind
 
     translates = get_kind(args.model).capabilities.translates  # CycleGAN: translation scored by colour
-    if not translates:
+    if args.model == "stylegan":
+        from studio.engine.data.dataset import DataConfig
+        from studio.engine.models.stylegan.trainer import StyleGANConfig, StyleGANTrainer
+
+        # the kind's CPU defaults (small preset, R1 weight and EMA half-life for the size and batch)
+        args.steps = args.steps or 400
+        data = torch.from_numpy(discs(2000, args.size, seed=0)).permute(0, 3, 1, 2).contiguous()
+        held_out = discs(512, args.size, seed=1)
+        defaults = get_kind("stylegan").default_config(DataConfig(size=args.size), {}, {"batch": 16})
+        base = {f.name: getattr(defaults, f.name) for f in dataclasses.fields(defaults)
+                if f.name not in ("precision", "channels_last")}
+        config, trainer_cls, score_name, run = StyleGANConfig, StyleGANTrainer, "SWD", train_and_score
+    elif not translates:
         args.steps, args.width = args.steps or 600, args.width or 32
         data = torch.from_numpy(discs(2000, args.size, seed=0)).permute(0, 3, 1, 2).contiguous()
         held_out = discs(512, args.size, seed=1)
@@ -112,7 +134,8 @@ def main() -> int:
                      for n, s, c in ((64, 1, red), (48, 2, blue)))
         held_out = tuple(coloured_shapes(16, args.size, seed=s, colour=c) for s, c in ((101, red), (102, blue)))
         config, trainer_cls, score_name, run = CycleGANConfig, CycleGANTrainer, "colour", train_and_score_cyclegan
-    fast_cfg = config(**base, precision="bf16") if args.fast == "bf16" else config(**base)
+    fast_cfg = {"bf16": config(**base, precision="bf16"), "channels_last": config(**base, precision="fp32",
+                channels_last=True), "auto": config(**base, precision="auto")}[args.fast]
     probe_data = (data[0][:2], data[1][:2]) if translates else (data[:2],)
     probe = trainer_cls(fast_cfg, *probe_data, device=device)  # what the trainer resolves "auto" to here
     fast_name = f"fast ({probe.precision}{' + channels_last' if probe.memory_format == torch.channels_last else ''})"

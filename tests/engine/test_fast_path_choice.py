@@ -175,3 +175,26 @@ def test_a_real_measurement_through_the_session_then_the_cached_choice(tmp_path,
 
     assert describe_training(second.trainer).startswith("CPU (") and "measured fastest" in \
         describe_training(second.trainer)
+
+
+def test_the_style_kind_measures_its_two_fp32_layouts_and_never_bf16(tmp_path, native_bf16):
+    from studio.engine.data.dataset import DataConfig
+
+    style = get_kind("stylegan")
+    assert set(style.approved_paths()) == {FP32, FP32_CL}  # bench/quality_check.py --model stylegan
+    cfg = style.default_config(DataConfig(size=32), {}, {"batch": 4})
+    assert cfg.precision == "auto"  # measured, unless the user sets one
+    timer = FakeTimer({FP32: 0.6, FP32_CL: 0.4, FastPath("bf16"): 0.01, FastPath("bf16", True): 0.01})
+    choice = choose("stylegan", cfg, CPU, style.approved_paths(), timer, cache=ChoiceCache(tmp_path / "c.json"))
+    assert choice.how == "measured" and choice.path == FP32_CL
+    assert sorted(p.label for p in timer.timed) == ["fp32", "fp32 + channels_last"]
+
+
+def test_without_a_measurement_a_gpu_takes_bf16_only_for_kinds_that_approved_it(monkeypatch):
+    from studio.engine.device import fast_path
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    gpu = torch.device("cuda")
+    assert fast_path(gpu, "auto", False) == ("bf16", True)  # the DCGAN's rule on a GPU
+    assert fast_path(gpu, "auto", False, gpu_bf16=False) == ("fp32", True)  # the style kind's
+    assert fast_path(gpu, "bf16", False, gpu_bf16=False) == ("bf16", False)  # asked for: kept

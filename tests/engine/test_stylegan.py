@@ -168,6 +168,27 @@ def test_noise_inputs_off_keeps_every_noise_strength_at_zero():
     assert any(v != 0.0 for v in strengths[True])
 
 
+def test_its_fast_paths_train_the_same_networks():
+    """The channels_last layout (approved: the measurement may pick it) computes what fp32 does, up to
+    summation order; an explicit bf16 runs the synthesis and critic under autocast with finite losses
+    and fp32 weights, R1 in fp32."""
+    from studio.engine.train.fast_path import Choice, FastPath, building_with
+
+    cfg = StyleGANConfig(**{**CFG.__dict__, "r1_gamma": 0.01})
+    weights, losses = {}, {}
+    for path in (FastPath("fp32"), FastPath("fp32", channels_last=True), FastPath("bf16")):
+        with building_with(Choice(path, "measured")):
+            t = StyleGANTrainer(cfg, _data(), seed=0)
+        assert t.precision == path.precision
+        losses[path] = [t.step() for _ in range(2)]  # the first step runs R1
+        assert "R1" in losses[path][0] and all(np.isfinite(v) for step in losses[path] for v in step.values())
+        weights[path] = torch.cat([p.detach().flatten() for p in t.G.parameters()])
+        assert all(p.dtype == torch.float32 for p in t.G.parameters())
+    fp32, cl, bf16 = weights.values()
+    assert torch.allclose(fp32, cl, atol=1e-4)
+    assert not torch.equal(fp32, bf16) and torch.allclose(fp32, bf16, atol=0.05)
+
+
 def _tensor(pictures: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(pictures).permute(0, 3, 1, 2).contiguous()
 

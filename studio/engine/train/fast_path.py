@@ -120,13 +120,13 @@ def current_choice() -> Choice | None:
 
 
 def default_choice(device, precision: str, channels_last: bool, cpu_channels_last: bool,
-                   cpu_bf16: bool) -> Choice:
+                   cpu_bf16: bool, gpu_bf16: bool = True) -> Choice:
     """A trainer's path without a measurement: `studio.engine.device.fast_path`'s rule, with the
     small-map matmuls wherever bf16 runs on a CPU (where they measured faster, on AMX)."""
     from studio.engine.device import fast_path
 
     chosen_precision, layout = fast_path(device, precision, channels_last, cpu_channels_last=cpu_channels_last,
-                                         cpu_bf16=cpu_bf16)
+                                         cpu_bf16=cpu_bf16, gpu_bf16=gpu_bf16)
     path = FastPath(chosen_precision, layout, device.type == "cpu" and chosen_precision == "bf16")
     return Choice(path, "default" if precision == "auto" else "yours")
 

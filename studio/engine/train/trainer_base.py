@@ -74,9 +74,10 @@ class TrainerBase:
     images_per_item: ClassVar[int] = 1  # training images in one batch item (a pair of domains: 2)
 
     def __init__(self, cfg, device: torch.device | str, seed: int, dist_info: DistInfo = SINGLE, *,
-                 cpu_channels_last: bool, cpu_bf16: bool = False):
+                 cpu_channels_last: bool, cpu_bf16: bool = False, gpu_bf16: bool = True):
         """`cfg` is the kind's validated config (needs batch, lr, beta1, beta2, precision and
-        channels_last); the `cpu_*` flags say which fast-path levers measured faster for this kind."""
+        channels_last); the `cpu_*` flags say which fast-path levers measured faster for this kind,
+        `gpu_bf16=False` that its quality check approved no bf16 (fp32 on a GPU too, unmeasured)."""
         cfg.validate()
         check_batch_split(cfg.batch, dist_info.world)
         self.cfg = cfg
@@ -91,7 +92,7 @@ class TrainerBase:
         # The path measured fastest for this machine when a session chose one (train/fast_path.py),
         # else the built-in rule for the device.
         self.fast = current_choice() or default_choice(self.device, cfg.precision, cfg.channels_last,
-                                                       cpu_channels_last, cpu_bf16)
+                                                       cpu_channels_last, cpu_bf16, gpu_bf16)
         self.precision = self.fast.path.precision
         self.memory_format = torch.channels_last if self.fast.path.channels_last else torch.contiguous_format
         # All randomness of the run flows from this CPU generator, so a checkpoint can restore it exactly.

@@ -69,7 +69,9 @@ class StyleGANConfig:
     mbstd_group: int = 4  # images per minibatch-standard-deviation group
     flip: bool = True  # random horizontal flips of real images
     preview_count: int = 64  # images in the fixed-noise sample grid
-    precision: str = "fp32"  # fp32 only until a quality check approves a faster path for this kind
+    # auto: the fastest path the kind approved (kind.approved_paths: fp32, plain or channels_last), measured
+    # once per machine and model shape; no bf16, which bench/quality_check.py has not approved here
+    precision: str = "auto"
     channels_last: bool = False
     freeze_d: int = 0  # FreezeD: the critic's first N blocks keep the weights it started with (fine-tuning)
     class_names: tuple[str, ...] = ()  # classes (first-level sub-folders) of a conditional model; () = none
@@ -140,7 +142,7 @@ class StyleGANTrainer(LatentTrainer):
 
     def __init__(self, cfg: StyleGANConfig, images: torch.Tensor, device: torch.device | str = "cpu",
                  seed: int = 0, dist_info: DistInfo = SINGLE, labels: torch.Tensor | None = None):
-        super().__init__(cfg, device, seed, dist_info, cpu_channels_last=False)
+        super().__init__(cfg, device, seed, dist_info, cpu_channels_last=False, gpu_bf16=False)
         if cfg.num_classes and labels is None:
             raise ValueError("a conditional model needs the class of each image")
         self._use_images(images, labels if cfg.num_classes else None, cfg.num_classes, cfg.balanced_classes)
@@ -188,8 +190,10 @@ class StyleGANTrainer(LatentTrainer):
         noise = ([self._randn(self.batch, 1, *shape) for shape in syn.noise_shapes()] if self.cfg.noise_inputs
                  else None)
         # The bare G: mapping and synthesis run as separate calls, which a data-parallel wrapper's
-        # forward does not see, so the step averages G's gradients itself (_average_grads).
-        return syn(ws, noise)
+        # forward does not see, so the step averages G's gradients itself (_average_grads). The
+        # mapping stays in fp32 (its w average is tracked there); the synthesis takes the fast path.
+        with self._autocast():
+            return syn(ws, noise)
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         """DiffAugment on each image with probability p (ADA's strength), drawn from the run's RNG."""
@@ -228,15 +232,20 @@ class StyleGANTrainer(LatentTrainer):
         # batch for each, which costs a second generator pass.
         fake = self._fake(track_w_avg=True, c=y_fake)
         # D: push real logits up and fake ones down (softplus form of the logistic loss).
+        # Logits leave the fast path in fp32: the losses and ADA's statistics are computed there.
         self.opt_D.zero_grad(set_to_none=True)
-        d_fake = self._D(self._augment(fake.detach()), *cls_fake)
+        with self._autocast():
+            d_fake = self._D(self._augment(fake.detach()), *cls_fake).float()
         loss_fake = F.softplus(d_fake).mean()
         loss_fake.backward()
         if self.num_classes and self.cfg.class_loss:
-            d_real, class_real = self._D(self._augment(real), y_real, class_logits=True)
+            with self._autocast():
+                d_real, class_real = self._D(self._augment(real), y_real, class_logits=True)
+            d_real, class_real = d_real.float(), class_real.float()
             loss_real = F.softplus(-d_real).mean() + self.cfg.class_loss * F.cross_entropy(class_real, y_real)
         else:
-            d_real = self._D(self._augment(real), *cls_real)
+            with self._autocast():
+                d_real = self._D(self._augment(real), *cls_real).float()
             loss_real = F.softplus(-d_real).mean()
         loss_real.backward()
         r1 = None
@@ -248,7 +257,9 @@ class StyleGANTrainer(LatentTrainer):
         # G: non-saturating loss through a frozen D (only input gradients needed, see DCGAN trainer).
         self.D.requires_grad_(False)
         try:
-            loss_g = F.softplus(-self.D(self._augment(fake), *cls_fake)).mean()
+            with self._autocast():
+                d_g = self.D(self._augment(fake), *cls_fake).float()
+            loss_g = F.softplus(-d_g).mean()
             self.opt_G.zero_grad(set_to_none=True)
             loss_g.backward()
         finally:
@@ -277,7 +288,8 @@ class StyleGANTrainer(LatentTrainer):
 
     def _r1_backward(self, real: torch.Tensor, *cls: torch.Tensor) -> torch.Tensor:
         """Lazy R1 on un-augmented reals, through the bare D (a double backward a data-parallel wrapper
-        cannot average), its gradients then averaged by hand; returns the penalty."""
+        cannot average), its gradients then averaged by hand; returns the penalty. Always in fp32: a
+        gradient penalty is where reduced precision hurts first, and it runs in 1 step of 16."""
         x = real.detach().requires_grad_(True)
         (grad,) = torch.autograd.grad(self.D(x, *cls).sum(), x, create_graph=True)
         r1 = grad.square().flatten(1).sum(1).mean()
