@@ -13,7 +13,8 @@ target's labels say (and as it reads the target itself). Also the time per proje
 to the loss with weight W, to measure whether they help (`--only dcgan|style` measures one model).
 
 A style model for it: `gan-studio demo-data faces DIR --count 3000 --size 32 --seed 0` then
-`gan-studio train stylegan --data DIR --out PROJECT --size 32 --minutes M`.
+`gan-studio train stylegan --data DIR --out PROJECT --size 32 --minutes M` (M = 25 on a quiet 2-core
+CPU, two threads: 8,926 steps, w+ 12.8 levels against the bundled DCGAN's 14.7, docs/explorer.md).
 """
 
 from __future__ import annotations
