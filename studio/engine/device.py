@@ -91,14 +91,13 @@ def fast_path(device: torch.device, precision: str, channels_last: bool,
     within the fp32 seeds' quality spread; the CycleGAN also ran 2.1x faster but its mean score fell
     just outside the spread, so it stays fp32. Without native bf16 (a 2-core AMD EPYC, AVX2) a
     2048^2 bf16 matmul ran at 0.3 GFLOP/s against 140 in fp32. `gpu_bf16=False`: a kind whose quality
-    check approved no bf16 at all (the style-based kind) keeps fp32 on a GPU too. Explicit values are kept.
+    check approved no bf16 at all (the style-based kind) keeps fp32 and its layout on a GPU too, as on
+    a GPU without bf16 (a measurement may still pick channels_last there). Explicit values are kept.
     """
     if precision != "auto":
         return precision, channels_last
     if device.type == "cuda" and gpu_bf16 and torch.cuda.is_bf16_supported():
         return "bf16", True
-    if device.type == "cuda":
-        return "fp32", True
     if device.type == "cpu":
         return ("bf16" if cpu_bf16 and cpu_has_native_bf16() else "fp32"), channels_last or cpu_channels_last
     return "fp32", channels_last

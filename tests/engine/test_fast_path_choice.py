@@ -196,5 +196,5 @@ def test_without_a_measurement_a_gpu_takes_bf16_only_for_kinds_that_approved_it(
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
     gpu = torch.device("cuda")
     assert fast_path(gpu, "auto", False) == ("bf16", True)  # the DCGAN's rule on a GPU
-    assert fast_path(gpu, "auto", False, gpu_bf16=False) == ("fp32", True)  # the style kind's
+    assert fast_path(gpu, "auto", False, gpu_bf16=False) == ("fp32", False)  # the style kind's
     assert fast_path(gpu, "bf16", False, gpu_bf16=False) == ("bf16", False)  # asked for: kept
