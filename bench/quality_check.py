@@ -24,6 +24,7 @@ import dataclasses
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +38,10 @@ from studio.engine.models.dcgan.trainer import DCGANConfig, DCGANTrainer  # noqa
 from studio.engine.train.metrics import swd  # noqa: E402
 
 
-def train_and_score(cfg, data: torch.Tensor, held_out, steps: int, seed: int, shots: Path | None,
+def train_and_score(trainer_cls, cfg, data: torch.Tensor, held_out, steps: int, seed: int, shots: Path | None,
                     device: torch.device, name: str):
-    t = trainer_for(cfg)(cfg, data, seed=seed, device=device)
+    """A latent kind (DCGAN or the style-based kind): `trainer_cls` trained on `data`, scored by SWD."""
+    t = trainer_cls(cfg, data, seed=seed, device=device)
     t0 = time.perf_counter()
     for _ in range(steps):
         t.step()
@@ -49,13 +51,6 @@ def train_and_score(cfg, data: torch.Tensor, held_out, steps: int, seed: int, sh
     if shots is not None:
         save_png(shots / f"{name}-seed{seed}.png", t.samples())
     return score, elapsed
-
-
-def trainer_for(cfg):
-    """The trainer class of a latent kind's config (DCGAN or the style-based kind)."""
-    from studio.engine.models.stylegan.trainer import StyleGANConfig, StyleGANTrainer
-
-    return StyleGANTrainer if isinstance(cfg, StyleGANConfig) else DCGANTrainer
 
 
 def train_and_score_cyclegan(cfg, data, held_out, steps: int, seed: int, shots: Path | None, device: torch.device,
@@ -115,13 +110,15 @@ def main() -> int:
         defaults = get_kind("stylegan").default_config(DataConfig(size=args.size), {}, {"batch": 16})
         base = {f.name: getattr(defaults, f.name) for f in dataclasses.fields(defaults)
                 if f.name not in ("precision", "channels_last")}
-        config, trainer_cls, score_name, run = StyleGANConfig, StyleGANTrainer, "SWD", train_and_score
+        config, trainer_cls, score_name = StyleGANConfig, StyleGANTrainer, "SWD"
+        run = partial(train_and_score, trainer_cls)
     elif not translates:
         args.steps, args.width = args.steps or 600, args.width or 32
         data = torch.from_numpy(discs(2000, args.size, seed=0)).permute(0, 3, 1, 2).contiguous()
         held_out = discs(512, args.size, seed=1)
         base = dict(size=args.size, batch=64, ngf=args.width, ndf=args.width)
-        config, trainer_cls, score_name, run = DCGANConfig, DCGANTrainer, "SWD", train_and_score
+        config, trainer_cls, score_name = DCGANConfig, DCGANTrainer, "SWD"
+        run = partial(train_and_score, trainer_cls)
     else:
         from studio.engine.data.procedural import SHAPES_BLUE, SHAPES_RED, coloured_shapes
         from studio.engine.models.cyclegan.trainer import CycleGANConfig, CycleGANTrainer
