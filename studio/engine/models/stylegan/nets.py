@@ -68,28 +68,38 @@ class FC(nn.Module):
 
 
 class Conv(nn.Module):
-    """Equalized-LR convolution (the discriminator's), optionally halving the resolution after it."""
+    """Equalized-LR convolution (the discriminator's), optionally halving the resolution after it.
+    `out_gain` scales the output (after the activation and clamp), as DBlock's 1/sqrt(2)."""
 
     def __init__(self, in_c: int, out_c: int, k: int, act: bool = True, bias: bool = True, down: bool = False,
-                 clamp: float = 0.0):
+                 clamp: float = 0.0, out_gain: float = 1.0):
         super().__init__()
         self.clamp = clamp
         self.weight = nn.Parameter(torch.randn(out_c, in_c, k, k))
         self.bias = nn.Parameter(torch.zeros(out_c)) if bias else None
         self.weight_gain = 1 / math.sqrt(in_c * k * k)
         self.act, self.down, self.pad = act, down, k // 2
+        self.out_gain = out_gain
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Leaky ReLU is positively homogeneous, so lrelu(conv(x)) * gain = lrelu(conv(x) * gain): the
+        # activation's gain and out_gain ride on the weight and bias (a few thousand numbers) instead
+        # of a multiply over every activation, forward and backward.
+        gain = (LRELU_GAIN if self.act else 1.0) * self.out_gain
+        weight = self.weight * (self.weight_gain * gain)
+        bias = None if self.bias is None else self.bias * gain
         if self.down:
             # The reference's conv2d_resample: low-pass, then a stride-2 convolution (a 1x1 one after
             # the down-sampling), so the convolution runs at the output's resolution, a quarter of
             # the arithmetic of convolving at the input's and pooling.
             k = self.weight.shape[-1]
             x = fir_filter(x, k // 2 + 1, stride=2 if k == 1 else 1)
-            x = F.conv2d(x, self.weight * self.weight_gain, self.bias, stride=1 if k == 1 else 2)
+            x = F.conv2d(x, weight, bias, stride=1 if k == 1 else 2)
         else:
-            x = F.conv2d(x, self.weight * self.weight_gain, self.bias, padding=self.pad)
-        return _clamp(lrelu(x) if self.act else x, self.clamp)
+            x = F.conv2d(x, weight, bias, padding=self.pad)
+        if self.act:
+            x = F.leaky_relu(x, 0.2, inplace=True)  # the convolution's output: its backward does not need it
+        return _clamp(x, self.clamp * self.out_gain)
 
 
 def fir_filter(x: torch.Tensor, pad: int, stride: int = 1, gain: float = 1.0) -> torch.Tensor:
@@ -123,10 +133,14 @@ def modulated_conv(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, 
     x = x * styles[:, :, None, None]
     x = conv_up(x, weight) if up else F.conv2d(x, weight, padding=padding)
     if demodulate:
-        # sum over I, k, k of (w * s)^2, as one (B, I) x (I, O) product
-        dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
-        x = x * dcoefs[:, :, None, None]
+        x = x * demodulation(weight, styles)[:, :, None, None]
     return x
+
+
+def demodulation(weight: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+    """(B, O): 1 / the norm of each sample's modulated weight, the sum over I, k, k of (w * s)^2 as
+    one (B, I) x (I, O) product."""
+    return (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
 
 
 def modulated_conv_grouped(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
@@ -230,9 +244,17 @@ class SynthesisLayer(nn.Module):
         self.up, self.res = up, res
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
-        x = modulated_conv(x, self.weight * self.weight_gain, self.affine(w), up=self.up)
-        x = x + (self.noise_const if noise is None else noise) * self.noise_strength
-        return _clamp(lrelu(x + self.bias[None, :, None, None]), self.clamp)
+        """The reference's lrelu(conv * demod + noise * strength + bias) * gain, in three passes over
+        the activations instead of six: the gain (leaky ReLU is positively homogeneous) rides on the
+        (B, O) demodulation, the bias and the noise strength, the demodulation and bias are one
+        multiply-add, the noise is added in place, and the activation too (each of those outputs is
+        fresh and nothing's backward reads it)."""
+        weight, styles = self.weight * self.weight_gain, self.affine(w)
+        x = modulated_conv(x, weight, styles, demodulate=False, up=self.up)
+        scale = demodulation(weight, styles) * LRELU_GAIN
+        x = torch.addcmul((self.bias * LRELU_GAIN)[None, :, None, None], x, scale[:, :, None, None])
+        x = x.addcmul_(self.noise_const if noise is None else noise, self.noise_strength * LRELU_GAIN)
+        return _clamp(F.leaky_relu(x, 0.2, inplace=True), self.clamp)
 
 
 class ToRGB(nn.Module):
@@ -363,11 +385,14 @@ class DBlock(nn.Module):
     def __init__(self, in_c: int, out_c: int, clamp: float = 0.0):
         super().__init__()
         self.conv0 = Conv(in_c, in_c, 3, clamp=clamp)
-        self.conv1 = Conv(in_c, out_c, 3, down=True, clamp=clamp)  # the reference clamps before its 1/sqrt(2)
-        self.skip = Conv(in_c, out_c, 1, act=False, bias=False, down=True)
+        # the 1/sqrt(2) on each branch's weights (Conv's out_gain); the reference clamps before it
+        self.conv1 = Conv(in_c, out_c, 3, down=True, clamp=clamp, out_gain=math.sqrt(0.5))
+        self.skip = Conv(in_c, out_c, 1, act=False, bias=False, down=True, out_gain=math.sqrt(0.5))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (self.skip(x) + self.conv1(self.conv0(x))) * math.sqrt(0.5)
+        y = self.conv1(self.conv0(x))
+        # in place on the skip's output: a convolution's backward does not read its output
+        return self.skip(x).add_(y)
 
 
 class Discriminator(nn.Module):
