@@ -100,6 +100,7 @@ class SourcePage(QWizardPage):
         self.parent_note.setVisible(False)
 
         self.kind_radios: dict[str, QRadioButton] = {}
+        self.recommended_notes: dict[str, QLabel] = {}  # "Recommended for this computer: why", shown for one kind
         self.kind_group = QButtonGroup(self)
         kinds = QVBoxLayout()
         for kind in KINDS.values():
@@ -108,10 +109,17 @@ class SourcePage(QWizardPage):
             note.setWordWrap(True)
             note.setContentsMargins(26, 0, 0, 6)
             style.muted(note)
+            recommended = QLabel()
+            recommended.setWordWrap(True)
+            recommended.setContentsMargins(26, 0, 0, 6)
+            recommended.setObjectName("recommended")
+            recommended.setVisible(False)
             self.kind_group.addButton(radio)
             self.kind_radios[kind.name] = radio
+            self.recommended_notes[kind.name] = recommended
             kinds.addWidget(radio)
             kinds.addWidget(note)
+            kinds.addWidget(recommended)
         next(iter(self.kind_radios.values())).setChecked(True)
 
         # One field per role name: kinds that share a role (one folder of images) share its field,
@@ -217,6 +225,16 @@ class SourcePage(QWizardPage):
 
     def set_kind(self, kind: str) -> None:
         self.kind_radios[get_kind(kind).name].setChecked(True)
+
+    def recommend_for(self, device_kind: str) -> None:
+        """Select the kind that says it is the default on a `device_kind` device, with its reason under
+        it (ModelKind.recommendation); without one, the first kind stays selected."""
+        for name, label in self.recommended_notes.items():
+            why = get_kind(name).recommendation(device_kind)
+            label.setText(f"<b>Recommended for this computer.</b> {html.escape(why, quote=False)}" if why else "")
+            label.setVisible(bool(why))
+            if why:
+                self.set_kind(name)
 
     def set_parent(self, path: str, kind: str, step: int) -> None:
         """Start from the trained model at `path` (a `kind` model at `step`): its kind is fixed, and the
@@ -818,6 +836,15 @@ class SettingsPage(QWizardPage):
         )
 
 
+def _device_kind(device: str) -> str:
+    """"cpu", "cuda" or "mps": the kind of device `device` ("auto", "cpu", "cuda:1"…) trains on."""
+    if device == "auto":
+        from studio.engine.models.suggest import device_info
+
+        return device_info("auto").kind
+    return device.split(":")[0]
+
+
 class NewProjectWizard(QWizard):
     """The new-project flow. exec() / accepted, then `request()`. GUI thread only."""
 
@@ -835,6 +862,7 @@ class NewProjectWizard(QWizard):
         self.addPage(self.source_page)
         self.addPage(self.report_page)
         self.addPage(self.settings_page)
+        self.source_page.recommend_for(_device_kind(device))
         self.resize(860, 720)
         if folders:
             self.set_folders(folders)

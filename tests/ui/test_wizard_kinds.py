@@ -60,3 +60,30 @@ def test_untouched_settings_are_the_suggestion(qtbot, wizard, tmp_path, name):
 
     untouched = build_request(report.prepared, str(src.project_dir()), src.data_config(), RunSettings())
     assert wizard.request() == untouched
+
+
+@pytest.mark.parametrize("device_kind", ["cpu", "cuda", "mps"])
+def test_one_kind_is_recommended_per_device_with_its_reason(device_kind):
+    """At most one kind is the wizard's default on each kind of device, and it says why."""
+    reasons = {name: k.recommendation(device_kind) for name, k in KINDS.items() if k.recommendation(device_kind)}
+    assert len(reasons) == 1
+    assert all(len(why) > 40 and why.endswith(".") for why in reasons.values())
+
+
+def test_the_wizard_selects_the_recommended_kind_and_shows_why(qtbot):
+    """On a CPU the measured default (the DCGAN: pictures within minutes, bench/equal_time.py) is
+    selected with its reason under it, and the other kinds show none."""
+    w = NewProjectWizard(device="cpu")
+    qtbot.addWidget(w)
+    w.show()
+    src = w.source_page
+    (name, why), = [(n, k.recommendation("cpu")) for n, k in KINDS.items() if k.recommendation("cpu")]
+    assert src.kind() == name
+    note = src.recommended_notes[name]
+    assert note.isVisibleTo(w) and "Recommended for this computer" in note.text() and why[:30] in note.text()
+    assert not any(label.isVisibleTo(w) for n, label in src.recommended_notes.items() if n != name)
+    # another kind may still be chosen; the reason stays by the recommended one
+    other = next(n for n in KINDS if n != name)
+    src.kind_radios[other].setChecked(True)
+    assert src.kind() == other and note.isVisibleTo(w)
+    w.done(0)

@@ -369,6 +369,12 @@ class ModelKind:
     def min_batch(self) -> int:
         return 2
 
+    def recommendation(self, device_kind: str) -> str | None:
+        """Why the new-project wizard picks this kind by default on a `device_kind` ("cpu", "cuda",
+        "mps") device, in a user's words and from a measurement: at most one kind says so for a
+        device. None: another kind is the default there."""
+        return None
+
     def suggest(self, counts: list[int], sizes: list[tuple[int, int]], device) -> Suggestion:
         """Settings for folders of `counts` images whose probed (w, h) are `sizes`, trained on
         `device` (a `studio.engine.device.DeviceInfo`). One path for the studio and the CLI."""

@@ -14,7 +14,8 @@ from studio.engine.models.kind import Capabilities, ModelKind, Option, Role
 class StyleGANKind(ClassesFromSubfolders, ModelKind):
     name = "stylegan"
     title = "Style-based (StyleGAN2)"
-    summary = "new images from noise with per-layer styles (sharper pictures, a latent space made for exploring)"
+    summary = ("new images from noise with per-layer styles (a latent space made for exploring; made for GPUs and "
+               "long runs: on a CPU it is slower to a first picture than the DCGAN)")
     roles = (Role("data", "Images", "--data", "folder of training images (searched recursively)"),)
     sizes = (32, 64, 128, 256, 512, 1024)  # 1024 for GPUs, and for fine-tuning imported FFHQ-size models
     capabilities = Capabilities(latent_space=True, style_space=True, multi_device=True, classes=True)
