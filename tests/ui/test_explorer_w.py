@@ -76,7 +76,9 @@ def test_switching_to_w_keeps_the_pictures_and_truncates_towards_w_avg(qtbot, pa
     assert np.array_equal(in_z, reference.generate_seeded(1, 1)[0])  # the top-left corner is seed 1
 
     in_w = to_w(qtbot, panel)
-    assert np.array_equal(in_w, in_z)  # the corner's latent mapped to w: the same picture
+    # the corner's latent mapped to w: the same picture, up to rounding (G(z) feeds the synthesis an
+    # expanded w, the W path a contiguous copy: their style products may round differently)
+    assert close(in_w, in_z)
     assert pad.current_latent().shape == (reference.num_ws * reference.w_dim,)
     assert "w 128 × 8" in panel.info_label.text()
     assert not pad.spherical_check.isVisible()  # W is not a sphere: straight blends only
