@@ -245,7 +245,7 @@ class SynthesisLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         """The reference's lrelu(conv * demod + noise * strength + bias) * gain, in three passes over
-        the activations instead of six: the gain (leaky ReLU is positively homogeneous) rides on the
+        the convolution's output instead of five: the gain (leaky ReLU is positively homogeneous) rides on the
         (B, O) demodulation, the bias and the noise strength, the demodulation and bias are one
         multiply-add, the noise is added in place, and the activation too (each of those outputs is
         fresh and nothing's backward reads it)."""
