@@ -51,7 +51,10 @@ class ImageView(QWidget):
         self.pixels_button.setText("Pixels")
         self.pixels_button.setCheckable(True)
         self.pixels_button.setToolTip("Show every pixel as a crisp square instead of enlarging smoothly")
-        self.pixels_button.setAutoRaise(True)
+        # a framed chip (assets/style.qss), not a bare word: under the caption a frameless "Pixels"
+        # read as a second caption at laptop sizes, not as something to click
+        self.pixels_button.setObjectName("pixelsToggle")
+        self.pixels_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.pixels_button.toggled.connect(self._pixels_toggled)
         self.pixels_button.hide()
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
