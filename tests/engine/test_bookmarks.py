@@ -123,3 +123,30 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     assert [e.name for e in store.latents] == ["first"]  # memory matches the file
     assert (tmp_path / FILE_NAME).read_bytes() == before  # the old file is intact
     assert [p.name for p in tmp_path.iterdir()] == [FILE_NAME]  # no temp file left behind
+
+
+def test_a_z_entry_keeps_the_class_it_was_drawn_as(tmp_path):
+    """A bookmark or favourite of a generator with classes keeps its class weights across reopening;
+    files written before (no class) open as before; malformed weights skip only that entry, kept
+    verbatim; a store of W keeps none (the styles hold the class)."""
+    store = ExploreStore.open(tmp_path, z_dim=4)
+    z = np.arange(4, dtype=np.float32)
+    store.add_latent("round one", z, labels=[0, 1, 0])
+    store.add_favourite(z + 1, labels=np.array([0.25, 0.75, 0]))
+    store.add_latent("plain", z + 2)
+    again = ExploreStore.open(tmp_path, z_dim=4)
+    assert np.array_equal(again.latents[0].labels, [0, 1, 0]) and again.latents[1].labels is None
+    assert np.array_equal(again.favourites[0].labels, [0.25, 0.75, 0])
+    data = json.loads(again.path.read_text())
+    assert data["latents"][0]["class_weights"] == [0, 1, 0] and "class_weights" not in data["latents"][1]
+
+    data["latents"][1]["class_weights"] = [1, float("nan")]
+    again.path.write_text(json.dumps(data))
+    damaged = ExploreStore.open(tmp_path, z_dim=4)
+    assert [e.name for e in damaged.latents] == ["round one"] and len(damaged.warnings) == 1
+    damaged.save()
+    assert json.loads(damaged.path.read_text())["latents"][1]["name"] == "plain"  # written back as it was
+
+    (tmp_path / "w").mkdir()
+    w = ExploreStore.open(tmp_path / "w", space="w", w_shape=(2, 3))
+    assert w.add_latent("styles", np.zeros(6), labels=[0, 1]).labels is None

@@ -209,3 +209,47 @@ def test_arithmetic_across_classes_draws_the_class_the_slots_add_up_to(qtbot, pr
             L.combine_classes([(1, [[1, 0, 0]]), (-1, [[1, 0, 0]])])
     finally:
         panel.shutdown()
+
+
+def test_bookmarks_and_favourites_keep_the_class_they_were_saved_as(qtbot, project, tmp_path):
+    """Saved as "standing", a gallery bookmark and a pad favourite still show their "standing" pictures
+    after the picker moves to another class, and after the project is opened again."""
+    import shutil
+
+    root = tmp_path / "p"
+    shutil.copytree(project, root)
+    reference = load_generator(root, device="cpu")
+    panel = open_panel(qtbot, root)
+    try:
+        panel.class_picker.set_class("standing")
+        gallery = panel.gallery
+        qtbot.waitUntil(gallery.all_drawn, timeout=30_000)
+        gallery.select_rows([3])
+        z = gallery.selected_items()[0].z
+        assert gallery.bookmark_selected("a standing one") == "a standing one"
+        pad_z = panel.pad.current_latent()
+        panel.pad.favourite_current()
+        panel.class_picker.set_class(0)
+        want = {"bookmarks": reference.generate(z, 2)[0], "favourites": reference.generate(pad_z, 2)[0]}
+        assert not np.array_equal(want["bookmarks"], reference.generate(z, 0)[0])
+
+        def shows(source):
+            gallery.set_source(source)
+            qtbot.waitUntil(gallery.all_drawn, timeout=30_000)
+            (item,) = gallery.items()
+            assert np.abs(gallery.picture(item).astype(int) - want[source].astype(int)).max() <= 1
+            return item
+
+        assert np.array_equal(shows("bookmarks").labels, np.eye(len(SHAPES))[SHAPES.index("standing")])
+        shows("favourites")
+    finally:
+        panel.shutdown()
+    panel = open_panel(qtbot, root)  # the class is in explore.json: reopened, the same pictures
+    try:
+        gallery = panel.gallery
+        gallery.set_source("bookmarks")
+        qtbot.waitUntil(gallery.all_drawn, timeout=30_000)
+        (item,) = gallery.items()
+        assert np.abs(gallery.picture(item).astype(int) - want["bookmarks"].astype(int)).max() <= 1
+    finally:
+        panel.shutdown()

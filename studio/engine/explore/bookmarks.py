@@ -17,6 +17,11 @@ per layer (num_ws * w_dim numbers, layer after layer: style mixing, projections,
 directions). Entries without "space" are z, as before. A store shows the entries of one space (the
 explorer's); the others are kept verbatim and written back.
 
+A z entry of a generator with classes also keeps the class its picture was drawn as:
+``"class_weights": [0, 1, 0]`` (one weight per class, in the model's class order), so a bookmark
+or favourite shows the same picture whichever class the explorer draws later. In W the class is in
+the styles themselves.
+
 Numbers are written with 9 significant digits, which round-trips float32 exactly: a bookmark
 renders the very same picture after reopening. Every save is atomic (temp file + rename), so a
 crash leaves the previous file intact. A damaged file is moved aside (``explore.damaged-*.json``)
@@ -51,10 +56,22 @@ class Entry:
     vector: np.ndarray  # float32 (dim,): z, or flat ws (num_ws * w_dim) in a store of W
     source: str = ""  # where it came from, e.g. "seed 12 #3" or "A - B"
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S"))
+    # the class weights a z latent was drawn as (a generator with classes); None: none recorded
+    labels: np.ndarray | None = None
 
 
 def _numbers(v: np.ndarray) -> list[float]:
     return [float(f"{x:.9g}") for x in np.asarray(v, dtype=np.float32).tolist()]
+
+
+def _class_weights(values, what: str) -> np.ndarray | None:
+    """An entry's class weights (None stays None): a flat list of finite, non-negative numbers."""
+    if values is None:
+        return None
+    w = np.asarray(values, dtype=np.float32)
+    if w.ndim != 1 or w.size == 0 or not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"{what} has class weights that are not a list of non-negative numbers")
+    return w.copy()
 
 
 def _vector(values, z_dim: int | None, what: str) -> np.ndarray:
@@ -157,7 +174,9 @@ class ExploreStore:
                     if vec is None:  # another space's: not shown here, written back as it is
                         store._kept[key].append(item)
                         continue
-                    target.append(Entry(name, vec, str(item.get("source", "")), str(item.get("created", ""))))
+                    labels = _class_weights(item.get("class_weights"), f"{key[:-1]} '{name or i}'")
+                    target.append(Entry(name, vec, str(item.get("source", "")), str(item.get("created", "")),
+                                        labels if store.space == "z" else None))
                 except (KeyError, TypeError, ValueError, AttributeError) as e:
                     store.warnings.append(f"skipped {key[:-1]} {i + 1} in {FILE_NAME}: {e}")
                     store._kept[key].append(item)
@@ -174,6 +193,8 @@ class ExploreStore:
                 d[vec_key] = _numbers(fields.get("values", e.vector))
                 if e.source:
                     d["source"] = e.source
+                if e.labels is not None:
+                    d["class_weights"] = _numbers(e.labels)
                 d["created"] = e.created
                 out.append(d)
             return out
@@ -220,9 +241,15 @@ class ExploreStore:
             i += 1
         return f"{name} ({i})"
 
-    def add_latent(self, name: str, z, source: str = "") -> Entry:
-        """Bookmark a latent under `name` (made unique with " (2)" etc.); saves. Returns the entry."""
-        e = Entry(self._unique(self.latents, name), self._check(z, f"latent '{name}'"), source)
+    def _labels(self, labels, what: str) -> np.ndarray | None:
+        """Class weights to keep with a z entry (W holds its class in the styles: none kept there)."""
+        return _class_weights(labels, what) if self.space == "z" else None
+
+    def add_latent(self, name: str, z, source: str = "", labels=None) -> Entry:
+        """Bookmark a latent under `name` (made unique with " (2)" etc.), with the class weights it was
+        drawn as (`labels`, generators with classes); saves. Returns the entry."""
+        e = Entry(self._unique(self.latents, name), self._check(z, f"latent '{name}'"), source,
+                  labels=self._labels(labels, f"latent '{name}'"))
         self.latents.append(e)
         self._commit(lambda: self.latents.remove(e))
         return e
@@ -237,13 +264,14 @@ class ExploreStore:
         self._commit(lambda: self.directions.remove(e))
         return e
 
-    def add_favourite(self, z, source: str = "") -> Entry:
-        """Mark a latent as a favourite (no-op if an identical one is already there); saves."""
+    def add_favourite(self, z, source: str = "", labels=None) -> Entry:
+        """Mark a latent as a favourite, with the class weights it was drawn as (`labels`); a no-op if an
+        identical latent is already one; saves."""
         vec = self._check(z, "favourite")
         for e in self.favourites:
             if np.array_equal(e.vector, vec):
                 return e
-        e = Entry("", vec, source)
+        e = Entry("", vec, source, labels=self._labels(labels, "favourite"))
         self.favourites.append(e)
         self._commit(lambda: self.favourites.remove(e))
         return e

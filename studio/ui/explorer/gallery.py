@@ -39,6 +39,12 @@ from studio.ui.explorer.common import (
 )
 
 SOURCES = (("samples", "Samples"), ("favourites", "Favourites"), ("bookmarks", "Bookmarks"))
+
+
+def _key(it: LatentItem) -> bytes:
+    """The picture cache's key: the latent, and the class it keeps if it keeps one (a saved z of a
+    generator with classes draws as its own class, not the chosen one)."""
+    return it.z.tobytes() if it.labels is None else it.z.tobytes() + b"|" + it.labels.tobytes()
 ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -209,7 +215,7 @@ class GalleryView(QWidget):
 
     def all_drawn(self) -> bool:
         """Every listed item has its picture (for screenshots and tests)."""
-        return all(it.z.tobytes() in self._pictures for it in self._shown)
+        return all(_key(it) in self._pictures for it in self._shown)
 
     def items(self) -> list[LatentItem]:
         """The items listed now, in order."""
@@ -222,9 +228,11 @@ class GalleryView(QWidget):
         elif self.store is None:
             items = []
         elif self.source == "favourites":
-            items = [LatentItem(e.vector, e.source or "favourite", e.source) for e in self.store.favourites]
+            items = [LatentItem(e.vector, e.source or "favourite", e.source, labels=self._drawable(e.labels))
+                     for e in self.store.favourites]
         else:
-            items = [LatentItem(e.vector, e.name, f"bookmark {e.name}") for e in self.store.latents]
+            items = [LatentItem(e.vector, e.name, f"bookmark {e.name}", labels=self._drawable(e.labels))
+                     for e in self.store.latents]
         self._shown = list(items)
         self.list.clear()
         missing = []
@@ -238,13 +246,25 @@ class GalleryView(QWidget):
             self._set_icon(w, it, pic)
             self.list.addItem(w)
         if missing and self.dim is not None:
-            stamp = self.renderer.request(self._key, np.stack([m.z for m in missing]), priority=1)
+            labels = None  # the chosen class, unless an item keeps the class it was saved as
+            if any(m.labels is not None for m in missing):
+                now = self.renderer.class_weights
+                labels = np.stack([now if m.labels is None else m.labels for m in missing])
+            stamp = self.renderer.request(self._key, np.stack([m.z for m in missing]), priority=1, labels=labels)
             self._requested[stamp] = missing
         self._update_info()
         self._update_buttons()
 
+    def _drawable(self, labels: np.ndarray | None) -> np.ndarray | None:
+        """A saved entry's class weights, if the model draws classes and has as many as they name (a
+        project trained again with other classes draws it as the chosen class instead)."""
+        now = self.renderer.class_weights
+        if labels is None or now is None or len(labels) != len(now):
+            return None
+        return labels
+
     def _picture_for(self, it: LatentItem) -> np.ndarray | None:
-        return self._pictures.get(it.z.tobytes())
+        return self._pictures.get(_key(it))
 
     def _set_icon(self, w: QListWidgetItem, it: LatentItem, pic) -> None:
         fav = self.store is not None and self.source != "favourites" and self.store.is_favourite(it.z)
@@ -257,16 +277,16 @@ class GalleryView(QWidget):
         requested = self._requested.pop(stamp, [])
         self._requested = {s: v for s, v in self._requested.items() if s > stamp}  # older ones never come
         for it, pic in zip(requested, pictures):
-            self._pictures[it.z.tobytes()] = pic
+            self._pictures[_key(it)] = pic
         for row in range(self.list.count()):
             w = self.list.item(row)
             it = w.data(ROLE)
-            pic = self._pictures.get(it.z.tobytes())
+            pic = self._pictures.get(_key(it))
             if pic is not None:
                 self._set_icon(w, it, pic)
 
     def picture(self, item: LatentItem) -> np.ndarray | None:
-        return self._pictures.get(item.z.tobytes())
+        return self._pictures.get(_key(item))
 
     # ----- selection and actions ----------------------------------------------------------------------------
     def selected_items(self) -> list[LatentItem]:
@@ -276,7 +296,7 @@ class GalleryView(QWidget):
         drawn_as = self.renderer.class_weights
         if drawn_as is None or self.space is None or self.space.name != "z":
             return items
-        return [dataclasses.replace(it, labels=drawn_as) for it in items]
+        return [it if it.labels is not None else dataclasses.replace(it, labels=drawn_as) for it in items]
 
     def select_rows(self, rows: list[int]) -> None:
         self.list.clearSelection()
@@ -324,7 +344,7 @@ class GalleryView(QWidget):
                 self.message.emit(f"Removed {len(items)} from favourites")
             else:
                 for it in items:
-                    self.store.add_favourite(it.z, source=it.source or it.label)
+                    self.store.add_favourite(it.z, source=it.source or it.label, labels=it.labels)
                 self.message.emit(f"{len(items)} added to favourites")
         except Exception as e:  # noqa: BLE001 - a disk problem: say so, keep going
             self.message.emit(str(e))
@@ -366,7 +386,8 @@ class GalleryView(QWidget):
             if not ok or not name.strip():
                 return None
         try:
-            entry = self.store.add_latent(name, items[0].z, source=items[0].source or items[0].label)
+            entry = self.store.add_latent(name, items[0].z, source=items[0].source or items[0].label,
+                                          labels=items[0].labels)
         except Exception as e:  # noqa: BLE001
             self.message.emit(str(e))
             return None

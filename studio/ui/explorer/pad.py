@@ -775,7 +775,7 @@ class LatentPadView(QWidget):
             if not ok or not name.strip():
                 return None
         try:
-            entry = self.store.add_latent(name, z, source="pad")
+            entry = self.store.add_latent(name, z, source="pad", labels=self._labels())  # the class it shows
         except Exception as e:  # noqa: BLE001 - UserError / OSError: tell the user, keep going
             self.message.emit(str(e))
             return None
@@ -787,7 +787,7 @@ class LatentPadView(QWidget):
         if z is None or self.store is None:
             return
         try:
-            self.store.add_favourite(z, source="pad")
+            self.store.add_favourite(z, source="pad", labels=self._labels())
         except Exception as e:  # noqa: BLE001
             self.message.emit(str(e))
             return
