@@ -232,20 +232,15 @@ class StyleGANTrainer(LatentTrainer):
         # batch for each, which costs a second generator pass.
         fake = self._fake(track_w_avg=True, c=y_fake)
         # D: push real logits up and fake ones down (softplus form of the logistic loss).
-        # Logits leave the fast path in fp32: the losses and ADA's statistics are computed there.
         self.opt_D.zero_grad(set_to_none=True)
-        with self._autocast():
-            d_fake = self._D(self._augment(fake.detach()), *cls_fake).float()
+        d_fake = self._critic(self._D, fake.detach(), *cls_fake)
         loss_fake = F.softplus(d_fake).mean()
         loss_fake.backward()
         if self.num_classes and self.cfg.class_loss:
-            with self._autocast():
-                d_real, class_real = self._D(self._augment(real), y_real, class_logits=True)
-            d_real, class_real = d_real.float(), class_real.float()
+            d_real, class_real = self._critic(self._D, real, y_real, class_logits=True)
             loss_real = F.softplus(-d_real).mean() + self.cfg.class_loss * F.cross_entropy(class_real, y_real)
         else:
-            with self._autocast():
-                d_real = self._D(self._augment(real), *cls_real).float()
+            d_real = self._critic(self._D, real, *cls_real)
             loss_real = F.softplus(-d_real).mean()
         loss_real.backward()
         r1 = None
@@ -257,9 +252,7 @@ class StyleGANTrainer(LatentTrainer):
         # G: non-saturating loss through a frozen D (only input gradients needed, see DCGAN trainer).
         self.D.requires_grad_(False)
         try:
-            with self._autocast():
-                d_g = self.D(self._augment(fake), *cls_fake).float()
-            loss_g = F.softplus(-d_g).mean()
+            loss_g = F.softplus(-self._critic(self.D, fake, *cls_fake)).mean()
             self.opt_G.zero_grad(set_to_none=True)
             loss_g.backward()
         finally:
@@ -285,6 +278,13 @@ class StyleGANTrainer(LatentTrainer):
         if r1 is not None:
             losses["R1"] = r1
         return self._report(losses)
+
+    def _critic(self, net, images: torch.Tensor, *args, **kwargs):
+        """`net`'s logits (or logits and class logits) for the augmented `images`, computed on the fast
+        path's autocast and returned in fp32: the losses and ADA's statistics are computed there."""
+        with self._autocast():
+            out = net(self._augment(images), *args, **kwargs)
+        return tuple(o.float() for o in out) if isinstance(out, tuple) else out.float()
 
     def _r1_backward(self, real: torch.Tensor, *cls: torch.Tensor) -> torch.Tensor:
         """Lazy R1 on un-augmented reals, through the bare D (a double backward a data-parallel wrapper
