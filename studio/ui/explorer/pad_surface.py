@@ -32,22 +32,17 @@ class PadSurface(QWidget):
         self._axis_labels: tuple[str, str] | None = None
         self._dragging = False
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setMinimumSize(220, 220)
-        sp = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        sp.setHeightForWidth(True)
-        self.setSizePolicy(sp)
+        self.setMinimumSize(180, 180)
+        # No height-for-width: the square is drawn centred in whatever the layout gives (`_square`), so
+        # on a laptop's short screen the pad shrinks to fit beside its controls instead of growing
+        # as tall as it is wide and pushing them below the fold.
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setToolTip("Drag to explore. Arrow keys nudge (Shift: bigger steps), Home recentres.\n"
                         "Right-click a corner to choose its image.")
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(360, 360)
-
-    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt API
-        return True
-
-    def heightForWidth(self, w: int) -> int:  # noqa: N802 - Qt API
-        return w
 
     # ----- content ----------------------------------------------------------------------------------------
     def set_map(self, pictures: np.ndarray | None, n: int = MAP_CELLS) -> None:

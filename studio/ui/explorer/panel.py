@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -106,6 +107,11 @@ class ExplorerPanel(QWidget):
         self.tabs.addTab(self.arithmetic, "Arithmetic")
         self.tabs.addTab(self.mixing, "Style mixing")
         self.tabs.setTabVisible(self.tabs.indexOf(self.mixing), False)
+        # Only the tab shown asks for room: the hidden ones' minimum height (the arithmetic panel's is
+        # the tallest) would otherwise push the pad's controls below the fold on a laptop's screen.
+        self._tab_policies = {self.tabs.widget(i): self.tabs.widget(i).sizePolicy() for i in range(self.tabs.count())}
+        self.tabs.currentChanged.connect(self._size_tabs)
+        self._size_tabs()
         # The space switch sits beside the tabs it changes (the head row has no room left at 1280 px).
         corner = QWidget()
         cl = QHBoxLayout(corner)
@@ -153,6 +159,14 @@ class ExplorerPanel(QWidget):
         self._update_buttons()
         if project_dir is not None:
             self.set_project(project_dir)
+
+    def _size_tabs(self) -> None:
+        shown = self.tabs.currentWidget()
+        for page, policy in self._tab_policies.items():
+            if page is shown:
+                page.setSizePolicy(policy)
+            else:
+                page.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
 
     # ----- model sources ----------------------------------------------------------------------------------
     def set_project(self, project_dir: Path | str | None) -> None:
