@@ -39,13 +39,13 @@ from studio.ui.explorer.common import (
 )
 
 SOURCES = (("samples", "Samples"), ("favourites", "Favourites"), ("bookmarks", "Bookmarks"))
+ROLE = Qt.ItemDataRole.UserRole
 
 
 def _key(it: LatentItem) -> bytes:
     """The picture cache's key: the latent, and the class it keeps if it keeps one (a saved z of a
     generator with classes draws as its own class, not the chosen one)."""
     return it.z.tobytes() if it.labels is None else it.z.tobytes() + b"|" + it.labels.tobytes()
-ROLE = Qt.ItemDataRole.UserRole
 
 
 class GalleryView(QWidget):
