@@ -839,9 +839,9 @@ class SettingsPage(QWizardPage):
 def _device_kind(device: str) -> str:
     """"cpu", "cuda" or "mps": the kind of device `device` ("auto", "cpu", "cuda:1"…) trains on."""
     if device == "auto":
-        from studio.engine.models.suggest import device_info
+        from studio.engine.device import pick_device  # asks torch what is there, without opening a GPU context
 
-        return device_info("auto").kind
+        return pick_device("auto").type
     return device.split(":")[0]
 
 
