@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.explorer.common import (
+    ElidedLabel,
     LatentItem,
     SeedClass,
     badge,
-    muted_label,
     pixmap,
     placeholder_pixmap,
     unique_key,
@@ -119,7 +119,9 @@ class GalleryView(QWidget):
         self.use_button.setToolTip("Send the selection to a pad corner or an arithmetic slot")
         self.use_button.clicked.connect(
             lambda: self._use_menu().exec(self.use_button.mapToGlobal(self.use_button.rect().bottomLeft())))
-        self.info_label = muted_label("", wrap=False)
+        # beside the source list, not on a line of its own: on a 1280x720 screen that line is what
+        # pushed the pad's controls below the fold; elided, so a long hint never widens the panel
+        self.info_label = ElidedLabel()
 
         for text, key, slot in (("Favourite", "F", self.toggle_favourite), ("Delete", QKeySequence.StandardKey.Delete,
                                                                             self.delete_selected)):
@@ -131,7 +133,7 @@ class GalleryView(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.source_combo)
-        top.addStretch(1)
+        top.addWidget(self.info_label, 1)
         self._top_row = top  # the explorer adds its "Project a photo…" here, where the row has room
         gen = QHBoxLayout()
         gen.addWidget(self.count_spin)
@@ -149,7 +151,6 @@ class GalleryView(QWidget):
         root.addLayout(gen)
         root.addWidget(self.list, 1)
         root.addLayout(actions)
-        root.addWidget(self.info_label)
 
         renderer.ready.connect(self._on_ready)
         renderer.model_ready.connect(self._on_model_ready)

@@ -705,8 +705,9 @@ class LatentPadView(QWidget):
         if self.model.mode == "plane" and all(a is not None for a in self.model.axes):
             a, b = L.pad_to_plane(u, v, self.model.span)
             x, y = self.model.axes
-            return f"{x.name} {float(a):+.2f}{x.unit}   {y.name} {float(b):+.2f}{y.unit}"
-        return f"x {u:.2f}   y {v:.2f}"
+            return f"{x.name}\u00a0{float(a):+.2f}{x.unit}   {y.name}\u00a0{float(b):+.2f}{y.unit}"
+        # no-break spaces: where the label wraps, it wraps between the coordinates, not inside one
+        return f"x\u00a0{u:.2f}   y\u00a0{v:.2f}"
 
     def _on_ready(self, key: str, stamp: int, pictures) -> None:
         if key == self._key_point:
