@@ -300,10 +300,12 @@ class LatentPadView(QWidget):
 
         # pad and its controls on the left, the picture on the right at full height
         left = QVBoxLayout()
-        left.addWidget(self.surface)  # square (height for width); the controls sit right under it
+        # the pad takes the height there is, up to square (PadSurface.resizeEvent); the rest goes below
+        # the controls, which sit right under it
+        left.addWidget(self.surface, 1)
         left.addSpacing(4)
         left.addLayout(controls)
-        left.addStretch(1)
+        left.addStretch(0)
         right = QVBoxLayout()
         right.addWidget(self.preview, 1)
         right.addWidget(self.attention.caption)

@@ -33,9 +33,10 @@ class PadSurface(QWidget):
         self._dragging = False
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(168, 168)
-        # No height-for-width: the square is drawn centred in whatever the layout gives (`_square`), so
+        # No height-for-width: the square is drawn centred in whatever the layout gives (`square`), so
         # on a laptop's short screen the pad shrinks to fit beside its controls instead of growing
-        # as tall as it is wide and pushing them below the fold.
+        # as tall as it is wide and pushing them below the fold. Where there is room it grows up to
+        # square (its maximum height follows its width, resizeEvent), the controls right under it.
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setToolTip("Drag to explore. Arrow keys nudge (Shift: bigger steps), Home recentres.\n"
@@ -43,6 +44,12 @@ class PadSurface(QWidget):
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(360, 360)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        tallest = max(self.minimumHeight(), self.width())
+        if self.maximumHeight() != tallest:
+            self.setMaximumHeight(tallest)  # the width never depends on the height: no resize loop
 
     # ----- content ----------------------------------------------------------------------------------------
     def set_map(self, pictures: np.ndarray | None, n: int = MAP_CELLS) -> None:
