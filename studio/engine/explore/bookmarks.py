@@ -174,9 +174,8 @@ class ExploreStore:
                     if vec is None:  # another space's: not shown here, written back as it is
                         store._kept[key].append(item)
                         continue
-                    labels = _class_weights(item.get("class_weights"), f"{key[:-1]} '{name or i}'")
-                    target.append(Entry(name, vec, str(item.get("source", "")), str(item.get("created", "")),
-                                        labels if store.space == "z" else None))
+                    labels = store._labels(item.get("class_weights"), f"{key[:-1]} '{name or i}'")
+                    target.append(Entry(name, vec, str(item.get("source", "")), str(item.get("created", "")), labels))
                 except (KeyError, TypeError, ValueError, AttributeError) as e:
                     store.warnings.append(f"skipped {key[:-1]} {i + 1} in {FILE_NAME}: {e}")
                     store._kept[key].append(item)
@@ -242,8 +241,9 @@ class ExploreStore:
         return f"{name} ({i})"
 
     def _labels(self, labels, what: str) -> np.ndarray | None:
-        """Class weights to keep with a z entry (W holds its class in the styles: none kept there)."""
-        return _class_weights(labels, what) if self.space == "z" else None
+        """Class weights to keep with an entry, checked: for z; none in W, where the styles hold the class."""
+        weights = _class_weights(labels, what)
+        return weights if self.space == "z" else None
 
     def add_latent(self, name: str, z, source: str = "", labels=None) -> Entry:
         """Bookmark a latent under `name` (made unique with " (2)" etc.), with the class weights it was
