@@ -156,10 +156,12 @@ class RenderWorker:
             self._signals.dropped.emit(old.stamp)
         return stamp
 
-    def load_project(self, project_dir: Path | str, checkpoint: Path | str | None = None) -> None:
+    def load_project(self, project_dir: Path | str, checkpoint: Path | str | None = None, *,
+                     keep_space: bool = True) -> None:
         """Load the EMA generator of a project's latest (or a given) checkpoint on the render thread.
-        `model_ready` or `failed` follows."""
-        self._change(("project", str(project_dir), checkpoint))
+        `model_ready` or `failed` follows. `keep_space`: stay in the space explored now where the model
+        has it (reloading a project); otherwise open in the model's default space (a project opened)."""
+        self._change(("project", str(project_dir), checkpoint, keep_space))
 
     def set_weights(self, cfg, state: dict, step: int = 0, *, kind) -> None:
         """Render with new EMA weights of `kind` (a ModelKind) from a running training (a CPU copy such
@@ -255,7 +257,10 @@ class RenderWorker:
         cfg = model.cfg
         # Each space with its own copy of the mapping, so the GUI thread can map seeds to w itself.
         spaces = tuple(model.latent_space(name) for name in model.spaces)
-        space = self.space if self.space in model.spaces else "z"  # live weights of a run keep the space
+        if change[0] == "project" and not change[3]:
+            space = model.default_space
+        else:  # live weights of a run, a reload: they keep the space
+            space = self.space if self.space in model.spaces else "z"
         self._signals.model_ready.emit(ModelInfo(model.z_dim, cfg.size, cfg.channels, model.step, renderer.backend,
                                                  str(model.device), source, time.perf_counter() - t0,
                                                  space=space, spaces=spaces, classes=model.class_names))
@@ -348,8 +353,8 @@ class RenderController(SignalsOwner):
         return self.info is not None
 
     # ----- model ----------------------------------------------------------------------------------------
-    def load_project(self, project_dir, checkpoint=None) -> None:
-        self.worker.load_project(project_dir, checkpoint)
+    def load_project(self, project_dir, checkpoint=None, *, keep_space: bool = True) -> None:
+        self.worker.load_project(project_dir, checkpoint, keep_space=keep_space)
 
     def set_weights(self, cfg, state: dict, step: int = 0, *, kind) -> None:
         self.worker.set_weights(cfg, state, step, kind=kind)

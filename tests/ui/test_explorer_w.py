@@ -61,16 +61,31 @@ def close(a, b) -> bool:
     return a.shape == b.shape and np.abs(a.astype(int) - b.astype(int)).max() <= 2
 
 
-def to_w(qtbot, panel):
-    panel.space_combo.setCurrentIndex(panel.space_combo.findData("w"))
-    qtbot.waitUntil(lambda: panel.pad.space is not None and panel.pad.space.name == "w", timeout=10_000)
+def to_space(qtbot, panel, name: str):
+    panel.space_combo.setCurrentIndex(panel.space_combo.findData(name))
+    qtbot.waitUntil(lambda: panel.pad.space is not None and panel.pad.space.name == name, timeout=10_000)
     return settle(qtbot, panel.pad)
+
+
+def to_w(qtbot, panel):
+    return to_space(qtbot, panel, "w")
+
+
+def test_a_style_based_project_opens_in_w_and_reloading_keeps_the_space_chosen(qtbot, panel):
+    assert panel.space_combo.isVisible() and panel.space_combo.currentData() == "w"
+    assert panel.renderer.space == "w" and panel.pad.space.name == "w" and "w 128 × 8" in panel.info_label.text()
+    to_space(qtbot, panel, "z")
+    panel.reload()  # "Reload latest": the same project, the space the user chose
+    qtbot.waitUntil(lambda: panel.renderer.info is not None and panel.renderer.info.space == "z", timeout=20_000)
+    assert panel.space_combo.currentData() == "z"
+    panel.set_project(panel.project_dir)  # opened again: its default space
+    qtbot.waitUntil(lambda: panel.renderer.space == "w" and panel.space_combo.currentData() == "w", timeout=20_000)
 
 
 def test_switching_to_w_keeps_the_pictures_and_truncates_towards_w_avg(qtbot, panel, reference):
     pad = panel.pad
-    assert panel.space_combo.isVisible() and panel.space_combo.currentData() == "z"
     assert panel.tabs.isTabVisible(panel.tabs.indexOf(panel.mixing))
+    to_space(qtbot, panel, "z")
     pad.surface.set_position(0.0, 0.0)
     in_z = settle(qtbot, pad)
     assert np.array_equal(in_z, reference.generate_seeded(1, 1)[0])  # the top-left corner is seed 1
@@ -147,6 +162,7 @@ def test_style_mixing_from_the_gallery_and_on_the_pad(qtbot, panel, reference):
 
 def test_w_bookmarks_keep_their_space(qtbot, panel, reference):
     pad = panel.pad
+    to_space(qtbot, panel, "z")
     pad.surface.set_position(0.0, 0.0)
     settle(qtbot, pad)
     assert pad.bookmark_current("in z") == "in z"

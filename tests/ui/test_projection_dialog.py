@@ -80,7 +80,9 @@ def test_a_style_model_projects_into_w_plus_and_the_explorer_follows_to_w(qtbot,
     photo = tmp_path / "photo.png"
     save_png(photo, faces(1, 32, seed=8)[0][0])
     panel = _panel(qtbot, project)
-    assert panel.renderer.space == "z"  # the explorer opens in z; the projection is a latent of W
+    assert panel.renderer.space == "w"  # a style-based model opens in W
+    panel.set_space("z")  # explored in z, the projection (a latent of W) takes the explorer to W
+    qtbot.waitUntil(lambda: panel.renderer.space == "z" and panel.store.space == "z", timeout=20_000)
     dialog = panel.open_projection(photo)
     dialog.steps_spin.setValue(20)
     dialog.start()

@@ -103,6 +103,13 @@ class GeneratorModel:
         """The latent spaces this generator can be explored in: ("z",) or ("z", "w")."""
         return ("z", "w") if self.kind.capabilities.style_space else ("z",)
 
+    @property
+    def default_space(self) -> str:
+        """The space a newly opened model is explored in: W where there is one (as StyleGAN's own
+        tools: interpolations there are smoother, and style mixing and projected photos live there),
+        else z."""
+        return "w" if "w" in self.spaces else "z"
+
     def _need_w(self) -> None:
         if "w" not in self.spaces:
             raise ValueError(f"a {self.kind.title} generator has no style space W")

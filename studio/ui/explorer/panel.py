@@ -200,7 +200,7 @@ class ExplorerPanel(QWidget):
             self.title.setText(f"Explore {elide_name(project.name)}")
             self.title.setToolTip(project.name)
             self.info_label.setText("Loading the generator…")
-            self.renderer.load_project(self.project_dir)
+            self.renderer.load_project(self.project_dir, keep_space=False)
         self._apply_store()
         self._update_buttons()
 
