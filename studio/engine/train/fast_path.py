@@ -6,8 +6,9 @@ trained the 64 px DCGAN 3.5x faster than the canonical loop; on a 2-core AMD EPY
 but no AMX the same defaults gave 2.1x (issue 21). So on the first training of a model shape on a
 machine, each candidate path a kind's quality check approved (`ModelKind.approved_paths()`) runs
 a warm-up step and one or two timed steps on the real batch, in a throwaway trainer over a few of
-the real images (candidates close to the fastest are timed once more); the fastest is kept in `fast-paths.json` in the user's cache folder, keyed by the
-machine (CPU model, cores, threads, or GPU name), the torch version, the kind and the model shape,
+the real images (candidates close to the fastest are timed once more); the fastest is kept in
+`fast-paths.json` in the user's cache folder, keyed by the machine (CPU model, cores, threads, or
+GPU name), the torch version, the kind and the model shape,
 and the next run on that key reuses it without measuring. An explicit precision (`--precision`,
 the project's config) wins over everything.
 
