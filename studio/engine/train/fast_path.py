@@ -8,9 +8,9 @@ machine, each candidate path a kind's quality check approved (`ModelKind.approve
 a warm-up step and one or two timed steps on the real batch, in a throwaway trainer over a few of
 the real images (candidates close to the fastest are timed once more); the fastest is kept in
 `fast-paths.json` in the user's cache folder, keyed by the machine (CPU model, cores, threads, or
-GPU name), the torch version, the kind and the model shape,
-and the next run on that key reuses it without measuring. An explicit precision (`--precision`,
-the project's config) wins over everything.
+GPU name), the torch version, the kind and the model shape, and the next run on that key reuses
+it without measuring. An explicit precision (`--precision`, the project's config) wins over
+everything.
 
 Left out of the candidates: bf16 where the device computes it in software (a 2048^2 bf16 matmul
 ran at 0.3 GFLOP/s against 140 in fp32 on an AVX2 EPYC: one timed step would take minutes), and
