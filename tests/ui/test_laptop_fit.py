@@ -116,6 +116,18 @@ def test_the_explorer_in_w_never_scrolls_sideways_on_a_laptop(qtbot, window, tmp
                 window.resize(w, h)
                 QApplication.processEvents()
                 assert bar.maximum() == 0, f"{space} {mode}: the tab scrolls {bar.maximum()} px sideways at {w}x{h}"
+    # In W every tab fits without scrolling up and down too: the pad with its Mix row, the style mixing
+    # panel (it needed 758 px at 1280x720, 609 on screen, before its three columns)
+    assert pad.space.name == "w"
+    for tab in (explorer.pad, explorer.mixing, explorer.arithmetic):
+        explorer.tabs.setCurrentWidget(tab)
+        for w, h in LAPTOPS:
+            window.resize(w, h)
+            QApplication.processEvents()
+            need, room = explorer.minimumSizeHint().height(), window.explore_area.viewport().height()
+            assert need <= room, f"{type(tab).__name__} in W needs {need} px of height, {room} on screen at {w}x{h}"
+            assert bar.maximum() == 0, f"{type(tab).__name__} scrolls sideways at {w}x{h}"
+    explorer.tabs.setCurrentWidget(explorer.pad)
     long = "This project's bookmarks cannot be opened: " + "/a/long/folder" * 20 + "/bookmarks.json is not valid."
     pad.message.emit(long)
     window.resize(1280, 720)

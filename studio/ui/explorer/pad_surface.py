@@ -32,7 +32,7 @@ class PadSurface(QWidget):
         self._axis_labels: tuple[str, str] | None = None
         self._dragging = False
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setMinimumSize(168, 168)
+        self.setMinimumSize(140, 140)  # 1280x720 in W, where the Mix row takes a line more
         # No height-for-width: the square is drawn centred in whatever the layout gives (`square`), so
         # on a laptop's short screen the pad shrinks to fit beside its controls instead of growing
         # as tall as it is wide and pushing them below the fold. Where there is room it grows up to

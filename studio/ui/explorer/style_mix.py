@@ -1,7 +1,7 @@
 """StyleMixPanel: style mixing of two images of a style-based generator (explorer in W).
 
 Image A gives the styles of the layer groups ticked (coarse 4-8 px: pose and shape; middle 16-32
-px; fine: colours and texture), image B every other layer's. Under the result, a table shows all
+px; fine: colours and texture), image B every other layer's. Beside the result, a table shows all
 six single-group mixes at once (A's coarse / middle / fine with B's rest, and the other way round),
 so the effect of each group reads at a glance. A and B come from the gallery's selection, the pad's
 image or two selected gallery images ("Mix styles" in the gallery's menu). GUI thread only.
@@ -56,34 +56,41 @@ class StyleMixPanel(QWidget):
 
     # ----- building ---------------------------------------------------------------------------------------
     def _build(self) -> None:
+        # Three columns, so the panel fits a laptop's explorer (about 350 px of height at 1280x720):
+        # the two sources and the groups taken from A | the mix, large | each group on its own.
         self.thumbs: dict[str, Thumb] = {}
         self.captions: dict[str, QLabel] = {}
-        sides = QHBoxLayout()
+        sources = QVBoxLayout()
+        sources.setSpacing(6)
         for side in SIDES:
-            col = QVBoxLayout()
-            col.addWidget(heading(f"Image {side}"))
-            thumb = Thumb(112)
+            row = QHBoxLayout()
+            thumb = Thumb(88)
             thumb.set_picture(None, "empty")
             self.thumbs[side] = thumb
-            col.addWidget(thumb, 0, Qt.AlignmentFlag.AlignHCenter)
+            row.addWidget(thumb)
+            col = QVBoxLayout()
+            col.addWidget(heading(f"Image {side}"))
             caption = muted_label("", wrap=False)
             self.captions[side] = caption
             col.addWidget(caption)
-            row = QHBoxLayout()
+            buttons = QHBoxLayout()
             sel = QPushButton("Selected")
             sel.setToolTip(f"Image {side}: the first image selected in the gallery")
             sel.clicked.connect(lambda _=False, s=side: self.take_selection(s))
             pad = QPushButton("Pad image")
             pad.setToolTip(f"Image {side}: the image on the latent pad now")
             pad.clicked.connect(lambda _=False, s=side: self.take_pad_image(s))
-            row.addWidget(sel)
-            row.addWidget(pad)
-            col.addLayout(row)
-            sides.addLayout(col)
-        self.swap_button = QPushButton("⇄ Swap")
-        self.swap_button.setToolTip("Exchange A and B")
-        self.swap_button.clicked.connect(self.swap)
-        sides.insertWidget(1, self.swap_button, 0, Qt.AlignmentFlag.AlignVCenter)
+            buttons.addWidget(sel)
+            buttons.addWidget(pad)
+            col.addLayout(buttons)
+            col.addStretch(1)
+            row.addLayout(col, 1)
+            sources.addLayout(row)
+            if side == SIDES[0]:
+                self.swap_button = QPushButton("⇅ Swap")
+                self.swap_button.setToolTip("Exchange A and B")
+                self.swap_button.clicked.connect(self.swap)
+                sources.addWidget(self.swap_button, 0, Qt.AlignmentFlag.AlignLeft)
 
         self.group_checks: dict[str, QCheckBox] = {}
         groups = QHBoxLayout()
@@ -95,11 +102,29 @@ class StyleMixPanel(QWidget):
             check.toggled.connect(lambda _: self._render())
             self.group_checks[name] = check
             groups.addWidget(check)
-        groups.addWidget(QLabel("· the other layers from B"))
         groups.addStretch(1)
+        sources.addLayout(groups)
+        sources.addWidget(muted_label("The other layers come from B."))
+        self.note = muted_label("Style mixing works in W: models with a style space, with the explorer in W.")
+        sources.addWidget(self.note)
+        sources.addStretch(1)
 
         self.preview = ImageView("Choose two images (A and B) to mix their styles.")
         self.preview.setMinimumSize(160, 160)
+        self.pad_button = QPushButton("Explore on the pad")
+        self.pad_button.setToolTip("Make the mix the centre of the pad's plane")
+        self.pad_button.clicked.connect(self._on_to_pad)
+        self.bookmark_button = QPushButton("Bookmark…")
+        self.bookmark_button.setToolTip("Save the mix under a name (kept in the project)")
+        self.bookmark_button.clicked.connect(lambda: self.bookmark_result())
+        mix = QVBoxLayout()
+        mix.addWidget(self.preview, 1)
+        actions = QHBoxLayout()
+        actions.addStretch(1)
+        actions.addWidget(self.pad_button)
+        actions.addWidget(self.bookmark_button)
+        mix.addLayout(actions)
+
         self.table = QGridLayout()
         self.table.setHorizontalSpacing(6)
         self.table.setVerticalSpacing(4)
@@ -110,39 +135,22 @@ class StyleMixPanel(QWidget):
             head.setAlignment(Qt.AlignmentFlag.AlignHCenter)
             self.table.addWidget(head, 0, c + 1)
         for r, (src, rest) in enumerate((("A", "B"), ("B", "A"))):
-            self.table.addWidget(QLabel(f"{src}'s, the rest {rest}'s"), r + 1, 0)
+            self.table.addWidget(QLabel(f"{src}'s,\nthe rest {rest}'s"), r + 1, 0)
             for c in range(len(S.GROUPS)):
-                t = Thumb(72)
+                t = Thumb(64)
                 self.table_thumbs.append(t)
                 self.table.addWidget(t, r + 1, c + 1)
-        self.table.setColumnStretch(len(S.GROUPS) + 1, 1)  # the thumbnails stay beside their row labels
-        self.pad_button = QPushButton("Explore on the pad")
-        self.pad_button.setToolTip("Make the mix the centre of the pad's plane")
-        self.pad_button.clicked.connect(self._on_to_pad)
-        self.bookmark_button = QPushButton("Bookmark…")
-        self.bookmark_button.setToolTip("Save the mix under a name (kept in the project)")
-        self.bookmark_button.clicked.connect(lambda: self.bookmark_result())
-        self.note = muted_label("Style mixing works in W: models with a style space, with the explorer in W.")
+        each = QVBoxLayout()
+        each.addWidget(heading("Each group on its own"))
+        each.addLayout(self.table)
+        each.addStretch(1)
 
-        right = QVBoxLayout()
-        right.addWidget(self.preview, 1)
-        actions = QHBoxLayout()
-        actions.addStretch(1)
-        actions.addWidget(self.pad_button)
-        actions.addWidget(self.bookmark_button)
-        right.addLayout(actions)
-        left = QVBoxLayout()
-        left.addLayout(sides)
-        left.addLayout(groups)
-        left.addWidget(heading("Each group on its own"))
-        left.addLayout(self.table)
-        left.addWidget(self.note)
-        left.addStretch(1)
         root = QHBoxLayout(self)
         root.setContentsMargins(8, 8, 8, 8)
         root.setSpacing(12)
-        root.addLayout(left, 1)
-        root.addLayout(right, 1)
+        root.addLayout(sources)
+        root.addLayout(mix, 1)
+        root.addLayout(each)
         self._update_enabled()
 
     # ----- sources ----------------------------------------------------------------------------------------
