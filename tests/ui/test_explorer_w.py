@@ -187,6 +187,20 @@ def test_w_bookmarks_keep_their_space(qtbot, panel, reference):
     assert [e.name for e in panel.store.latents] == ["in z"]
 
 
+def test_a_walk_export_in_w_blends_in_straight_lines(qtbot, panel):
+    d = panel.open_export("walk")
+    qtbot.addWidget(d)
+    assert d.ctx.space.name == "w"
+    assert [d.interp_combo.itemData(i) for i in range(d.interp_combo.count())] == ["lerp"]  # no slerp in W
+    assert d.walk_settings()[0].interpolation == "lerp"
+    d.close()
+    to_space(qtbot, panel, "z")
+    d = panel.open_export("walk")
+    qtbot.addWidget(d)
+    assert d.walk_settings()[0].interpolation == "slerp"  # z keeps its spherical default
+    d.close()
+
+
 def test_a_z_only_model_offers_no_space_switch_and_no_mixing(qtbot):
     kind = get_kind("dcgan")
     cfg = kind.config_cls(size=32, z_dim=8, ngf=8, ndf=8)

@@ -186,7 +186,10 @@ class ExportDialog(QDialog):
         self.fps_spin.setRange(1, 60)
         self.fps_spin.setValue(24)
         self.interp_combo = QComboBox()
-        self.interp_combo.addItem("Spherical (slerp): rich in-betweens", "slerp")
+        if self.ctx.space is None or self.ctx.space.name == "z":
+            self.interp_combo.addItem("Spherical (slerp): rich in-betweens", "slerp")
+        else:  # as the pad and the command line: styles are blended in straight lines
+            self.interp_combo.setToolTip("W is not a sphere: styles are blended in straight lines")
         self.interp_combo.addItem("Straight (lerp)", "lerp")
         self.easing_combo = QComboBox()
         for e in L.EASINGS:
