@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 from studio.cli import values
@@ -48,7 +49,9 @@ def add_export_parser(sub) -> argparse.ArgumentParser:
     ex.add_argument("--easing", choices=("linear", "smooth", "ease-in", "ease-out", "sine"), default="smooth")
     ex.add_argument("--hold", type=values.hold, default=0.0, help="walk: seconds to rest on each keyframe")
     ex.add_argument("--no-loop", action="store_true", help="walk: stop at the last keyframe instead of returning")
-    ex.add_argument("--truncation", type=float, default=1.0, help="walk/grid: pull latents toward the mean (0-1)")
+    ex.add_argument("--truncation", type=float, default=1.0,
+                    help="walk/grid: pull latents toward the mean (0-1); a style-based model's styles toward the "
+                    "average style")
     ex.add_argument("--scale", type=scale_factor, default=None, help="enlarge each image by this whole factor, 1-16")
     crisp = ex.add_mutually_exclusive_group()
     crisp.add_argument("--pixels", action="store_true", help="enlarge with crisp square pixels instead of smoothly")
@@ -158,18 +161,18 @@ def _grid(args, model, out: Path) -> int:
     import numpy as np
 
     from studio.engine.explore import export
-    from studio.engine.explore.latent import random_latents, truncate
+    from studio.engine.explore.latent import random_latents
     from studio.engine.explore.walk_keyframes import class_indices
 
-    z = truncate(random_latents(args.seed, args.count, model.z_dim), args.truncation)
+    z, psi = random_latents(args.seed, args.count, model.z_dim), args.truncation
     if args.classes is not None or model.class_names:
         names = _names(args.classes, "--classes") if args.classes is not None else list(model.class_names)
         classes = class_indices(model, names)
-        pictures = np.concatenate([model.generate(z, c) for c in classes])
+        pictures = np.concatenate([model.generate(z, c, psi=psi) for c in classes])
         export.save_grid(out, pictures, nrow=args.count, scale=args.scale or 1, smooth=not args.pixels)
         print(f"wrote {out} ({args.count} images, seed {args.seed}, a row per class: {', '.join(names)})")
         return 0
-    export.save_grid(out, model.generate(z), scale=args.scale or 1, smooth=not args.pixels)
+    export.save_grid(out, model.generate(z, psi=psi), scale=args.scale or 1, smooth=not args.pixels)
     print(f"wrote {out} ({args.count} images, seed {args.seed})")
     return 0
 
@@ -214,14 +217,15 @@ def _walk(args, project, model, out: Path) -> int:
                         interpolation="slerp" if args.slerp else "lerp", easing=args.easing, loop=loop)
     scale = args.scale or max(1, 256 // model.cfg.size)
     values.check_animation_memory(frames, model.cfg.size * scale, out.suffix)
+    psi = args.truncation
     if keys.space == "w":
         generate, centre = model.generate_w, S.mean_flat(model.w_avg, model.num_ws)  # truncation pulls to w_avg
-    else:
-        generate, centre = model.generate, None
+    else:  # each frame's z truncated as the model truncates (a style-based model: its styles)
+        generate, centre, psi = partial(model.generate, psi=psi), None, 1.0
     bar, progress = _bar("walk", frames)
     try:
         settings = export.AnimationSettings(fps=fps, scale=scale, smooth=not args.pixels)
-        export.export_walk(out, generate, list(keys.latents), walk, settings, frames=frames, psi=args.truncation,
+        export.export_walk(out, generate, list(keys.latents), walk, settings, frames=frames, psi=psi,
                            progress=progress, classes=keys.classes, centre=centre)
     finally:
         bar.close()

@@ -165,6 +165,34 @@ def test_latent_spaces_map_seeds_and_truncate_towards_their_centre():
     assert w_sp.amount_limit(np.zeros(128)) == 1.0
 
 
+def test_truncation_of_a_style_based_model_pulls_its_styles_whichever_space_it_is_asked_in():
+    """Its mapping normalises z, so a z pulled towards zero draws the same picture: truncation is the
+    styles' (towards w_avg), and a z given with psi is drawn so; its z space says it does not truncate."""
+    m = _model()
+    z = np.random.default_rng(3).standard_normal((3, 16)).astype(np.float32)
+    assert np.array_equal(m.generate(z * 0.5), m.generate(z))  # why: shortening z changes nothing
+    truncated = m.generate(z, psi=0.5)
+    assert not np.array_equal(truncated, m.generate(z))
+    assert np.array_equal(truncated, m.generate_w(m.to_ws(z, 0.5)))
+    assert np.array_equal(m.generate(z, psi=0.0)[0], m.generate_w(m.w_avg)[0])  # psi 0: the average image
+    z_sp = m.latent_space("z")
+    assert not z_sp.truncatable and np.array_equal(z_sp.truncate(z, 0.5), z)
+    assert m.latent_space("w").truncatable
+
+
+def test_a_dcgan_is_truncated_in_z():
+    from studio.engine.explore.latent import truncate
+
+    kind = get_kind("dcgan")
+    cfg = kind.config_cls(size=32, z_dim=8, ngf=8, ndf=8)
+    torch.manual_seed(0)
+    m = GeneratorModel(cfg, kind.make_generator(cfg).state_dict(), kind=kind)
+    z = np.random.default_rng(3).standard_normal((3, 8)).astype(np.float32)
+    assert m.latent_space("z").truncatable
+    assert np.array_equal(m.generate(z, psi=0.5), m.generate(truncate(z, 0.5)))
+    assert not np.array_equal(m.generate(z, psi=0.5), m.generate(z))
+
+
 # ----- with trained models: what the layer groups carry, arithmetic and directions in W ---------------------
 DATA = Path(__file__).resolve().parent / "data"
 CACHED = DATA / "style_faces_32"  # made by scripts/make_style_faces.py (too long to train in a test)

@@ -85,12 +85,16 @@ def test_a_style_based_project_opens_in_w_and_reloading_keeps_the_space_chosen(q
 def test_switching_to_w_keeps_the_pictures_and_truncates_towards_w_avg(qtbot, panel, reference):
     pad = panel.pad
     assert panel.tabs.isTabVisible(panel.tabs.indexOf(panel.mixing))
+    pad.psi_slider.setValue(50)
     to_space(qtbot, panel, "z")
+    # in z the slider could change nothing (the mapping normalises z): off, at 1, saying where it works
+    assert not pad.psi_slider.isEnabled() and pad.model.psi == 1.0 and "W (styles)" in pad.psi_slider.toolTip()
     pad.surface.set_position(0.0, 0.0)
     in_z = settle(qtbot, pad)
     assert np.array_equal(in_z, reference.generate_seeded(1, 1)[0])  # the top-left corner is seed 1
 
     in_w = to_w(qtbot, panel)
+    assert pad.psi_slider.isEnabled() and pad.model.psi == 1.0
     # the corner's latent mapped to w: the same picture, up to rounding (G(z) feeds the synthesis an
     # expanded w, the W path a contiguous copy: their style products may round differently)
     assert close(in_w, in_z)
@@ -218,3 +222,21 @@ def test_cli_exports_onnx_with_a_w_input(project, tmp_path, capsys):
     assert main(["export", str(project), "--onnx", str(tmp_path / "g.onnx"), "--onnx-input", "w"]) == 0
     out = capsys.readouterr().out
     assert "ws 8x128" in out and "onnxruntime matches PyTorch" in out
+
+
+def test_cli_truncation_of_a_style_based_model_pulls_its_styles(project, reference, tmp_path):
+    """`export --grid/--walk --truncation` from seeds (z) truncate as the model does: its styles
+    (shortening the z would have drawn the same pictures)."""
+    from studio.engine.images import load_png
+
+    def export(what, name, *extra):
+        path = tmp_path / name
+        assert main(["export", str(project), what, str(path), *extra]) == 0
+        return path
+
+    plain, pulled = export("--grid", "plain.png", "--count", "4"), export("--grid", "pulled.png", "--count", "4",
+                                                                         "--truncation", "0.5")
+    assert not np.array_equal(load_png(plain), load_png(pulled))
+    walk_plain = export("--walk", "plain.gif", "--frames", "4")
+    walk_pulled = export("--walk", "pulled.gif", "--frames", "4", "--truncation", "0.5")
+    assert walk_plain.read_bytes() != walk_pulled.read_bytes()

@@ -19,6 +19,7 @@ from studio.engine.config import config_from_dict
 from studio.engine.device import pick_device
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.explore import style_space as S
+from studio.engine.explore.latent import truncate
 from studio.engine.images import to_uint8
 from studio.engine.models import get_kind
 from studio.engine.models.kind import ModelKind
@@ -77,12 +78,18 @@ class GeneratorModel:
         return class_input(labels, count, len(self.class_names))
 
     @torch.inference_mode()
-    def generate(self, z: torch.Tensor | np.ndarray, labels=None) -> np.ndarray:
+    def generate(self, z: torch.Tensor | np.ndarray, labels=None, psi: float = 1.0) -> np.ndarray:
         """Latents (B, z_dim) -> uint8 pictures (B, H, W, C).
 
         `labels`, for a generator with classes (`class_names`): a class number for all pictures, one
         per picture (B,), or class weights (classes,) / (B, classes), where a mix of two classes is a
-        point on the way between them (the class walk). None: the first class."""
+        point on the way between them (the class walk). None: the first class. `psi` < 1: truncated,
+        more typical pictures: the z pulled towards zero, or for a style-based generator (whose
+        mapping gives every z the same length) the styles towards w_avg."""
+        if psi != 1.0:
+            if "w" in self.spaces:
+                return self.generate_w(self.to_ws(z, psi, labels))
+            z = truncate(np.asarray(z, dtype=np.float32), psi)
         z = torch.as_tensor(z, dtype=torch.float32)
         if z.ndim == 1:
             z = z[None]
@@ -174,8 +181,8 @@ class GeneratorModel:
 
         if name not in self.spaces:
             raise ValueError(f"a {self.kind.title} generator has no space '{name}'")
-        if name == "z":
-            return spaces.z_space(self.z_dim)
+        if name == "z":  # a mapping network normalises z: its truncation is the styles' (LatentSpace.truncatable)
+            return spaces.z_space(self.z_dim, truncatable="w" not in self.spaces)
         if getattr(self, "_w_space", None) is None:
             self._w_space = spaces.w_space(self.G.mapping, self.z_dim, self.num_ws, self.w_dim,
                                            num_classes=len(self.class_names))

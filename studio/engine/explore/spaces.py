@@ -36,6 +36,10 @@ class LatentSpace:
     num_ws: int = 0  # W only: styles per image and their length
     w_dim: int = 0
     _from_z: Callable[[np.ndarray, object], np.ndarray] | None = field(default=None, repr=False)
+    # Whether pulling these latents towards `mean` changes the pictures. Not in the z of a style-based
+    # generator: its mapping network normalises every z to one length, so a shorter z draws the same
+    # picture; its truncation pulls the styles towards w_avg instead (in W, or `GeneratorModel.to_ws`).
+    truncatable: bool = True
 
     @property
     def title(self) -> str:
@@ -70,7 +74,10 @@ class LatentSpace:
         return self.random_latents(seed, 1, labels)[0]
 
     def truncate(self, x, psi: float) -> np.ndarray:
-        """Pull latents towards the space's centre (z: zero; W: w_avg)."""
+        """Pull latents towards the space's centre (z: zero; W: w_avg); unchanged where that would not
+        change the pictures (`truncatable`)."""
+        if not self.truncatable:
+            return L.truncate(x, 1.0)
         return L.truncate(x, psi, None if self.name == "z" else self.mean)
 
     def to_typical(self, x) -> np.ndarray:
@@ -94,8 +101,8 @@ class LatentSpace:
         return np.asarray(vector).reshape(-1).size == self.dim
 
 
-def z_space(z_dim: int) -> LatentSpace:
-    return LatentSpace("z", z_dim, z_dim, np.zeros(z_dim, np.float32), math.sqrt(z_dim))
+def z_space(z_dim: int, truncatable: bool = True) -> LatentSpace:
+    return LatentSpace("z", z_dim, z_dim, np.zeros(z_dim, np.float32), math.sqrt(z_dim), truncatable=truncatable)
 
 
 def w_space(mapping, z_dim: int, num_ws: int, w_dim: int, samples: int = 2000,

@@ -59,6 +59,9 @@ from studio.ui.widgets.image_view import ImageView
 CORNER_NAMES = ("top left", "top right", "bottom left", "bottom right")
 DEFAULT_SEEDS = (1, 2, 3, 4)
 AMOUNT_TICKS = 1000  # slider positions each side of zero
+_PSI_HELP = "Truncation: lower values give more typical, less varied images"
+_PSI_IN_W = ("Truncation pulls the styles towards the average style: choose Space ▸ W (styles) to use it. "
+             "In z it would change nothing: the mapping network gives every z the same length.")
 
 
 class ZeroingSlider(QSlider):
@@ -180,7 +183,7 @@ class LatentPadView(QWidget):
         self.psi_slider = QSlider(Qt.Orientation.Horizontal)
         self.psi_slider.setRange(0, 150)
         self.psi_slider.setValue(100)
-        self.psi_slider.setToolTip("Truncation: lower values give more typical, less varied images")
+        self.psi_slider.setToolTip(_PSI_HELP)
         self.psi_slider.valueChanged.connect(self._on_psi)
         self.psi_label = QLabel("1.00")
         self.psi_label.setMinimumWidth(36)
@@ -429,6 +432,9 @@ class LatentPadView(QWidget):
             self.model.adjust = None
             self._axes_chosen = [False, False]
             in_w = bool(space.groups)
+            if not space.truncatable:  # z of a style-based model: its truncation lives in W
+                self.psi_slider.setValue(100)
+            self.psi_slider.setToolTip(_PSI_HELP if space.truncatable else _PSI_IN_W)
             self.spherical_check.setChecked(self.spherical_check.isChecked() and space.spherical)
             self.spherical_check.setVisible(space.spherical and self.model.mode == "blend")
             self.layers_row.setVisible(in_w and self.model.mode == "plane")
@@ -454,6 +460,7 @@ class LatentPadView(QWidget):
                   self.mix_row):
             w.setEnabled(on)
         self.amount_slider.setEnabled(on and self.model.adjust is not None)
+        self.psi_slider.setEnabled(on and self.space.truncatable)
 
     def current_latent(self) -> np.ndarray | None:
         """The latent at the point now (what the preview is showing or about to show)."""

@@ -74,7 +74,7 @@ class PadModel:
         """The point's own latent before truncation and the adjust amount: what "centre on this image"
         makes the new centre (the truncation and amount keep being applied on top)."""
         base = z if self.adjust is None else L.apply_direction(z, self.adjust.vector, -self.amount)
-        if self.psi not in (0.0, 1.0):
+        if self.psi not in (0.0, 1.0) and (self.space is None or self.space.truncatable):
             mean = 0.0 if self.space is None else self.space.mean
             base = (mean + (base - mean) / np.float32(self.psi)).astype(np.float32)
         return base
