@@ -25,6 +25,7 @@ little over fp32 it says how far a faster path can go.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -130,7 +131,7 @@ def main() -> int:
         data = source_folder(Path(tmp) / "images", "tiny", count=4 * BATCH)
         canonical = CanonicalDCGAN(data, torch.device("cpu"), Path(tmp))
         theirs = step_flops(canonical.step)
-        canonical_s = sorted(timed(canonical.step, args.steps, warmup=2))[args.steps // 2]
+        canonical_s = statistics.median(timed(canonical.step, args.steps, warmup=2))
     print(f"operations a step (64 px, batch {BATCH}): GAN Studio {ours / 1e9:.1f} GFLOP, "
           f"canonical {theirs / 1e9:.1f} GFLOP")
     layers = conv_layers(trainer)
