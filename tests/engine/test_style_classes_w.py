@@ -49,8 +49,31 @@ def test_to_w_maps_as_the_asked_class_and_w_draws_the_z_paths_picture(model):
     expected = np.stack([w[k][i] for i, k in enumerate(per_picture)])
     assert np.allclose(model.to_w(z, labels=per_picture), expected, atol=1e-6)
     assert np.allclose(model.to_w(z, labels=np.eye(3, dtype=np.float32)[per_picture]), expected, atol=1e-6)
-    # truncation still pulls towards w_avg, whatever the class
-    assert np.allclose(model.to_w(z, psi=0.0, labels=2), np.broadcast_to(model.w_avg, (4, 16)), atol=1e-6)
+
+
+
+def test_truncation_pulls_towards_each_class_s_own_mean_w(model):
+    """The tracked w_avg is the average over every class: pulling towards it would fade the class
+    (at psi 0 every class would draw one picture). Each class has its own centre, the mean w of
+    seeded samples of that class, and truncation pulls towards it: in `to_w`, `generate` and the W space."""
+    z = _z()
+    centres = model.w_centres(np.arange(3), 3)
+    for k in range(3):
+        sample = model.to_w(random_latents(S.CENTRE_SEED, S.CENTRE_SAMPLES, 16), labels=k)
+        assert np.allclose(centres[k], sample.mean(axis=0), atol=1e-5)
+        assert np.allclose(model.to_w(z, psi=0.0, labels=k), np.broadcast_to(centres[k], (4, 16)), atol=1e-6)
+        half = model.to_w(z, psi=0.5, labels=k)
+        assert np.allclose(half, centres[k] + 0.5 * (model.to_w(z, labels=k) - centres[k]), atol=1e-5)
+    assert min(np.abs(centres[a] - centres[b]).max() for a, b in ((0, 1), (0, 2), (1, 2))) > 0.05
+    average = [model.generate(z[:1], k, psi=0.0)[0].astype(int) for k in range(3)]
+    assert np.abs(average[0] - average[2]).mean() > 1  # at psi 0 each class still draws itself
+    # per picture, as the other forms of labels
+    mixed = model.to_w(z, psi=0.0, labels=np.array([0, 1, 2, 1]))
+    assert np.allclose(mixed, centres[[0, 1, 2, 1]], atol=1e-6)
+    # the W space: the same centre, on every row, for the class the explorer draws
+    space = model.latent_space("w")
+    assert np.allclose(space.centre(2), S.mean_flat(centres[2], space.num_ws), atol=1e-5)
+    assert np.allclose(space.truncate(space.from_z(z, 2), 0.0, 2), S.mean_flat(centres[2], space.num_ws), atol=1e-5)
 
 
 def test_the_w_space_maps_seeds_as_the_asked_class(model):

@@ -103,6 +103,24 @@ def test_principal_directions_in_w_follow_the_class(qtbot, panel, state):
     assert x is not None and x.name == "PC1" and x.vector is not None  # the plane moves along the class's PC1
 
 
+def test_the_pads_truncation_in_w_pulls_towards_the_chosen_class(qtbot, panel, state):
+    """At truncation 0 the pad shows the chosen class's average picture (its own mean w), not the
+    average over all classes."""
+    reference = _model(state)
+    pad, picker = panel.pad, panel.class_picker
+    to_w(qtbot, panel)
+    picker.set_class("standing")
+    pad.psi_slider.setValue(0)
+    pad.surface.set_position(0.3, 0.7)
+    centre = S.mean_flat(reference.w_centres(2)[0], reference.num_ws)
+    assert np.allclose(pad.current_latent(), centre, atol=1e-5)
+    qtbot.waitUntil(lambda: pad.shown_picture is not None and close(pad.shown_picture, reference.generate_w(centre)[0]),
+                    timeout=20_000)
+    picker.set_class("disc")
+    assert np.allclose(pad.current_latent(), S.mean_flat(reference.w_centres(0)[0], reference.num_ws), atol=1e-5)
+    assert np.abs(reference.w_centres(0) - reference.w_centres(2)).max() > 0.05
+
+
 def test_a_class_walk_in_w_says_to_switch_to_z(qtbot, panel):
     """The walk moves the class embedding under one z; a W picture has no z to walk from, so the
     explorer says what to do instead of failing on the render thread."""

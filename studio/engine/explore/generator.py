@@ -63,6 +63,7 @@ class GeneratorModel:
         self.G = self.kind.make_generator(cfg)
         load_module("G", self.G, {f"G.{k}": v for k, v in state.items()})
         self.G.to(self.device).eval().requires_grad_(False)
+        self._centres: dict[bytes, np.ndarray] = {}  # each class's mean w, for truncation (w_centres)
 
     @property
     def z_dim(self) -> int:
@@ -134,13 +135,15 @@ class GeneratorModel:
 
     @property
     def w_avg(self) -> np.ndarray:
-        """The average w tracked during training (w_dim,): the centre truncation pulls towards."""
+        """The average w tracked during training (w_dim,): the centre truncation pulls towards (with
+        classes, each class's own mean instead: `w_centres`)."""
         self._need_w()
         return self.G.mapping.w_avg.detach().float().cpu().numpy().copy()
 
     @torch.inference_mode()
     def to_w(self, z: torch.Tensor | np.ndarray, psi: float = 1.0, labels=None) -> np.ndarray:
-        """Latents z (B, z_dim) or (z_dim,) -> w (B, w_dim) float32, truncated towards w_avg by `psi`.
+        """Latents z (B, z_dim) or (z_dim,) -> w (B, w_dim) float32, truncated by `psi` towards w_avg
+        (with classes: towards the class's own mean w, `w_centres`).
         `labels`, for a generator with classes: the class, as `generate` takes it (None: the first);
         the class enters through the mapping, so a w holds its class and `generate_w` needs none."""
         self._need_w()
@@ -150,9 +153,20 @@ class GeneratorModel:
         if z.shape[-1] != self.z_dim:
             raise ValueError(f"latents must have {self.z_dim} values, got {z.shape[-1]}")
         c = self.class_input(labels, len(z))  # None without classes: the mapping takes no class then
+        if c is not None and psi != 1.0:  # towards each picture's class's own mean w (S.class_centres)
+            return S.truncate_w(self.to_w(z, 1.0, c), psi, self.w_centres(c, len(z)))
         classes = [None] * len(z.split(1024)) if c is None else [cp.to(self.device) for cp in c.split(1024)]
         out = [self.G.mapping(part.to(self.device), psi=psi, c=cp)[:, 0] for part, cp in zip(z.split(1024), classes)]
         return torch.cat(out).float().cpu().numpy()
+
+    def w_centres(self, labels=None, count: int = 1) -> np.ndarray:
+        """What truncation pulls `count` pictures' w towards (count, w_dim): w_avg, or for a generator
+        with classes each one's class's own mean w (`labels` as `generate` takes them)."""
+        self._need_w()
+        c = self.class_input(labels, count)
+        if c is None:
+            return np.tile(self.w_avg, (count, 1))
+        return S.class_centres(lambda z, rows: self.to_w(z, 1.0, rows), c.cpu().numpy(), self.z_dim, self._centres)
 
     def to_ws(self, z: torch.Tensor | np.ndarray, psi: float = 1.0, labels=None) -> np.ndarray:
         """Latents z -> ws (B, num_ws, w_dim): the same w on every layer (`labels`: as `to_w`)."""

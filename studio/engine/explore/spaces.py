@@ -40,6 +40,8 @@ class LatentSpace:
     # generator: its mapping network normalises every z to one length, so a shorter z draws the same
     # picture; its truncation pulls the styles towards w_avg instead (in W, or `GeneratorModel.to_ws`).
     truncatable: bool = True
+    num_classes: int = 0  # W of a generator with classes: truncation pulls towards the class's own mean w
+    _centres: dict = field(default_factory=dict, repr=False)  # those means, per class (S.class_centres)
 
     @property
     def title(self) -> str:
@@ -73,12 +75,24 @@ class LatentSpace:
     def seed_latent(self, seed: int, labels=None) -> np.ndarray:
         return self.random_latents(seed, 1, labels)[0]
 
-    def truncate(self, x, psi: float) -> np.ndarray:
-        """Pull latents towards the space's centre (z: zero; W: w_avg); unchanged where that would not
-        change the pictures (`truncatable`)."""
-        if not self.truncatable:
+    def centre(self, labels=None) -> np.ndarray:
+        """(dim,) what truncation pulls towards: `mean`, or in W of a generator with classes the mean w
+        of class `labels` (one class or mix, as `from_z` takes it; None: the first class) on every row."""
+        if self.name == "z" or not self.num_classes:
+            return self.mean
+        from studio.engine.explore.generator import class_input
+
+        c = class_input(labels, 1, self.num_classes).numpy()
+        w = S.class_centres(lambda z, rows: self.from_z(z, rows)[:, : self.w_dim], c, self.z_dim, self._centres)
+        return S.mean_flat(w[0], self.num_ws)
+
+    def truncate(self, x, psi: float, labels=None) -> np.ndarray:
+        """Pull latents towards the space's centre (z: zero; W: w_avg, or class `labels`' own mean w
+        for a generator with classes); unchanged where that would not change the pictures
+        (`truncatable`)."""
+        if not self.truncatable or psi == 1.0:
             return L.truncate(x, 1.0)
-        return L.truncate(x, psi, None if self.name == "z" else self.mean)
+        return L.truncate(x, psi, None if self.name == "z" else self.centre(labels))
 
     def to_typical(self, x) -> np.ndarray:
         """Rescale latents' distance from the centre to a typical sample's (direction kept): an
@@ -129,4 +143,4 @@ def w_space(mapping, z_dim: int, num_ws: int, w_dim: int, samples: int = 2000,
     sample = from_z(L.random_latents(0x57_1E, samples, z_dim), every_class)[:, :w_dim].astype(np.float64)
     per_row = float(np.sqrt(((sample - w_avg) ** 2).sum(axis=1).mean()))  # from the centre truncation uses
     return LatentSpace("w", num_ws * w_dim, z_dim, S.mean_flat(w_avg, num_ws), per_row * math.sqrt(num_ws),
-                       num_ws, w_dim, from_z)
+                       num_ws, w_dim, from_z, num_classes=num_classes)

@@ -109,17 +109,44 @@ def mix(ws_a, ws_b, groups: str | Iterable[str], num_ws: int, w_dim: int) -> np.
 
 def truncate_w(ws, psi: float, w_avg) -> np.ndarray:
     """Truncation in W: w_avg + psi (w - w_avg) on every row, same shape as `ws` (flat or not).
+    `w_avg`: one centre (w_dim,) for every latent, or one per latent (B, w_dim) for ws (B, ...).
 
     The StyleGAN way: pulling towards the average w gives more typical pictures than pulling z
     towards 0, because W's average is the generator's average image, not an arbitrary point."""
     ws = _f32(ws)
     if psi == 1.0:
         return ws
-    w_avg = _f32(w_avg).reshape(-1)
-    avg = np.resize(w_avg, ws.shape[-1]) if ws.shape[-1] % w_avg.size == 0 else None
-    if avg is None:
-        raise ValueError(f"w_avg of {w_avg.size} values does not tile latents of {ws.shape[-1]}")
+    centres = _f32(w_avg)
+    centres = centres.reshape(-1, centres.shape[-1])
+    if ws.shape[-1] % centres.shape[1]:
+        raise ValueError(f"w_avg of {centres.shape[1]} values does not tile latents of {ws.shape[-1]}")
+    avg = np.tile(centres, ws.shape[-1] // centres.shape[1])
+    if len(avg) == 1:
+        avg = avg[0]
+    elif ws.ndim == 3:  # (B, num_ws, w_dim): each latent's centre on its every row
+        avg = avg[:, None, :]
     return (avg + np.float32(psi) * (ws - avg)).astype(np.float32, copy=False)
+
+
+CENTRE_SAMPLES, CENTRE_SEED = 2000, 0xC1A55
+
+
+def class_centres(map_w: Callable[[np.ndarray, np.ndarray], np.ndarray], weights, z_dim: int,
+                  cache: dict[bytes, np.ndarray]) -> np.ndarray:
+    """The centre truncation pulls a generator with classes towards, per row of class `weights`
+    (n, num_classes) -> (n, w_dim): the mean w of CENTRE_SAMPLES seeded z mapped as that class
+    (`map_w(z, weights)` -> w). The tracked w_avg is the average over all classes, which lies
+    between them: pulling towards it fades every picture's class, towards the class's own mean
+    keeps it. Each class (or mix) is computed once into `cache`."""
+    from studio.engine.explore.latent import random_latents
+
+    rows = _f32(weights).reshape(len(weights), -1)
+    for key, row in {r.tobytes(): r for r in rows}.items():
+        if key not in cache:
+            z = random_latents(CENTRE_SEED, CENTRE_SAMPLES, z_dim)
+            w = np.asarray(map_w(z, np.repeat(row[None], CENTRE_SAMPLES, axis=0)), dtype=np.float64)
+            cache[key] = w.mean(axis=0).astype(np.float32)
+    return np.stack([cache[r.tobytes()] for r in rows])
 
 
 def mean_flat(w_avg, num_ws: int) -> np.ndarray:

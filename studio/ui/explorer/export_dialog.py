@@ -377,7 +377,7 @@ class ExportDialog(QDialog):
             if ctx.space is not None and ctx.space.name != "z":
                 # Truncation towards the space's centre (w_avg), on the keyframes: with straight
                 # interpolation, as W uses, that is the same as truncating every frame.
-                keys, psi = [ctx.space.truncate(k, psi) for k in keys], 1.0
+                keys, psi = [ctx.space.truncate(k, psi, ctx.class_weights) for k in keys], 1.0
 
             def run(progress, should_cancel):
                 model = factory()

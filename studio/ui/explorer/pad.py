@@ -411,6 +411,7 @@ class LatentPadView(QWidget):
     def _on_model_ready(self, info) -> None:
         space = info.latent_space
         labels = self._labels()
+        self.model.labels = labels  # truncation in W pulls towards this class's own mean w
         if self.space is None or (self.space.name, self.dim) != (space.name, space.dim):
             old = self.space
             self.space, self.dim = space, space.dim

@@ -37,6 +37,7 @@ class PadModel:
     adjust: Axis | None = None  # "amount of X" applied to every point
     amount: float = 0.0
     space: object = None  # spaces.LatentSpace of the latents (None: z, truncation towards zero)
+    labels: np.ndarray | None = None  # the class drawn (weights), for a generator with classes: its centre in W
     # Style mixing (W): every point takes the `mix_groups` styles ("coarse", ...) of `mix_with`.
     mix_with: LatentItem | None = None
     mix_groups: tuple[str, ...] = ()
@@ -55,7 +56,7 @@ class PadModel:
             zero = np.zeros_like(self.center.z)
             d1, d2 = (ax.vector if ax is not None and ax.vector is not None else zero for ax in self.axes)
             base = L.plane(self.center.z, d1, d2, a, b)
-        z = L.truncate(base, self.psi) if self.space is None else self.space.truncate(base, self.psi)
+        z = L.truncate(base, self.psi) if self.space is None else self.space.truncate(base, self.psi, self.labels)
         if self.adjust is not None and self.amount:
             z = L.apply_direction(z, self.adjust.vector, self.amount)
         if self.mixing():
@@ -75,7 +76,7 @@ class PadModel:
         makes the new centre (the truncation and amount keep being applied on top)."""
         base = z if self.adjust is None else L.apply_direction(z, self.adjust.vector, -self.amount)
         if self.psi not in (0.0, 1.0) and (self.space is None or self.space.truncatable):
-            mean = 0.0 if self.space is None else self.space.mean
+            mean = 0.0 if self.space is None else self.space.centre(self.labels)
             base = (mean + (base - mean) / np.float32(self.psi)).astype(np.float32)
         return base
 
