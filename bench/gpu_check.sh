@@ -62,8 +62,9 @@ fi
 stage cuda_tests 80 env PYTHONPATH="$pytest_path" $PY -m pytest -q -p no:cacheprovider -o addopts= -rs -m gpu \
     tests/engine/test_fast_path_cuda.py tests/engine/test_cyclegan.py tests/engine/test_pix2pix.py
 stage train_speed_dcgan 100 $PY bench/train_speed.py --device "$DEVICE" --mode dcgan --source tiny --rounds "$ROUNDS" $quick
-stage train_speed_gan 40 $PY bench/train_speed.py --device "$DEVICE" --mode gan --rounds "$ROUNDS" $quick
-stage train_speed_cyclegan 100 $PY bench/train_speed.py --device "$DEVICE" --mode cyclegan --rounds "$ROUNDS" $quick
+stage train_speed_gan 30 $PY bench/train_speed.py --device "$DEVICE" --mode gan --rounds "$ROUNDS" $quick
+stage train_speed_cyclegan 90 $PY bench/train_speed.py --device "$DEVICE" --mode cyclegan --rounds "$ROUNDS" $quick
+stage train_speed_pix2pix 30 $PY bench/train_speed.py --device "$DEVICE" --mode pix2pix --rounds "$ROUNDS" $quick
 # the style-based kind (its 64 px CPU defaults against StyleGAN2-ADA's plain loop on the same networks)
 stage train_speed_stylegan 60 $PY bench/train_speed.py --device "$DEVICE" --mode stylegan --rounds "$ROUNDS" $quick
 stage inference 40 $PY bench/inference_speed.py --device "$DEVICE" $quick

@@ -1,6 +1,6 @@
 """Training throughput of GAN Studio against the canonical eager loop, measured in the same run.
 
-    python bench/train_speed.py [DATA_DIR] [--mode dcgan|cyclegan|gan|stylegan|all]
+    python bench/train_speed.py [DATA_DIR] [--mode dcgan|cyclegan|pix2pix|gan|stylegan|all]
                                 [--source photos|web|thumbs|tiny|all] [--rounds 3] [--steps N] [--device auto] [--quick]
 
 GAN Studio's side is built as a training session builds it: on the first round the fast path is
@@ -29,8 +29,14 @@ training loop (unaligned A/B ImageFolder-style dataset, Resize(286, bicubic) + R
 flip in DataLoader(2 workers), fp32, the same ResNet-9 generators and 70x70 PatchGANs, LSGAN,
 image pools, D frozen during the G step).
 
+Pix2pix mode (256 px, batch 1): the project's trainer against the same repository's
+Pix2PixModel loop on the same U-Net and PatchGAN (inputs and targets of the same name from two
+folders, resized to 286 and cropped and flipped alike in DataLoader(2 workers), fp32, vanilla GAN
+loss + 100 L1, D on the fake and the real pair in two passes, D frozen in the G step). The project's
+trainer judges both pairs in one D pass and keeps the pairs resident, decoded once.
+
 `--quick` checks that every mode runs end to end: one round of one timed step after one warm-up,
-a small tiny-PNG folder, CycleGAN at 64 px. Its figures mean nothing.
+a small tiny-PNG folder, CycleGAN and pix2pix at 64 px. Its figures mean nothing.
 
 The two loops run in alternating rounds, each round in a fresh process (nothing shared: no
 allocator, thread pool or DataLoader worker left over from the other side; start-up and warm-up
@@ -268,6 +274,79 @@ class CanonicalCycleGAN:
         return waited
 
 
+# ----- the canonical pix2pix loop (the same repository's Pix2PixModel, trimmed) --------------------------
+class _Aligned(torch.utils.data.Dataset):
+    """Input and target of the same name from two folders, with the reference's AlignedDataset
+    transforms: resized to the load size (bicubic), one random crop and one flip for both."""
+
+    def __init__(self, dir_a: Path, dir_b: Path, size: int):
+        self.a, self.b = sorted(dir_a.iterdir()), sorted(dir_b.iterdir())
+        self.size, self.load = size, int(round(size * 1.12 / 4)) * 4  # 286 for 256
+
+    def __len__(self):
+        return len(self.a)
+
+    def __getitem__(self, i):
+        import torchvision.transforms.functional as TF
+        from PIL import Image
+
+        x, y = np.random.randint(0, self.load - self.size + 1, 2)
+        flip = np.random.uniform() > 0.5
+
+        def tf(path):
+            im = Image.open(path).convert("RGB").resize((self.load, self.load), Image.BICUBIC)
+            im = im.crop((x, y, x + self.size, y + self.size))
+            t = TF.to_tensor(im.transpose(Image.FLIP_LEFT_RIGHT) if flip else im)
+            return TF.normalize(t, (0.5,) * 3, (0.5,) * 3)
+
+        return tf(self.a[i]), tf(self.b[i])
+
+
+class CanonicalPix2Pix:
+    """Pix2PixModel.optimize_parameters with the project's U-Net and PatchGAN (the networks the kind
+    trains): fp32, NCHW, batch 1, vanilla GAN loss + 100 L1, D on the detached fake and the real
+    pair in two passes, D frozen for the G step."""
+
+    images_per_step = 1
+    prep_seconds = 0.0
+
+    def __init__(self, dir_a: Path, dir_b: Path, device: torch.device, size: int):
+        from studio.engine.models.pix2pix.nets import NLayerDiscriminator, UnetGenerator, init_weights, unet_levels
+
+        self.data = _Endless(torch.utils.data.DataLoader(_Aligned(dir_a, dir_b, size), batch_size=1, shuffle=True,
+                                                        num_workers=2))
+        self.device = device
+        self.G = UnetGenerator(3, 3, 64, unet_levels(size)).to(device)
+        self.D = NLayerDiscriminator(6, 64, 3).to(device)
+        for net in (self.G, self.D):
+            net.apply(init_weights)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), 2e-4, betas=(0.5, 0.999))
+        self.opt_D = torch.optim.Adam(self.D.parameters(), 2e-4, betas=(0.5, 0.999))
+        self.gan, self.l1 = nn.BCEWithLogitsLoss(), nn.L1Loss()
+
+    def _loss(self, pred, real: bool):
+        return self.gan(pred, torch.full_like(pred, 1.0 if real else 0.0))
+
+    def step(self) -> float:
+        t0 = time.perf_counter()
+        a, b = self.data.next()
+        waited = time.perf_counter() - t0
+        real_a, real_b = a.to(self.device), b.to(self.device)
+        fake_b = self.G(real_a)
+        self.D.requires_grad_(True)
+        self.opt_D.zero_grad()
+        fake_ab = torch.cat([real_a, fake_b], 1)
+        loss_d = (self._loss(self.D(fake_ab.detach()), False)
+                  + self._loss(self.D(torch.cat([real_a, real_b], 1)), True)) * 0.5
+        loss_d.backward()
+        self.opt_D.step()
+        self.D.requires_grad_(False)
+        self.opt_G.zero_grad()
+        (self._loss(self.D(fake_ab), True) + self.l1(fake_b, real_b) * 100).backward()
+        self.opt_G.step()
+        return waited
+
+
 # ----- a plain eager loop for the 2014 GAN (the project's networks, nothing else of the project) ------
 class CanonicalGAN:
     images_per_step = 64
@@ -419,13 +498,16 @@ def studio_trainer(kind_name: str, cfg, folders: dict[str, Path], device: torch.
     """The kind's trainer for `cfg` as a training session builds it: the data prepared (and cached)
     once, the fast path measured for this machine on the first round and remembered."""
     from studio.engine.config import RunSettings
-    from studio.engine.data.dataset import DataConfig, prepare_dataset
+    from studio.engine.data.dataset import DataConfig
     from studio.engine.train.fast_path import ChoiceCache, build_trainer
 
     kind = get_kind(kind_name)
     load = kind.load_config(cfg, DataConfig(size=cfg.size))
     t0 = time.perf_counter()
-    datasets = {role: prepare_dataset(d, load, cache_dir=cache) for role, d in folders.items()}
+    # the kind's own preparation (pix2pix pairs its folders by name), cached in the bench's folder
+    os.environ["GAN_STUDIO_CACHE"] = str(cache)
+    roles = tuple(r for r in kind.roles if r.name in folders)
+    datasets = kind.prepare_datasets(roles, {r: str(d) for r, d in folders.items()}, load, cfg)
     prep = time.perf_counter() - t0
     settings = RunSettings(steps=5000, device=device.type)
 
@@ -439,7 +521,7 @@ def studio_trainer(kind_name: str, cfg, folders: dict[str, Path], device: torch.
 
 
 # The kinds this bench has a plain eager loop for (the canonical classes above).
-BENCHED = ("dcgan", "gan", "stylegan", "cyclegan")
+BENCHED = ("dcgan", "gan", "stylegan", "cyclegan", "pix2pix")
 
 
 def studio_side(mode: str, data: list[Path], device: torch.device, cache: Path, size: int) -> Studio:
@@ -454,6 +536,10 @@ def studio_side(mode: str, data: list[Path], device: torch.device, cache: Path, 
         return studio_trainer(mode, GANConfig(size=32, batch=64), {"data": data[0]}, device, cache)
     if mode == "stylegan":
         return studio_trainer(mode, style_config(), {"data": data[0]}, device, cache)
+    if mode == "pix2pix":
+        from studio.engine.models.pix2pix.trainer import Pix2PixConfig
+
+        return studio_trainer(mode, Pix2PixConfig(size=size), {"a": data[0], "b": data[1]}, device, cache)
     from studio.engine.models.cyclegan.trainer import CycleGANConfig
 
     return studio_trainer(mode, CycleGANConfig(size=size), {"a": data[0], "b": data[1]}, device, cache)
@@ -506,6 +592,8 @@ def child(args: argparse.Namespace) -> int:
             side = CanonicalGAN(data[0], device, Path(tmp))
         elif mode == "stylegan":
             side = CanonicalStyleGAN(data[0], device, Path(tmp))
+        elif mode == "pix2pix":
+            side = CanonicalPix2Pix(data[0], data[1], device, args.size)
         else:
             side = CanonicalCycleGAN(data[0], data[1], device, args.size)
         ips, wait = _round(side, args.steps, args.warmup, device)
@@ -577,7 +665,8 @@ def main() -> int:
                                                             "CycleGAN 2 on a CPU, 50 on a GPU)")
     ap.add_argument("--warmup", type=int, default=None, help="untimed steps before each round (default 2; 1 for "
                                                              "CycleGAN on a CPU)")
-    ap.add_argument("--size", type=int, default=None, help="CycleGAN crop size (default 256; 64 with --quick)")
+    ap.add_argument("--size", type=int, default=None,
+                    help="CycleGAN and pix2pix crop size (default 256; 64 with --quick)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--quick", action="store_true", help="one short round per mode: checks the script, not speed")
     ap.add_argument("--fast-path-default", action="store_true",
@@ -647,7 +736,7 @@ def _translation_mode(mode: str, args, tmp: Path, cpu: bool) -> dict[str, float]
         count = 8 if args.quick else 64
         dir_a = source_folder(tmp / "A", "web", seed=0, count=count)
         dir_b = source_folder(tmp / "B", "web", seed=1, count=count)
-    label = f"CycleGAN {args.size} px batch 1"
+    label = f"{get_kind(mode).title} {args.size} px batch 1"
     print(f"\n{label}: A {_describe_folder(dir_a)}; B {_describe_folder(dir_b)}", flush=True)
     return {label: compare(mode, args, [dir_a, dir_b], tmp, steps, warmup, label)}
 
