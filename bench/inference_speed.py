@@ -9,8 +9,10 @@
                           own pick is onnxruntime on a CPU, torch on a GPU (what the pad uses).
                           Goal for the DCGAN: p95 <= 16 ms on a CPU.
     batch                 `--batch` latents -> pictures, each backend, per batch and per image.
-  CycleGAN 256x256        one 256x256 picture -> translated picture with the default widths (ResNet-9
-                          generator), through `Translator.translate_array` (uint8 in, uint8 out).
+  every translating kind, 256x256
+                          one 256x256 picture -> translated picture with the kind's default widths
+                          (CycleGAN: ResNet-9 generator; pix2pix: 8-level U-Net), through
+                          `Translator.translate_array` (uint8 in, uint8 out).
                           Goal: <= 1.5 s on a CPU, <= 20 ms on a GPU.
 
 Random weights: the arithmetic does not depend on training. Threads default to what the studio
@@ -76,16 +78,19 @@ def latent_kind(name: str, device: torch.device, repeats: int, batch: int, threa
     return p95s
 
 
-def cyclegan_256(device: torch.device, repeats: int, threads: int) -> float:
+def translation_256(name: str, device: torch.device, repeats: int, threads: int) -> float:
+    """One 256x256 picture through a translating kind's generator at its default widths (CycleGAN's
+    ResNet-9, pix2pix's 8-level U-Net), built as the kind builds it, via `Translator`."""
     from studio.engine.data.procedural import discs
     from studio.engine.explore.translate import Translator
-    from studio.engine.models.cyclegan.nets import ResnetGenerator, init_weights
+    from studio.engine.models import get_kind
 
+    kind = get_kind(name)
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    net = ResnetGenerator(3, 3, 64, 9)
-    net.apply(init_weights)
-    translator = Translator(net, device=device)
+    t = kind.translation(kind.config_cls(size=256))
+    translator = Translator(t.net, device=device, multiple=t.multiple, channels=t.channels,
+                            bytes_per_pixel=t.bytes_per_pixel, upscale=t.upscale)
     pictures = discs(repeats + 1, 256, seed=0)
     it = iter(range(10**9))
     out = translator.translate_array(pictures[0])
@@ -93,7 +98,7 @@ def cyclegan_256(device: torch.device, repeats: int, threads: int) -> float:
     times = timed(lambda: translator.translate_array(pictures[next(it) % len(pictures)]), repeats, warmup=1)
     p95 = float(np.percentile(times, 95) * 1000)
     goal = 1500 if device.type == "cpu" else 20
-    print(f"CycleGAN 256x256 translate (Translator, torch):   {percentiles(times)}"
+    print(f"{kind.title} 256x256 translate (Translator, torch):   {percentiles(times)}"
           f"   goal <= {goal} ms: {'met' if p95 <= goal else 'NOT met'}")
     return p95
 
@@ -102,7 +107,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=100, help="single-image repeats per latent kind and backend")
     ap.add_argument("--batch", type=int, default=64, help="latents per batch in the batch rows")
-    ap.add_argument("--translations", type=int, default=7, help="CycleGAN translations timed")
+    ap.add_argument("--translations", type=int, default=7, help="translations timed per translating kind")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=None, help="render threads (default: the studio's)")
     ap.add_argument("--quick", action="store_true", help="a few repeats of every row: checks the script only")
@@ -121,7 +126,9 @@ def main() -> int:
     for name, kind in KINDS.items():
         if kind.capabilities.latent_space:
             latent_kind(name, device, args.repeats, args.batch, args.threads or default_threads())
-    cyclegan_256(device, args.translations, cores)
+    for name, kind in KINDS.items():
+        if kind.capabilities.translates:
+            translation_256(name, device, args.translations, cores)
     return 0
 
 
