@@ -253,3 +253,66 @@ def test_bookmarks_and_favourites_keep_the_class_they_were_saved_as(qtbot, proje
         assert np.abs(gallery.picture(item).astype(int) - want["bookmarks"].astype(int)).max() <= 1
     finally:
         panel.shutdown()
+
+
+def test_exports_draw_saved_entries_as_their_own_class(qtbot, project, tmp_path):
+    """A grid of saved bookmarks and a walk through them draw each as the class it was saved as, as
+    the gallery shows them, whatever class the picker draws now."""
+    import shutil
+
+    import imageio.v3 as iio
+
+    from studio.engine.images import load_png
+
+    root = tmp_path / "p"
+    shutil.copytree(project, root)
+    reference = load_generator(root, device="cpu")
+    panel = open_panel(qtbot, root)
+    try:
+        gallery = panel.gallery
+        qtbot.waitUntil(gallery.all_drawn, timeout=30_000)
+        zs = [it.z for it in gallery.items()[:2]]
+        panel.class_picker.set_class("standing")
+        gallery.select_rows([0])
+        assert gallery.bookmark_selected("standing") == "standing"
+        panel.class_picker.set_class("disc")
+        gallery.select_rows([1])
+        assert gallery.bookmark_selected("disc") == "disc"
+        panel.class_picker.set_class("lying")  # neither entry's class
+        gallery.set_source("bookmarks")
+        qtbot.waitUntil(gallery.all_drawn, timeout=30_000)
+        want = [reference.generate(zs[0], SHAPES.index("standing"))[0],
+                reference.generate(zs[1], SHAPES.index("disc"))[0]]
+        assert not np.array_equal(want[0], reference.generate(zs[0], SHAPES.index("lying"))[0])
+
+        d = panel.open_export("grid")
+        d.grid_from.setCurrentIndex(d.grid_from.findData("gallery"))
+        d.grid_scale.setValue(1)
+        d.grid_cols.setValue(2)
+        d.set_path(tmp_path / "grid.png")
+        with qtbot.waitSignal(d.exported, timeout=30_000):
+            assert d.start()
+        grid = load_png(tmp_path / "grid.png")
+        s = reference.cfg.size
+        tiles = [grid[2 : 2 + s, 2 + i * (s + 2) : 2 + i * (s + 2) + s] for i in range(2)]
+        for tile, w in zip(tiles, want):
+            assert np.abs(tile.astype(int) - w.astype(int)).max() <= 1
+        d.close()
+
+        d = panel.open_export("walk")
+        d.keys_combo.setCurrentIndex(d.keys_combo.findData("bookmarks"))
+        d.transition_spin.setValue(0.5)
+        d.hold_spin.setValue(0.5)
+        d.fps_spin.setValue(4)
+        d.walk_scale.setValue(1)
+        d.walk_smooth.setChecked(False)
+        d.set_path(tmp_path / "walk.gif")
+        with qtbot.waitSignal(d.exported, timeout=30_000):
+            assert d.start()
+        first = iio.imread(tmp_path / "walk.gif", index=0, plugin="pillow")[..., :3].astype(int)
+        as_picked = reference.generate(zs[0], SHAPES.index("lying"))[0]
+        # a GIF's palette rounds: nearer the saved class's picture than the picker's
+        assert np.abs(first - want[0]).mean() < 0.5 * np.abs(first - as_picked).mean()
+        d.close()
+    finally:
+        panel.shutdown()

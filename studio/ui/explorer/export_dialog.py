@@ -64,12 +64,27 @@ class ExportContext:
     space: object = None  # spaces.LatentSpace of the latents above (None: z)
     class_weights: np.ndarray | None = None  # the class the explorer draws, for a generator with classes
 
-    def render(self, model) -> Callable[[np.ndarray], np.ndarray]:
-        """`model`'s function from these latents to pictures (generate in z, generate_w in W), drawn as
-        the explorer's class for a generator with classes."""
+    def labels_for(self, items: list[LatentItem]) -> np.ndarray | None:
+        """Class weights (B, classes) to draw `items` with, as the gallery draws them: each item's own
+        class where it keeps one (a saved bookmark or favourite), else the explorer's. None without
+        classes, and in W (a w holds its class)."""
+        if self.class_weights is None or (self.space is not None and self.space.name != "z"):
+            return None
+        k = len(self.class_weights)
+        return np.stack([it.labels if it.labels is not None and len(it.labels) == k else self.class_weights
+                         for it in items]).astype(np.float32)
+
+    def render(self, model, labels: np.ndarray | None = None) -> Callable[..., np.ndarray]:
+        """`model`'s function from these latents to pictures (generate in z, generate_w in W). For a
+        generator with classes, in z: drawn as `weights` when the call gives them (a walk's classes),
+        else as `labels` (one row per latent, `labels_for`), else as the explorer's class."""
         name = self.space.name if self.space is not None else "z"
         if self.class_weights is not None and name == "z":
-            return lambda latents: model.generate(latents, self.class_weights)
+            def draw(latents, weights=None):
+                chosen = weights if weights is not None else labels if labels is not None else self.class_weights
+                return model.generate(latents, chosen)
+
+            return draw
         return lambda latents: model.generate_in(latents, name)
 
 
@@ -301,14 +316,16 @@ class ExportDialog(QDialog):
         self.path_edit.setText(str(path))
 
     # ----- walk keyframes --------------------------------------------------------------------------------
-    def keyframes(self) -> list[np.ndarray]:
+    def keyframe_items(self) -> list[LatentItem]:
         src = self.keys_combo.currentData()
         items = {"corners": self.ctx.pad_corners, "selection": self.ctx.gallery_selection,
                  "gallery": self.ctx.gallery_items, "bookmarks": self.ctx.bookmarks}[src]
-        keys = [i.z for i in items]
-        if src == "corners" and len(keys) == 4:
-            keys = [keys[0], keys[1], keys[3], keys[2]]  # around the pad, not across it
-        return keys
+        if src == "corners" and len(items) == 4:
+            items = [items[0], items[1], items[3], items[2]]  # around the pad, not across it
+        return list(items)
+
+    def keyframes(self) -> list[np.ndarray]:
+        return [i.z for i in self.keyframe_items()]
 
     def walk_settings(self) -> tuple[L.WalkSettings, int]:
         """The walk's timeline and its total frame count."""
@@ -366,7 +383,8 @@ class ExportDialog(QDialog):
             return lambda done, total: progress(done, total, f"{done} / {total}")
 
         if kind == "walk":
-            keys = self.keyframes()
+            items = self.keyframe_items()
+            keys = [i.z for i in items]
             if len(keys) < 2:
                 raise ValueError("A walk needs at least two keyframes: pick images in the gallery or use the pad "
                                  "corners.")
@@ -379,10 +397,16 @@ class ExportDialog(QDialog):
                 # interpolation, as W uses, that is the same as truncating every frame.
                 keys, psi = [ctx.space.truncate(k, psi, ctx.class_weights) for k in keys], 1.0
 
+            # with classes, in z: each keyframe as the class it is drawn as (a saved one keeps its own),
+            # walked between them; a walk between the explorer's class alone needs no classes
+            classes = ctx.labels_for(items)
+            if classes is not None and np.all(classes == ctx.class_weights):
+                classes = None
+
             def run(progress, should_cancel):
                 model = factory()
                 return E.export_walk(path, ctx.render(model), keys, walk, settings, psi=psi,
-                                     progress=adapt(progress), should_cancel=should_cancel)
+                                     progress=adapt(progress), should_cancel=should_cancel, classes=classes)
         elif kind == "timelapse":
             if self.ctx.project_dir is None:
                 raise ValueError("Open a project first.")
@@ -408,11 +432,11 @@ class ExportDialog(QDialog):
             items = self.ctx.gallery_selection if from_selection else self.ctx.gallery_items
             if not items:
                 raise ValueError("There are no gallery images to put in a grid.")
-            z = np.stack([i.z for i in items])
+            z, labels = np.stack([i.z for i in items]), self.ctx.labels_for(items)
             cols, scale = self.grid_cols.value() or None, self.grid_scale.value()
 
             def run(progress, should_cancel):
-                return E.save_grid(path, self.ctx.render(factory())(z), nrow=cols, scale=scale)
+                return E.save_grid(path, self.ctx.render(factory(), labels)(z), nrow=cols, scale=scale)
         elif kind == "sheet":
             n = self.sheet_n.value()
             latents = self.ctx.pad_sheet(n) if self.ctx.pad_sheet else None

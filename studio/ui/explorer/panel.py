@@ -475,7 +475,7 @@ class ExplorerPanel(QWidget):
         return None
 
     def export_context(self) -> ExportContext:
-        bookmarks = [LatentItem(e.vector, e.name) for e in self.store.latents] if self.store else []
+        bookmarks = [LatentItem(e.vector, e.name, labels=e.labels) for e in self.store.latents] if self.store else []
         info = self.renderer.info
         return ExportContext(
             project_dir=self.project_dir,
