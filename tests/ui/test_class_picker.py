@@ -316,3 +316,31 @@ def test_exports_draw_saved_entries_as_their_own_class(qtbot, project, tmp_path)
         d.close()
     finally:
         panel.shutdown()
+
+
+def test_pad_corners_of_other_classes_are_blended_with_their_class(qtbot, project):
+    """In z a corner keeps the class it was saved as: the pad draws it as that class there, and
+    between the corners the classes blend as the latents do (the seed corners being the chosen class)."""
+    from studio.ui.explorer.common import LatentItem
+    from tests.ui.test_explorer import settle
+
+    reference = load_generator(project, device="cpu")
+    panel = open_panel(qtbot, project)
+    try:
+        pad, k = panel.pad, len(SHAPES)
+        standing = np.eye(k, dtype=np.float32)[SHAPES.index("standing")]
+        kept = np.random.default_rng(4).standard_normal(reference.z_dim).astype(np.float32)
+        pad.set_corner(3, LatentItem(kept, "a standing one", "bookmark", labels=standing))  # bottom right
+        first = np.eye(k, dtype=np.float32)[0]  # the picker's class: the seed corners'
+        points = (((1.0, 1.0), standing), ((0.0, 0.0), first), ((0.5, 0.5), 0.75 * first + 0.25 * standing))
+        for (u, v), weights in points:
+            pad.surface.set_position(u, v)
+            assert np.allclose(pad.point_labels(), weights), (u, v)
+            want = reference.generate(pad.current_latent(), weights)[0]
+            assert np.abs(settle(qtbot, pad).astype(int) - want.astype(int)).max() <= 1, (u, v)
+        pad.surface.set_position(1.0, 1.0)
+        assert not np.array_equal(settle(qtbot, pad), reference.generate(kept, 0)[0])  # not the picker's class
+        assert np.allclose(pad.sheet_labels(3)[-1], standing) and np.allclose(pad.sheet_labels(3)[0], first)
+        assert np.allclose(panel.export_context().current_labels, standing)  # an image export draws it so
+    finally:
+        panel.shutdown()

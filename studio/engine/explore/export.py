@@ -113,12 +113,17 @@ def pad_sheet_latents(corners: np.ndarray, n: int, spherical: bool = False, psi:
     return truncate(bilinear(corners, u, v, spherical).reshape(n * n, -1), psi)
 
 
-def contact_sheet(generate: Generate, latents: np.ndarray, n: int, scale: int = 1, smooth: bool = False) -> np.ndarray:
-    """Render n * n latents (row-major) into one n x n contact-sheet picture."""
+def contact_sheet(generate: Generate, latents: np.ndarray, n: int, scale: int = 1, smooth: bool = False,
+                  labels: np.ndarray | None = None) -> np.ndarray:
+    """Render n * n latents (row-major) into one n x n contact-sheet picture. `labels`, for a
+    generator with classes: class weights per latent (n * n, classes), and `generate` is then called
+    as generate(latents, class_weights)."""
     latents = np.asarray(latents, dtype=np.float32)
     if len(latents) != n * n:
         raise ValueError(f"a {n} x {n} contact sheet needs {n * n} latents, got {len(latents)}")
-    pictures = np.concatenate([generate(latents[i : i + 64]) for i in range(0, len(latents), 64)])
+    parts = range(0, len(latents), 64)
+    pictures = np.concatenate([generate(latents[i : i + 64]) if labels is None else
+                               generate(latents[i : i + 64], labels[i : i + 64]) for i in parts])
     return grid_picture(pictures, nrow=n, scale=scale, smooth=smooth)
 
 

@@ -55,8 +55,10 @@ class ExportContext:
     model_factory: Callable[[], object] | None  # builds a GeneratorModel; runs on the export thread
     image_size: int = 64  # the generator's image side
     current_latent: np.ndarray | None = None  # the pad's point
+    current_labels: np.ndarray | None = None  # its class where it is not the explorer's (pad corners of other classes)
     pad_corners: list[LatentItem] = field(default_factory=list)
     pad_sheet: Callable[[int], np.ndarray | None] | None = None  # n -> (n*n, z_dim) pad plane latents
+    pad_sheet_labels: Callable[[int], np.ndarray | None] | None = None  # n -> their classes, or None (as above)
     gallery_items: list[LatentItem] = field(default_factory=list)
     gallery_selection: list[LatentItem] = field(default_factory=list)
     bookmarks: list[LatentItem] = field(default_factory=list)
@@ -423,9 +425,10 @@ class ExportDialog(QDialog):
             if z is None:
                 raise ValueError("There is no current image on the pad.")
             scale, smooth = self.img_scale.value(), self.img_smooth.isChecked()
+            labels = None if self.ctx.current_labels is None else self.ctx.current_labels[None]
 
             def run(progress, should_cancel):
-                pic = self.ctx.render(factory())(z)[0]
+                pic = self.ctx.render(factory(), labels)(z)[0]
                 return E.save_image(path, pic, scale=scale, smooth=smooth)
         elif kind == "grid":
             from_selection = self.grid_from.currentData() == "selection"
@@ -443,11 +446,12 @@ class ExportDialog(QDialog):
             if latents is None:
                 raise ValueError("The pad is not ready yet.")
             scale = self.sheet_scale.value()
+            labels = self.ctx.pad_sheet_labels(n) if self.ctx.pad_sheet_labels else None
 
             def run(progress, should_cancel):
                 from studio.engine.images import save_png
 
-                pic = E.contact_sheet(self.ctx.render(factory()), latents, n, scale=scale)
+                pic = E.contact_sheet(self.ctx.render(factory()), latents, n, scale=scale, labels=labels)
                 E.check_extension(path, E.IMAGE_FORMATS, "contact sheets")
                 path.parent.mkdir(parents=True, exist_ok=True)
                 save_png(path, pic)

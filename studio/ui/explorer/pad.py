@@ -475,6 +475,24 @@ class LatentPadView(QWidget):
             return None
         return self.model.grid(n or self.grid_spin.value())
 
+    def sheet_labels(self, n: int | None = None) -> np.ndarray | None:
+        """The class of each `sheet_latents` point (n * n, classes) in z for a generator with classes
+        whose corners differ in class; None: every point is the chosen class."""
+        if self.dim is None or not self.model.ready():
+            return None
+        return self.model.grid_labels(n or self.grid_spin.value())
+
+    def point_labels(self) -> np.ndarray | None:
+        """The class the point is drawn as, where it is not the chosen class (`PadModel.point_labels`)."""
+        if self.dim is None or not self.model.ready():
+            return None
+        return self.model.point_labels(self.surface.u, self.surface.v)
+
+    def _shown_labels(self):
+        """The class of the picture at the point (what a bookmark of it keeps)."""
+        own = self.point_labels()
+        return own if own is not None else self._labels()
+
     def corner_items(self) -> list[LatentItem]:
         return list(self.model.corners)
 
@@ -482,7 +500,7 @@ class LatentPadView(QWidget):
         """Put a latent in a corner (switches to blend mode)."""
         if self.dim is None or len(item.z) != self.dim:
             return
-        self.model.corners[index] = LatentItem(item.z, item.label, item.source)
+        self.model.corners[index] = LatentItem(item.z, item.label, item.source, labels=item.labels)
         if not all(c.label.startswith("seed ") for c in self.model.corners):
             self.seeds_edit.clear()
         else:
@@ -520,7 +538,7 @@ class LatentPadView(QWidget):
         """Plane mode through `item` (switches to plane mode)."""
         if self.dim is None or len(item.z) != self.dim:
             return
-        self.model.center = LatentItem(item.z, item.label, item.source)
+        self.model.center = LatentItem(item.z, item.label, item.source, labels=item.labels)
         if self.model.mode != "plane":
             self.mode_combo.setCurrentIndex(1)  # -> _on_mode
         else:
@@ -532,7 +550,7 @@ class LatentPadView(QWidget):
         if z is None:
             return
         # The new centre is the point without the truncation and adjust amount, which keep being applied on top.
-        self.set_center(LatentItem(self.model.before_adjustments(z), "centre", "pad"))
+        self.set_center(LatentItem(self.model.before_adjustments(z), "centre", "pad", labels=self.point_labels()))
 
     # ----- controls ---------------------------------------------------------------------------------------
     def _on_mode(self) -> None:
@@ -540,7 +558,7 @@ class LatentPadView(QWidget):
         if mode == "plane" and self.model.center is None:
             z = self.current_latent()
             if z is not None:
-                self.model.center = LatentItem(z, "centre", "pad")
+                self.model.center = LatentItem(z, "centre", "pad", labels=self.point_labels())
         self.model.mode = mode
         self.blend_row.setVisible(mode == "blend")
         self.spherical_check.setVisible(mode == "blend" and (self.space is None or self.space.spherical))
@@ -682,7 +700,8 @@ class LatentPadView(QWidget):
         if self.dim is None or not self.model.ready():
             self.surface.set_map(None)
             return
-        self.renderer.request(self._key_map, self.model.grid(MAP_CELLS), priority=1)
+        self.renderer.request(self._key_map, self.model.grid(MAP_CELLS), priority=1,
+                              labels=self.model.grid_labels(MAP_CELLS))
         if self.grid_check.isChecked():
             self._request_sheet()
         self._request_point()
@@ -698,7 +717,7 @@ class LatentPadView(QWidget):
         self.latent_changed.emit(z)
         if self.grid_check.isChecked():
             return
-        stamp = self.renderer.request(self._key_point, z)
+        stamp = self.renderer.request(self._key_point, z, labels=self.point_labels())
         # keep only what can still arrive: requests newer than the last shown
         done = self.renderer.worker.finished_stamp(self._key_point)
         self._pending = {s: v for s, v in self._pending.items() if s >= done}
@@ -708,7 +727,7 @@ class LatentPadView(QWidget):
         if self.grid_check.isChecked():
             latents = self.sheet_latents()
             if latents is not None:
-                self.renderer.request(self._key_sheet, latents, priority=1)
+                self.renderer.request(self._key_sheet, latents, priority=1, labels=self.sheet_labels())
 
     def _describe_position(self) -> str:
         u, v = self.surface.u, self.surface.v
@@ -786,7 +805,7 @@ class LatentPadView(QWidget):
             if not ok or not name.strip():
                 return None
         try:
-            entry = self.store.add_latent(name, z, source="pad", labels=self._labels())  # the class it shows
+            entry = self.store.add_latent(name, z, source="pad", labels=self._shown_labels())  # the class it shows
         except Exception as e:  # noqa: BLE001 - UserError / OSError: tell the user, keep going
             self.message.emit(str(e))
             return None
@@ -798,7 +817,7 @@ class LatentPadView(QWidget):
         if z is None or self.store is None:
             return
         try:
-            self.store.add_favourite(z, source="pad", labels=self._labels())
+            self.store.add_favourite(z, source="pad", labels=self._shown_labels())
         except Exception as e:  # noqa: BLE001
             self.message.emit(str(e))
             return

@@ -65,6 +65,35 @@ class PadModel:
             z = S.flat(mixed).reshape(z.shape)
         return z
 
+    def point_labels(self, u, v) -> np.ndarray | None:
+        """Class weights at pad position(s) (..., classes), in z for a generator with classes: in blend
+        mode the corners' classes blended as their latents are (a corner keeps the class it was saved
+        or picked as; a seed corner is `labels`, the chosen class), in plane mode the centre's. None
+        where every point is the chosen class, and in W (each w holds its class)."""
+        if self.labels is None or (self.space is not None and self.space.name != "z"):
+            return None
+        k = len(self.labels)
+
+        def own(item):
+            return item.labels if item is not None and item.labels is not None and len(item.labels) == k \
+                else self.labels
+
+        if self.mode == "blend":
+            rows = np.stack([own(c) for c in self.corners]) if len(self.corners) == 4 else self.labels[None]
+            if np.array_equal(rows, np.broadcast_to(self.labels, rows.shape)):
+                return None
+            return L.bilinear(rows, u, v)  # straight: a mix of classes lies on the embeddings' line
+        centre = own(self.center)
+        if np.array_equal(centre, self.labels):
+            return None
+        return np.broadcast_to(centre, np.shape(u) + (k,)).astype(np.float32)
+
+    def grid_labels(self, n: int) -> np.ndarray | None:
+        """`point_labels` of `grid(n)`'s points: (n * n, classes), or None."""
+        u, v = L.pad_grid_positions(n)
+        labels = self.point_labels(u, v)
+        return None if labels is None else labels.reshape(n * n, -1)
+
     def mixing(self) -> bool:
         """Whether points take some styles from `mix_with` (W only, a group chosen, an image given)."""
         sp = self.space
