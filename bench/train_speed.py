@@ -307,7 +307,7 @@ class CanonicalPix2Pix:
     trains): fp32, NCHW, batch 1, vanilla GAN loss + 100 L1, D on the detached fake and the real
     pair in two passes, D frozen for the G step."""
 
-    images_per_step = 1
+    images_per_step = 2  # an input and its target, as the kind's trainer counts a pair
     prep_seconds = 0.0
 
     def __init__(self, dir_a: Path, dir_b: Path, device: torch.device, size: int):
