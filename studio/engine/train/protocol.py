@@ -100,6 +100,20 @@ def load_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict, group
         opt.load_state_dict({"state": state, "param_groups": groups})
     except (ValueError, KeyError, TypeError, RuntimeError) as e:
         raise CheckpointError(f"optimizer state does not fit this model ({e})") from None
+    match_param_layouts(opt)
+
+
+def match_param_layouts(opt: torch.optim.Optimizer) -> None:
+    """Give each per-parameter state tensor (Adam's moments) its parameter's memory layout. A
+    checkpoint stores them contiguous, while a channels_last model's weights are NHWC: the fused
+    Adam kernels walk parameter, gradient and moments as one flat buffer each, so on a CPU (torch
+    2.14) they updated every weight with another element's moments (6e-4 off after five steps of a
+    test tensor), and on CUDA they refuse tensors whose layouts differ."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for name, t in opt.state.get(p, {}).items():
+                if isinstance(t, torch.Tensor) and t.shape == p.shape and t.stride() != p.stride():
+                    opt.state[p][name] = torch.empty_like(p, dtype=t.dtype).copy_(t)
 
 
 def check_module_tensors(prefix: str, module: nn.Module, tensors: dict[str, torch.Tensor]) -> None:

@@ -110,8 +110,12 @@ class TrainerBase:
         return nets
 
     def _adam(self, params: Iterable[nn.Parameter]) -> torch.optim.Adam:
-        # fused on GPUs; the multi-tensor (foreach) path elsewhere, where fused is slower or missing
-        kw = {"fused": True} if self.device.type == "cuda" else {"foreach": True}
+        # Fused on GPUs and CPUs: on the 2-core Zen 4 EPYC with torch 2.14 one CPU step of the fused
+        # kernel took a third to a fifth of the multi-tensor (foreach) path's (pix2pix's 54M-parameter
+        # U-Net 31 against 162 ms, the DCGAN's G 2.7 against 8.5 ms), the same updates up to rounding
+        # (2.4e-7 apart after 50 steps). Elsewhere (Apple GPUs) the multi-tensor path. A checkpoint
+        # keeps the path it was saved with (its param groups say which), so a resumed run continues alike.
+        kw = {"fused": True} if self.device.type in ("cuda", "cpu") else {"foreach": True}
         return torch.optim.Adam(params, lr=self.cfg.lr, betas=(self.cfg.beta1, self.cfg.beta2), **kw)
 
     def _parallel(self, *modules: nn.Module) -> tuple[nn.Module, ...]:
