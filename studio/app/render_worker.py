@@ -122,12 +122,15 @@ class RenderWorker:
         self._stamps = itertools.count(1)
         self._pending: dict[str, _Request] = {}
         self._finished: dict[str, int] = {}  # newest stamp rendered per key
-        # ("project", path, checkpoint) | ("weights", kind, cfg, state, step) | ("model", m)
+        # ("project", path, checkpoint, keep_space) | ("weights", kind, cfg, state, step) | ("model", m)
         self._model_change: tuple | None = None
         self._stop = False
         self._upgrade_at: float | None = None  # monotonic time to move live weights to onnxruntime
         self._renderer = None  # only touched on the worker thread
         self.space = "z"  # the space the explorer chose (set by the controller); new models keep it if they can
+        # A project was opened: its first model (its checkpoint, or a run's live weights when it has
+        # none yet) opens in the model's default space; later ones keep the space chosen.
+        self._opened = False
         self.renders = 0  # requests served (statistics)
         self.drops = 0  # requests replaced before they were served
 
@@ -161,6 +164,8 @@ class RenderWorker:
         """Load the EMA generator of a project's latest (or a given) checkpoint on the render thread.
         `model_ready` or `failed` follows. `keep_space`: stay in the space explored now where the model
         has it (reloading a project); otherwise open in the model's default space (a project opened)."""
+        if not keep_space:
+            self._opened = True
         self._change(("project", str(project_dir), checkpoint, keep_space))
 
     def set_weights(self, cfg, state: dict, step: int = 0, *, kind) -> None:
@@ -257,8 +262,8 @@ class RenderWorker:
         cfg = model.cfg
         # Each space with its own copy of the mapping, so the GUI thread can map seeds to w itself.
         spaces = tuple(model.latent_space(name) for name in model.spaces)
-        if change[0] == "project" and not change[3]:
-            space = model.default_space
+        if self._opened and change[0] != "model":
+            space, self._opened = model.default_space, False
         else:  # live weights of a run, a reload: they keep the space
             space = self.space if self.space in model.spaces else "z"
         self._signals.model_ready.emit(ModelInfo(model.z_dim, cfg.size, cfg.channels, model.step, renderer.backend,

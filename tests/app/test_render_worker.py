@@ -199,3 +199,27 @@ def test_load_project_errors_and_success(qtbot, tmp_path):
         assert np.abs(blocker.args[2].astype(int) - ref).max() <= 1
     finally:
         c.shutdown()
+
+
+def test_an_opened_style_project_s_first_model_opens_in_w_live_weights_too(qtbot, tmp_path):
+    """A style-based project opened before its first checkpoint: the run's live weights are its first
+    model, and they open in W as a checkpoint would; later weights keep the space chosen."""
+    from studio.engine.models.stylegan.trainer import StyleGANConfig, build_generator
+
+    kind = get_kind("stylegan")
+    cfg = StyleGANConfig(size=32, z_dim=16, w_dim=16, mapping_layers=1, channel_base=64, channel_max=16)
+    torch.manual_seed(0)
+    state = build_generator(cfg).state_dict()
+    c = RenderController(backend="torch")
+    try:
+        with qtbot.waitSignal(c.failed, timeout=20_000):
+            c.load_project(tmp_path / "not yet", keep_space=False)  # opened: no checkpoint to load
+        with qtbot.waitSignal(c.model_ready, timeout=30_000) as blocker:
+            c.set_weights(cfg, state, 1, kind=kind)
+        assert blocker.args[0].space == "w" and c.space == "w"
+        c.set_space("z")
+        with qtbot.waitSignal(c.model_ready, timeout=30_000) as blocker:
+            c.set_weights(cfg, state, 2, kind=kind)
+        assert blocker.args[0].space == "z"  # the user's choice stands for the next weights
+    finally:
+        c.shutdown()
