@@ -60,7 +60,8 @@ if ! $PY -c "import pytest" 2>/dev/null && [ -d .venv/lib/python3.11/site-packag
     pytest_path="$PYTHONPATH:$PWD/.venv/lib/python3.11/site-packages"  # only the carried packages are there
 fi
 stage cuda_tests 80 env PYTHONPATH="$pytest_path" $PY -m pytest -q -p no:cacheprovider -o addopts= -rs -m gpu \
-    tests/engine/test_fast_path_cuda.py tests/engine/test_cyclegan.py tests/engine/test_pix2pix.py
+    tests/engine/test_fast_path_cuda.py tests/engine/test_cyclegan.py tests/engine/test_pix2pix.py \
+    tests/engine/test_optimizer_layout.py
 stage train_speed_dcgan 100 $PY bench/train_speed.py --device "$DEVICE" --mode dcgan --source tiny --rounds "$ROUNDS" $quick
 stage train_speed_gan 30 $PY bench/train_speed.py --device "$DEVICE" --mode gan --rounds "$ROUNDS" $quick
 stage train_speed_cyclegan 90 $PY bench/train_speed.py --device "$DEVICE" --mode cyclegan --rounds "$ROUNDS" $quick
