@@ -215,7 +215,17 @@ class _Unaligned(torch.utils.data.Dataset):
         return self.tf(a), self.tf(b)
 
 
-class CanonicalCycleGAN:
+class _PairLoop:
+    """What the image-to-image plain loops share: the next (A, B) pair from their DataLoader, and
+    how long the step waited for it."""
+
+    def _pair(self) -> tuple[float, torch.Tensor, torch.Tensor]:
+        t0 = time.perf_counter()
+        a, b = self.data.next()
+        return time.perf_counter() - t0, a.to(self.device), b.to(self.device)
+
+
+class CanonicalCycleGAN(_PairLoop):
     images_per_step = 2
     prep_seconds = 0.0
 
@@ -248,10 +258,7 @@ class CanonicalCycleGAN:
         loss.backward()
 
     def step(self) -> float:
-        t0 = time.perf_counter()
-        a, b = self.data.next()
-        waited = time.perf_counter() - t0
-        real_a, real_b = a.to(self.device), b.to(self.device)
+        waited, real_a, real_b = self._pair()
         fake_b = self.G(real_a)
         rec_a = self.F(fake_b)
         fake_a = self.F(real_b)
@@ -302,7 +309,7 @@ class _Aligned(torch.utils.data.Dataset):
         return tf(self.a[i]), tf(self.b[i])
 
 
-class CanonicalPix2Pix:
+class CanonicalPix2Pix(_PairLoop):
     """Pix2PixModel.optimize_parameters with the project's U-Net and PatchGAN (the networks the kind
     trains): fp32, NCHW, batch 1, vanilla GAN loss + 100 L1, D on the detached fake and the real
     pair in two passes, D frozen for the G step."""
@@ -328,10 +335,7 @@ class CanonicalPix2Pix:
         return self.gan(pred, torch.full_like(pred, 1.0 if real else 0.0))
 
     def step(self) -> float:
-        t0 = time.perf_counter()
-        a, b = self.data.next()
-        waited = time.perf_counter() - t0
-        real_a, real_b = a.to(self.device), b.to(self.device)
+        waited, real_a, real_b = self._pair()
         fake_b = self.G(real_a)
         self.D.requires_grad_(True)
         self.opt_D.zero_grad()
