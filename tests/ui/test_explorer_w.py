@@ -94,7 +94,9 @@ def test_switching_to_w_keeps_the_pictures_and_truncates_towards_w_avg(qtbot, pa
     assert np.array_equal(in_z, reference.generate_seeded(1, 1)[0])  # the top-left corner is seed 1
 
     in_w = to_w(qtbot, panel)
-    assert pad.psi_slider.isEnabled() and pad.model.psi == 1.0
+    assert pad.psi_slider.isEnabled() and pad.model.psi == 0.5  # back in W: the truncation left there
+    pad.psi_slider.setValue(100)
+    in_w = settle(qtbot, pad)
     # the corner's latent mapped to w: the same picture, up to rounding (G(z) feeds the synthesis an
     # expanded w, the W path a contiguous copy: their style products may round differently)
     assert close(in_w, in_z)

@@ -91,6 +91,7 @@ class LatentPadView(QWidget):
         self.space = None  # that space (studio.engine.explore.spaces.LatentSpace)
         self._class = SeedClass()  # the class the seed corners were drawn as
         self._w_pcs = None  # principal directions in W (style_space.WDirections), applied by layer group
+        self._psi_kept: int | None = None  # the truncation set before a space without one (restored after)
         self.store = None
         self._selection_source: Callable[[], list[LatentItem]] | None = None
         self._pcs: list[Axis] = []
@@ -434,7 +435,12 @@ class LatentPadView(QWidget):
             self._axes_chosen = [False, False]
             in_w = bool(space.groups)
             if not space.truncatable:  # z of a style-based model: its truncation lives in W
+                if self._psi_kept is None:
+                    self._psi_kept = self.psi_slider.value()
                 self.psi_slider.setValue(100)
+            elif self._psi_kept is not None:  # back where truncation works: as the user left it
+                self.psi_slider.setValue(self._psi_kept)
+                self._psi_kept = None
             self.psi_slider.setToolTip(_PSI_HELP if space.truncatable else _PSI_IN_W)
             self.spherical_check.setChecked(self.spherical_check.isChecked() and space.spherical)
             self.spherical_check.setVisible(space.spherical and self.model.mode == "blend")
