@@ -129,7 +129,7 @@ class RenderWorker:
         self._renderer = None  # only touched on the worker thread
         self.space = "z"  # the space the explorer chose (set by the controller); new models keep it if they can
         # A project was opened: its first model (its checkpoint, or a run's live weights when it has
-        # none yet) opens in the model's default space; later ones keep the space chosen.
+        # none yet) opens in the model's default space; later ones keep the space chosen. Worker thread only.
         self._opened = False
         self.renders = 0  # requests served (statistics)
         self.drops = 0  # requests replaced before they were served
@@ -164,8 +164,6 @@ class RenderWorker:
         """Load the EMA generator of a project's latest (or a given) checkpoint on the render thread.
         `model_ready` or `failed` follows. `keep_space`: stay in the space explored now where the model
         has it (reloading a project); otherwise open in the model's default space (a project opened)."""
-        if not keep_space:
-            self._opened = True
         self._change(("project", str(project_dir), checkpoint, keep_space))
 
     def set_weights(self, cfg, state: dict, step: int = 0, *, kind) -> None:
@@ -235,6 +233,9 @@ class RenderWorker:
             if change[0] == "project":
                 from studio.engine.explore.generator import load_generator
 
+                # set here, on the worker thread, as the change is applied: a load that fails (no
+                # checkpoint yet) leaves it set for the run's live weights
+                self._opened = not change[3]
                 model = load_generator(change[1], change[2], device=self._device)
                 source = change[1]
             elif change[0] == "weights":
