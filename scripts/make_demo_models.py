@@ -1,9 +1,10 @@
 """Rebuild the bundled demo models in models/: a DCGAN on procedural faces, a CycleGAN on day/night scenes,
-a pix2pix turning sketches of faces into faces.
+a pix2pix turning sketches of faces into faces, a style-based generator of faces.
 
-    .venv/bin/python scripts/make_demo_models.py                 # all three: ~50 min on one CPU core
+    .venv/bin/python scripts/make_demo_models.py                 # all four: ~2.5 h on one CPU core
     .venv/bin/python scripts/make_demo_models.py --only scenes   # just the CycleGAN
     .venv/bin/python scripts/make_demo_models.py --only sketch   # just the pix2pix
+    .venv/bin/python scripts/make_demo_models.py --only style    # just the style-based model (~1.5 h)
     .venv/bin/python scripts/make_demo_models.py --out /tmp/m    # somewhere else
 
 Everything goes through the project's own pipeline, the code `gan-studio train` runs:
@@ -14,13 +15,20 @@ finished project folders are trimmed for bundling:
     models/demo-faces/    DCGAN, 32 px, trained on 3,000 labelled portraits (+ explore.json)
     models/demo-scenes/   CycleGAN, 64 px, day (A) <-> night (B) landscapes
     models/demo-sketch/   pix2pix, 64 px, edge sketches (made by --make-pairs edges) -> procedural faces
+    models/demo-style/    style-based (StyleGAN2-class), 64 px, the same kind of portraits (+ explore.json in W)
 
 Each keeps project.json (its data folders replaced by the `gan-studio demo-data` command that
 regenerates them: the data is procedural, so it is not bundled), the final checkpoint only, a
 thinned set of sample grids for the time-lapse, and history.jsonl. demo-faces also gets
 explore.json: bookmarks and "glasses", "long hair" and "smile" directions chosen with the small
 attribute classifier of the tests (tests/engine/attribute_classifier.py), so the arithmetic panel
-and the pad are meaningful on first use.
+and the pad are meaningful on first use; demo-style gets the same, chosen in W.
+
+demo-style is bundled for exploring only: its checkpoint holds the averaged generator (G_ema), not
+the critic, the training generator or their optimizer moments (a full checkpoint is 9.2 MB and
+models/ must stay under 30 MB). It opens in the explorer like any project, a new project can
+fine-tune from it (the generator carries over, the critic starts fresh), and continuing its own
+training is refused with a sentence saying why.
 
 Deterministic by seed: the same seeds and thread count on the same machine give the same files
 (CPU kernels may round differently across machines or thread counts). Prints its progress.
@@ -51,8 +59,12 @@ from studio.engine.models.sessions import create_session  # noqa: E402
 from studio.engine.project.checkpoints import list_checkpoints  # noqa: E402
 
 LIMIT_BYTES = 30_000_000  # models/ must stay under 30 MB (decimal, the stricter reading)
-BUDGET_BYTES = 24_200_000  # what the faces' and scenes' trimming aims for: a margin below their 25 MB
-SKETCH_BUDGET_BYTES = 5_300_000  # the sketch model's own share, beside them
+# Each model's share of it. The faces' and scenes' trimming aims for BUDGET_BYTES together (the scenes
+# are what they are, the faces' time-lapse gets the rest); the sketch and style-based models have
+# their own. The four add up to the limit; the total is checked at the end.
+BUDGET_BYTES = 23_350_000
+SKETCH_BUDGET_BYTES = 4_550_000  # it takes 4.5 MB
+STYLE_BUDGET_BYTES = 2_100_000  # its generator alone is 1.4 MB
 # Sample grids kept for the time-lapse: the faces' is the one worth watching; the scenes' grids are larger.
 MAX_GRIDS = {"faces": 25, "scenes": 16, "sketch": 12}
 
@@ -79,6 +91,13 @@ SKETCH_CROP = 64
 SKETCH_MODEL = dict(ngf=6, ndf=8, batch=8, make_pairs="edges", precision="fp32")
 SKETCH_RUN = RunSettings(steps=2500, sample_every=50, checkpoint_every=500, log_every=10, metric_every=250,
                          keep_checkpoints=1, seed=0, device="cpu")
+# The style-based kind's CPU defaults (small preset, batch 16) at 64 px on 3,000 portraits drawn at that
+# size, on the fast path it measured when this was trained (fp32 + channels_last on the 2-core Zen 4
+# EPYC; fixed here so a rebuild takes the same arithmetic). 20,000 steps: ~95 min on one core there.
+STYLE = dict(count=3000, size=64, seed=0)
+STYLE_MODEL = dict(batch=16, precision="fp32", channels_last=True)
+STYLE_RUN = RunSettings(steps=20000, sample_every=500, checkpoint_every=1000, log_every=50, metric_every=1000,
+                        keep_checkpoints=1, seed=1, device="cpu")
 EXPLORE_SEED = 2024  # seed of the latents the bookmarks are chosen from
 EXPLORE_COUNT = 4000
 EXEMPLARS = 4  # bookmarks per arithmetic slot
@@ -118,9 +137,11 @@ def train(kind: str, folders: dict[str, str], out: Path, size: int, model: dict,
 # ----- trimming a project folder for bundling ----------------------------------------------------------
 def pick_grids(steps: list[int], keep: int) -> list[int]:
     """`keep` sample steps spaced quadratically (denser early, where a GAN changes fastest), always
-    including the first and the last."""
+    including the first and the last (one: the last alone)."""
     if len(steps) <= keep:
         return list(steps)
+    if keep == 1:
+        return [steps[-1]]
     chosen = {steps[0], steps[-1]}
     for i in range(keep):
         target = steps[-1] * (i / (keep - 1)) ** 2
@@ -131,9 +152,12 @@ def pick_grids(steps: list[int], keep: int) -> list[int]:
     return sorted(chosen)
 
 
-def bundle(project: Path, dest: Path, notes: dict[str, str], regenerate: str, grids: int, data_dir: Path) -> Path:
+def bundle(project: Path, dest: Path, notes: dict[str, str], regenerate: str, grids: int, data_dir: Path,
+           generator_only: bool = False, grid_rows: int = 0) -> Path:
     """Copy the trimmed project to `dest` (replacing it): project.json with data folders replaced by
-    `notes`, the final checkpoint only, `grids` sample grids, history.jsonl."""
+    `notes`, the final checkpoint only (`generator_only`: its averaged generator alone, see
+    `generator_checkpoint`), `grids` sample grids (`grid_rows` > 0: only their first rows of
+    pictures), history.jsonl."""
     staging = dest.with_name(dest.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "checkpoints").mkdir(parents=True)
@@ -151,22 +175,52 @@ def bundle(project: Path, dest: Path, notes: dict[str, str], regenerate: str, gr
         "data": regenerate,
         "rebuild": "python scripts/make_demo_models.py",
     }
+    if generator_only:
+        meta["generator_only"] = True  # continuing its training is refused with a sentence (project/relocation.py)
     (staging / "project.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
     step, last = list_checkpoints(project / "checkpoints")[-1]
-    for p in (last, last.with_suffix(".safetensors")):
-        shutil.copy2(p, staging / "checkpoints" / p.name)
-    all_steps = sorted(int(p.stem.split("-")[1]) for p in (project / "samples").glob("step-*.png"))
+    if generator_only:
+        generator_checkpoint(last, staging / "checkpoints")
+    else:
+        for p in (last, last.with_suffix(".safetensors")):
+            shutil.copy2(p, staging / "checkpoints" / p.name)
+    # up to the bundled checkpoint's step (a run stopped between checkpoints has later grids and history)
+    all_steps = sorted(s for s in (int(p.stem.split("-")[1]) for p in (project / "samples").glob("step-*.png"))
+                       if s <= step)
     for s in pick_grids(all_steps, grids):
         name = f"step-{s:07d}.png"
-        shutil.copy2(project / "samples" / name, staging / "samples" / name)
-    shutil.copy2(project / "history.jsonl", staging / "history.jsonl")
+        if grid_rows:
+            from studio.engine.images import load_png, save_png
+
+            # make_grid's layout: a 2 px frame around pictures of the model's size
+            side = int(meta["model"]["size"])
+            save_png(staging / "samples" / name, load_png(project / "samples" / name)[: grid_rows * (side + 2) + 2])
+        else:
+            shutil.copy2(project / "samples" / name, staging / "samples" / name)
+    lines = (project / "history.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    (staging / "history.jsonl").write_text("".join(x for x in lines if json.loads(x).get("step", 0) <= step),
+                                           encoding="utf-8")
 
     shutil.rmtree(dest, ignore_errors=True)
     staging.rename(dest)
     grids = len(list((dest / "samples").iterdir()))
     log(f"bundled {dest} (step {step}, {grids} grids, {folder_bytes(dest) / 1e6:.2f} MB)")
     return dest
+
+
+def generator_checkpoint(path: Path, folder: Path) -> Path:
+    """The checkpoint at `path` with its averaged generator's tensors only (G_ema.*, fp32: fine-tuning
+    copies tensors of the network's own dtype), saved into `folder` under the same step. The meta
+    says what was left out; the trainer's own state goes, as its networks do."""
+    from studio.engine.project.checkpoints import load_checkpoint, save_checkpoint
+
+    tensors, meta = load_checkpoint(path)
+    kept = {k: v for k, v in tensors.items() if k.startswith("G_ema.")}
+    slim = {k: meta[k] for k in ("kind", "config", "global_step", "run") if k in meta}
+    slim["generator_only"] = ("bundled for exploring: the averaged generator alone, without the critic, the "
+                              "training generator and the optimizers' state")
+    return save_checkpoint(folder, int(meta["step"]), kept, slim)
 
 
 def folder_bytes(path: Path) -> int:
@@ -188,18 +242,30 @@ def grids_that_fit(project: Path, other_bytes: int, most: int, budget: int = BUD
 
 
 # ----- bookmarks for the explorer ---------------------------------------------------------------------
-def write_explore(project: Path) -> dict:
-    """Bookmarks and directions for demo-faces, chosen by the tests' attribute classifier. Returns rates."""
+def write_explore(project: Path, space_name: str = "z", typical: bool = False) -> dict:
+    """Bookmarks and directions for a faces demo in its explorer's space (`space_name`: "z", or "w" for
+    a style-based model), chosen by the tests' attribute classifier (32 px: larger pictures are
+    area-downsampled for it). `typical`: the arithmetic result rescaled to a typical sample's distance
+    from the centre, as the arithmetic panel's option does. Returns rates."""
     from studio.engine.explore import latent as L
     from studio.engine.explore.bookmarks import ExploreStore
     from studio.engine.explore.generator import load_generator
     from tests.engine.attribute_classifier import predict, train_classifier
 
     log("explore: training the attribute classifier (~30-60 s)")
-    clf = train_classifier(FACES["size"], 0)
+    clf = train_classifier(32, 0)
     G = load_generator(project, device="cpu")
-    z = L.random_latents(EXPLORE_SEED, EXPLORE_COUNT, G.z_dim)
-    p = predict(clf, G.generate(z))
+    space = G.latent_space(space_name)
+    z = space.random_latents(EXPLORE_SEED, EXPLORE_COUNT)  # in W: the seeds' w on every layer
+
+    def draw(latents):
+        return G.generate_in(latents, space_name)
+
+    def result_of(slots):
+        r = L.combine(slots)
+        return space.to_typical(r) if typical else r
+
+    p = predict(clf, draw(z))
     face = p["face"] > 0.9
     g, h, s = p["glasses"], p["long_hair"], p["smile"]
     rates = {"face": float((p["face"] > 0.5).mean())}
@@ -207,7 +273,7 @@ def write_explore(project: Path) -> dict:
 
     store_path = project / "explore.json"
     store_path.unlink(missing_ok=True)
-    store = ExploreStore.open(project, G.z_dim)
+    store = ExploreStore.open(project, G.z_dim, space_name, (G.num_ws, G.w_dim) if space_name == "w" else None)
 
     # Arithmetic exemplars, very confident ones: A = glasses + short hair, B = short hair, C = long hair.
     sure = face & (p["face"] > 0.97)
@@ -223,9 +289,9 @@ def write_explore(project: Path) -> dict:
     # clearly as glasses + long hair (the tests measure random sets, not this one).
     rng = np.random.default_rng(EXPLORE_SEED)
     trials = [{k: rng.choice(v, EXEMPLARS, replace=False) for k, v in pools.items()} for _ in range(200)]
-    results = np.stack([L.combine([L.Slot(1, tuple(z[t["A"]])), L.Slot(-1, tuple(z[t["B"]])),
+    results = np.stack([result_of([L.Slot(1, tuple(z[t["A"]])), L.Slot(-1, tuple(z[t["B"]])),
                                    L.Slot(1, tuple(z[t["C"]]))]) for t in trials])
-    q = predict(clf, G.generate(results))
+    q = predict(clf, draw(results))
     both = (q["glasses"] > 0.5) & (q["long_hair"] > 0.5) & (q["face"] > 0.5)
     rates["arithmetic_random_sets_4"] = float(both.mean())
     score = np.minimum(np.minimum(q["glasses"], q["long_hair"]), q["face"])
@@ -238,7 +304,7 @@ def write_explore(project: Path) -> dict:
             store.add_latent(f"{names[slot]} {i}", z[idx], source=f"seed {EXPLORE_SEED} #{idx}")
     smiles = np.flatnonzero(sure & (s > 0.97))
     store.add_latent("smile", z[smiles[0]], source=f"seed {EXPLORE_SEED} #{smiles[0]}")
-    result = L.combine([L.Slot(sign, tuple(z[best[slot]])) for sign, slot in ((1, "A"), (-1, "B"), (1, "C"))])
+    result = result_of([L.Slot(sign, tuple(z[best[slot]])) for sign, slot in ((1, "A"), (-1, "B"), (1, "C"))])
     store.add_latent("long hair with glasses (A − B + C)", result,
                      source="avg(glasses, short hair) − avg(no glasses, short hair) + avg(no glasses, long hair)")
 
@@ -253,8 +319,8 @@ def write_explore(project: Path) -> dict:
         key = name.replace(" ", "_")  # the classifier's head: glasses, long_hair, smile
         report = []
         for a in (1.0, 2.0):
-            add = predict(clf, G.generate(L.apply_direction(z[neg[:300]], d, a)))[key] > 0.5
-            rem = predict(clf, G.generate(L.apply_direction(z[pos[:300]], d, -a)))[key] < 0.5
+            add = predict(clf, draw(L.apply_direction(z[neg[:300]], d, a)))[key] > 0.5
+            rem = predict(clf, draw(L.apply_direction(z[pos[:300]], d, -a)))[key] < 0.5
             rates[f"direction_{key}_add_{a:g}"] = float(add.mean())
             rates[f"direction_{key}_remove_{a:g}"] = float(rem.mean())
             report.append(f"amount +{a:g} adds it to {add.mean():.0%}, -{a:g} removes it from {rem.mean():.0%}")
@@ -295,7 +361,7 @@ def check_bundled(dest: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "models", help="where demo-faces/ and demo-scenes/ go")
-    ap.add_argument("--only", choices=("faces", "scenes", "sketch"), help="rebuild one model only")
+    ap.add_argument("--only", choices=("faces", "scenes", "sketch", "style"), help="rebuild one model only")
     ap.add_argument("--threads", default="auto",
                     help="torch CPU threads (auto: 2 when the machine is idle, else 1)")
     ap.add_argument("--faces-steps", type=int, default=FACES_RUN.steps, help="DCGAN training steps")
@@ -303,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="DCGAN training seed (weights, noise, order)")
     ap.add_argument("--scenes-steps", type=int, default=SCENES_RUN.steps, help="CycleGAN training steps")
     ap.add_argument("--sketch-steps", type=int, default=SKETCH_RUN.steps, help="pix2pix training steps")
+    ap.add_argument("--style-steps", type=int, default=STYLE_RUN.steps, help="style-based model's training steps")
     ap.add_argument("--work", type=Path, help="keep the data and full projects here (default: a temp folder)")
     ap.add_argument("--bundle-only", action="store_true",
                     help="no training: bundle the projects an earlier run left in --work again")
@@ -321,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(work_ctx.name) if work_ctx else args.work
     work.mkdir(parents=True, exist_ok=True)
     try:
-        todo = [args.only] if args.only else ["faces", "scenes", "sketch"]
+        todo = [args.only] if args.only else ["faces", "scenes", "sketch", "style"]
         projects = {}
         if args.bundle_only:
             projects = {n: work / f"proj-{n}" for n in todo if (work / f"proj-{n}").is_dir()}
@@ -351,6 +418,12 @@ def main(argv: list[str] | None = None) -> int:
             projects["sketch"] = train("pix2pix", {"data": str(data)}, work / "proj-sketch", SKETCH_CROP,
                                        SKETCH_MODEL, dataclasses.replace(SKETCH_RUN, steps=args.sketch_steps),
                                        "sketch")
+        if "style" in todo:
+            data = work / "style"
+            log(f"style: drawing {STYLE['count']} portraits at {STYLE['size']} px into {data}")
+            write_faces(data, **STYLE)
+            projects["style"] = train("stylegan", {"data": str(data)}, work / "proj-style", STYLE["size"],
+                                      STYLE_MODEL, dataclasses.replace(STYLE_RUN, steps=args.style_steps), "style")
 
         # The CycleGAN first: its size is what it is; the DCGAN's time-lapse gets the room that is left.
         # The sketch model has a budget of its own, so it changes neither.
@@ -361,22 +434,26 @@ def main(argv: list[str] | None = None) -> int:
             # a full run and a run of either model alone give the same files.
             scenes_dir = args.out / "demo-scenes"
             others = folder_bytes(scenes_dir) if name == "faces" and scenes_dir.is_dir() else 0
-            cmd = regenerate_command("faces" if name == "sketch" else name, {"faces": FACES, "scenes": SCENES,
-                                                                              "sketch": SKETCH}[name])
-            if name in ("faces", "sketch"):
+            cmd = regenerate_command("scenes" if name == "scenes" else "faces",
+                                     {"faces": FACES, "scenes": SCENES, "sketch": SKETCH, "style": STYLE}[name])
+            if name != "scenes":
                 notes = {"data": f"(procedural: {cmd})"}
             else:
                 notes = {"a": f"(procedural: {cmd}; then DIR/A)", "b": f"(procedural: {cmd}; then DIR/B)"}
+            generator_only = name == "style"  # bundled for exploring (see the module docstring)
             if name == "sketch":
                 fit = grids_that_fit(project, 0, MAX_GRIDS[name], SKETCH_BUDGET_BYTES)
+            elif name == "style":
+                fit = 1  # the final grid, its first two rows: the model is there to be explored
             else:
                 fit = grids_that_fit(project, others, MAX_GRIDS[name])
-            bundle(project, dest, notes, cmd, fit, work / name)
-            if name == "faces":
-                rates = write_explore(dest)
-                log("faces: rates " + json.dumps({k: round(v, 3) for k, v in rates.items()}))
+            bundle(project, dest, notes, cmd, fit, work / name, generator_only=generator_only,
+                   grid_rows=2 if generator_only else 0)
+            if name in ("faces", "style"):
+                rates = write_explore(dest, "w", typical=True) if name == "style" else write_explore(dest)
+                log(f"{name}: rates " + json.dumps({k: round(v, 3) for k, v in rates.items()}))
             check_bundled(dest)
-        total = sum(folder_bytes(args.out / f"demo-{n}") for n in ("faces", "scenes", "sketch")
+        total = sum(folder_bytes(args.out / f"demo-{n}") for n in ("faces", "scenes", "sketch", "style")
                     if (args.out / f"demo-{n}").is_dir())
         log(f"done: {args.out} holds {total / 1e6:.2f} MB of demo models (limit {LIMIT_BYTES / 1e6:.0f} MB)")
         if total >= LIMIT_BYTES:

@@ -48,7 +48,7 @@ class DemoActions(QObject):
             window.show_message("Demo", str(e), QMessageBox.Icon.Warning)
             return False
         opened = window.open_project(root)
-        if opened and which == "faces":  # the faces demo is there to be explored
+        if opened and which in ("faces", "style"):  # the generators of faces are there to be explored
             window.work_tabs.setCurrentIndex(window.explore_tab)
         elif opened and which == "sketch":  # and the sketch demo to be drawn on
             window.work_tabs.setCurrentIndex(window.sketch_tab)

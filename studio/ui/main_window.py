@@ -266,9 +266,15 @@ class MainWindow(QMainWindow):
         self.demo_sketch_action = self._action("Open Demo: Sketch to Face (pix2pix)",
                                                lambda: self.demos.open_project("sketch"),
                                                tip="A copy of the bundled sketch-to-face model, ready to draw on")
+        self.demo_style_action = self._action("Open Demo: Faces, Style-based (StyleGAN2)",
+                                              lambda: self.demos.open_project("style"),
+                                              tip="A copy of the bundled style-based faces model, ready to explore in "
+                                                  "W: style mixing, directions, truncation")
         from studio.engine.project.demos import demo_available
 
-        self.demo_sketch_action.setVisible(demo_available("sketch"))  # bundled when scripts/make_demo_models.py made it
+        # bundled when scripts/make_demo_models.py made them: no menu entry leading nowhere
+        self.demo_sketch_action.setVisible(demo_available("sketch"))
+        self.demo_style_action.setVisible(demo_available("style"))
         h = mb.addMenu("&Help")
         self.guide_action = self._action("Guide (README)", self._open_guide, S.HelpContents,
                                          "Open the guide to GAN Studio shipped with it")
@@ -279,6 +285,7 @@ class MainWindow(QMainWindow):
         h.addAction(self.demo_faces_action)
         h.addAction(self.demo_scenes_action)
         h.addAction(self.demo_sketch_action)
+        h.addAction(self.demo_style_action)
         h.addSeparator()
         h.addAction(self.about_action)
 

@@ -196,7 +196,7 @@ def test_a_dcgan_is_truncated_in_z():
 # ----- with trained models: what the layer groups carry, arithmetic and directions in W ---------------------
 DATA = Path(__file__).resolve().parent / "data"
 CACHED = DATA / "style_faces_32"  # made by scripts/make_style_faces.py (too long to train in a test)
-DEMO = Path(__file__).resolve().parents[2] / "models" / "demo-faces"
+DEMO = Path(__file__).resolve().parents[2] / "models" / "demo-style"  # the bundled style-based faces, 64 px
 
 
 @pytest.fixture(scope="module")
@@ -322,14 +322,11 @@ def _w_arithmetic_and_direction(model, classifier, exemplars=16, trials=100):
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.skipif(not DEMO.is_dir(), reason="models/demo-faces missing")
+@pytest.mark.skipif(not DEMO.is_dir(), reason="models/demo-style missing")
 def test_arithmetic_and_directions_in_w_on_the_bundled_demo(classifier):
     from studio.engine.explore.generator import load_generator
 
     model = load_generator(DEMO, device="cpu")
-    if "w" not in model.spaces:
-        pytest.skip(f"the bundled faces demo is a {model.kind.title} model, which has no W "
-                    "(scripts/make_demo_models.py decides its kind)")
     both, base, added, removed = _w_arithmetic_and_direction(model, classifier)
     print(f"\nin W: glasses + long hair in {both:.0%} of 100 trials (the long-hair slot alone: glasses in {base:.0%}); "
           f"glasses direction +1: {added:.0%} wear them, -1: {removed:.0%}")

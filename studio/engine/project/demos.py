@@ -1,5 +1,6 @@
 """The bundled demo projects (models/ in the repository): a DCGAN on procedural faces, a CycleGAN
-on day/night scenes and a pix2pix turning sketches into faces, made by scripts/make_demo_models.py.
+on day/night scenes, a pix2pix turning sketches into faces and a style-based generator of faces
+(explored in W), made by scripts/make_demo_models.py.
 
 Bundled files are never modified: a demo is copied into the user's data folder the first time it
 is opened, and the copy is what the studio explores, bookmarks into and exports from."""
@@ -14,7 +15,7 @@ from pathlib import Path
 from studio.engine.errors import UserError
 from studio.engine.project.folder import Project
 
-DEMOS = {"faces": "demo-faces", "scenes": "demo-scenes", "sketch": "demo-sketch"}
+DEMOS = {"faces": "demo-faces", "scenes": "demo-scenes", "sketch": "demo-sketch", "style": "demo-style"}
 
 
 def bundled_models_dir() -> Path:

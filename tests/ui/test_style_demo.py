@@ -1,0 +1,41 @@
+"""Help ▸ Open Demo: Faces, Style-based: a copy of the bundled style-based demo opens on the Explore
+tab in W with its bookmarks, and the entry is hidden where the demo is not bundled."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+STYLE = Path(__file__).resolve().parents[2] / "models" / "demo-style"
+
+
+@pytest.mark.skipif(not STYLE.is_dir(), reason="models/demo-style missing")
+def test_help_opens_the_style_demo_in_w(qtbot, tmp_path, monkeypatch):
+    from studio.ui.main_window import MainWindow
+
+    models = tmp_path / "models"
+    shutil.copytree(STYLE, models / "demo-style")  # the bundled folder itself is never opened
+    monkeypatch.setenv("GAN_STUDIO_MODELS", str(models))
+    monkeypatch.setenv("GAN_STUDIO_DATA", str(tmp_path / "data"))
+    w = MainWindow(device="cpu", remember_layout=False)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.demo_style_action.isVisible() and not w.demo_sketch_action.isVisible()
+    w.demo_style_action.trigger()
+    assert w.state.project is not None and w.state.project.root.is_relative_to(tmp_path / "data")  # a copy
+    assert w.work_tabs.currentIndex() == w.explore_tab
+    panel = w.explorer
+    qtbot.waitUntil(lambda: panel.renderer.has_model and panel.renderer.space == "w", timeout=60_000)
+    qtbot.waitUntil(lambda: panel.pad.shown_latent is not None, timeout=20_000)
+    assert panel.space_combo.currentData() == "w"
+    # its bookmarks, made in W, are the ones the explorer lists there
+    qtbot.waitUntil(lambda: len(panel.store.latents) >= 10, timeout=20_000)
+    assert any(e.name.startswith("glasses, short hair") for e in panel.store.latents)
+    w.close()
+    monkeypatch.setenv("GAN_STUDIO_MODELS", str(tmp_path / "nothing"))
+    w2 = MainWindow(device="cpu", remember_layout=False)
+    qtbot.addWidget(w2)
+    assert not w2.demo_style_action.isVisible()  # no bundled style demo: no menu entry leading nowhere
+    w2.close()
