@@ -2,6 +2,7 @@
 exact resume, learning, the kind's config and suggestion, ONNX and the command line end to end."""
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -223,6 +224,13 @@ def test_the_kind_builds_configs_suggests_by_device_and_loads_ema_weights():
     cpu = kind.suggest([500], [(256, 256)] * 10, DeviceInfo("cpu", "CPU", 8 * 1024**3))
     gpu = kind.suggest([500], [(256, 256)] * 10, DeviceInfo("cuda", "GPU", 80 * 1024**3))
     assert (cpu.options["preset"], cpu.size, cpu.options["diffaugment"]) == ("small", 64, True)
+    # augmentation stays on for a large collection too, its strength left to ADA (starting at p = 0):
+    # at 3,000 portraits without it the critic won early and the samples collapsed (kind.derived_config)
+    many = kind.suggest([20_000], [(256, 256)] * 10, DeviceInfo("cpu", "CPU", 8 * 1024**3))
+    assert many.options["diffaugment"] and "Adaptive" in many.reasons["diffaugment"]
+    assert kind.derived_config({"data": SimpleNamespace(images=torch.zeros(5000, 1))}) == {"diffaugment": True}
+    assert StyleGANTrainer(kind.default_config(DataConfig(size=32), {}, {**TINY, "batch": 4, "preview_count": 4}),
+                           torch.zeros(4, 3, 32, 32, dtype=torch.uint8)).ada_p == 0.0  # ADA starts from no augmentation
     assert (gpu.options["preset"], gpu.size) == ("full", 256)
     small = kind.default_config(DataConfig(size=32), {}, {**TINY, "batch": 4, "preview_count": 4})
     trainer = StyleGANTrainer(small, torch.zeros(4, 3, 32, 32, dtype=torch.uint8))

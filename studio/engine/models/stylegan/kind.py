@@ -36,7 +36,8 @@ class StyleGANKind(ClassesFromSubfolders, ModelKind):
                "step takes about 4x as long",
                "--attention", default=False),
         Option("diffaugment", "Augment what the critic sees",
-               f"DiffAugment colour/shift/cutout (default: on below {SMALL_DATASET:,} images)", "--diffaugment"),
+               "DiffAugment colour/shift/cutout (default: on, as often as adaptive augmentation decides)",
+               "--diffaugment"),
         Option("ada", "Adaptive augmentation", "adapt how often images are augmented to how sure the critic is "
                "of the real ones (ADA); off: always", "--ada", default=True),
         Option("freeze_d", "Frozen critic blocks", "FreezeD for fine-tuning: keep the critic's first N blocks (those "
@@ -66,9 +67,14 @@ class StyleGANKind(ClassesFromSubfolders, ModelKind):
         return super().default_config(data_cfg, datasets, self.class_overrides(datasets, {**base, **overrides}))
 
     def derived_config(self, datasets):
-        if "data" in datasets:
-            return {"diffaugment": len(datasets["data"].images) < SMALL_DATASET}
-        return {}
+        # On for every collection, as StyleGAN2-ADA's default: with adaptive augmentation (on by
+        # default) how often an image is augmented follows how sure the critic is of the real ones,
+        # from 0. Measured (2-core Zen 4 EPYC, 2026-12-04, 3,000 procedural portraits at 64 px, the
+        # CPU defaults, seed 1): without it the critic won at once (D(real) 0.99, D(fake) 0.02 by step
+        # 2,000) and the samples collapsed towards one face (diversity 0.48, 0.32, 0.32, 0.24 at steps
+        # 1,000-4,000; SWD 215-273); with it p rose to 0.46 by step 1,500 and the samples stayed
+        # varied (diversity 0.85 and 0.77 at steps 1,000 and 2,000; SWD 266 and 123).
+        return {"diffaugment": True} if "data" in datasets else {}
 
     def suggest(self, counts, sizes, device):
         s = super().suggest(counts, sizes, device)
@@ -81,10 +87,10 @@ class StyleGANKind(ClassesFromSubfolders, ModelKind):
             reasons={**s.reasons, "preset": "The paper's widths: a GPU trains them at a useful speed"})
 
     def suggest_options(self, n):
-        on = 0 < n < SMALL_DATASET
-        reason = (f"With {n:,} images the critic would memorise them; augmentation keeps it learning"
-                  if on else f"{n:,} images are enough without it")
-        return {"diffaugment": on}, {"diffaugment": reason}
+        reason = (f"With {n:,} images the critic would memorise them; augmentation keeps it learning" if n < SMALL_DATASET
+                  else "Adaptive: images are augmented only as often as the critic is too sure of the real ones "
+                       "(without it this model's critic wins early and the pictures collapse towards one)")
+        return {"diffaugment": n > 0}, {"diffaugment": reason}
 
     def bytes_per_image(self, size, width=64):
         # Activations of G and D and their gradients at the small widths, with R1's double backward.

@@ -62,7 +62,7 @@ class StyleGANConfig:
     ema_rampup: float = 0.05  # the half-life is at most this fraction of the images seen so far (0: no ramp)
     r1_gamma: float = 0.0256  # R1 weight; the kind derives size^2 * 0.0002 / batch unless set
     style_mixing: float = 0.9  # probability of mixing two ws at a random layer during training
-    diffaugment: bool = False  # DiffAugment colour/translation/cutout for D (on by default for < 2,000 images)
+    diffaugment: bool = False  # DiffAugment colour/translation/cutout for D (the kind turns it on for every collection)
     ada: bool = True  # with diffaugment: adapt its probability p to D's overfitting (ADA's r_t); off: p = 1
     ada_target: float = 0.6  # r_t = E[sign(D(real))] the adjustment aims at
     ada_kimg: float = 20.0  # thousands of images for p to move by 1 (the reference's 500 suits runs of days)
