@@ -11,7 +11,6 @@ a 64 px StyleGAN2-class generator of the procedural faces, bundled for exploring
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -31,15 +30,11 @@ from studio.engine.images import load_png
 from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
 from studio.engine.project.folder import Project
 from tests.engine.attribute_classifier import predict, train_classifier
+from tests.engine.test_bundled_models import _digest
 
 STYLE = Path(__file__).resolve().parents[2] / "models" / "demo-style"
 pytestmark = pytest.mark.skipif(not STYLE.is_dir(), reason="models/demo-style missing")
 EXPECTED = {"glasses, short hair": (1, 0), "no glasses, short hair": (0, 0), "no glasses, long hair": (0, 1)}
-
-
-def _digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module", autouse=True)
