@@ -87,9 +87,11 @@ class StyleGANKind(ClassesFromSubfolders, ModelKind):
             reasons={**s.reasons, "preset": "The paper's widths: a GPU trains them at a useful speed"})
 
     def suggest_options(self, n):
-        reason = (f"With {n:,} images the critic would memorise them; augmentation keeps it learning" if n < SMALL_DATASET
-                  else "Adaptive: images are augmented only as often as the critic is too sure of the real ones "
-                       "(without it this model's critic wins early and the pictures collapse towards one)")
+        if n < SMALL_DATASET:
+            reason = f"With {n:,} images the critic would memorise them; augmentation keeps it learning"
+        else:
+            reason = ("Adaptive: images are augmented only as often as the critic is too sure of the real ones "
+                      "(without it this model's critic wins early and the pictures collapse towards one)")
         return {"diffaugment": n > 0}, {"diffaugment": reason}
 
     def bytes_per_image(self, size, width=64):
