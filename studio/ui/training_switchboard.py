@@ -104,6 +104,10 @@ class TrainingSwitchboard(QObject):
         from studio.engine.project import relocation as data_folders
 
         window = self._window
+        refused = data_folders.continuation_refused(project)
+        if refused:  # an import, or a demo bundled with its generator alone: where its images are is moot
+            window.show_message("Continue training", refused, QMessageBox.Icon.Information)
+            return False
         missing = data_folders.missing_folders(project)
         if any(data_folders.is_procedural(f) for f in missing.values()):
             window.show_message("Continue training",

@@ -1,5 +1,6 @@
 """Help ▸ Open Demo: Faces, Style-based: a copy of the bundled style-based demo opens on the Explore
-tab in W with its bookmarks, and the entry is hidden where the demo is not bundled."""
+tab in W with its bookmarks, says why it cannot continue training, and the entry is hidden where
+the demo is not bundled."""
 
 from __future__ import annotations
 
@@ -33,6 +34,15 @@ def test_help_opens_the_style_demo_in_w(qtbot, tmp_path, monkeypatch):
     # its bookmarks, made in W, are the ones the explorer lists there
     qtbot.waitUntil(lambda: len(panel.store.latents) >= 10, timeout=20_000)
     assert any(e.name.startswith("glasses, short hair") for e in panel.store.latents)
+    # Continue training: one sentence saying why not and what to do instead (not the other demos'
+    # "its pictures are not stored": drawing them again would not help this one)
+    w.last_message = None
+    w.training_panel.steps_spin.setValue(w.state.project.step + 1000)  # its run ended at the bundled step
+    w.training_panel.start_button.click()
+    qtbot.waitUntil(lambda: w.last_message is not None, timeout=10_000)
+    assert not w.controller.busy
+    assert "keeps only its trained generator" in w.last_message.text()
+    assert "New Project from This Model" in w.last_message.text()
     w.close()
     monkeypatch.setenv("GAN_STUDIO_MODELS", str(tmp_path / "nothing"))
     w2 = MainWindow(device="cpu", remember_layout=False)

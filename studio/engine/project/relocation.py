@@ -47,25 +47,32 @@ def _present(source: str | Path) -> bool:
 
 
 def check_folders(project: Project) -> None:
-    """ImagesMissing when any of the project's image folders is gone; UserError for an imported model,
-    which never had any (models/stylegan/pkl_import.py), and for a project bundled with its generator
-    alone."""
-    imported = project.meta.get("imported")
-    if isinstance(imported, dict) and not project.meta.get("data", {}).get("folders"):
-        name = Path(str(imported.get("from", "a model file"))).name
-        raise UserError(f"This project was imported from {name} and has no training images of its own. To train "
-                        f"it on yours, start a new project from it (File ▸ New Project from This Model…, or "
-                        f"'gan-studio train {project.kind} --from {project.root} --data FOLDER').")
-    if project.meta.get("generator_only"):
-        # A bundled demo kept small: its checkpoint holds the averaged generator alone
-        # (scripts/make_demo_models.py), so there is no critic or optimizer state to continue from.
-        raise UserError("This project keeps only its trained generator (it was bundled for exploring, without the "
-                        "critic and the training state), so its own training cannot continue. To train it on your "
-                        "images, start a new project from it (File ▸ New Project from This Model…, or "
-                        f"'gan-studio train {project.kind} --from {project.root} --data FOLDER').")
+    """ImagesMissing when any of the project's image folders is gone; UserError for a project that
+    cannot continue training whatever its images (`continuation_refused`)."""
+    refused = continuation_refused(project)
+    if refused:
+        raise UserError(refused)
     missing = missing_folders(project)
     if missing:
         raise ImagesMissing(missing)
+
+
+def continuation_refused(project: Project) -> str | None:
+    """The sentence saying why `project` cannot continue its own training, whatever its images: an
+    imported model, which never had any (models/stylegan/pkl_import.py), or a project bundled with
+    its generator alone (scripts/make_demo_models.py: no critic or optimizer state to continue
+    from). None for any other project."""
+    start_new = ("start a new project from it (File ▸ New Project from This Model…, or "
+                 f"'gan-studio train {project.kind} --from {project.root} --data FOLDER').")
+    imported = project.meta.get("imported")
+    if isinstance(imported, dict) and not project.meta.get("data", {}).get("folders"):
+        name = Path(str(imported.get("from", "a model file"))).name
+        return f"This project was imported from {name} and has no training images of its own. To train it on yours, " \
+               f"{start_new}"
+    if project.meta.get("generator_only"):
+        return ("This project keeps only its trained generator (it was bundled for exploring, without the critic and "
+                f"the training state), so its own training cannot continue. To train it on your images, {start_new}")
+    return None
 
 
 def relocate(project: Project, new: dict[str, str | Path]) -> None:
