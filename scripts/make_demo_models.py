@@ -55,6 +55,7 @@ import torch  # noqa: E402
 from studio.engine.config import RunSettings  # noqa: E402
 from studio.engine.data.dataset import DataConfig  # noqa: E402
 from studio.engine.data.demo_sets import write_faces, write_scenes  # noqa: E402
+from studio.engine.images import load_png, save_png  # noqa: E402
 from studio.engine.models.sessions import create_session  # noqa: E402
 from studio.engine.project.checkpoints import list_checkpoints  # noqa: E402
 
@@ -167,6 +168,7 @@ def bundle(project: Path, dest: Path, notes: dict[str, str], regenerate: str, gr
     (staging / "checkpoints").mkdir(parents=True)
     (staging / "samples").mkdir()
 
+    step, last = list_checkpoints(project / "checkpoints")[-1]  # the one bundled
     meta = json.loads((project / "project.json").read_text(encoding="utf-8"))
     data = meta["data"]
     data["folders"] = dict(notes)
@@ -182,10 +184,9 @@ def bundle(project: Path, dest: Path, notes: dict[str, str], regenerate: str, gr
     if generator_only:
         meta["generator_only"] = True  # continuing its training is refused with a sentence (project/relocation.py)
     # the bundled step is the run's end (a run stopped early had a later target, which the studio would show)
-    meta.setdefault("run", {})["steps"] = list_checkpoints(project / "checkpoints")[-1][0]
+    meta.setdefault("run", {})["steps"] = step
     (staging / "project.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
-    step, last = list_checkpoints(project / "checkpoints")[-1]
     if generator_only:
         generator_checkpoint(last, staging / "checkpoints")
     else:
@@ -197,8 +198,6 @@ def bundle(project: Path, dest: Path, notes: dict[str, str], regenerate: str, gr
     for s in pick_grids(all_steps, grids):
         name = f"step-{s:07d}.png"
         if grid_rows:
-            from studio.engine.images import load_png, save_png
-
             # make_grid's layout: a 2 px frame around pictures of the model's size
             side = int(meta["model"]["size"])
             save_png(staging / "samples" / name, load_png(project / "samples" / name)[: grid_rows * (side + 2) + 2])
