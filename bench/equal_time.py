@@ -1,13 +1,16 @@
 """Which kind gives the better picture for the same wall time: the style-based kind against the DCGAN.
 
     python bench/equal_time.py [--minutes 8] [--size 64] [--count 1000] [--seeds 0 1 2] [--sets faces scenes]
-                               [--scenes-seeds 0] [--out DIR] [--style JSON] [--dcgan JSON] [--quick]
+                               [--scenes-seeds 0] [--out DIR] [--style JSON] [--dcgan JSON] [--device cpu|cuda]
+                               [--quick]
 
 Each pair (one collection, one seed) trains both kinds AT THE SAME TIME, each in its own process with
 one torch thread, so a busy neighbour on a shared machine slows both alike; each trains for the same
-wall time (set-up and measuring not counted). Both use their defaults for the collection on a CPU, as
-the studio's wizard and `gan-studio train` suggest them (`ModelKind.suggest` for a CPU, then the
-size asked for), on the fast path the trainer takes by default on the device.
+wall time (set-up and measuring not counted). Both use their defaults for the collection on the
+device, as the studio's wizard and `gan-studio train` suggest them (`ModelKind.suggest` for the device
+kind, then the size asked for), on the fast path the trainer takes by default on the device.
+With `--device cuda` the two runs of a pair take turns on the GPU (one process at a time, all CPU
+threads): sharing one GPU would make each run's speed depend on the other's kernels.
 
 Collections are procedural (studio/engine/data/demo_sets.py), drawn in each process from the seed:
   faces   labelled portraits (hair, glasses, smile, skin, background)
@@ -70,9 +73,9 @@ def held_out_pictures(name: str, size: int, seed: int):
     return demo_sets.scenes(EVAL_COUNT, size, seed=seed + HELD_OUT_SEED)[0]
 
 
-def make_trainer(kind_name: str, folder: Path, size: int, seed: int, overrides: dict):
-    """The kind's trainer for `folder` on a CPU, configured as `gan-studio train` configures it (the
-    kind's suggestion for the folder and device, then the size asked for), `overrides` on top."""
+def make_trainer(kind_name: str, folder: Path, size: int, seed: int, overrides: dict, device: str = "cpu"):
+    """The kind's trainer for `folder` on `device`, configured as `gan-studio train` configures it (the
+    kind's suggestion for the folder and device kind, then the size asked for), `overrides` on top."""
     import torch
 
     from studio.engine.config import RunSettings
@@ -82,12 +85,13 @@ def make_trainer(kind_name: str, folder: Path, size: int, seed: int, overrides: 
     from studio.engine.train.distributed import SINGLE
 
     kind = get_kind(kind_name)
-    suggestion, _ = suggest_for_files(kind, {"data": scan_folder(folder)}, "cpu")
+    dev = torch.device(device)
+    suggestion, _ = suggest_for_files(kind, {"data": scan_folder(folder)}, dev.type)
     data_cfg, run, model = suggestion.chosen(size=size).project_settings(DataConfig(),
-                                                                         RunSettings(seed=seed, device="cpu"))
+                                                                         RunSettings(seed=seed, device=device))
     datasets = {"data": prepare_dataset(folder, data_cfg)}
     cfg = kind.default_config(data_cfg, datasets, {**model, **overrides})
-    return kind.make_trainer(cfg, run, datasets, torch.device("cpu"), SINGLE), cfg
+    return kind.make_trainer(cfg, run, datasets, dev, SINGLE), cfg
 
 
 def child(args: argparse.Namespace) -> int:
@@ -95,12 +99,15 @@ def child(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    torch.set_num_threads(1)
+    if args.device == "cpu":
+        torch.set_num_threads(1)
     from studio.engine.images import save_png
     from studio.engine.train.metrics import swd
 
     held_out = held_out_pictures(args.set, args.size, args.seed)
-    trainer, cfg = make_trainer(args.child, Path(args.folder), args.size, args.seed, json.loads(args.overrides))
+    trainer, cfg = make_trainer(args.child, Path(args.folder), args.size, args.seed, json.loads(args.overrides),
+                                args.device)
+    sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
     eval_z = torch.randn(EVAL_COUNT, trainer.cfg.z_dim, generator=torch.Generator().manual_seed(777))
     spread = float(held_out.astype(np.float32).std(axis=0).mean())
 
@@ -114,6 +121,7 @@ def child(args: argparse.Namespace) -> int:
     while trained < budget:
         t0 = time.perf_counter()
         trainer.step()
+        sync()  # a GPU step is queued, not done, when step() returns
         trained += time.perf_counter() - t0
         steps += 1
         if marks and trained >= marks[0]:
@@ -133,14 +141,18 @@ def run_pair(args: argparse.Namespace, name: str, seed: int, out: Path) -> list[
     """Both kinds on one collection and seed, started together."""
     folder = write_collection(name, out / "data" / f"{name}-s{seed}", args.count, args.size, seed)
     # The trainers' built-in path for the device (no per-machine timing, which a busy machine skews).
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "GAN_STUDIO_FAST_PATH": "default"}
+    env = {**os.environ, "GAN_STUDIO_FAST_PATH": "default"}
+    if args.device == "cpu":
+        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     procs = []
     for kind in KINDS_COMPARED:
         overrides = args.style if kind == "stylegan" else args.dcgan
         cmd = [sys.executable, __file__, "--child", kind, "--set", name, "--seed", str(seed),
                "--minutes", str(args.minutes), "--size", str(args.size), "--count", str(args.count),
-               "--out", str(out), "--folder", str(folder), "--overrides", overrides]
+               "--out", str(out), "--folder", str(folder), "--overrides", overrides, "--device", args.device]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env))
+        if args.device != "cpu":
+            procs[-1].wait()  # one GPU: the runs take turns
     results = []
     for p in procs:
         stdout, _ = p.communicate()
@@ -168,6 +180,7 @@ def main() -> int:
     ap.add_argument("--out", default="bench-equal-time")
     ap.add_argument("--style", default="{}", help="JSON overrides of the style-based kind's config")
     ap.add_argument("--dcgan", default="{}", help="JSON overrides of the DCGAN's config")
+    ap.add_argument("--device", default="cpu", help="cpu (both runs at once, one thread each) or cuda (in turn)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--child", choices=KINDS_COMPARED, help=argparse.SUPPRESS)
     ap.add_argument("--set", help=argparse.SUPPRESS)
