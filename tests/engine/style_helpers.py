@@ -35,6 +35,6 @@ def assert_exact_resume(tmp_path, cfg: StyleGANConfig, data: torch.Tensor, steps
     assert a[0].keys() == b[0].keys()
     for k in a[0]:
         assert torch.equal(a[0][k], b[0][k]), k
-    assert a[1]["ada"] == b[1]["ada"] and resumed.global_step == steps
+    assert a[1]["ada"] == b[1]["ada"] and a[1]["pl_mean"] == b[1]["pl_mean"] and resumed.global_step == steps
     assert np.array_equal(one_go.samples(), resumed.samples())
     return a[0]

@@ -148,8 +148,65 @@ def test_a_checkpoint_that_does_not_fit_leaves_the_trainer_unchanged():
     tensors, meta = t.state_dict()
     with pytest.raises(CheckpointError, match="augmentation"):
         t.load_state_dict(tensors, {k: v for k, v in meta.items() if k != "ada"})
+    with pytest.raises(CheckpointError, match="path-length"):
+        t.load_state_dict(tensors, {**meta, "pl_mean": "soon"})
     after = t.state_dict()[0]
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+PL_CFG = StyleGANConfig(**{**CFG.__dict__, "pl_weight": 2.0})
+
+
+def test_exact_resume_with_path_length_regularisation(tmp_path):
+    """Path-length regularisation at steps 0, 4, 8 and 12, the save at 6 between two of them: its
+    running mean of path lengths rides in the checkpoint, so the resumed run pulls towards the same one."""
+    assert_exact_resume(tmp_path, PL_CFG, _data(), steps=14, save_at=6)
+
+
+def test_path_length_regularisation_is_lazy_as_the_reference():
+    """Every 4th generator step (its penalty reported as PL), G's Adam rate and betas scaled by 4/5 as
+    the reference does for lazy regularisation, the running mean moving from 0 towards the lengths;
+    off (the small preset's default), none of it."""
+    on, off = StyleGANTrainer(PL_CFG, _data(), seed=0), StyleGANTrainer(CFG, _data(), seed=0)
+    group = on.opt_G.param_groups[0]
+    assert group["lr"] == pytest.approx(CFG.lr * 0.8) and group["betas"] == pytest.approx((0.0, 0.99**0.8))
+    assert off.opt_G.param_groups[0]["lr"] == CFG.lr and off.opt_G.param_groups[0]["betas"] == (0.0, 0.99)
+    reports = [on.step() for _ in range(9)]
+    assert ["PL" in r for r in reports] == [i % 4 == 0 for i in range(9)]
+    assert all(np.isfinite(r["PL"]) and r["PL"] > 0 for r in reports if "PL" in r)
+    assert 0 < on.pl_mean
+    assert not any("PL" in off.step() for _ in range(5)) and off.pl_mean == 0.0
+
+
+def test_the_path_length_gradient_lowers_the_penalty():
+    """A small plain gradient step of G along the path-length term alone lowers the penalty on the same
+    draws, and a step the other way raises it: the double backward through the modulated convolutions
+    gives the penalty's gradient."""
+    t = StyleGANTrainer(PL_CFG, _data(), seed=0)
+    state, params = t.rng.get_state(), [p for p in t.G.parameters() if p.requires_grad]
+
+    def penalty() -> float:
+        t.rng.set_state(state)  # the same styles, noise and image-space directions each time
+        t.pl_mean = 0.0
+        for p in params:
+            p.grad = None
+        return float(t._pl_backward(None))
+
+    p0 = penalty()
+    grads = [None if p.grad is None else p.grad.clone() for p in params]
+    assert sum(g is not None and bool(g.abs().sum() > 0) for g in grads) > len(params) // 2
+    changed = {}
+    for sign in (1, -1):
+        with torch.no_grad():
+            for p, g in zip(params, grads):
+                if g is not None:
+                    p.sub_(sign * 1e-3 * g)
+        changed[sign] = penalty()
+        with torch.no_grad():
+            for p, g in zip(params, grads):
+                if g is not None:
+                    p.add_(sign * 1e-3 * g)
+    assert changed[1] < p0 < changed[-1], (changed[1], p0, changed[-1])
 
 
 def test_noise_inputs_off_keeps_every_noise_strength_at_zero():
@@ -215,10 +272,10 @@ def test_the_kind_builds_configs_suggests_by_device_and_loads_ema_weights():
     kind = get_kind("stylegan")
     assert kind.capabilities.latent_space and "onnx" in kind.export_formats
     cfg = kind.default_config(DataConfig(size=64), {}, {"batch": 16})
-    assert (cfg.preset, cfg.channel_max, cfg.w_dim) == ("small", 64, 128)
+    assert (cfg.preset, cfg.channel_max, cfg.w_dim, cfg.pl_weight) == ("small", 64, 128, 0.0)
     assert cfg.r1_gamma == pytest.approx(0.0002 * 64 * 64 / 16)  # the reference's auto gamma
     full = kind.default_config(DataConfig(size=256), {}, {"preset": "full", "batch": 32, "r1_gamma": 1.0})
-    assert (full.channel_max, full.mapping_layers, full.r1_gamma) == (512, 8, 1.0)
+    assert (full.channel_max, full.mapping_layers, full.r1_gamma, full.pl_weight) == (512, 8, 1.0, 2.0)
     with pytest.raises(UserError, match="capacity"):
         kind.default_config(DataConfig(size=64), {}, {"preset": "huge"})
     cpu = kind.suggest([500], [(256, 256)] * 10, DeviceInfo("cpu", "CPU", 8 * 1024**3))

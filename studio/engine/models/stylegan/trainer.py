@@ -1,8 +1,10 @@
 """Training the style-based generator (StyleGAN2 recipe, facts from NVlabs/stylegan2-ada-pytorch
 training/loss.py and train.py): non-saturating logistic loss, lazy R1 on reals every 16 critic
 steps, style-mixing regularisation, a tracked w average, an EMA generator with a half-life in
-images, and DiffAugment applied with an ADA-style adaptive probability for small collections.
-Path-length regularisation is not part of this recipe yet.
+images, DiffAugment applied with an ADA-style adaptive probability for small collections, and lazy
+path-length regularisation (every 4 generator steps on half a batch, `pl_weight`): a fixed-size step
+in W moves the picture by about the same amount everywhere, which makes W smoother to walk and its
+directions more even (StyleGAN2, sec. 3.2).
 
 With `attention` (SAGAN's self-attention blocks, nets.py) the loss and learning rate stay these: SAGAN
 took hinge loss and two time-scale rates for a critic with no other regulariser, where R1 already
@@ -31,10 +33,15 @@ from studio.engine.train.latent_trainer import LatentTrainer
 # the 4x4 and 8x8 convolutions dominate); "full" is the paper's auto config for GPUs (512 channels,
 # halving from 32x32).
 PRESETS = {
-    "small": {"z_dim": 128, "w_dim": 128, "mapping_layers": 2, "channel_base": 1024, "channel_max": 64},
-    "full": {"z_dim": 512, "w_dim": 512, "mapping_layers": 8, "channel_base": 16384, "channel_max": 512},
+    "small": {"z_dim": 128, "w_dim": 128, "mapping_layers": 2, "channel_base": 1024, "channel_max": 64,
+              "pl_weight": 0.0},
+    "full": {"z_dim": 512, "w_dim": 512, "mapping_layers": 8, "channel_base": 16384, "channel_max": 512,
+             "pl_weight": 2.0},
 }
 R1_INTERVAL = 16  # lazy regularisation: R1 every 16 critic steps, weighted 16x (StyleGAN2, appendix B)
+PL_INTERVAL = 4  # path-length regularisation every 4 generator steps, weighted 4x (the same appendix)
+PL_BATCH_SHRINK = 2  # on half the batch (the reference's pl_batch_shrink)
+PL_DECAY = 0.01  # the running mean of path lengths the penalty pulls towards moves this much a time
 ADA_INTERVAL = 4  # steps between adjustments of the augmentation probability (as the reference)
 
 
@@ -61,6 +68,9 @@ class StyleGANConfig:
     ema_kimg: float = 10.0  # EMA generator half-life in thousands of images (the kind sets batch * 10 / 32, as auto)
     ema_rampup: float = 0.05  # the half-life is at most this fraction of the images seen so far (0: no ramp)
     r1_gamma: float = 0.0256  # R1 weight; the kind derives size^2 * 0.0002 / batch unless set
+    # path-length regularisation weight (the reference's 2; 0: off). The kind turns it on for the full
+    # preset; on the small CPU preset it costs time that equal-time runs showed the pictures need more
+    pl_weight: float = 0.0
     style_mixing: float = 0.9  # probability of mixing two ws at a random layer during training
     diffaugment: bool = False  # DiffAugment colour/translation/cutout for D (the kind turns it on for every collection)
     ada: bool = True  # with diffaugment: adapt its probability p to D's overfitting (ADA's r_t); off: p = 1
@@ -110,6 +120,8 @@ class StyleGANConfig:
             raise UserError("The network width is out of range.")
         if self.r1_gamma < 0:
             raise UserError(f"The R1 weight must be 0 or more (got {self.r1_gamma}).")
+        if self.pl_weight < 0:
+            raise UserError(f"The path-length weight must be 0 or more (got {self.pl_weight}).")
         if not 0 <= self.style_mixing <= 1:
             raise UserError(f"The style-mixing probability must be between 0 and 1 (got {self.style_mixing}).")
         if self.precision not in ("auto", "fp32", "bf16"):
@@ -156,10 +168,14 @@ class StyleGANTrainer(LatentTrainer):
                 layer.noise_strength.requires_grad_(False)
         # Lazy regularisation runs R1 in 1 of 16 steps: the reference scales D's Adam so its effective
         # rate per step stays that of an unregularised run.
-        ratio = R1_INTERVAL / (R1_INTERVAL + 1) if cfg.r1_gamma > 0 else 1.0
-        for group in self.opt_D.param_groups:
-            group["lr"] = cfg.lr * ratio
-            group["betas"] = (cfg.beta1**ratio, cfg.beta2**ratio)
+        # Path-length regularisation does the same for G.
+        for opt, on, interval in ((self.opt_D, cfg.r1_gamma > 0, R1_INTERVAL), (self.opt_G, cfg.pl_weight > 0,
+                                                                                 PL_INTERVAL)):
+            ratio = interval / (interval + 1) if on else 1.0
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * ratio
+                group["betas"] = (cfg.beta1**ratio, cfg.beta2**ratio)
+        self.pl_mean = 0.0  # running mean of the path lengths (a number, saved with the run)
         self.ada_p = 0.0 if cfg.ada else 1.0
         self._ada_signs = 0.0  # sum of sign(D(real)) since the last adjustment, and its count
         self._ada_count = 0
@@ -172,8 +188,18 @@ class StyleGANTrainer(LatentTrainer):
     def _fake(self, track_w_avg: bool, c: torch.Tensor | None = None) -> torch.Tensor:
         """Generated images for the batch through the live G: mapping, style mixing, random noise;
         of classes `c` for a conditional model."""
+        ws, noise = self._styles(self.batch, track_w_avg, c)
+        # The bare G: mapping and synthesis run as separate calls, which a data-parallel wrapper's
+        # forward does not see, so the step averages G's gradients itself (_average_grads). The
+        # mapping stays in fp32 (its w average is tracked there); the synthesis takes the fast path.
+        with self._autocast():
+            return self.G.synthesis(ws, noise)
+
+    def _styles(self, batch: int, track_w_avg: bool, c: torch.Tensor | None):
+        """(ws, noise) for this process's share of a global batch of `batch`: mapped z, style mixing,
+        the per-layer noise (None with noise inputs off)."""
         syn, mapping = self.G.synthesis, self.G.mapping
-        z = self._noise()
+        z = self._randn(batch, self.cfg.z_dim)
         ws = mapping(z, track_w_avg=track_w_avg, c=c)
         if track_w_avg and self.dist.active:
             # Each process moved w_avg towards its own share's mean; their average is the move a
@@ -181,19 +207,15 @@ class StyleGANTrainer(LatentTrainer):
             mapping.w_avg.copy_(self._gather(mapping.w_avg[None].clone()).mean(dim=0))
         # Style mixing: from a random layer on, the ws of a second z (one cut for the batch, as the
         # reference), so no layer can rely on its neighbours sharing a style.
-        z2 = self._randn(self.batch, self.cfg.z_dim)
+        z2 = self._randn(batch, self.cfg.z_dim)
         mix = float(torch.rand((), generator=self.rng)) < self.cfg.style_mixing
         cut = int(torch.randint(1, syn.num_ws, (), generator=self.rng))
         if mix:
             ws2 = mapping(z2, c=c)  # the same class: mixing styles, not classes
             ws = torch.cat([ws[:, :cut], ws2[:, cut:]], dim=1)
-        noise = ([self._randn(self.batch, 1, *shape) for shape in syn.noise_shapes()] if self.cfg.noise_inputs
+        noise = ([self._randn(batch, 1, *shape) for shape in syn.noise_shapes()] if self.cfg.noise_inputs
                  else None)
-        # The bare G: mapping and synthesis run as separate calls, which a data-parallel wrapper's
-        # forward does not see, so the step averages G's gradients itself (_average_grads). The
-        # mapping stays in fp32 (its w average is tracked there); the synthesis takes the fast path.
-        with self._autocast():
-            return syn(ws, noise)
+        return ws, noise
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         """DiffAugment on each image with probability p (ADA's strength), drawn from the run's RNG."""
@@ -257,6 +279,9 @@ class StyleGANTrainer(LatentTrainer):
             loss_g.backward()
         finally:
             self._d_trainable()
+        pl = None
+        if self.cfg.pl_weight > 0 and self.global_step % PL_INTERVAL == 0:
+            pl = self._pl_backward(y_fake)
         self._average_grads(self.G)
         self.opt_G.step()
         # The reference's ramp: early on the half-life follows the images seen, so a short run's EMA
@@ -277,6 +302,8 @@ class StyleGANTrainer(LatentTrainer):
             losses["augment_p"] = self.ada_p
         if r1 is not None:
             losses["R1"] = r1
+        if pl is not None:
+            losses["PL"] = pl
         return self._report(losses)
 
     def _critic(self, net, images: torch.Tensor, *args, **kwargs):
@@ -299,6 +326,25 @@ class StyleGANTrainer(LatentTrainer):
         self._average_grads(self.D)
         return r1.detach()
 
+    def _pl_backward(self, y_fake: torch.Tensor | None) -> torch.Tensor:
+        """Lazy path-length regularisation (StyleGAN2-ADA's loss.py): on half a batch of fresh styles,
+        the length of J_w^T y for a random image-space y (scaled so the length does not depend on
+        the size) is pulled towards its running mean; G's gradients add up with the main loss's.
+        Returns the penalty. In fp32, like R1, through the bare G (a double backward)."""
+        batch = max(self.batch // PL_BATCH_SHRINK, self.dist.world if self.dist.active else 1)
+        c = None if y_fake is None else y_fake[: batch // (self.dist.world if self.dist.active else 1)]
+        ws, noise = self._styles(batch, False, c)
+        img = self.G.synthesis(ws, noise)
+        y = self._randn(batch, *img.shape[1:]) / math.sqrt(img.shape[2] * img.shape[3])
+        (grad,) = torch.autograd.grad((img * y).sum(), ws, create_graph=True)
+        lengths = grad.square().sum(2).mean(1).sqrt()
+        # The running mean moves with the global batch's mean length, the same on every process.
+        batch_mean = float(mean_across(self.dist, {"pl": float(lengths.mean().detach())}, self.device)["pl"])
+        self.pl_mean += (batch_mean - self.pl_mean) * PL_DECAY
+        penalty = (lengths - self.pl_mean).square().mean()
+        (penalty * self.cfg.pl_weight * PL_INTERVAL).backward()
+        return penalty.detach()
+
     def _average_grads(self, net: torch.nn.Module) -> None:
         """Average gradients the data-parallel wrapper did not see (parts run through the bare module)."""
         if not self.dist.active:
@@ -314,12 +360,17 @@ class StyleGANTrainer(LatentTrainer):
     def state_dict(self):
         tensors, meta = super().state_dict()
         meta["ada"] = {"p": self.ada_p, "signs": self._ada_signs, "count": self._ada_count}
+        meta["pl_mean"] = self.pl_mean
         return tensors, meta
 
     def load_state_dict(self, tensors, meta):
         ada = meta.get("ada")
         if not isinstance(ada, dict) or not {"p", "signs", "count"} <= set(ada):
             raise CheckpointError("checkpoint is missing the augmentation state")
+        pl_mean = meta.get("pl_mean", 0.0)  # runs saved before path-length regularisation: never used
+        if not isinstance(pl_mean, (int, float)) or not math.isfinite(pl_mean):
+            raise CheckpointError("checkpoint's path-length mean is not a number")
         super().load_state_dict(tensors, meta)
+        self.pl_mean = float(pl_mean)
         self.ada_p = float(ada["p"])
         self._ada_signs, self._ada_count = float(ada["signs"]), int(ada["count"])
