@@ -597,10 +597,21 @@ class SettingsPage(QWizardPage):
         rf.addRow("Save model every", self.ckpt_spin)
         rf.addRow("Device", self._with_reason(self.device_combo, self.device_label))
         rf.addRow("Seed", self.seed_spin)
-        layout = QVBoxLayout(self)
+        # Scrolls like the first page: the style-based kind's options made this page 813 px tall, and
+        # the wizard grew past a 768 px laptop screen to hold it.
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addWidget(model)
         layout.addWidget(run)
         layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(content)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
     @staticmethod
     def _reason() -> QLabel:

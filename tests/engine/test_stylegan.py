@@ -278,6 +278,12 @@ def test_the_kind_builds_configs_suggests_by_device_and_loads_ema_weights():
     assert (full.channel_max, full.mapping_layers, full.r1_gamma, full.pl_weight) == (512, 8, 1.0, 2.0)
     with pytest.raises(UserError, match="capacity"):
         kind.default_config(DataConfig(size=64), {}, {"preset": "huge"})
+    # path-length regularisation follows the capacity unless chosen
+    assert kind.default_config(DataConfig(size=64), {}, {"path_length": "on"}).pl_weight == 2.0
+    assert kind.default_config(DataConfig(size=256), {}, {"preset": "full", "path_length": "off"}).pl_weight == 0.0
+    assert kind.default_config(DataConfig(size=256), {}, {"preset": "full", "path_length": "auto"}).pl_weight == 2.0
+    with pytest.raises(UserError, match="auto, on or off"):
+        kind.default_config(DataConfig(size=64), {}, {"path_length": "sometimes"})
     cpu = kind.suggest([500], [(256, 256)] * 10, DeviceInfo("cpu", "CPU", 8 * 1024**3))
     gpu = kind.suggest([500], [(256, 256)] * 10, DeviceInfo("cuda", "GPU", 80 * 1024**3))
     assert (cpu.options["preset"], cpu.size, cpu.options["diffaugment"]) == ("small", 64, True)
@@ -301,9 +307,12 @@ def test_cli_train_generate_and_export_onnx(tmp_path, capsys):
     data = write_folder(discs(12, 32, seed=0), tmp_path / "discs")
     out = tmp_path / "proj"
     assert main(["train", "stylegan", "--data", str(data), "--out", str(out), "--size", "32", "--batch", "4",
-                 "--steps", "4", "--sample-every", "2", "--checkpoint-every", "4", "--metric-every", "2"]) == 0
+                 "--steps", "4", "--sample-every", "2", "--checkpoint-every", "4", "--metric-every", "2",
+                 "--path-length", "on", "--log-every", "1"]) == 0
     meta = json.loads((out / "project.json").read_text())
     assert meta["kind"] == "stylegan" and meta["step"] == 4 and meta["model"]["preset"] == "small"
+    history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert meta["model"]["pl_weight"] == 2.0 and any("PL" in h for h in history)
     assert [s for s, _ in list_checkpoints(out / "checkpoints")] == [0, 4]
     assert main(["generate", str(out), "--count", "3", "--out", str(tmp_path / "new"), "--seed", "5"]) == 0
     pictures = sorted((tmp_path / "new").iterdir())

@@ -28,6 +28,8 @@ from studio.engine.train.augment import diff_augment
 from studio.engine.train.distributed import SINGLE, DistInfo, mean_across
 from studio.engine.train.latent_trainer import LatentTrainer
 
+PL_WEIGHT = 2.0  # the reference's path-length weight (StyleGAN2-ADA's pl_weight for every resolution)
+
 # Capacity presets: "small" for CPUs (at 64 px: 64 channels up to 16x16, then 32 and 16; measured
 # 17 images/s on the shared 2-core CPU with one thread, where channel_max 128 ran 2-4x slower because
 # the 4x4 and 8x8 convolutions dominate); "full" is the paper's auto config for GPUs (512 channels,
@@ -36,7 +38,7 @@ PRESETS = {
     "small": {"z_dim": 128, "w_dim": 128, "mapping_layers": 2, "channel_base": 1024, "channel_max": 64,
               "pl_weight": 0.0},
     "full": {"z_dim": 512, "w_dim": 512, "mapping_layers": 8, "channel_base": 16384, "channel_max": 512,
-             "pl_weight": 2.0},
+             "pl_weight": PL_WEIGHT},
 }
 R1_INTERVAL = 16  # lazy regularisation: R1 every 16 critic steps, weighted 16x (StyleGAN2, appendix B)
 PL_INTERVAL = 4  # path-length regularisation every 4 generator steps, weighted 4x (the same appendix)
