@@ -73,8 +73,10 @@ class StyleGANKind(ClassesFromSubfolders, ModelKind):
         batch = overrides.get("batch", StyleGANConfig.batch)
         base = {**PRESETS[preset], "preset": preset, "r1_gamma": auto_r1_gamma(data_cfg.size, max(int(batch), 1)),
                 "ema_kimg": int(batch) * 10 / 32}
-        if path_length != "auto":
-            base["pl_weight"] = PL_WEIGHT if path_length == "on" else 0.0
+        # auto: the paper's weight with its widths (GPUs); none on the small CPU preset, whose time goes
+        # further on plain steps
+        on = path_length == "on" or (path_length == "auto" and preset == "full")
+        base["pl_weight"] = PL_WEIGHT if on else 0.0
         return super().default_config(data_cfg, datasets, self.class_overrides(datasets, {**base, **overrides}))
 
     def derived_config(self, datasets):

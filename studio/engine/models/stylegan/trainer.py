@@ -35,10 +35,8 @@ PL_WEIGHT = 2.0  # the reference's path-length weight (StyleGAN2-ADA's pl_weight
 # the 4x4 and 8x8 convolutions dominate); "full" is the paper's auto config for GPUs (512 channels,
 # halving from 32x32).
 PRESETS = {
-    "small": {"z_dim": 128, "w_dim": 128, "mapping_layers": 2, "channel_base": 1024, "channel_max": 64,
-              "pl_weight": 0.0},
-    "full": {"z_dim": 512, "w_dim": 512, "mapping_layers": 8, "channel_base": 16384, "channel_max": 512,
-             "pl_weight": PL_WEIGHT},
+    "small": {"z_dim": 128, "w_dim": 128, "mapping_layers": 2, "channel_base": 1024, "channel_max": 64},
+    "full": {"z_dim": 512, "w_dim": 512, "mapping_layers": 8, "channel_base": 16384, "channel_max": 512},
 }
 R1_INTERVAL = 16  # lazy regularisation: R1 every 16 critic steps, weighted 16x (StyleGAN2, appendix B)
 PL_INTERVAL = 4  # path-length regularisation every 4 generator steps, weighted 4x (the same appendix)
