@@ -133,7 +133,7 @@ class StyleGANKind(ClassesFromSubfolders, ModelKind):
 
     def loss_groups(self):
         return (("Losses", ("loss_D", "loss_G")), ("Critic", ("D_real", "D_fake", "augment_p")),
-                ("Regularisation", ("R1",)))
+                ("Regularisation", ("R1", "PL")))
 
     # ----- fine-tuning -----------------------------------------------------------------------------
     def fine_tune_problem(self, parent_cfg, cfg):

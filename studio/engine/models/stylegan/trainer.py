@@ -68,8 +68,8 @@ class StyleGANConfig:
     ema_kimg: float = 10.0  # EMA generator half-life in thousands of images (the kind sets batch * 10 / 32, as auto)
     ema_rampup: float = 0.05  # the half-life is at most this fraction of the images seen so far (0: no ramp)
     r1_gamma: float = 0.0256  # R1 weight; the kind derives size^2 * 0.0002 / batch unless set
-    # path-length regularisation weight (the reference's 2; 0: off). The kind turns it on for the full
-    # preset; on the small CPU preset it costs time that equal-time runs showed the pictures need more
+    # path-length regularisation weight (the reference's 2; 0: off). The kind turns it on with the full
+    # preset; on the small CPU preset it makes a step 17% longer, where short CPU runs need plain steps
     pl_weight: float = 0.0
     style_mixing: float = 0.9  # probability of mixing two ws at a random layer during training
     diffaugment: bool = False  # DiffAugment colour/translation/cutout for D (the kind turns it on for every collection)
