@@ -114,12 +114,14 @@ def test_an_explicit_precision_wins_over_measurement_and_cache(tmp_path, native_
 
 
 def test_a_path_the_quality_check_rejected_is_never_timed_nor_taken_from_the_cache(tmp_path, native_bf16):
-    cyclegan = get_kind("cyclegan")
-    assert {p.precision for p in cyclegan.approved_paths()} == {"fp32"}  # bf16 failed bench/quality_check.py
+    from studio.engine.data.dataset import DataConfig
+
+    style = get_kind("stylegan")
+    assert {p.precision for p in style.approved_paths()} == {"fp32"}  # no quality check approved its bf16
     cache = ChoiceCache(tmp_path / "fast-paths.json")
-    cfg = CycleGANConfig(size=32, ngf=4, ndf=4)
+    cfg = style.default_config(DataConfig(size=32), {}, {"batch": 4})
     timer = FakeTimer({FP32: 0.5, FP32_CL: 0.6, FastPath("bf16"): 0.01})
-    first = choose("cyclegan", cfg, CPU, cyclegan.approved_paths(), timer, cache=cache)
+    first = choose("stylegan", cfg, CPU, style.approved_paths(), timer, cache=cache)
     assert first.path == FP32 and all(p.precision == "fp32" for p in timer.timed)
 
     # a remembered bf16 (a hand-edited file, or an approval since withdrawn) is measured over, not used
@@ -128,7 +130,7 @@ def test_a_path_the_quality_check_rejected_is_never_timed_nor_taken_from_the_cac
     data["choices"][key]["path"] = dataclasses.asdict(FastPath("bf16"))
     cache.path.write_text(json.dumps(data))
     redo = FakeTimer({FP32: 0.6, FP32_CL: 0.4})
-    again = choose("cyclegan", cfg, CPU, cyclegan.approved_paths(), redo, cache=cache)
+    again = choose("stylegan", cfg, CPU, style.approved_paths(), redo, cache=cache)
     assert again.how == "measured" and again.path == FP32_CL
 
 
@@ -223,3 +225,18 @@ def test_without_a_measurement_a_gpu_takes_bf16_only_for_kinds_that_approved_it(
     assert fast_path(gpu, "auto", False) == ("bf16", True)  # the DCGAN's rule on a GPU
     assert fast_path(gpu, "auto", False, gpu_bf16=False) == ("fp32", False)  # the style kind's
     assert fast_path(gpu, "bf16", False, gpu_bf16=False) == ("bf16", False)  # asked for: kept
+
+
+def test_the_cyclegan_times_bf16_where_the_cpu_computes_it_natively(tmp_path, native_bf16):
+    """bf16 autocast passed the CycleGAN's quality check over eight seeds (kind.approved_paths): a CPU
+    with native bf16 times it beside fp32 in both layouts and keeps it when it is fastest; one that
+    emulates bf16 never times it."""
+    cyclegan = get_kind("cyclegan")
+    assert FastPath("bf16") in cyclegan.approved_paths()
+    cfg = CycleGANConfig(size=32, ngf=4, ndf=4)
+    for native, expected in ((True, FastPath("bf16")), (False, FP32)):
+        native_bf16(native)
+        timer = FakeTimer({FP32: 0.5, FP32_CL: 0.6, FastPath("bf16"): 0.25})
+        choice = choose("cyclegan", cfg, CPU, cyclegan.approved_paths(), timer,
+                        cache=ChoiceCache(tmp_path / f"c-{native}.json"))
+        assert choice.path == expected and (FastPath("bf16") in timer.timed) == native
