@@ -86,6 +86,18 @@ def unique_project_dir(parent: Path, name: str) -> Path:
 
 
 # ----- page 1 ------------------------------------------------------------------------------------------
+def _scrolling(page: QWizardPage, content: QWidget) -> None:
+    """`content` as the whole of `page`, scrolling vertically when it is taller than the wizard."""
+    scroll = QScrollArea()
+    scroll.setWidget(content)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    outer = QVBoxLayout(page)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(scroll)
+
+
 class SourcePage(QWizardPage):
     def __init__(self, settings: StudioSettings):
         super().__init__()
@@ -204,14 +216,7 @@ class SourcePage(QWizardPage):
         layout.addWidget(images_box)
         layout.addWidget(self.error)
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(content)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        _scrolling(self, content)
 
         self.kind_group.buttonToggled.connect(self._on_kind)
         for f in (*self.fields.values(), self.location_field):
@@ -604,14 +609,7 @@ class SettingsPage(QWizardPage):
         layout.addWidget(model)
         layout.addWidget(run)
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(content)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        _scrolling(self, content)
 
     @staticmethod
     def _reason() -> QLabel:

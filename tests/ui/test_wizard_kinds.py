@@ -31,19 +31,23 @@ def test_one_choice_per_kind_with_its_folders(wizard):
         assert shown == {r.name for r in get_kind(name).roles}
 
 
-@pytest.mark.parametrize("name", list(KINDS))
-def test_untouched_settings_are_the_suggestion(qtbot, wizard, tmp_path, name):
-    kind = get_kind(name)
+def _to_settings(qtbot, wizard, tmp_path, name):
+    """Kind `name` with small folders of discs for its roles, through the report to the settings page."""
     src = wizard.source_page
     src.kind_radios[name].setChecked(True)
-    for i, role in enumerate(kind.roles):
+    for i, role in enumerate(get_kind(name).roles):
         src.fields[role.name].set_path(str(write_folder(discs(10, 40, seed=i), tmp_path / "images" / role.name)))
     src.location_field.set_path(str(tmp_path / "projects"))
     wizard.next()
-    report = wizard.report_page
-    qtbot.waitUntil(report.isComplete, timeout=30_000)
+    qtbot.waitUntil(wizard.report_page.isComplete, timeout=30_000)
     wizard.next()
-    page = wizard.settings_page
+
+
+@pytest.mark.parametrize("name", list(KINDS))
+def test_untouched_settings_are_the_suggestion(qtbot, wizard, tmp_path, name):
+    kind = get_kind(name)
+    _to_settings(qtbot, wizard, tmp_path, name)
+    src, report, page = wizard.source_page, wizard.report_page, wizard.settings_page
 
     # One control per option, of the option's sort, showing the suggested value.
     suggestion = report.prepared.suggestion
@@ -95,15 +99,7 @@ def test_the_settings_page_scrolls_instead_of_outgrowing_a_laptop_screen(qtbot, 
     past a 768 px screen); its last row is reachable by scrolling."""
     from PySide6.QtWidgets import QScrollArea
 
-    kind = get_kind(name)
-    src = wizard.source_page
-    src.kind_radios[name].setChecked(True)
-    for i, role in enumerate(kind.roles):
-        src.fields[role.name].set_path(str(write_folder(discs(10, 40, seed=i), tmp_path / "images" / role.name)))
-    src.location_field.set_path(str(tmp_path / "projects"))
-    wizard.next()
-    qtbot.waitUntil(wizard.report_page.isComplete, timeout=30_000)
-    wizard.next()
+    _to_settings(qtbot, wizard, tmp_path, name)
     qtbot.wait(50)
     assert wizard.height() <= 720
     scroll = wizard.settings_page.findChild(QScrollArea)
