@@ -14,7 +14,7 @@ import torch
 from studio.cli.main import main
 from studio.engine.data.procedural import discs, write_folder
 from studio.engine.images import load_png
-from studio.engine.models import get_kind
+from studio.engine.models import KINDS, get_kind
 from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
 
 TINY = ["--size", "32", "--batch", "8", "--width", "8", "--z-dim", "16", "--seed", "1"]
@@ -177,3 +177,14 @@ def test_entry_point_and_ctrl_c_saves_a_checkpoint(data, tmp_path):
     assert 0 < step < 100000
     assert "stopped early" in stdout
     assert json.loads((out / "project.json").read_text())["step"] == step
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_every_kinds_train_help_prints_each_option(kind, capsys):
+    """`gan-studio train KIND --help` lists every option of the kind (a '%' in an option's help once made
+    argparse raise a TypeError here instead)."""
+    from studio.engine.models import get_kind
+
+    assert main(["train", kind, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(option.cli_flag in out for option in get_kind(kind).options)
