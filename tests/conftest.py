@@ -1,6 +1,7 @@
 """Suite-wide settings: headless Qt, and small thread counts so parallel helpers do not thrash."""
 
 import os
+import signal
 import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -122,3 +123,20 @@ def shapes_folder(tmp_path):
 def shapes_factory():
     """make_shapes(folder, count=24, size=32, seed=0, colors=None) for tests that need several folders."""
     return make_shapes
+
+
+_STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_restored():
+    """FAIL any test that leaves a stop signal's handler changed: a leftover Ctrl-C handler once made a
+    later test's first Ctrl-C do nothing (test_reliability_signals), a leak seen in one full run and not
+    found since (a full run with this check, 2026-12-04: none)."""
+    before = {s: signal.getsignal(s) for s in _STOP_SIGNALS}
+    yield
+    after = {s: signal.getsignal(s) for s in _STOP_SIGNALS}
+    changed = {signal.Signals(s).name: (before[s], after[s]) for s in before if after[s] != before[s]}
+    for s, (old, _new) in ((getattr(signal, n), v) for n, v in changed.items()):
+        signal.signal(s, old)  # put it back so one leak does not cascade into later tests
+    assert not changed, f"the test left signal handlers changed (before, after): {changed}"
