@@ -125,18 +125,17 @@ def shapes_factory():
     return make_shapes
 
 
-_STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
-
-
 @pytest.fixture(autouse=True)
 def _signal_handlers_restored():
     """FAIL any test that leaves a stop signal's handler changed: a leftover Ctrl-C handler once made a
     later test's first Ctrl-C do nothing (test_reliability_signals), a leak seen in one full run and not
     found since (a full run with this check, 2026-12-04: none)."""
-    before = {s: signal.getsignal(s) for s in _STOP_SIGNALS}
+    from studio.cli.signals import STOP_SIGNALS
+
+    before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
     yield
-    after = {s: signal.getsignal(s) for s in _STOP_SIGNALS}
-    changed = {signal.Signals(s).name: (before[s], after[s]) for s in before if after[s] != before[s]}
-    for s, (old, _new) in ((getattr(signal, n), v) for n, v in changed.items()):
+    changed = {s: (old, signal.getsignal(s)) for s, old in before.items() if signal.getsignal(s) != old}
+    for s, (old, _new) in changed.items():
         signal.signal(s, old)  # put it back so one leak does not cascade into later tests
-    assert not changed, f"the test left signal handlers changed (before, after): {changed}"
+    assert not changed, ("the test left signal handlers changed (before, after): "
+                         f"{ {signal.Signals(s).name: v for s, v in changed.items()} }")

@@ -53,23 +53,23 @@ def add_train_parsers(tsub, add_common) -> None:
 
 def _add_option(p: argparse.ArgumentParser, option: Option) -> None:
     dest = _option_dest(option)
-    text = option.help.replace("%", "%%")  # argparse formats help with %: a plain '%' made --help raise
+    help_text = option.help.replace("%", "%%")  # argparse formats help with %: a plain '%' made --help raise
     if option.choices is not None:
         by_text = {str(value): value for value, _label in option.choices}
         listed = ", ".join(f"{text} = {label}" for text, (_v, label) in zip(by_text, option.choices))
         # argparse checks the converted value against `choices`: unknown text stays text and is refused.
         p.add_argument(option.cli_flag, dest=dest, type=lambda text: by_text.get(text, text),
                        choices=list(by_text.values()), metavar="{" + ",".join(by_text) + "}", default=None,
-                       help=f"{text} (choices: {listed}; default: {option.default})")
+                       help=f"{help_text} (choices: {listed}; default: {option.default})")
     elif option.is_number:
         p.add_argument(option.cli_flag, dest=dest, type=values.whole(option.minimum, option.maximum), default=None,
-                       metavar="N", help=text)
+                       metavar="N", help=help_text)
     elif option.derived:
         p.add_argument(option.cli_flag, dest=dest, choices=tuple(AUTO_ON_OFF), default="auto",
-                       help=f"{text}; auto decides from the images")
+                       help=f"{help_text}; auto decides from the images")
     else:
         p.add_argument(option.cli_flag, dest=dest, action=argparse.BooleanOptionalAction, default=None,
-                       help=f"{text} (default: {'on' if option.default else 'off'})")
+                       help=f"{help_text} (default: {'on' if option.default else 'off'})")
 
 
 def _option_value(args, option: Option) -> Any:

@@ -183,8 +183,6 @@ def test_entry_point_and_ctrl_c_saves_a_checkpoint(data, tmp_path):
 def test_every_kinds_train_help_prints_each_option(kind, capsys):
     """`gan-studio train KIND --help` lists every option of the kind (a '%' in an option's help once made
     argparse raise a TypeError here instead)."""
-    from studio.engine.models import get_kind
-
     assert main(["train", kind, "--help"]) == 0
     out = capsys.readouterr().out
     assert all(option.cli_flag in out for option in get_kind(kind).options)

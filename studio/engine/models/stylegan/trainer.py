@@ -331,8 +331,8 @@ class StyleGANTrainer(LatentTrainer):
         the length of J_w^T y for a random image-space y (scaled so the length does not depend on
         the size) is pulled towards its running mean; G's gradients add up with the main loss's.
         Returns the penalty. In fp32, like R1, through the bare G (a double backward)."""
-        batch = max(self.batch // PL_BATCH_SHRINK, self.dist.world if self.dist.active else 1)
-        c = None if y_fake is None else y_fake[: batch // (self.dist.world if self.dist.active else 1)]
+        batch = max(self.batch // PL_BATCH_SHRINK, self.dist.world)  # a global batch: at least one per process
+        c = None if y_fake is None else y_fake[: batch // self.dist.world]
         ws, noise = self._styles(batch, False, c)
         img = self.G.synthesis(ws, noise)
         y = self._randn(batch, *img.shape[1:]) / math.sqrt(img.shape[2] * img.shape[3])
