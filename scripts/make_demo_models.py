@@ -375,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenes-steps", type=int, default=SCENES_RUN.steps, help="CycleGAN training steps")
     ap.add_argument("--sketch-steps", type=int, default=SKETCH_RUN.steps, help="pix2pix training steps")
     ap.add_argument("--style-steps", type=int, default=STYLE_RUN.steps, help="style-based model's training steps")
+    ap.add_argument("--style-model", type=json.loads, default={},
+                    help="JSON settings over the style-based model's (experiments, e.g. '{\"mapping_layers\": 8}')")
     ap.add_argument("--work", type=Path, help="keep the data and full projects here (default: a temp folder)")
     ap.add_argument("--bundle-only", action="store_true",
                     help="no training: bundle the projects an earlier run left in --work again")
@@ -427,8 +429,9 @@ def main(argv: list[str] | None = None) -> int:
             data = work / "style"
             log(f"style: drawing {STYLE['count']} portraits at {STYLE['size']} px into {data}")
             write_faces(data, **STYLE)
-            projects["style"] = train("stylegan", {"data": str(data)}, work / "proj-style", STYLE["size"],
-                                      STYLE_MODEL, dataclasses.replace(STYLE_RUN, steps=args.style_steps), "style")
+            model = {**STYLE_MODEL, **args.style_model}
+            projects["style"] = train("stylegan", {"data": str(data)}, work / "proj-style", STYLE["size"], model,
+                                      dataclasses.replace(STYLE_RUN, steps=args.style_steps), "style")
 
         # The CycleGAN first: its size is what it is; the DCGAN's time-lapse gets the room that is left.
         # The sketch model has a budget of its own, so it changes neither.

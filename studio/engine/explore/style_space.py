@@ -11,10 +11,15 @@ Layer groups. Which ws row drives which resolution: our synthesis network (and t
 uses rows 2k and 2k+1 for the layers of resolution 4 * 2^k (row 2k+1 also feeds the first layer
 of the next block), so num_ws = 2 * log2(size) - 2. The StyleGAN paper (Karras et al. 2019, sec.
 3.1) calls 4-8 px coarse (pose, face shape, hair length), 16-32 px middle (features, eyes) and
-64 px and up fine (colour scheme, micro detail; measured on our small 32 px faces model, the flat
-background colour follows the coarse styles instead: tests/engine/test_style_space.py). A 32 px
-model has no 64 px layers, so there the finest resolution (32 px) is "fine" and 16 px alone is
-"middle"; from 64 px up the paper's split holds (64 px: coarse rows 0-3, middle 4-7, fine 8-9).
+64 px and up fine (colour scheme, micro detail) in a 1024 px model, where the fine layers are five of
+its nine resolutions. Models smaller than 128 px have no room for that split, so there fine starts
+at half the picture's side: a 64 px model's 64 px layers alone changed nothing a viewer reads (on the
+bundled 64 px faces, A's 64 px styles with B's others gave A's background colour in 8% of pairs, its
+hair length in 0%), while its 32-64 px layers carry the background's colour (97%) as the paper's fine
+layers carry the colour scheme (tests/engine/test_style_space.py). The skin, hair and shirt colours
+of those faces ride on the coarse styles with the shape: the skip generator's low-resolution RGB
+outputs paint the large flat areas. Splits: 32 px models coarse 4-8, middle 16, fine 32; 64 px
+coarse 4-8 (rows 0-3), middle 16 (4-5), fine 32-64 (6-9); from 128 px up the paper's.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ import numpy as np
 GROUPS = ("coarse", "middle", "fine")
 GROUP_HELP = {
     "coarse": "4-8 px layers: pose, shape, hair length",
-    "middle": "16-32 px layers: features, smaller shapes",
-    "fine": "the finest layers: fine detail (in large models also the colour scheme)",
+    "middle": "the layers between: features, smaller shapes",
+    "fine": "the finest layers: colours and fine detail",
 }
 
 
@@ -52,10 +57,11 @@ def ws_resolutions(num_ws: int) -> list[int]:
 def layer_groups(num_ws: int) -> dict[str, slice]:
     """coarse / middle / fine -> the ws rows they cover, contiguous and together covering all rows.
 
-    Coarse is 4-8 px; fine starts at 64 px, or at the finest resolution when the model is smaller
-    (32 px: fine is 32 px, middle 16 px); middle is what lies between."""
+    Coarse is 4-8 px; fine starts at 64 px, or at half the picture's side in smaller models, but
+    never below 32 px so that middle keeps a resolution (32 px: fine 32, middle 16; 64 px: fine
+    32-64, middle 16); middle is what lies between (see the module docstring)."""
     res = ws_resolutions(num_ws)
-    fine_from = min(64, res[-1])
+    fine_from = min(64, max(res[-1] // 2, 32))
     coarse_end = sum(r <= 8 for r in res)
     fine_start = next(i for i, r in enumerate(res) if r >= fine_from)
     return {"coarse": slice(0, coarse_end), "middle": slice(coarse_end, fine_start),

@@ -174,7 +174,7 @@ class LatentPadView(QWidget):
             self.layers_combo.setItemData(self.layers_combo.count() - 1, S.GROUP_HELP[name],
                                           Qt.ItemDataRole.ToolTipRole)
         self.layers_combo.setToolTip("The layers the principal directions move: coarse (4-8 px: pose, shape),\n"
-                                     "middle (16-32 px) or fine (the finest: colours, texture)")
+                                     "middle (features) or fine (the finest: colours, texture)")
         self.layers_combo.currentIndexChanged.connect(lambda _: self._on_layers())
         self.center_button = QPushButton("Centre on this image")
         self.center_button.setToolTip("Make the plane pass through the image shown now")

@@ -1,10 +1,11 @@
 """StyleMixPanel: style mixing of two images of a style-based generator (explorer in W).
 
-Image A gives the styles of the layer groups ticked (coarse 4-8 px: pose and shape; middle 16-32
-px; fine: colours and texture), image B every other layer's. Beside the result, a table shows all
-six single-group mixes at once (A's coarse / middle / fine with B's rest, and the other way round),
-so the effect of each group reads at a glance. A and B come from the gallery's selection, the pad's
-image or two selected gallery images ("Mix styles" in the gallery's menu). GUI thread only.
+Image A gives the styles of the layer groups ticked (coarse 4-8 px: pose and shape; middle: features;
+fine: colours and texture; style_space.layer_groups draws the lines), image B every other layer's.
+Beside the result, a table shows all six single-group mixes at once (A's coarse / middle / fine
+with B's rest, and the other way round), so the effect of each group reads at a glance. A and B
+come from the gallery's selection, the pad's image or two selected gallery images ("Mix styles" in
+the gallery's menu). GUI thread only.
 """
 
 from __future__ import annotations
