@@ -92,7 +92,7 @@ def fast_path(device: torch.device, precision: str, channels_last: bool,
     just outside the spread over three seeds (inside over eight, later), so its rule stays fp32 and
     bf16 is left to the per-machine measurement (fast_path.py). Without native bf16 (a 2-core AMD EPYC, AVX2) a
     2048^2 bf16 matmul ran at 0.3 GFLOP/s against 140 in fp32. `gpu_bf16=False`: a kind whose quality
-    check approved no bf16 at all (the style-based kind) keeps fp32 and its layout on a GPU too, as on
+    check approved no bf16 at all (the 2014 GAN, pix2pix) keeps fp32 and its layout on a GPU too, as on
     a GPU without bf16 (a measurement may still pick channels_last there). Explicit values are kept.
     """
     if precision != "auto":

@@ -114,24 +114,25 @@ def test_an_explicit_precision_wins_over_measurement_and_cache(tmp_path, native_
 
 
 def test_a_path_the_quality_check_rejected_is_never_timed_nor_taken_from_the_cache(tmp_path, native_bf16):
-    from studio.engine.data.dataset import DataConfig
-
-    style = get_kind("stylegan")
-    assert {p.precision for p in style.approved_paths()} == {"fp32"}  # no quality check approved its bf16
+    """Only a kind's approved paths are candidates: the DCGAN's quality check approved bf16 with the
+    channels_last layout or the small-map matmuls, never plain bf16 alone, so that one is neither
+    timed nor taken from a cache that names it."""
+    dcgan = get_kind("dcgan")
+    plain_bf16 = FastPath("bf16")
+    assert plain_bf16 not in dcgan.approved_paths()
     cache = ChoiceCache(tmp_path / "fast-paths.json")
-    cfg = style.default_config(DataConfig(size=32), {}, {"batch": 4})
-    timer = FakeTimer({FP32: 0.5, FP32_CL: 0.6, FastPath("bf16"): 0.01})
-    first = choose("stylegan", cfg, CPU, style.approved_paths(), timer, cache=cache)
-    assert first.path == FP32 and all(p.precision == "fp32" for p in timer.timed)
+    rest = {p: 0.5 for p in dcgan.approved_paths()}
+    first = _dcgan(cache, FakeTimer({**rest, FP32: 0.3, plain_bf16: 0.01}))
+    assert first.path == FP32
 
-    # a remembered bf16 (a hand-edited file, or an approval since withdrawn) is measured over, not used
+    # a remembered plain bf16 (a hand-edited file, or an approval since withdrawn) is measured over, not used
     data = json.loads(cache.path.read_text())
     (key,) = data["choices"]
-    data["choices"][key]["path"] = dataclasses.asdict(FastPath("bf16"))
+    data["choices"][key]["path"] = dataclasses.asdict(plain_bf16)
     cache.path.write_text(json.dumps(data))
-    redo = FakeTimer({FP32: 0.6, FP32_CL: 0.4})
-    again = choose("stylegan", cfg, CPU, style.approved_paths(), redo, cache=cache)
-    assert again.how == "measured" and again.path == FP32_CL
+    redo = FakeTimer({**rest, FP32_CL: 0.2, plain_bf16: 0.01})
+    again = _dcgan(cache, redo)
+    assert again.how == "measured" and again.path == FP32_CL and plain_bf16 not in redo.timed
 
 
 def test_bf16_is_not_timed_where_the_cpu_emulates_it(tmp_path, native_bf16):
@@ -204,40 +205,35 @@ def test_a_real_measurement_through_the_session_then_the_cached_choice(tmp_path,
         describe_training(second.trainer)
 
 
-def test_the_style_kind_measures_its_two_fp32_layouts_and_never_bf16(tmp_path, native_bf16):
-    from studio.engine.data.dataset import DataConfig
-
-    style = get_kind("stylegan")
-    assert set(style.approved_paths()) == {FP32, FP32_CL}  # bench/quality_check.py --model stylegan
-    cfg = style.default_config(DataConfig(size=32), {}, {"batch": 4})
-    assert cfg.precision == "auto"  # measured, unless the user sets one
-    timer = FakeTimer({FP32: 0.6, FP32_CL: 0.4, FastPath("bf16"): 0.01, FastPath("bf16", True): 0.01})
-    choice = choose("stylegan", cfg, CPU, style.approved_paths(), timer, cache=ChoiceCache(tmp_path / "c.json"))
-    assert choice.how == "measured" and choice.path == FP32_CL
-    assert sorted(p.label for p in timer.timed) == ["fp32", "fp32 + channels_last"]
-
-
 def test_without_a_measurement_a_gpu_takes_bf16_only_for_kinds_that_approved_it(monkeypatch):
     from studio.engine.device import fast_path
 
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
     gpu = torch.device("cuda")
     assert fast_path(gpu, "auto", False) == ("bf16", True)  # the DCGAN's rule on a GPU
-    assert fast_path(gpu, "auto", False, gpu_bf16=False) == ("fp32", False)  # the style kind's
+    assert fast_path(gpu, "auto", False, gpu_bf16=False) == ("fp32", False)  # pix2pix's, the 2014 GAN's
     assert fast_path(gpu, "bf16", False, gpu_bf16=False) == ("bf16", False)  # asked for: kept
 
 
-def test_the_cyclegan_times_bf16_where_the_cpu_computes_it_natively(tmp_path, native_bf16):
-    """bf16 autocast passed the CycleGAN's quality check over eight seeds (kind.approved_paths): a CPU
-    with native bf16 times it beside fp32 in both layouts and keeps it when it is fastest; one that
-    emulates bf16 never times it."""
-    cyclegan = get_kind("cyclegan")
+@pytest.mark.parametrize("name", ["cyclegan", "stylegan"])
+def test_kinds_with_approved_bf16_time_it_where_the_cpu_computes_it_natively(tmp_path, native_bf16, name):
+    """bf16 autocast passed the CycleGAN's quality check over eight seeds and the style kind's over five
+    (kind.approved_paths): a CPU with native bf16 times it beside fp32 in both layouts and keeps it
+    when it is fastest; one that emulates bf16 never times it. The style kind's precision is measured
+    unless the user sets one."""
+    from studio.engine.data.dataset import DataConfig
+
+    kind = get_kind(name)
     bf16, bf16_cl = FastPath("bf16"), FastPath("bf16", channels_last=True)
-    assert {bf16, bf16_cl} <= set(cyclegan.approved_paths())
-    cfg = CycleGANConfig(size=32, ngf=4, ndf=4)
+    assert set(kind.approved_paths()) == {FP32, FP32_CL, bf16, bf16_cl}
+    cfg = (CycleGANConfig(size=32, ngf=4, ndf=4) if name == "cyclegan"
+           else kind.default_config(DataConfig(size=32), {}, {"batch": 4}))
+    assert cfg.precision == "auto"
     for native, expected in ((True, bf16), (False, FP32)):
         native_bf16(native)
         timer = FakeTimer({FP32: 0.5, FP32_CL: 0.6, bf16: 0.25, bf16_cl: 0.3})
-        choice = choose("cyclegan", cfg, CPU, cyclegan.approved_paths(), timer,
-                        cache=ChoiceCache(tmp_path / f"c-{native}.json"))
+        choice = choose(name, cfg, CPU, kind.approved_paths(), timer, cache=ChoiceCache(tmp_path / f"c-{native}.json"))
         assert choice.path == expected and (bf16 in timer.timed and bf16_cl in timer.timed) == native
+        assert choice.how == "measured" and {FP32, FP32_CL} <= set(timer.timed)
+
+

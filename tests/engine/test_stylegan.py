@@ -226,6 +226,28 @@ def test_noise_inputs_off_keeps_every_noise_strength_at_zero():
     assert any(v != 0.0 for v in strengths[True])
 
 
+def test_under_cpu_bf16_autocast_activations_stay_bf16_and_the_strided_filter_runs_in_fp32():
+    """The bf16 path's forms: the modulation keeps bf16 activations bf16 (an fp32 style would promote
+    every layer's output to fp32 and autocast would convert it back for the next convolution; the
+    3-channel skip image stays fp32), and the
+    critic's stride-2 FIR filter runs in fp32 on a CPU (oneDNN's bf16 depthwise strided convolution took
+    22-30 ms a backward at 64 px where fp32 takes 1-5). The numbers stay fp32's up to bf16 rounding."""
+    torch.manual_seed(0)
+    G, D = nets.Generator(32, 16, 16, channel_base=128, channel_max=16), nets.Discriminator(32, channel_base=128,
+                                                                                          channel_max=16)
+    z, x, pics = torch.randn(4, 16), torch.randn(4, 16, 8, 8), torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        ref_img, ref_logits = G.synthesis(G.mapping(z)), D(pics)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert G.synthesis.layers[1](torch.randn(4, 16, 4, 4), torch.randn(4, 16)).dtype == torch.bfloat16
+            strided = nets.fir_filter(x.bfloat16(), 1, stride=2)
+            img, logits = G.synthesis(G.mapping(z)), D(pics)
+    assert strided.dtype == torch.float32
+    assert torch.allclose(strided, nets.fir_filter(x.bfloat16().float(), 1, stride=2))
+    assert (img.float() - ref_img).abs().max() < 0.05 * ref_img.abs().max()
+    assert (logits.float() - ref_logits).abs().max() < 0.05 * ref_logits.abs().max() + 0.05
+
+
 def test_its_fast_paths_train_the_same_networks():
     """The channels_last layout (approved: the measurement may pick it) computes what fp32 does, up to
     summation order; an explicit bf16 runs the synthesis and critic under autocast with finite losses

@@ -64,7 +64,8 @@ class GANTrainer(LatentTrainer):
     def __init__(self, cfg: GANConfig, images: torch.Tensor, device: torch.device | str = "cpu", seed: int = 0,
                  dist_info: DistInfo = SINGLE):
         # No image-shaped activations, so no channels_last; bf16 on a CPU is not measured for this kind.
-        super().__init__(cfg, device, seed, dist_info, cpu_channels_last=False)
+        # fp32 on a GPU too when nothing was measured: its kind approved fp32 alone (kind.approved_paths)
+        super().__init__(cfg, device, seed, dist_info, cpu_channels_last=False, gpu_bf16=False)
         self._use_images(images)  # resident: no per-step decode or host->device copy
         nets = self._make_nets(seed, lambda: {  # PyTorch's default Linear initialisation, from the run's seed
             "G": Generator(cfg.size, cfg.z_dim, cfg.width, cfg.channels),

@@ -154,7 +154,8 @@ class Pix2PixTrainer(TrainerBase):
         total_steps: int = 5000,
         dist_info: DistInfo = SINGLE,
     ):
-        super().__init__(cfg, device, seed, dist_info, cpu_channels_last=False)
+        # fp32 on a GPU too when nothing was measured: its kind approved fp32 alone (kind.approved_paths)
+        super().__init__(cfg, device, seed, dist_info, cpu_channels_last=False, gpu_bf16=False)
         shape = (cfg.channels, cfg.load_size, cfg.load_size)
         for name, images in (("inputs", inputs), ("targets", targets)):
             check_images(name, images, shape)

@@ -79,8 +79,8 @@ class StyleGANConfig:
     mbstd_group: int = 4  # images per minibatch-standard-deviation group
     flip: bool = True  # random horizontal flips of real images
     preview_count: int = 64  # images in the fixed-noise sample grid
-    # auto: the fastest path the kind approved (kind.approved_paths: fp32, plain or channels_last), measured
-    # once per machine and model shape; no bf16, which bench/quality_check.py has not approved here
+    # auto: the fastest path the kind approved (kind.approved_paths: fp32 or bf16 autocast, either layout),
+    # measured once per machine and model shape; unmeasured, fp32 on CPUs and bf16 on GPUs
     precision: str = "auto"
     channels_last: bool = False
     freeze_d: int = 0  # FreezeD: the critic's first N blocks keep the weights it started with (fine-tuning)
@@ -154,7 +154,7 @@ class StyleGANTrainer(LatentTrainer):
 
     def __init__(self, cfg: StyleGANConfig, images: torch.Tensor, device: torch.device | str = "cpu",
                  seed: int = 0, dist_info: DistInfo = SINGLE, labels: torch.Tensor | None = None):
-        super().__init__(cfg, device, seed, dist_info, cpu_channels_last=False, gpu_bf16=False)
+        super().__init__(cfg, device, seed, dist_info, cpu_channels_last=False)
         if cfg.num_classes and labels is None:
             raise ValueError("a conditional model needs the class of each image")
         self._use_images(images, labels if cfg.num_classes else None, cfg.num_classes, cfg.balanced_classes)
