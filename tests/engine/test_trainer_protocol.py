@@ -89,3 +89,24 @@ def test_every_kinds_trainer_follows_the_protocol(name, tmp_path):
     per_item = t.images_per_step // t.batch
     assert t.reduce_batch() == BATCH // 2
     assert (t.batch, t.images_per_step) == (BATCH // 2, BATCH // 2 * per_item)
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_unmeasured_on_a_gpu_a_trainer_takes_bf16_only_if_its_kind_approved_it(name, tmp_path, monkeypatch):
+    """Without a measurement (data-parallel processes, GAN_STUDIO_FAST_PATH=default) each trainer takes
+    the device's rule; on a GPU that rule is bf16 autocast unless the trainer says its kind's quality
+    check approved no bf16 (kind.approved_paths): pix2pix and the 2014 GAN once took bf16 there."""
+    import studio.engine.train.trainer_base as base
+
+    asked = {}
+    real = base.default_choice
+
+    def recording(device, precision, channels_last, cpu_channels_last, cpu_bf16, gpu_bf16):
+        asked["gpu_bf16"] = gpu_bf16
+        return real(device, precision, channels_last, cpu_channels_last, cpu_bf16, gpu_bf16)
+
+    monkeypatch.setattr(base, "default_choice", recording)
+    monkeypatch.setenv("GAN_STUDIO_FAST_PATH", "default")
+    kind = KINDS[name]
+    _tiny_trainer(kind, tmp_path)
+    assert asked["gpu_bf16"] == any(p.precision == "bf16" for p in kind.approved_paths())
