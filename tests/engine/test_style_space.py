@@ -31,6 +31,8 @@ def test_layer_groups_follow_the_papers_resolutions_and_cover_every_row():
     assert S.layer_groups(8) == {"coarse": slice(0, 4), "middle": slice(4, 6), "fine": slice(6, 8)}  # 32 px
     assert S.layer_groups(14) == {"coarse": slice(0, 4), "middle": slice(4, 8), "fine": slice(8, 14)}  # 256 px
     assert S.ws_resolutions(10) == [4, 4, 8, 8, 16, 16, 32, 32, 64, 64]
+    assert S.group_help(10, "fine") == "32-64 px layers: colours and fine detail"
+    assert S.group_help(10, "middle").startswith("16 px layers") and S.group_help(14, "fine").startswith("64-256 px")
     for num_ws in (8, 10, 12, 14, 16):
         rows = np.concatenate([np.arange(num_ws)[g] for g in S.layer_groups(num_ws).values()])
         assert rows.tolist() == list(range(num_ws))

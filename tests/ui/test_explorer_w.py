@@ -9,6 +9,7 @@ import shutil
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from studio.cli.main import main
 from studio.engine.data.procedural import discs, write_folder
@@ -120,6 +121,10 @@ def test_principal_directions_in_w_move_only_the_chosen_layers(qtbot, panel):
     qtbot.waitUntil(lambda: pad._w_pcs is not None, timeout=30_000)
     assert pad.layers_combo.isVisible()
     pad.layers_combo.setCurrentIndex(pad.layers_combo.findText("fine"))
+    # each group's tooltip names this model's resolutions (a 32 px model: fine is its 32 px layers)
+    tip = pad.layers_combo.itemData(pad.layers_combo.currentIndex(), Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith("32 px layers") and tip == S.group_help(8, "fine")
+    assert panel.mixing.group_checks["middle"].toolTip().startswith("16 px layers")
     x, y = pad.model.axes
     assert (x.name, y.name) == ("PC1", "PC2")
     fine = S.layer_groups(8)["fine"]

@@ -20,8 +20,9 @@ layers carry the colour scheme (tests/engine/test_style_space.py). The skin, hai
 of those faces ride on the coarse styles with the shape: the skip generator's low-resolution RGB
 outputs paint the large flat areas. What each group carries is learned and differs between runs:
 trained the same way with the reference's 8 mapping layers instead of 2, the coarse styles took the
-background's colour too (68%) and the fine ones nothing (0-2%). Splits: 32 px models coarse 4-8, middle 16, fine 32; 64 px
-coarse 4-8 (rows 0-3), middle 16 (4-5), fine 32-64 (6-9); from 128 px up the paper's.
+background's colour too (68%) and the fine ones nothing (0-2%). Splits: 32 px models coarse 4-8,
+middle 16, fine 32; 64 px coarse 4-8 (rows 0-3), middle 16 (4-5), fine 32-64 (6-9); from 128 px up
+the paper's.
 """
 
 from __future__ import annotations
@@ -68,6 +69,16 @@ def layer_groups(num_ws: int) -> dict[str, slice]:
     fine_start = next(i for i, r in enumerate(res) if r >= fine_from)
     return {"coarse": slice(0, coarse_end), "middle": slice(coarse_end, fine_start),
             "fine": slice(fine_start, num_ws)}
+
+
+def group_help(num_ws: int, name: str) -> str:
+    """The tooltip of layer group `name` for a model with `num_ws` styles: its resolutions, then what
+    it usually carries (GROUP_HELP), e.g. "32-64 px layers: colours and fine detail" at 64 px."""
+    span = layer_groups(num_ws)[name]
+    res = ws_resolutions(num_ws)[span]
+    lo, hi = res[0], res[-1]
+    what = GROUP_HELP[name].split(": ", 1)[1]
+    return f"{lo} px layers: {what}" if lo == hi else f"{lo}-{hi} px layers: {what}"
 
 
 def group_rows(num_ws: int, groups: str | Iterable[str]) -> np.ndarray:

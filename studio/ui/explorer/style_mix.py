@@ -94,6 +94,7 @@ class StyleMixPanel(QWidget):
                 sources.addWidget(self.swap_button, 0, Qt.AlignmentFlag.AlignLeft)
 
         self.group_checks: dict[str, QCheckBox] = {}
+        self._group_heads: dict[str, QLabel] = {}
         groups = QHBoxLayout()
         groups.addWidget(QLabel("From A:"))
         for name in S.GROUPS:
@@ -133,6 +134,7 @@ class StyleMixPanel(QWidget):
         for c, name in enumerate(S.GROUPS):
             head = QLabel(name)
             head.setToolTip(S.GROUP_HELP[name])
+            self._group_heads[name] = head
             head.setAlignment(Qt.AlignmentFlag.AlignHCenter)
             self.table.addWidget(head, 0, c + 1)
         for r, (src, rest) in enumerate((("A", "B"), ("B", "A"))):
@@ -246,6 +248,10 @@ class StyleMixPanel(QWidget):
     def _on_model_ready(self, info) -> None:
         space = info.latent_space
         old, self.space = self.space, space
+        if self.in_w():  # the groups' resolutions depend on the model's size (style_space.layer_groups)
+            for name in S.GROUPS:
+                self.group_checks[name].setToolTip(S.group_help(space.num_ws, name))
+                self._group_heads[name].setToolTip(S.group_help(space.num_ws, name))
         for side in SIDES:
             item = self.items[side]
             kept = convert_items([item], old, space, self.renderer.class_weights) if item is not None else []
