@@ -2,13 +2,16 @@
 
     python bench/equal_time.py [--minutes 8] [--size 64] [--count 1000] [--seeds 0 1 2] [--sets faces scenes]
                                [--scenes-seeds 0] [--out DIR] [--style JSON] [--dcgan JSON] [--device cpu|cuda]
-                               [--quick]
+                               [--paths measured|rule] [--quick]
 
 Each pair (one collection, one seed) trains both kinds AT THE SAME TIME, each in its own process with
 one torch thread, so a busy neighbour on a shared machine slows both alike; each trains for the same
 wall time (set-up and measuring not counted). Both use their defaults for the collection on the
 device, as the studio's wizard and `gan-studio train` suggest them (`ModelKind.suggest` for the device
-kind, then the size asked for), on the fast path the trainer takes by default on the device.
+kind, then the size asked for), on the fast path a user's session takes: measured for each kind on
+this machine (train/fast_path.py), one kind at a time before the pair starts so the two runs do not
+skew each other's timing, then read back from the cache by both runs. `--paths rule` takes the
+trainers' built-in rule for the device instead (no measuring; e.g. fp32 for the style kind on a CPU).
 With `--device cuda` the two runs of a pair take turns on the GPU (one process at a time, all CPU
 threads): sharing one GPU would make each run's speed depend on the other's kernels.
 
@@ -81,6 +84,7 @@ def make_trainer(kind_name: str, folder: Path, size: int, seed: int, overrides: 
     from studio.engine.config import RunSettings
     from studio.engine.data.dataset import DataConfig, prepare_dataset, scan_folder
     from studio.engine.models import get_kind
+    from studio.engine.models.sessions import make_trainer as make_session_trainer
     from studio.engine.models.suggest import suggest_for_files
     from studio.engine.train.distributed import SINGLE
 
@@ -91,7 +95,7 @@ def make_trainer(kind_name: str, folder: Path, size: int, seed: int, overrides: 
                                                                          RunSettings(seed=seed, device=device))
     datasets = {"data": prepare_dataset(folder, data_cfg)}
     cfg = kind.default_config(data_cfg, datasets, {**model, **overrides})
-    return kind.make_trainer(cfg, run, datasets, dev, SINGLE), cfg
+    return make_session_trainer(kind, cfg, run, datasets, dev, SINGLE), cfg
 
 
 def child(args: argparse.Namespace) -> int:
@@ -107,6 +111,9 @@ def child(args: argparse.Namespace) -> int:
     held_out = held_out_pictures(args.set, args.size, args.seed)
     trainer, cfg = make_trainer(args.child, Path(args.folder), args.size, args.seed, json.loads(args.overrides),
                                 args.device)
+    if args.measure_only:  # the fast path is measured and remembered; the pair's run reads it back
+        print(json.dumps({"kind": args.child, "path": trainer.fast.path.label, "how": trainer.fast.how}), flush=True)
+        return 0
     sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
     eval_z = torch.randn(EVAL_COUNT, trainer.cfg.z_dim, generator=torch.Generator().manual_seed(777))
     spread = float(held_out.astype(np.float32).std(axis=0).mean())
@@ -140,17 +147,29 @@ def child(args: argparse.Namespace) -> int:
 def run_pair(args: argparse.Namespace, name: str, seed: int, out: Path) -> list[dict]:
     """Both kinds on one collection and seed, started together."""
     folder = write_collection(name, out / "data" / f"{name}-s{seed}", args.count, args.size, seed)
-    # The trainers' built-in path for the device (no per-machine timing, which a busy machine skews).
-    env = {**os.environ, "GAN_STUDIO_FAST_PATH": "default"}
+    env = dict(os.environ)
     if args.device == "cpu":
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+    def command(kind: str) -> list[str]:
+        overrides = args.style if kind == "stylegan" else args.dcgan
+        return [sys.executable, __file__, "--child", kind, "--set", name, "--seed", str(seed),
+                "--minutes", str(args.minutes), "--size", str(args.size), "--count", str(args.count),
+                "--out", str(out), "--folder", str(folder), "--overrides", overrides, "--device", args.device]
+
+    if args.paths == "rule":
+        env["GAN_STUDIO_FAST_PATH"] = "default"  # the trainers' built-in path for the device, nothing timed
+    else:
+        # Each kind's path measured afresh, one kind at a time (two measurements side by side would
+        # time each other's load), then both runs read it back from the cache.
+        for kind in KINDS_COMPARED:
+            done = subprocess.run([*command(kind), "--measure-only"], stdout=subprocess.PIPE, text=True, check=True,
+                                  env={**env, "GAN_STUDIO_FAST_PATH": "again"})
+            print(f"  {kind}: {json.loads(done.stdout.strip().splitlines()[-1])['path']} (measured on this machine)",
+                  flush=True)
     procs = []
     for kind in KINDS_COMPARED:
-        overrides = args.style if kind == "stylegan" else args.dcgan
-        cmd = [sys.executable, __file__, "--child", kind, "--set", name, "--seed", str(seed),
-               "--minutes", str(args.minutes), "--size", str(args.size), "--count", str(args.count),
-               "--out", str(out), "--folder", str(folder), "--overrides", overrides, "--device", args.device]
-        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env))
+        procs.append(subprocess.Popen(command(kind), stdout=subprocess.PIPE, text=True, env=env))
         if args.device != "cpu":
             procs[-1].wait()  # one GPU: the runs take turns
     results = []
@@ -181,7 +200,11 @@ def main() -> int:
     ap.add_argument("--style", default="{}", help="JSON overrides of the style-based kind's config")
     ap.add_argument("--dcgan", default="{}", help="JSON overrides of the DCGAN's config")
     ap.add_argument("--device", default="cpu", help="cpu (both runs at once, one thread each) or cuda (in turn)")
+    ap.add_argument("--paths", choices=("measured", "rule"), default="measured",
+                    help="each kind's fast path: measured on this machine as a session does (default), or the "
+                         "trainers' built-in rule for the device")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--child", choices=KINDS_COMPARED, help=argparse.SUPPRESS)
     ap.add_argument("--set", help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, help=argparse.SUPPRESS)

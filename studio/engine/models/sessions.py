@@ -79,7 +79,7 @@ def create_session(
     datasets = load_datasets(spec, folders, load_cfg, progress, should_cancel, model_cfg=preview)
     model_cfg = spec.default_config(data_cfg, datasets, dict(overrides or {}))
     device = pick_device(settings.device)
-    trainer = _make_trainer(spec, model_cfg, settings, datasets, device, dist_info)
+    trainer = make_trainer(spec, model_cfg, settings, datasets, device, dist_info)
     lineage = {}
     if parent is not None:
         lineage = {"parent": parent_record(parent, transfer(trainer, spec, parent))}
@@ -169,7 +169,7 @@ def _open_session(root, device, steps, progress, should_cancel, dist_info: DistI
                 f"Images in {folders[role]} changed since this project started (files added, removed or "
                 "replaced); training continues on the folder as it is now."
             )
-    trainer = _make_trainer(spec, model_cfg, settings, datasets, pick_device(settings.device), dist_info)
+    trainer = make_trainer(spec, model_cfg, settings, datasets, pick_device(settings.device), dist_info)
     session = TrainingSession(project, trainer, settings, warnings)
     if restart:
         if dist_info.active:  # the launcher sets aside once, before the ranks start (cli/main.py)
@@ -182,7 +182,9 @@ def _open_session(root, device, steps, progress, should_cancel, dist_info: DistI
     return session
 
 
-def _make_trainer(spec: ModelKind, model_cfg, settings: RunSettings, datasets: dict, device, dist_info: DistInfo):
+def make_trainer(spec: ModelKind, model_cfg, settings: RunSettings, datasets: dict, device, dist_info: DistInfo):
+    """`spec`'s trainer on the fast path for this machine (train/fast_path.py: measured on a model
+    shape's first run, then remembered), as every session builds it."""
     if dist_info.active:
         _check_multi_device(spec)
     from studio.engine.train.fast_path import build_trainer
