@@ -375,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenes-steps", type=int, default=SCENES_RUN.steps, help="CycleGAN training steps")
     ap.add_argument("--sketch-steps", type=int, default=SKETCH_RUN.steps, help="pix2pix training steps")
     ap.add_argument("--style-steps", type=int, default=STYLE_RUN.steps, help="style-based model's training steps")
+    ap.add_argument("--style-seed", type=int, default=STYLE_RUN.seed,
+                    help="style-based model's training seed (weights, noise, order)")
     ap.add_argument("--style-model", type=json.loads, default={},
                     help="JSON settings over the style-based model's (experiments, e.g. '{\"mapping_layers\": 8}')")
     ap.add_argument("--work", type=Path, help="keep the data and full projects here (default: a temp folder)")
@@ -430,8 +432,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"style: drawing {STYLE['count']} portraits at {STYLE['size']} px into {data}")
             write_faces(data, **STYLE)
             model = {**STYLE_MODEL, **args.style_model}
-            projects["style"] = train("stylegan", {"data": str(data)}, work / "proj-style", STYLE["size"], model,
-                                      dataclasses.replace(STYLE_RUN, steps=args.style_steps), "style")
+            run = dataclasses.replace(STYLE_RUN, steps=args.style_steps, seed=args.style_seed)
+            projects["style"] = train("stylegan", {"data": str(data)}, work / "proj-style", STYLE["size"], model, run,
+                                      "style")
 
         # The CycleGAN first: its size is what it is; the DCGAN's time-lapse gets the room that is left.
         # The sketch model has a budget of its own, so it changes neither.
