@@ -435,9 +435,9 @@ class LatentPadView(QWidget):
             self._axes_chosen = [False, False]
             in_w = bool(space.groups)
             if in_w:  # the groups' resolutions depend on the model's size (style_space.layer_groups)
-                for combo, first in ((self.layers_combo, 1), (self.mix_combo, 1)):
-                    for i, name in enumerate(S.GROUPS):
-                        combo.setItemData(first + i, S.group_help(space.num_ws, name), Qt.ItemDataRole.ToolTipRole)
+                for combo in (self.layers_combo, self.mix_combo):  # item 0 is "all" / "no styles"
+                    for i, name in enumerate(S.GROUPS, start=1):
+                        combo.setItemData(i, S.group_help(space.num_ws, name), Qt.ItemDataRole.ToolTipRole)
             if not space.truncatable:  # z of a style-based model: its truncation lives in W
                 if self._psi_kept is None:
                     self._psi_kept = self.psi_slider.value()
