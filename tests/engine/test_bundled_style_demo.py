@@ -27,6 +27,7 @@ from studio.engine.explore import latent as L
 from studio.engine.explore.bookmarks import ExploreStore
 from studio.engine.explore.generator import load_generator
 from studio.engine.images import load_png
+from studio.engine.models import get_kind
 from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
 from studio.engine.project.folder import Project
 from tests.engine.attribute_classifier import predict, train_classifier
@@ -129,8 +130,12 @@ def test_a_new_project_fine_tunes_from_it(tmp_path, model):
     from studio.engine.models.sessions import create_session
 
     write_faces(tmp_path / "mine", 8, 64, seed=7)
+    # the demo's network shape, as the wizard and `--from` suggest it (ModelKind.fine_tune_suggestion): its
+    # 2 mapping layers are no longer the small preset's 8
+    kind = get_kind("stylegan")
+    shape = {f: getattr(model.cfg, f) for f in kind.architecture_fields}
     session = create_session(tmp_path / "child", "stylegan", {"data": str(tmp_path / "mine")}, DataConfig(size=64),
-                             RunSettings(steps=1, metric_every=0), {"batch": 4}, parent=STYLE)
+                             RunSettings(steps=1, metric_every=0), {"batch": 4, **shape}, parent=STYLE)
     trainer = session.trainer
     # the generator starts as the demo's averaged one, the critic fresh
     for key, value in model.G.state_dict().items():

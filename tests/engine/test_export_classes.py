@@ -155,9 +155,13 @@ def test_cli_walk_through_w_plus_bookmarks_starts_and_ends_at_their_pictures(sty
     frames = _frames(out)
     pa, pb = m.generate_w(a)[0], m.generate_w(b)[0]
     assert len(frames) == 5 and _near(pa, pb) > 10
-    assert _near(frames[0], pa) < 3 and _near(frames[-1], pb) < 3
+    # each end is its bookmark's picture up to the palette (which costs more on some untrained models'
+    # pictures than on others: 1-5 levels), and far nearer it than the other bookmark's
+    assert _near(frames[0], pa) < min(8, 0.5 * _near(frames[0], pb))
+    assert _near(frames[-1], pb) < min(8, 0.5 * _near(frames[-1], pa))
     # halfway is the straight line in W (not a z walk, not either end)
-    assert _near(frames[2], m.generate_w(0.5 * (a + b))[0]) < 3
+    halfway = _near(frames[2], m.generate_w(0.5 * (a + b))[0])
+    assert halfway < min(8, _near(frames[2], pa), _near(frames[2], pb))
     # --truncation 0 pulls every frame all the way to the average style: the picture of w_avg, far from
     # both bookmarks' (the GIF keeps one frame, both being that picture; its palette costs ~5 levels)
     assert main(["export", str(style_project), "--walk", str(out), "--bookmarks", "wa,wb", "--frames", "2",
