@@ -108,12 +108,12 @@ def child(args: argparse.Namespace) -> int:
     from studio.engine.images import save_png
     from studio.engine.train.metrics import swd
 
-    held_out = held_out_pictures(args.set, args.size, args.seed)
     trainer, cfg = make_trainer(args.child, Path(args.folder), args.size, args.seed, json.loads(args.overrides),
                                 args.device)
     if args.measure_only:  # the fast path is measured and remembered; the pair's run reads it back
         print(json.dumps({"kind": args.child, "path": trainer.fast.path.label, "how": trainer.fast.how}), flush=True)
         return 0
+    held_out = held_out_pictures(args.set, args.size, args.seed)
     sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
     eval_z = torch.randn(EVAL_COUNT, trainer.cfg.z_dim, generator=torch.Generator().manual_seed(777))
     spread = float(held_out.astype(np.float32).std(axis=0).mean())

@@ -250,8 +250,9 @@ class StyleMixPanel(QWidget):
         old, self.space = self.space, space
         if self.in_w():  # the groups' resolutions depend on the model's size (style_space.layer_groups)
             for name in S.GROUPS:
-                self.group_checks[name].setToolTip(S.group_help(space.num_ws, name))
-                self._group_heads[name].setToolTip(S.group_help(space.num_ws, name))
+                tip = S.group_help(space.num_ws, name)
+                self.group_checks[name].setToolTip(tip)
+                self._group_heads[name].setToolTip(tip)
         for side in SIDES:
             item = self.items[side]
             kept = convert_items([item], old, space, self.renderer.class_weights) if item is not None else []
