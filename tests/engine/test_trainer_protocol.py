@@ -110,3 +110,18 @@ def test_unmeasured_on_a_gpu_a_trainer_takes_bf16_only_if_its_kind_approved_it(n
     kind = KINDS[name]
     _tiny_trainer(kind, tmp_path)
     assert asked["gpu_bf16"] == any(p.precision == "bf16" for p in kind.approved_paths())
+
+
+def test_cuda_kernels_are_autotuned_and_deterministic_only_when_asked(monkeypatch):
+    """A GPU run repeats bit for bit only with deterministic cuDNN kernels, which cost speed: the
+    variable asks for them (the CUDA resume test of pix2pix does); otherwise the fastest are used."""
+    from studio.engine.train.trainer_base import use_cuda_kernels
+
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)  # both restored after the test
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)
+    monkeypatch.delenv("GAN_STUDIO_DETERMINISTIC", raising=False)
+    use_cuda_kernels()
+    assert torch.backends.cudnn.benchmark and not torch.backends.cudnn.deterministic
+    monkeypatch.setenv("GAN_STUDIO_DETERMINISTIC", "1")
+    use_cuda_kernels()
+    assert torch.backends.cudnn.benchmark and torch.backends.cudnn.deterministic

@@ -12,6 +12,7 @@ checkpoint fits any number of processes), and `self._report(losses)` for the ave
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 from collections.abc import Callable, Iterable
 from typing import ClassVar
@@ -31,6 +32,19 @@ def check_batch_split(batch: int, world: int) -> None:
     if world > 1 and batch % world:
         raise UserError(f"Training on {world} devices needs a batch that splits evenly between them "
                         f"(got {batch}): choose a multiple of {world}.")
+
+
+def use_cuda_kernels() -> None:
+    """cuDNN's kernels for a CUDA run: autotuned (every step has the same shapes, so the fastest
+    kernels pay off), and deterministic only when $GAN_STUDIO_DETERMINISTIC=1.
+
+    A resume restores every weight, moment and random number exactly on any device, and a CPU run
+    then continues bit for bit. The fastest cuDNN kernels of some layers (the pix2pix U-Net's
+    backward passes, on the H200 2026-12-04) add in whatever order their threads finish, so a
+    GPU run differs from itself in the last bits after a few steps, resumed or not; the variable
+    trades that speed for runs that repeat exactly."""
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.deterministic = os.environ.get("GAN_STUDIO_DETERMINISTIC", "").strip() == "1"
 
 
 class DataOrder:
@@ -88,7 +102,7 @@ class TrainerBase:
         self.images_per_step = cfg.batch * self.images_per_item
         keep_freed_memory()  # steps reuse their activation buffers instead of page-faulting fresh ones
         if self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True  # every step has the same shapes: autotuned kernels pay off
+            use_cuda_kernels()
         # The path measured fastest for this machine when a session chose one (train/fast_path.py),
         # else the built-in rule for the device.
         self.fast = current_choice() or default_choice(self.device, cfg.precision, cfg.channels_last,
