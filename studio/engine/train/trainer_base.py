@@ -44,7 +44,8 @@ def use_cuda_kernels() -> None:
     GPU run differs from itself in the last bits after a few steps, resumed or not; the variable
     trades that speed for runs that repeat exactly."""
     torch.backends.cudnn.benchmark = True
-    torch.backends.cudnn.deterministic = os.environ.get("GAN_STUDIO_DETERMINISTIC", "").strip() == "1"
+    if os.environ.get("GAN_STUDIO_DETERMINISTIC", "").strip() == "1":
+        torch.backends.cudnn.deterministic = True  # else torch's setting (off unless the caller chose)
 
 
 class DataOrder:
