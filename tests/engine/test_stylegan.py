@@ -219,7 +219,7 @@ def test_noise_inputs_off_keeps_every_noise_strength_at_zero():
         first_weight = t.G.synthesis.layers[0].weight.detach().clone()
         for _ in range(3):
             t.step()
-        strengths[on] = [float(layer.noise_strength) for net in (t.G, t.ema.ema)
+        strengths[on] = [float(layer.noise_strength.detach()) for net in (t.G, t.ema.ema)
                          for layer in net.synthesis.layers]
         assert not torch.equal(first_weight, t.G.synthesis.layers[0].weight)  # the rest learns
     assert all(v == 0.0 for v in strengths[False])
