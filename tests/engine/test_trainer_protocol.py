@@ -3,6 +3,7 @@ use is there with the right kind of value, and the methods answer in the declare
 
 import json
 import math
+import os
 import typing
 
 import numpy as np
@@ -120,8 +121,12 @@ def test_cuda_kernels_are_autotuned_and_deterministic_only_when_asked(monkeypatc
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)  # both restored after the test
     monkeypatch.setattr(torch.backends.cudnn, "deterministic", False)
     monkeypatch.delenv("GAN_STUDIO_DETERMINISTIC", raising=False)
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", "")  # so the teardown restores what was there before
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG")
     use_cuda_kernels()
     assert torch.backends.cudnn.benchmark and not torch.backends.cudnn.deterministic
+    assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ
     monkeypatch.setenv("GAN_STUDIO_DETERMINISTIC", "1")
     use_cuda_kernels()
     assert torch.backends.cudnn.benchmark and torch.backends.cudnn.deterministic
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"

@@ -46,6 +46,9 @@ def use_cuda_kernels() -> None:
     torch.backends.cudnn.benchmark = True
     if os.environ.get("GAN_STUDIO_DETERMINISTIC", "").strip() == "1":
         torch.backends.cudnn.deterministic = True  # else torch's setting (off unless the caller chose)
+        # cuBLAS (the style kind's mapping network) repeats itself only with a fixed workspace; it
+        # reads this when its first handle is made, so it holds where the trainer is the first user
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 
 class DataOrder:
