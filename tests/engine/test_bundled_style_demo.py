@@ -134,9 +134,17 @@ def test_a_new_project_fine_tunes_from_it(tmp_path, model):
     # 2 mapping layers are no longer the small preset's 8
     kind = get_kind("stylegan")
     shape = {f: getattr(model.cfg, f) for f in kind.architecture_fields}
+    # ...and without noise inputs, as it was trained: switched on, every face would start learning a
+    # noise texture (the CLI's --from run of it did, before noise_inputs was part of the shape)
+    assert shape["noise_inputs"] is False
+    from studio.engine.models.suggest import DeviceInfo
+
+    suggested = kind.fine_tune_suggestion(kind.suggest([8], [(64, 64)] * 8, DeviceInfo("cpu", "CPU", 8 << 30)), model.cfg)
+    assert {f: suggested.options[f] for f in shape} == shape  # what the wizard and `--from` fill in
     session = create_session(tmp_path / "child", "stylegan", {"data": str(tmp_path / "mine")}, DataConfig(size=64),
                              RunSettings(steps=1, metric_every=0), {"batch": 4, **shape}, parent=STYLE)
     trainer = session.trainer
+    assert trainer.cfg.noise_inputs is False
     # the generator starts as the demo's averaged one, the critic fresh
     for key, value in model.G.state_dict().items():
         assert torch.equal(trainer.G.state_dict()[key].cpu(), value.cpu()), key
