@@ -139,7 +139,8 @@ def test_a_new_project_fine_tunes_from_it(tmp_path, model):
     assert shape["noise_inputs"] is False
     from studio.engine.models.suggest import DeviceInfo
 
-    suggested = kind.fine_tune_suggestion(kind.suggest([8], [(64, 64)] * 8, DeviceInfo("cpu", "CPU", 8 << 30)), model.cfg)
+    cpu = kind.suggest([8], [(64, 64)] * 8, DeviceInfo("cpu", "CPU", 8 << 30))
+    suggested = kind.fine_tune_suggestion(cpu, model.cfg)
     assert {f: suggested.options[f] for f in shape} == shape  # what the wizard and `--from` fill in
     session = create_session(tmp_path / "child", "stylegan", {"data": str(tmp_path / "mine")}, DataConfig(size=64),
                              RunSettings(steps=1, metric_every=0), {"batch": 4, **shape}, parent=STYLE)
