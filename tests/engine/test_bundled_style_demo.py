@@ -151,9 +151,6 @@ def test_a_new_project_fine_tunes_from_it(tmp_path, model):
         assert torch.equal(trainer.G.state_dict()[key].cpu(), value.cpu()), key
     adapted = " ".join(Project.open(tmp_path / "child").meta["parent"]["adapted"])
     assert "newly initialised" in adapted and "in D)" in adapted, adapted  # the critic alone
-    # a fresh critic starts with augmentation at full strength (from 0 it overfit the demo's portraits
-    # and undid the generator: SWD 70 -> 197 in 2,000 steps), and the record says so
-    assert trainer.ada_p == 1.0 and "full strength" in adapted, adapted
     for _ in session.run():
         pass
     assert session.trainer.global_step == 1

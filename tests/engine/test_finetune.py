@@ -120,8 +120,6 @@ def test_style_kind_grows_to_a_larger_size(tmp_path, images, style_parent):
     assert torch.equal(D.fc.weight, tensors["D.fc.weight"])
     lines = Project.open(tmp_path / "big").meta["parent"]["adapted"]
     assert any("newly initialised" in line for line in lines)
-    # the parent's critic came along (all but the new block): augmentation starts as a run's does
-    assert not any("full strength" in line for line in lines) and session.trainer.ada_p < 1
     with torch.no_grad():
         assert torch.isfinite(G(torch.randn(2, 16))).all()
 

@@ -70,7 +70,6 @@ class TransferReport:
     copied: int = 0
     adapted: list[str] = field(default_factory=list)  # "D.main.0.weight: colour inputs summed to grey"
     fresh: list[str] = field(default_factory=list)  # tensor names the parent had nothing for
-    notes: list[str] = field(default_factory=list)  # what the trainer did besides copying, in sentences
 
     def lines(self) -> list[str]:
         """The report in sentences, for the CLI and project.json."""
@@ -81,7 +80,7 @@ class TransferReport:
             nets = sorted({name.split(".", 1)[0] for name in self.fresh})
             out.append(f"{len(self.fresh)} newly initialised (layers the parent does not have, in "
                        f"{', '.join(nets)}).")
-        return out + self.notes
+        return out
 
 
 # ----- reading -------------------------------------------------------------------------------------
@@ -217,11 +216,6 @@ def transfer(trainer, kind: ModelKind, parent: Parent) -> TransferReport:
         raise UserError(f"Nothing of {parent.name}'s generator fits this model.")
     for dst, value in planned:
         dst.copy_(value.to(dst.device))
-    d_total = sum(1 for prefix, module in trainer._modules() if prefix == "D" for _ in module.state_dict())
-    if sum(1 for n in report.fresh if n.startswith("D.")) == d_total:
-        note = trainer.start_with_fresh_critic()
-        if note:
-            report.notes.append(note)
     return report
 
 

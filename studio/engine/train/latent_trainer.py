@@ -176,12 +176,6 @@ class LatentTrainer(TrainerBase):
         self._prepare_ema()
         return cpu_copy(self.ema.ema.state_dict())
 
-    def start_with_fresh_critic(self) -> str | None:
-        """Called by fine-tuning when the parent brought no critic (a bundled or imported generator):
-        a kind that can prepare a fresh critic for a trained generator does so here and says how in one
-        sentence for the project's record. Default: nothing to do."""
-        return None
-
     # ----- checkpoints -------------------------------------------------------------------------
     def _modules(self) -> tuple[tuple[str, nn.Module], ...]:
         return ("G", self.G), ("D", self.D), ("G_ema", self.ema.ema)

@@ -237,19 +237,6 @@ class StyleGANTrainer(LatentTrainer):
         pick = self._mine(torch.rand(self.batch, generator=self.rng)).to(self.device) < self.ada_p
         return torch.where(pick[:, None, None, None], aug, x)
 
-    def start_with_fresh_critic(self) -> str | None:
-        """ADA starts at full strength: a fresh critic meets a trained generator on a small collection
-        and overfits it within a few hundred steps when it starts unaugmented (p = 0, as a run from
-        noise starts), and its verdicts then undo the generator. Fine-tuning the bundled demo on its own
-        3,000 portraits (64 px, CPU, 2026-12-04): from p = 0 the SWD went 70 -> 115 -> 197 at 1,000 and
-        2,000 steps (grey blobs); from the parent's p it held (69, 72 at 500, 1,000 steps) while ADA
-        lowered p to 0.24. ADA's heuristic lowers it wherever the critic does not need it."""
-        if not (self.cfg.diffaugment and self.cfg.ada):
-            return None
-        self.ada_p = 1.0
-        return ("The critic starts fresh, with augmentation at full strength (adaptive: it eases off as the "
-                "critic allows).")
-
     def _adjust_ada(self, d_real: torch.Tensor) -> None:
         """ADA's overfitting heuristic: r_t = E[sign(D(real))] above the target means D is too sure
         of the reals, so augment more; below, less. p moves by at most batch*interval/(ada_kimg*1000)."""
