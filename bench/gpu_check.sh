@@ -94,7 +94,8 @@ stage train_speed_pix2pix 70 $PY bench/train_speed.py --device "$DEVICE" --mode 
 # the style-based kind (its 64 px CPU defaults against StyleGAN2-ADA's plain loop on the same networks)
 stage train_speed_stylegan 90 $PY bench/train_speed.py --device "$DEVICE" --mode stylegan --rounds "$ROUNDS" $quick
 stage inference 40 $PY bench/inference_speed.py --device "$DEVICE" $quick
-if { wanted pad_latency || wanted sketch_latency; } && ! $PY -c "import PySide6" 2>/dev/null && [ -f .qtcarry/qt.tar.xz ]; then
+qt_wanted=$(wanted pad_latency || wanted sketch_latency && echo 1)
+if [ -n "$qt_wanted" ] && ! $PY -c "import PySide6" 2>/dev/null && [ -f .qtcarry/qt.tar.xz ]; then
     qt=/tmp/gan-studio-qt
     rm -rf "$qt" && mkdir -p "$qt/fallback" && tar -C "$qt" -xJf .qtcarry/qt.tar.xz
     # Only the system libraries this machine lacks come from the bundle (its own stay in charge).
@@ -114,7 +115,7 @@ if $PY -c "import PySide6" 2>/dev/null; then
     stage sketch_latency 40 env QT_QPA_PLATFORM=offscreen $PY bench/sketch_latency.py --device "$DEVICE" --ngf 64 \
         ${QUICK:+--size 64 --strokes 10 --drawing-seconds 0.5}
 else
-    { wanted pad_latency || wanted sketch_latency; } && echo "== pad_latency, sketch_latency: skipped (no PySide6" \
+    [ -n "$qt_wanted" ] && echo "== pad_latency, sketch_latency: skipped (no PySide6" \
         "on this machine: their workers are Qt threads)" >> "$SUMMARY"
 fi
 stage quality_dcgan 60 $PY bench/quality_check.py --device "$DEVICE" $quality_steps

@@ -152,10 +152,10 @@ def main() -> int:
     ref = [r[0] for r in results["fp32"]]
     fast = statistics.mean(r[0] for r in results[fast_name])
     lo, hi = min(ref), max(ref)
-    ok = fast <= hi  # within the spread, or better than every fp32 seed
     if len(ref) < 2:  # one seed has no spread: any difference would read as a FAIL (gpu_check's QUICK mode)
         print(f"fp32 {hi:.3g}; fast path {fast:.3g} -> no verdict (one seed gives no spread; run 3 or more)")
         return 0
+    ok = fast <= hi  # within the spread, or better than every fp32 seed
     print(f"fp32 spread: {lo:.3g} .. {hi:.3g}; fast path mean {fast:.3g} -> {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
 

@@ -128,6 +128,7 @@ def test_bookmarks_in_w_show_what_they_are_named(model, classifier):
 
 def test_a_new_project_fine_tunes_from_it(tmp_path, model):
     from studio.engine.models.sessions import create_session
+    from studio.engine.models.suggest import DeviceInfo
 
     write_faces(tmp_path / "mine", 8, 64, seed=7)
     # the demo's network shape, as the wizard and `--from` suggest it (ModelKind.fine_tune_suggestion): its
@@ -137,8 +138,6 @@ def test_a_new_project_fine_tunes_from_it(tmp_path, model):
     # ...and without noise inputs, as it was trained: switched on, every face would start learning a
     # noise texture (the CLI's --from run of it did, before noise_inputs was part of the shape)
     assert shape["noise_inputs"] is False
-    from studio.engine.models.suggest import DeviceInfo
-
     cpu = kind.suggest([8], [(64, 64)] * 8, DeviceInfo("cpu", "CPU", 8 << 30))
     suggested = kind.fine_tune_suggestion(cpu, model.cfg)
     assert {f: suggested.options[f] for f in shape} == shape  # what the wizard and `--from` fill in
