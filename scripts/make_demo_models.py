@@ -379,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--style-steps", type=int, default=STYLE_RUN.steps, help="style-based model's training steps")
     ap.add_argument("--style-seed", type=int, default=STYLE_RUN.seed,
                     help="style-based model's training seed (weights, noise, order)")
+    ap.add_argument("--style-count", type=int, default=STYLE["count"],
+                    help="portraits the style-based model trains on (experiments; the bundled one: the default)")
     ap.add_argument("--style-model", type=json.loads, default={},
                     help="JSON settings over the style-based model's (experiments, e.g. '{\"mapping_layers\": 8}')")
     ap.add_argument("--work", type=Path, help="keep the data and full projects here (default: a temp folder)")
@@ -431,8 +433,9 @@ def main(argv: list[str] | None = None) -> int:
                                        "sketch")
         if "style" in todo:
             data = work / "style"
-            log(f"style: drawing {STYLE['count']} portraits at {STYLE['size']} px into {data}")
-            write_faces(data, **STYLE)
+            style_data = {**STYLE, "count": args.style_count}
+            log(f"style: drawing {style_data['count']} portraits at {STYLE['size']} px into {data}")
+            write_faces(data, **style_data)
             model = {**STYLE_MODEL, **args.style_model}
             run = dataclasses.replace(STYLE_RUN, steps=args.style_steps, seed=args.style_seed)
             projects["style"] = train("stylegan", {"data": str(data)}, work / "proj-style", STYLE["size"], model, run,

@@ -14,7 +14,7 @@ from studio.cli.main import main as cli_main
 from studio.engine.config import RunSettings
 from studio.engine.data.dataset import DataConfig
 from studio.engine.data.procedural import discs, write_folder
-from studio.engine.errors import UserError
+from studio.engine.errors import CheckpointError, UserError
 from studio.engine.models import get_kind
 from studio.engine.models.finetune import read_parent
 from studio.engine.models.sessions import create_session
@@ -201,3 +201,33 @@ def test_a_model_with_only_its_averaged_generator(tmp_path, images, dc_parent):
     assert not torch.equal(t.D.main[0].weight, full.tensors["D.main.0.weight"])
     lines = Project.open(tmp_path / "child").meta["parent"]["adapted"]
     assert any("newly initialised" in line and "D" in line for line in lines)
+
+
+def test_a_fresh_style_critic_keeps_a_floor_on_augmentation(tmp_path, images, style_parent):
+    """A style-based parent without its critic (the bundled demo, imports): the fresh critic gets ADA's
+    p at a floor it never lowers (without one it overfit and undid the demo's generator, README), kept
+    through a resume; a parent that brings its critic starts at p = 0 with no floor."""
+    from studio.engine.models.finetune import Parent
+    from studio.engine.models.stylegan.trainer import FRESH_CRITIC_ADA_FLOOR
+
+    full = read_parent(style_parent)
+    only = Parent(full.path, full.kind, full.step, full.checkpoint, full.config,
+                  {k: v for k, v in full.tensors.items() if k.startswith("G_ema.")})
+    with_critic = _new(tmp_path / "kept", "stylegan", images, STYLE_SMALL, parent=style_parent).trainer
+    assert with_critic.ada_floor == 0 and with_critic.ada_p == 0
+    t = _new(tmp_path / "fresh", "stylegan", images, STYLE_SMALL, parent=only).trainer
+    assert 0 < FRESH_CRITIC_ADA_FLOOR < 1
+    assert t.ada_floor == FRESH_CRITIC_ADA_FLOOR and t.ada_p == FRESH_CRITIC_ADA_FLOOR
+    for _ in range(400):  # a critic never sure of the reals: ADA lowers p, down to the floor only
+        t._adjust_ada(torch.full((4,), -1.0))
+    assert t.ada_p == FRESH_CRITIC_ADA_FLOOR
+    for _ in range(40):
+        t._adjust_ada(torch.full((4,), 1.0))
+    assert t.ada_p > FRESH_CRITIC_ADA_FLOOR  # above it, ADA still adapts
+    tensors, meta = t.state_dict()
+    resumed = _new(tmp_path / "again", "stylegan", images, STYLE_SMALL).trainer
+    assert resumed.ada_floor == 0
+    resumed.load_state_dict(tensors, meta)
+    assert resumed.ada_floor == FRESH_CRITIC_ADA_FLOOR and resumed.ada_p == t.ada_p
+    with pytest.raises(CheckpointError, match="augmentation floor"):
+        resumed.load_state_dict(tensors, {**meta, "ada": {**meta["ada"], "floor": "high"}})

@@ -82,7 +82,9 @@ def create_session(
     trainer = make_trainer(spec, model_cfg, settings, datasets, device, dist_info)
     lineage = {}
     if parent is not None:
-        lineage = {"parent": parent_record(parent, transfer(trainer, spec, parent))}
+        report = transfer(trainer, spec, parent)
+        trainer.started_from_parent(report.fresh)
+        lineage = {"parent": parent_record(parent, report)}
     project = Project.create(
         out,
         kind,

@@ -51,6 +51,13 @@ PL_INTERVAL = 4  # path-length regularisation every 4 generator steps, weighted 
 PL_BATCH_SHRINK = 2  # on half the batch (the reference's pl_batch_shrink)
 PL_DECAY = 0.01  # the running mean of path lengths the penalty pulls towards moves this much a time
 ADA_INTERVAL = 4  # steps between adjustments of the augmentation probability (as the reference)
+# A fine-tune whose parent brought no critic (the bundled demo keeps only its averaged generator;
+# imports may lack one): ADA never sets p below this. From p = 0 the fresh critic overfit the parent's
+# own 3,000 portraits and undid it (SWD 70 -> 115 -> 197 at 1,000 / 2,000 steps, grey blobs); with this
+# floor, 65 / 88 (fine-tuning models/demo-style on them, 64 px, fp32, one thread, the 2-core Zen 4 EPYC,
+# 2026-12-04; p stayed at the floor throughout, ADA asking for less); a floor of 0.5 went to 145 at
+# 1,500 steps, orange-tinted faces, before coming back to 88; p fixed at 1 (--no-ada) gave 82 / 83.
+FRESH_CRITIC_ADA_FLOOR = 0.8
 
 
 def auto_r1_gamma(size: int, batch: int) -> float:
@@ -185,6 +192,7 @@ class StyleGANTrainer(LatentTrainer):
                 group["betas"] = (cfg.beta1**ratio, cfg.beta2**ratio)
         self.pl_mean = 0.0  # running mean of the path lengths (a number, saved with the run)
         self.ada_p = 0.0 if cfg.ada else 1.0
+        self.ada_floor = 0.0  # the lowest p ADA may set (a fine-tune's fresh critic: started_from_parent)
         self._ada_signs = 0.0  # sum of sign(D(real)) since the last adjustment, and its count
         self._ada_count = 0
 
@@ -248,8 +256,16 @@ class StyleGANTrainer(LatentTrainer):
             return
         r_t = mean_across(self.dist, {"r": self._ada_signs / self._ada_count}, self.device)["r"]
         step = self.batch * ADA_INTERVAL / (self.cfg.ada_kimg * 1000)
-        self.ada_p = min(max(self.ada_p + math.copysign(step, r_t - self.cfg.ada_target), 0.0), 1.0)
+        self.ada_p = min(max(self.ada_p + math.copysign(step, r_t - self.cfg.ada_target), self.ada_floor), 1.0)
         self._ada_signs, self._ada_count = 0.0, 0
+
+    def started_from_parent(self, fresh: list[str]) -> None:
+        """A critic the parent had nothing for gets augmentation at a floor (FRESH_CRITIC_ADA_FLOOR);
+        one grown by a block for a larger size keeps the rest of the parent's and ADA's usual start."""
+        critic_fresh = sum(name.startswith("D.") for name in fresh) == len(self.D.state_dict())
+        if self.cfg.diffaugment and self.cfg.ada and critic_fresh:
+            self.ada_floor = FRESH_CRITIC_ADA_FLOOR
+            self.ada_p = max(self.ada_p, self.ada_floor)
 
     # ----- the step ----------------------------------------------------------------------------
     def step(self) -> dict[str, float]:
@@ -367,7 +383,7 @@ class StyleGANTrainer(LatentTrainer):
     # ----- checkpoints -------------------------------------------------------------------------
     def state_dict(self):
         tensors, meta = super().state_dict()
-        meta["ada"] = {"p": self.ada_p, "signs": self._ada_signs, "count": self._ada_count}
+        meta["ada"] = {"p": self.ada_p, "signs": self._ada_signs, "count": self._ada_count, "floor": self.ada_floor}
         meta["pl_mean"] = self.pl_mean
         return tensors, meta
 
@@ -375,10 +391,14 @@ class StyleGANTrainer(LatentTrainer):
         ada = meta.get("ada")
         if not isinstance(ada, dict) or not {"p", "signs", "count"} <= set(ada):
             raise CheckpointError("checkpoint is missing the augmentation state")
+        floor = ada.get("floor", 0.0)  # checkpoints from before the floor: none
+        if not isinstance(floor, (int, float)) or not 0 <= floor <= 1:
+            raise CheckpointError("checkpoint's augmentation floor is not a number from 0 to 1")
         pl_mean = meta.get("pl_mean", 0.0)  # runs saved before path-length regularisation: never used
         if not isinstance(pl_mean, (int, float)) or not math.isfinite(pl_mean):
             raise CheckpointError("checkpoint's path-length mean is not a number")
         super().load_state_dict(tensors, meta)
         self.pl_mean = float(pl_mean)
         self.ada_p = float(ada["p"])
+        self.ada_floor = float(floor)
         self._ada_signs, self._ada_count = float(ada["signs"]), int(ada["count"])
