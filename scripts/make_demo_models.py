@@ -450,8 +450,10 @@ def main(argv: list[str] | None = None) -> int:
             # a full run and a run of either model alone give the same files.
             scenes_dir = args.out / "demo-scenes"
             others = folder_bytes(scenes_dir) if name == "faces" and scenes_dir.is_dir() else 0
+            # the style model's count as trained (--style-count; a --bundle-only run must be given it again)
             cmd = regenerate_command("scenes" if name == "scenes" else "faces",
-                                     {"faces": FACES, "scenes": SCENES, "sketch": SKETCH, "style": STYLE}[name])
+                                     {"faces": FACES, "scenes": SCENES, "sketch": SKETCH,
+                                      "style": {**STYLE, "count": args.style_count}}[name])
             if name != "scenes":
                 notes = {"data": f"(procedural: {cmd})"}
             else:
