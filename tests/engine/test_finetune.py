@@ -218,6 +218,9 @@ def test_a_fresh_style_critic_keeps_a_floor_on_augmentation(tmp_path, images, st
     t = _new(tmp_path / "fresh", "stylegan", images, STYLE_SMALL, parent=only).trainer
     assert 0 < FRESH_CRITIC_ADA_FLOOR < 1
     assert t.ada_floor == FRESH_CRITIC_ADA_FLOOR and t.ada_p == FRESH_CRITIC_ADA_FLOOR
+    said = " ".join(Project.open(tmp_path / "fresh").meta["parent"]["adapted"])
+    assert "critic starts fresh" in said and f"{FRESH_CRITIC_ADA_FLOOR:.0%}" in said  # shown by the CLI and panel
+    assert "critic starts fresh" not in " ".join(Project.open(tmp_path / "kept").meta["parent"]["adapted"])
     for _ in range(400):  # a critic never sure of the reals: ADA lowers p, down to the floor only
         t._adjust_ada(torch.full((4,), -1.0))
     assert t.ada_p == FRESH_CRITIC_ADA_FLOOR

@@ -70,6 +70,7 @@ class TransferReport:
     copied: int = 0
     adapted: list[str] = field(default_factory=list)  # "D.main.0.weight: colour inputs summed to grey"
     fresh: list[str] = field(default_factory=list)  # tensor names the parent had nothing for
+    notes: list[str] = field(default_factory=list)  # what the kind's training does about it (started_from_parent)
 
     def lines(self) -> list[str]:
         """The report in sentences, for the CLI and project.json."""
@@ -80,7 +81,7 @@ class TransferReport:
             nets = sorted({name.split(".", 1)[0] for name in self.fresh})
             out.append(f"{len(self.fresh)} newly initialised (layers the parent does not have, in "
                        f"{', '.join(nets)}).")
-        return out
+        return out + self.notes
 
 
 # ----- reading -------------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ def create_session(
     lineage = {}
     if parent is not None:
         report = transfer(trainer, spec, parent)
-        trainer.started_from_parent(report.fresh)
+        report.notes.extend(trainer.started_from_parent(report.fresh))
         lineage = {"parent": parent_record(parent, report)}
     project = Project.create(
         out,

@@ -176,10 +176,12 @@ class LatentTrainer(TrainerBase):
         self._prepare_ema()
         return cpu_copy(self.ema.ema.state_dict())
 
-    def started_from_parent(self, fresh: list[str]) -> None:
+    def started_from_parent(self, fresh: list[str]) -> list[str]:
         """Called once a fine-tune's weights are copied in (models/finetune.py's `transfer`), with the
         names of the tensors the parent had nothing for ("D.b64.conv0.weight"); a kind whose training
-        must treat a fresh critic differently overrides it."""
+        must treat a fresh critic differently overrides it. Returns sentences for the user (the
+        project's record of what was adapted)."""
+        return []
 
     # ----- checkpoints -------------------------------------------------------------------------
     def _modules(self) -> tuple[tuple[str, nn.Module], ...]:

@@ -261,13 +261,16 @@ class StyleGANTrainer(LatentTrainer):
         self.ada_p = min(max(self.ada_p + math.copysign(step, r_t - self.cfg.ada_target), self.ada_floor), 1.0)
         self._ada_signs, self._ada_count = 0.0, 0
 
-    def started_from_parent(self, fresh: list[str]) -> None:
+    def started_from_parent(self, fresh: list[str]) -> list[str]:
         """A critic the parent had nothing for gets augmentation at a floor (FRESH_CRITIC_ADA_FLOOR);
         one grown by a block for a larger size keeps the rest of the parent's and ADA's usual start."""
         critic_fresh = sum(name.startswith("D.") for name in fresh) == len(self.D.state_dict())
         if self.cfg.diffaugment and self.cfg.ada and critic_fresh:
             self.ada_floor = FRESH_CRITIC_ADA_FLOOR
             self.ada_p = max(self.ada_p, self.ada_floor)
+            return [f"The critic starts fresh, so at least {self.ada_floor:.0%} of the images it sees are augmented "
+                    "throughout (with fewer it overfit and undid the generator)."]
+        return []
 
     # ----- the step ----------------------------------------------------------------------------
     def step(self) -> dict[str, float]:
