@@ -60,3 +60,17 @@ def test_new_project_from_this_model(qtbot, window, fill_wizard, trained_dcgan, 
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=30_000)
     meta = json.loads((out / "project.json").read_text())
     assert meta["parent"]["path"] == str(trained_dcgan.resolve()) and meta["parent"]["step"] == 6
+
+
+def test_project_panel_counts_steps_in_words(qtbot, tmp_path):
+    """"Trained 1 step", not "1 steps"; any other count takes the plural."""
+    from studio.engine.project.folder import Project
+    from studio.ui.panels.project_panel import ProjectPanel
+
+    panel = ProjectPanel()
+    qtbot.addWidget(panel)
+    project = Project.create(tmp_path / "p", "dcgan", {"model": {}, "data": {}, "run": {}})
+    for step, words in ((0, "0 steps"), (1, "1 step\n"), (1200, "1,200 steps")):
+        project.meta["step"] = step
+        panel.set_project(project)
+        assert words in panel.text.toPlainText() + "\n", step
