@@ -3,7 +3,8 @@
 # there): the QtCore, QtGui and QtWidgets bindings (the sketch bench's panel is a widget), shiboken,
 # the Qt libraries they load, the offscreen platform plugin, and the system libraries they link
 # (bench/gpu_check.sh takes from these only the ones that machine lacks). PySide6's modules are abi3,
-# so the venv's build loads in any Python 3.9+. Writes .qtcarry/qt.tar.xz (about 23 MB; .qtcarry is git-ignored, carried by name):
+# so the venv's build loads in any Python 3.9+. Writes .qtcarry/qt.tar.xz (about 23 MB; .qtcarry is
+# git-ignored, carried by name):
 #
 #     bash bench/qt_carry.sh && run(command="LOGS=/tmp/gc bash bench/gpu_check.sh", carry=[".qtcarry"])
 set -euo pipefail

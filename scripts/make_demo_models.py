@@ -402,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     try:
         todo = [args.only] if args.only else ["faces", "scenes", "sketch", "style"]
+        # the style model's portraits as trained (--style-count; a --bundle-only run must be given it again)
+        style_spec = {**STYLE, "count": args.style_count}
         projects = {}
         if args.bundle_only:
             projects = {n: work / f"proj-{n}" for n in todo if (work / f"proj-{n}").is_dir()}
@@ -433,9 +435,8 @@ def main(argv: list[str] | None = None) -> int:
                                        "sketch")
         if "style" in todo:
             data = work / "style"
-            style_data = {**STYLE, "count": args.style_count}
-            log(f"style: drawing {style_data['count']} portraits at {STYLE['size']} px into {data}")
-            write_faces(data, **style_data)
+            log(f"style: drawing {style_spec['count']} portraits at {STYLE['size']} px into {data}")
+            write_faces(data, **style_spec)
             model = {**STYLE_MODEL, **args.style_model}
             run = dataclasses.replace(STYLE_RUN, steps=args.style_steps, seed=args.style_seed)
             projects["style"] = train("stylegan", {"data": str(data)}, work / "proj-style", STYLE["size"], model, run,
@@ -450,10 +451,8 @@ def main(argv: list[str] | None = None) -> int:
             # a full run and a run of either model alone give the same files.
             scenes_dir = args.out / "demo-scenes"
             others = folder_bytes(scenes_dir) if name == "faces" and scenes_dir.is_dir() else 0
-            # the style model's count as trained (--style-count; a --bundle-only run must be given it again)
             cmd = regenerate_command("scenes" if name == "scenes" else "faces",
-                                     {"faces": FACES, "scenes": SCENES, "sketch": SKETCH,
-                                      "style": {**STYLE, "count": args.style_count}}[name])
+                                     {"faces": FACES, "scenes": SCENES, "sketch": SKETCH, "style": style_spec}[name])
             if name != "scenes":
                 notes = {"data": f"(procedural: {cmd})"}
             else:

@@ -97,7 +97,7 @@ class ProjectPanel(QWidget):
         rows = [
             ("Model", f"{kind.title} — {kind.summary}" if kind else str(project.kind)),
             ("Setup", describe_model(project)),
-            ("Trained", f"{project.step:,} step" + ("" if project.step == 1 else "s")),
+            ("Trained", f"{project.step:,} step{'s' if project.step != 1 else ''}"),
             ("Created", m.get("created", "—").replace("T", " ")),
             ("Folder", str(project.root)),
         ]
