@@ -16,6 +16,7 @@ from studio.cli.signals import StopFlag as _StopFlag
 from studio.cli.values import scale_factor, user_path, window_size
 from studio.engine.errors import UserError
 from studio.engine.models import KINDS
+from studio.engine.words import plural
 
 SUBCOMMANDS = ("train", "resume", "generate", "translate", "export", "project", "import-model", "demo-data")
 
@@ -347,7 +348,7 @@ def _continuing(step: int, target: int, minutes: float | None) -> str:
     until = f"until step {target:,}" if target < values.MAX_STEPS else ""
     if minutes is None:
         return f"Continuing from step {step:,} {until}."
-    more = f"for {minutes:g} more minute{'s' if minutes != 1 else ''}"
+    more = f"for {minutes:g} more {plural(minutes, 'minute')}"
     return f"Continuing from step {step:,} {more}" + (f" or {until}, whichever comes first." if until else ".")
 
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from studio.engine.errors import UserError
+from studio.engine.words import counted
 
 
 def run_translate(args) -> int:
@@ -44,5 +45,5 @@ def run_translate(args) -> int:
     for src, reason in result.failed:
         print(f"skipped {src}: {reason}", file=sys.stderr)
     skipped = f", skipped {len(result.failed)}" if result.failed else ""
-    print(f"translated {len(result.written)} image{'s' if len(result.written) != 1 else ''} to {out}{skipped}")
+    print(f"translated {counted(len(result.written), 'image')} to {out}{skipped}")
     return 0

@@ -18,6 +18,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from studio.engine.words import plural
+
 # ---- Paths ---------------------------------------------------------------------------------
 
 
@@ -141,9 +143,9 @@ def device_limit(device: str | None) -> tuple[int, str]:
 
     gpus = torch.cuda.device_count() if (device or "auto") in ("auto", "cuda") else 0
     if gpus:
-        return gpus, f"GPU{'s' if gpus != 1 else ''}"
+        return gpus, plural(gpus, "GPU")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return cores, f"CPU core{'s' if cores != 1 else ''}"
+    return cores, plural(cores, "CPU core")
 
 
 def check_devices(n: int, device: str | None) -> None:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from studio.engine.words import counted
+
 if TYPE_CHECKING:
     from studio.engine.models.kind import Suggestion
 
@@ -68,7 +70,7 @@ def device_info(name: str = "auto") -> DeviceInfo:
     ram = _available_ram()
     if dev.type == "mps":
         return DeviceInfo("mps", "Apple GPU (Metal)", ram // 2)  # unified memory, shared with the system
-    return DeviceInfo("cpu", f"CPU ({cores} core{'s' if cores != 1 else ''})", ram)
+    return DeviceInfo("cpu", f"CPU ({counted(cores, 'core')})", ram)
 
 
 def _available_ram() -> int:

@@ -27,6 +27,7 @@ from studio.engine.project.checkpoint_files import (  # noqa: F401 - re-exported
     step_files,
 )
 from studio.engine.project.schema import check_checkpoint_meta
+from studio.engine.words import counted
 
 FORMAT_VERSION = 1
 # Refuse absurd files before reading them into memory (a generator is a few MB to ~200 MB).
@@ -192,11 +193,11 @@ def training_traces(project) -> tuple[bool, list[str]]:
         trained = True
     grids = [s for s, _ in project.sample_steps()]
     if grids:
-        traces.append(f"{len(grids)} sample grid{'s' if len(grids) != 1 else ''} up to step {max(grids)}")
+        traces.append(f"{counted(len(grids), 'sample grid')} up to step {max(grids)}")
         trained = trained or max(grids) > 0
     weights = [s for s, p in step_files(project.checkpoints_dir) if p.suffix == ".safetensors"]
     if weights:
-        traces.append(f"{len(weights)} weight file{'s' if len(weights) != 1 else ''} in checkpoints/")
+        traces.append(f"{counted(len(weights), 'weight file')} in checkpoints/")
         trained = trained or max(weights) > 0
     return trained, traces
 

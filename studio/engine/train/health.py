@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from studio.engine.words import counted
+
 COLLAPSE = (
     "The samples look nearly identical whatever the noise (mode collapse). Try the 'stable' preset, "
     "turn DiffAugment on, or restart from an earlier checkpoint."
@@ -144,7 +146,7 @@ def verdict(records: Sequence[dict], window: int = 200, warmup: int = 300) -> Ve
         # A history can measure twice at one step, or step backwards (a project copied from another
         # and trained on measures again where the copy began): a span in steps would then read
         # "over the last 0 steps", so the measurements are counted instead.
-        over = (f"over the last {span:,} step{'s' if span != 1 else ''}" if span > 0
+        over = (f"over the last {counted(span, 'step')}" if span > 0
                 else f"over the last {len(quality)} measurements")
         if new < old:
             return Verdict("learning", f"Learning: quality improved from {old:,.0f} to {new:,.0f} {over}.")

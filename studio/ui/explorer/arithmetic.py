@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from studio.engine.explore import latent as L
 from studio.engine.images import make_grid
+from studio.engine.words import counted
 from studio.ui.explorer.common import LatentItem, Thumb, convert_items, heading, muted_label, unique_key
 from studio.ui.widgets.image_view import ImageView
 
@@ -165,7 +166,7 @@ class SlotView(QFrame):
         self.sign_button.setStyleSheet("QPushButton { padding: 0px; font-weight: 700; font-size: 18px; %s }"
                                        % ("color: #6ec88c;" if self.sign > 0 else "color: #f0645a;"))
         n = len(self.items)
-        self.count_label.setText(f"{n} exemplar{'s' if n != 1 else ''}" + (" averaged" if n > 1 else ""))
+        self.count_label.setText(counted(n, "exemplar") + (" averaged" if n > 1 else ""))
         self.scroll.setVisible(n > 0)
         self.empty_label.setVisible(n == 0)
         while self.thumbs_row.count():

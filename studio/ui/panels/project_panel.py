@@ -15,6 +15,7 @@ from studio.engine.errors import UserError
 from studio.engine.models import get_kind
 from studio.engine.models.kind import ModelKind
 from studio.engine.project.folder import Project
+from studio.engine.words import counted
 
 
 def _kind(project: Project) -> ModelKind | None:
@@ -97,7 +98,7 @@ class ProjectPanel(QWidget):
         rows = [
             ("Model", f"{kind.title} — {kind.summary}" if kind else str(project.kind)),
             ("Setup", describe_model(project)),
-            ("Trained", f"{project.step:,} step{'s' if project.step != 1 else ''}"),
+            ("Trained", counted(project.step, "step")),
             ("Created", m.get("created", "—").replace("T", " ")),
             ("Folder", str(project.root)),
         ]

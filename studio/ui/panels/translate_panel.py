@@ -29,6 +29,7 @@ from studio.app.task_worker import TaskRunner
 from studio.app.translate_worker import TranslateController, TranslatedImage, translate_folder_task
 from studio.engine.data.decode import IMAGE_EXTENSIONS
 from studio.engine.project.folder import Project
+from studio.engine.words import counted
 from studio.ui import style
 from studio.ui.output_folder import choose_output_folder
 from studio.ui.widgets.split_view import SplitView
@@ -351,7 +352,7 @@ class TranslatePanel(QWidget):
 
     def _on_folder_done(self, result) -> None:
         n = len(result.written)
-        text = f"Wrote {n:,} image{'s' if n != 1 else ''} to {self._out_dir}"
+        text = f"Wrote {counted(n, 'image')} to {self._out_dir}"
         if result.failed:
             text += f"; skipped {len(result.failed)}: " + "; ".join(
                 f"{Path(p).name} ({r})" for p, r in result.failed[:3])

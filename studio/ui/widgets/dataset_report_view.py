@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.engine.data.report import DatasetReport
+from studio.engine.words import counted, plural
 from studio.ui import style
 from studio.ui.qimage import to_qimage
 
@@ -92,7 +93,7 @@ class DatasetReportView(QWidget):
             self.thumbs.addItem(item)
         more = f" (showing {shown})" if shown < n else ""
         prefix = f"{self._title}: " if self._title else ""
-        self.summary.setText(f"{prefix}{report.used:,} usable image{'s' if report.used != 1 else ''} will be "
+        self.summary.setText(f"{prefix}{report.used:,} usable {plural(report.used, 'image')} will be "
                              f"trained on{more}")
         self.set_report(report)
 
@@ -120,19 +121,19 @@ class DatasetReportView(QWidget):
             top.setToolTip(0, "Frames close together in a video are nearly the same picture, so only every Nth "
                               "is taken, and frames that repeat the one before are left out")
         if report.skipped:
-            top = section(f"Skipped {len(report.skipped)} file{'s' if len(report.skipped) != 1 else ''}", style.WARN)
+            top = section(f"Skipped {counted(len(report.skipped), 'file')}", style.WARN)
             for p, reason in report.skipped:
                 QTreeWidgetItem(top, [rel(p), reason]).setToolTip(0, p)
             top.setExpanded(True)
         if report.duplicates:
             groups = len(report.duplicates)
-            top = section(f"{groups} group{'s' if groups != 1 else ''} of identical files")
+            top = section(f"{counted(groups, 'group')} of identical files")
             top.setToolTip(0, "Each copy is trained on, so these images count more than others")
             for g in report.duplicates:
                 QTreeWidgetItem(top, [rel(g[0]), " = ".join(rel(p) for p in g[1:])])
         if report.small:
             size = f"{report.size} px" if report.size else "the training size"
-            top = section(f"{len(report.small)} image{'s' if len(report.small) != 1 else ''} smaller than {size}")
+            top = section(f"{counted(len(report.small), 'image')} smaller than {size}")
             top.setToolTip(0, "These are enlarged and may look blurry to the model")
             for p, w, h in report.small:
                 QTreeWidgetItem(top, [rel(p), f"{w} × {h} px"])
@@ -157,7 +158,7 @@ class DatasetReportView(QWidget):
             top.setToolTip(0, "Each first-level sub-folder is a class; a model trained with classes draws any "
                               "of them on request")
             for name, n in sorted(report.classes.items(), key=lambda kv: (-kv[1], kv[0])):
-                item = QTreeWidgetItem(top, [name, f"{n:,} image{'s' if n != 1 else ''}"])
+                item = QTreeWidgetItem(top, [name, counted(n, "image")])
                 if name == ROOT_CLASS:
                     item.setToolTip(0, "Images directly in the folder form a class of their own")
             for w in warnings:
