@@ -295,7 +295,11 @@ def test_the_kind_builds_configs_suggests_by_device_and_loads_ema_weights():
     assert kind.capabilities.latent_space and "onnx" in kind.export_formats
     cfg = kind.default_config(DataConfig(size=64), {}, {"batch": 16})
     assert (cfg.preset, cfg.channel_max, cfg.w_dim, cfg.mapping_layers, cfg.pl_weight) == ("small", 64, 128, 8, 0.0)
-    assert cfg.r1_gamma == pytest.approx(0.0002 * 64 * 64 / 16)  # the reference's auto gamma
+    assert cfg.r1_gamma == pytest.approx(2.0)  # the small preset's own R1 weight at 64 px
+    assert kind.default_config(DataConfig(size=32), {}, {}).r1_gamma == pytest.approx(0.5)  # with the pixel count
+    # the full preset keeps the reference's auto gamma, 0.0002 * size^2 / batch
+    assert kind.default_config(DataConfig(size=256), {}, {"preset": "full", "batch": 32}).r1_gamma == pytest.approx(
+        0.0002 * 256 * 256 / 32)
     full = kind.default_config(DataConfig(size=256), {}, {"preset": "full", "batch": 32, "r1_gamma": 1.0})
     assert (full.channel_max, full.mapping_layers, full.r1_gamma, full.pl_weight) == (512, 8, 1.0, 2.0)
     with pytest.raises(UserError, match="capacity"):

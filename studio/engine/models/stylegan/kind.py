@@ -63,8 +63,9 @@ class StyleGANKind(ClassesFromSubfolders, ModelKind):
 
     def default_config(self, data_cfg, datasets, overrides):
         """The preset's widths and path-length weight (unless the path_length option says on or off),
-        the reference's auto R1 weight and EMA half-life for the size and batch, then the user's values."""
-        from studio.engine.models.stylegan.trainer import PL_WEIGHT, PRESETS, StyleGANConfig, auto_r1_gamma
+        the preset's R1 weight for the size (trainer.preset_r1_gamma), the reference's EMA half-life
+        for the batch, then the user's values."""
+        from studio.engine.models.stylegan.trainer import PL_WEIGHT, PRESETS, StyleGANConfig, preset_r1_gamma
 
         overrides = dict(overrides)
         preset = overrides.pop("preset", None) or "small"
@@ -74,8 +75,8 @@ class StyleGANKind(ClassesFromSubfolders, ModelKind):
         if path_length not in ("auto", "on", "off"):
             raise UserError(f"Path-length regularisation is auto, on or off (got '{path_length}').")
         batch = overrides.get("batch", StyleGANConfig.batch)
-        base = {**PRESETS[preset], "preset": preset, "r1_gamma": auto_r1_gamma(data_cfg.size, max(int(batch), 1)),
-                "ema_kimg": int(batch) * 10 / 32}
+        base = {**PRESETS[preset], "preset": preset, "ema_kimg": int(batch) * 10 / 32,
+                "r1_gamma": preset_r1_gamma(preset, data_cfg.size, max(int(batch), 1))}
         # auto: the paper's weight with its widths (GPUs); none on the small CPU preset, whose time goes
         # further on plain steps
         on = path_length == "on" or (path_length == "auto" and preset == "full")

@@ -67,6 +67,28 @@ def auto_r1_gamma(size: int, batch: int) -> float:
     return 0.0002 * size * size / batch
 
 
+# The small (CPU) preset's R1 weight at 64 px, scaled with the pixel count as the reference's auto
+# gamma is (the penalty is a sum of squared gradients over the pixels). The auto rule's 0.05 there
+# (64 px, batch 16) let the narrow critic answer pixel-level cues: the generator painted a regular
+# checker texture where faces have eyes and glasses, and runs swung (faces seed 1: SWD 185 / 174 / 101 /
+# 244 at 2 / 4 / 6 / 8 minutes). With 2.0, 8 minutes each at 64 px side by side (bench/equal_time.py's
+# child runs, one thread each, the 2-core Zen 4 EPYC, 2026-12-04): faces seeds 0 / 1 / 2 SWD 78 / 117 / 85
+# against 104 / 244 / 144, heads with hair, glasses and shirts; scenes 201 against 202 (both collapsed).
+# 0.4, 8 and 32 gave 98, 82 and 84 on faces seed 0 (32: no texture, but melted faces). Fine-tuning the
+# bundled demo (2,000 steps): 54 at 1,000 steps and 72 at 2,000 against 65 and 88. The kind's default
+# length (5,000 steps, faces seed 0, side by side): SWD 86 / 70 / 66 / 77 / 80 every 1,000 steps against
+# 111 / 102 / 101 / 111 / 100 (512 held-out faces at the end: 94 against 109).
+SMALL_R1_GAMMA_64 = 2.0
+
+
+def preset_r1_gamma(preset: str, size: int, batch: int) -> float:
+    """R1 weight for a capacity preset: the reference's auto rule for the full widths (what it was
+    tuned for), SMALL_R1_GAMMA_64 scaled by (size / 64)^2 for the small CPU preset."""
+    if preset == "small":
+        return SMALL_R1_GAMMA_64 * (size / 64) ** 2
+    return auto_r1_gamma(size, batch)
+
+
 @dataclass(frozen=True)
 class StyleGANConfig:
     size: int = 64  # image side in pixels: 32 to 512
