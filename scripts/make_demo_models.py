@@ -57,6 +57,7 @@ from studio.engine.data.dataset import DataConfig  # noqa: E402
 from studio.engine.data.demo_sets import write_faces, write_scenes  # noqa: E402
 from studio.engine.images import load_png, save_png  # noqa: E402
 from studio.engine.models.sessions import create_session  # noqa: E402
+from studio.engine.models.stylegan.trainer import auto_r1_gamma  # noqa: E402
 from studio.engine.project.checkpoints import list_checkpoints  # noqa: E402
 
 LIMIT_BYTES = 30_000_000  # models/ must stay under 30 MB (decimal, the stricter reading)
@@ -104,7 +105,7 @@ STYLE = dict(count=3000, size=64, seed=0)
 # demo's share of models/, 8 layers' does not (2.0 MB). R1 weight 0.05, the reference's auto rule at 64 px
 # and batch 16, the small preset's then (it has 2.0 since: trainer.SMALL_R1_GAMMA_64).
 STYLE_MODEL = dict(batch=16, precision="fp32", channels_last=True, noise_inputs=False, mapping_layers=2,
-                   r1_gamma=0.0002 * 64 * 64 / 16)
+                   r1_gamma=auto_r1_gamma(STYLE["size"], 16))
 STYLE_RUN = RunSettings(steps=12000, sample_every=500, checkpoint_every=1000, log_every=50, metric_every=1000,
                         keep_checkpoints=1, seed=1, device="cpu")
 EXPLORE_SEED = 2024  # seed of the latents the bookmarks are chosen from

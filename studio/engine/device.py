@@ -10,6 +10,7 @@ import threading
 import torch
 
 from studio.engine.errors import UserError
+from studio.engine.words import plural
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -39,7 +40,7 @@ def describe_device(device: torch.device) -> str:
     if device.type == "mps":
         return "Apple GPU (Metal)"
     n = torch.get_num_threads()
-    return f"CPU ({n} thread{'' if n == 1 else 's'})"
+    return f"CPU ({n} {plural(n, 'thread')})"
 
 
 def lower_this_thread_priority(nice: int = 5) -> bool:

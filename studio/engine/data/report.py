@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from studio.engine.data.labels import class_lines
+from studio.engine.words import plural
 
 
 @dataclass
@@ -33,17 +34,17 @@ class DatasetReport:
 
     def lines(self, max_items: int = 8) -> list[str]:
         """Human-readable summary, one entry per line, at most ``max_items`` examples per topic."""
-        out = [f"Using {self.used} image{_s(self.used)} from {self.folder}"]
+        out = [f"Using {self.used} {plural(self.used, 'image')} from {self.folder}"]
         if self.frames:
             out.append(self.frames_line())
         if self.skipped:
-            out.append(f"Skipped {len(self.skipped)} file{_s(len(self.skipped))}:")
+            out.append(f"Skipped {len(self.skipped)} {plural(len(self.skipped), 'file')}:")
             out += [f"  {self.relative(p)}: {reason}" for p, reason in self.skipped[:max_items]]
             out += _more(len(self.skipped), max_items)
         if self.duplicates:
             files = sum(len(g) for g in self.duplicates)
             out.append(
-                f"{len(self.duplicates)} group{_s(len(self.duplicates))} of identical files "
+                f"{len(self.duplicates)} {plural(len(self.duplicates), 'group')} of identical files "
                 f"({files} files; each copy is trained on):"
             )
             out += ["  " + " = ".join(self.relative(p) for p in g) for g in self.duplicates[:max_items]]
@@ -51,7 +52,7 @@ class DatasetReport:
         if self.small:
             target = f" {self.size}x{self.size} px" if self.size else " the training size"
             out.append(
-                f"{len(self.small)} image{_s(len(self.small))} smaller than{target} "
+                f"{len(self.small)} {plural(len(self.small), 'image')} smaller than{target} "
                 "(enlarged, may look blurry):"
             )
             out += [f"  {self.relative(p)} ({w}x{h} px)" for p, w, h in self.small[:max_items]]
@@ -112,8 +113,9 @@ class DatasetReport:
         """For a video clip: how many frames were taken from how many, and why not all."""
         f = self.frames
         every = "every frame" if f["every"] == 1 else f"every {_ordinal(f['every'])} frame"
-        dropped = (f", {f['similar']:,} near-identical frame{_s(f['similar'])} left out" if f["similar"] else "")
-        return f"Took {self.used:,} of {f['total']:,} video frame{_s(f['total'])} ({every}{dropped})"
+        dropped = (f", {f['similar']:,} near-identical {plural(f['similar'], 'frame')} left out" if f["similar"]
+                   else "")
+        return f"Took {self.used:,} of {f['total']:,} video {plural(f['total'], 'frame')} ({every}{dropped})"
 
     def relative(self, path: str) -> str:
         """``path`` relative to the folder when it lies inside it, for display."""
@@ -122,10 +124,6 @@ class DatasetReport:
         except ValueError:  # another drive on Windows
             return path
         return path if rel.startswith("..") else rel
-
-
-def _s(n: int) -> str:
-    return "" if n == 1 else "s"
 
 
 def _ordinal(n: int) -> str:
