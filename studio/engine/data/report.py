@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from studio.engine.data.labels import class_lines
-from studio.engine.words import plural
+from studio.engine.words import counted, plural
 
 
 @dataclass
@@ -34,25 +34,25 @@ class DatasetReport:
 
     def lines(self, max_items: int = 8) -> list[str]:
         """Human-readable summary, one entry per line, at most ``max_items`` examples per topic."""
-        out = [f"Using {self.used} {plural(self.used, 'image')} from {self.folder}"]
+        out = [f"Using {counted(self.used, 'image')} from {self.folder}"]
         if self.frames:
             out.append(self.frames_line())
         if self.skipped:
-            out.append(f"Skipped {len(self.skipped)} {plural(len(self.skipped), 'file')}:")
+            out.append(f"Skipped {counted(len(self.skipped), 'file')}:")
             out += [f"  {self.relative(p)}: {reason}" for p, reason in self.skipped[:max_items]]
             out += _more(len(self.skipped), max_items)
         if self.duplicates:
             files = sum(len(g) for g in self.duplicates)
             out.append(
-                f"{len(self.duplicates)} {plural(len(self.duplicates), 'group')} of identical files "
-                f"({files} files; each copy is trained on):"
+                f"{counted(len(self.duplicates), 'group')} of identical files "
+                f"({files:,} files; each copy is trained on):"
             )
             out += ["  " + " = ".join(self.relative(p) for p in g) for g in self.duplicates[:max_items]]
             out += _more(len(self.duplicates), max_items)
         if self.small:
             target = f" {self.size}x{self.size} px" if self.size else " the training size"
             out.append(
-                f"{len(self.small)} {plural(len(self.small), 'image')} smaller than{target} "
+                f"{counted(len(self.small), 'image')} smaller than{target} "
                 "(enlarged, may look blurry):"
             )
             out += [f"  {self.relative(p)} ({w}x{h} px)" for p, w, h in self.small[:max_items]]
@@ -64,9 +64,9 @@ class DatasetReport:
             )
         if self.ignored:
             total = sum(self.ignored.values())
-            kinds = ", ".join(f"{ext} x{n}" for ext, n in sorted(self.ignored.items(), key=lambda kv: -kv[1]))
+            kinds = ", ".join(f"{ext} x{n:,}" for ext, n in sorted(self.ignored.items(), key=lambda kv: -kv[1]))
             what = "s that are not supported images" if total != 1 else " that is not a supported image"
-            out.append(f"Ignored {total} file{what} ({kinds})")
+            out.append(f"Ignored {total:,} file{what} ({kinds})")
         out += class_lines(self.classes, max_items)
         return out
 
@@ -132,4 +132,4 @@ def _ordinal(n: int) -> str:
 
 
 def _more(total: int, shown: int) -> list[str]:
-    return [f"  ... and {total - shown} more"] if total > shown else []
+    return [f"  ... and {total - shown:,} more"] if total > shown else []
