@@ -54,7 +54,7 @@ ADA_INTERVAL = 4  # steps between adjustments of the augmentation probability (a
 # A fine-tune whose parent brought no critic (the bundled demo keeps only its averaged generator;
 # imports may lack one): ADA never sets p below this. From p = 0 the fresh critic overfit the parent's
 # own 3,000 portraits and undid it (SWD 70 -> 115 -> 197 at 1,000 / 2,000 steps, grey blobs); with this
-# floor, 65 / 88 (fine-tuning models/demo-style on them, 64 px, fp32, one thread, the 2-core Zen 4 EPYC,
+# floor, 65 / 88 (fine-tuning the demo-style bundled then on them, 64 px, fp32, one thread, the 2-core Zen 4 EPYC,
 # 2026-12-04; p stayed at the floor throughout, ADA asking for less); a floor of 0.5 went to 145 at
 # 1,500 steps, orange-tinted faces, before coming back to 88; p fixed at 1 (--no-ada) gave 82 / 83. On
 # 1,000 day-time landscapes (a new domain) from 0: 496 at 1,000 steps, one blurred hillside everywhere;
