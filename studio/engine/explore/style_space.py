@@ -14,14 +14,14 @@ of the next block), so num_ws = 2 * log2(size) - 2. The StyleGAN paper (Karras e
 64 px and up fine (colour scheme, micro detail) in a 1024 px model, where the fine layers are five of
 its nine resolutions. Models smaller than 128 px have no room for that split, so there fine starts
 at half the picture's side: a 64 px model's 64 px layers alone changed nothing a viewer reads (on the
-bundled 64 px faces, A's 64 px styles with B's others gave A's background colour in 8% of pairs, its
-hair length in 0%), while its 32-64 px layers carry the background's colour (97%) as the paper's fine
-layers carry the colour scheme (tests/engine/test_style_space.py). The skin, hair and shirt colours
-of those faces ride on the coarse styles with the shape: the skip generator's low-resolution RGB
-outputs paint the large flat areas. What each group carries is learned and differs between runs: of
-four 64 px runs on those portraits (2 or 8 mapping layers, two seeds), the fine styles carried the
-background's colour in three (97%, 87%, 80%); in the fourth the coarse ones took it (68%) and the
-fine ones carried nothing (0-2%). Splits: 32 px models coarse 4-8,
+64 px faces bundled until 2026-12-05, A's 64 px styles with B's others gave A's background colour in
+8% of pairs, its hair length in 0%), while its 32-64 px layers carried the background's colour (97%)
+as the paper's fine layers carry the colour scheme. The skin, hair and shirt colours of those faces
+rode on the coarse styles with the shape: the skip generator's low-resolution RGB outputs paint the
+large flat areas. What each group carries is learned and differs between runs: of four 64 px runs on
+those portraits (2 or 8 mapping layers, two seeds), the fine styles carried the background's colour
+in three (97%, 87%, 80%); in the fourth, and in the demo bundled now, the coarse ones took it (68%,
+92%) and the fine ones carried nothing (0-2%; tests/engine/test_style_space.py). Splits: 32 px models coarse 4-8,
 middle 16, fine 32; 64 px coarse 4-8 (rows 0-3), middle 16 (4-5), fine 32-64 (6-9); from 128 px up
 the paper's.
 """
