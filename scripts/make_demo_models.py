@@ -106,7 +106,7 @@ STYLE = dict(count=3000, size=64, seed=0)
 # (trainer.SMALL_R1_GAMMA_64), pinned with the learning rate the run used: the demo trained with the
 # reference's auto rule (0.05) drew glasses on 71% of its faces (the portraits: 51%) and short hair
 # without glasses on 10% (27%), and W arithmetic over its averaged exemplars landed on glasses; with
-# 2.0, 42% and 25%, and glasses + long hair in 90% of trials (README, the style-based kind).
+# 2.0, 42% and 25%, and glasses + long hair in 90% of trials (docs/stylegan.md, the bundled demo).
 STYLE_MODEL = dict(batch=16, precision="fp32", channels_last=True, noise_inputs=False, mapping_layers=2,
                    r1_gamma=2.0, lr=0.0025)
 STYLE_RUN = RunSettings(steps=12000, sample_every=500, checkpoint_every=1000, log_every=50, metric_every=1000,

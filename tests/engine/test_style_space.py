@@ -343,7 +343,7 @@ def test_arithmetic_and_directions_in_w_on_the_bundled_demo(faces_model, classif
     hair in 90% of 100 trials, where the long-hair slot alone shows glasses in 0%; the glasses
     direction at +1 puts glasses on 67% of faces without them, at -1 on 0%. The demo bundled before
     (the reference's R1 weight, 0.05) gave 11%, 2%, 28% and 5%: it drew glasses on 71% of its faces,
-    so the mean of any 16 of its w drew glasses, even of 16 faces without them (README)."""
+    so the mean of any 16 of its w drew glasses, even of 16 faces without them (docs/stylegan.md)."""
     both, base, added, removed = _w_arithmetic_and_direction(faces_model, classifier)
     print(f"\nin W: glasses + long hair in {both:.0%} of 100 trials (the long-hair slot alone: glasses in {base:.0%}); "
           f"glasses direction +1: {added:.0%} wear them, -1: {removed:.0%}")
