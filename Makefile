@@ -15,7 +15,6 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python scripts/check_qt_libs.py
 	$(BIN)/gan-studio
 
 # lint first: a style or layering slip fails in seconds, before the minutes of pytest

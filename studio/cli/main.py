@@ -7,10 +7,11 @@ Exit codes: 0 success, 2 bad usage or bad input (one line on stderr, never a tra
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from studio.cli import kind_args, values
+from studio.cli import kind_args, qt_libs, values
 from studio.cli.signals import SESSION_END
 from studio.cli.signals import StopFlag as _StopFlag
 from studio.cli.values import scale_factor, user_path, window_size
@@ -456,6 +457,14 @@ def _open_studio(argv: list[str]) -> int:
     p.add_argument("--window-size", type=window_size, metavar="WxH",
                    help="open the window at exactly this size in pixels, e.g. 1280x720 (with --screenshot too)")
     args = p.parse_args(argv)
+    # Before Qt loads: where it cannot open a window it aborts the process with a page of plugin
+    # advice; say why in a sentence instead (no display, or the one command that installs its libraries).
+    problem = qt_libs.window_problem(sys.platform, dict(os.environ))
+    if problem is not None:
+        message, stop = problem
+        print(message, file=sys.stderr)
+        if stop:
+            return 1
     try:
         from studio.ui.main import run_studio
     except ModuleNotFoundError as e:

@@ -1,15 +1,13 @@
-"""scripts/check_qt_libs.py: `make run` names the missing Qt system libraries and the one install command."""
+"""studio/cli/qt_libs.py: before Qt loads, `gan-studio` (and so `make run`) says in a sentence why its
+window cannot open here (no display, or the missing Qt system libraries and the one install command)
+instead of Qt's abort."""
 
-import importlib.util
 import stat
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "check_qt_libs.py"
-spec = importlib.util.spec_from_file_location("check_qt_libs", SCRIPT)
-check = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(check)
+from studio.cli import main as cli
+from studio.cli import qt_libs as check
 
 # What ldd prints for PySide6 6.x's libqxcb.so on a fresh Debian 12 (shortened)
 FRESH_DEBIAN = """\
@@ -46,7 +44,9 @@ def test_only_where_qt_will_load_the_x11_plugin(platform, qpa, checked):
     assert check.should_check(platform, {"QT_QPA_PLATFORM": qpa} if qpa else {}) is checked
 
 
-def test_main_with_a_fake_ldd(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def fresh_debian(tmp_path, monkeypatch):
+    """A Linux X11 session whose `ldd` reports FRESH_DEBIAN's missing libraries, with apt-get."""
     fake = tmp_path / "bin" / "ldd"
     fake.parent.mkdir()
     (tmp_path / "ldd-output.txt").write_text(FRESH_DEBIAN)
@@ -57,14 +57,48 @@ def test_main_with_a_fake_ldd(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(check.sys, "platform", "linux")
     monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("DISPLAY", ":0")
     which = check.shutil.which
     monkeypatch.setattr(check.shutil, "which", lambda name: "/usr/bin/apt-get" if name == "apt-get" else which(name))
+    return tmp_path / "ldd-output.txt"
+
+
+def test_main_with_a_fake_ldd(fresh_debian, monkeypatch, capsys):
     assert check.main() == 1
     assert "sudo apt-get install libxcb-cursor0 libxcb-icccm4" in capsys.readouterr().err
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")  # Qt tries Wayland first: warn, do not block
     assert check.main() == 0 and "Wayland" in capsys.readouterr().err
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     assert check.main() == 0 and capsys.readouterr().err == ""
-    (tmp_path / "ldd-output.txt").write_text(FRESH_DEBIAN.replace("not found", "/lib/x.so (0x1)"))
+    fresh_debian.write_text(FRESH_DEBIAN.replace("not found", "/lib/x.so (0x1)"))
     monkeypatch.delenv("QT_QPA_PLATFORM")
     assert check.main() == 0 and capsys.readouterr().err == ""
+
+
+def test_no_display_is_said_before_the_libraries(fresh_debian, monkeypatch, capsys):
+    monkeypatch.delenv("DISPLAY")
+    assert check.main() == 1
+    err = capsys.readouterr().err
+    assert "no display" in err and "gan-studio --help" in err and "apt-get" not in err
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # screenshots without a display: nothing to say
+    assert check.main() == 0 and capsys.readouterr().err == ""
+
+
+def test_gan_studio_says_it_instead_of_letting_qt_abort(fresh_debian, monkeypatch, capsys):
+    """`gan-studio` with no command opens the window: where it cannot, one message and exit 1,
+    and the studio is not started."""
+    import studio.ui.main
+
+    def must_not_open(*a, **k):
+        raise AssertionError("the studio was started")
+
+    monkeypatch.setattr(studio.ui.main, "run_studio", must_not_open)
+    assert cli.main([]) == 1
+    assert "sudo apt-get install libxcb-cursor0 libxcb-icccm4" in capsys.readouterr().err
+    monkeypatch.delenv("DISPLAY")
+    assert cli.main(["some-project"]) == 1 and "no display" in capsys.readouterr().err
+    # Wayland: a warning, then the studio starts
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    monkeypatch.setattr(studio.ui.main, "run_studio", lambda project, **k: 7)
+    assert cli.main(["some-project"]) == 7 and "Wayland" in capsys.readouterr().err

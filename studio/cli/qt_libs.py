@@ -1,14 +1,15 @@
-"""Before the studio opens (`make run`): does Qt find the system libraries its Linux desktop plugin needs?
+"""Before the studio's window opens (`gan-studio`, the desktop entry, `make run`): can Qt open one here?
 
 PySide6 brings Qt itself, but Qt's X11 plugin (libqxcb.so) links against system libraries that a
-fresh Debian or Ubuntu lacks, libxcb-cursor0 first of all. Without them Qt aborts with "Could not
-load the Qt platform plugin "xcb"" and a page of advice. This script asks `ldd` which of the
-plugin's libraries are not found and prints the one command that installs them; exit 1 then, so
-`make run` stops there. Exit 0 when everything is present, off Linux, when QT_QPA_PLATFORM names
-another platform (offscreen, wayland, ...), or when the check itself cannot run (no ldd, no
-PySide6): the studio then starts and Qt speaks for itself.
+fresh Debian or Ubuntu lacks, libxcb-cursor0 first of all. Without them Qt aborts the process with
+"Could not load the Qt platform plugin "xcb"" and a page of advice; without a display at all (an
+SSH session on a GPU machine) it aborts with "could not connect to display". `window_problem` says
+either in a sentence instead: no display, or which of the plugin's libraries `ldd` reports missing
+and the one command that installs them. None when everything is present, off Linux, when
+QT_QPA_PLATFORM names another platform (offscreen, wayland, ...), or when the check itself cannot
+run (no ldd, no PySide6): the studio then starts and Qt speaks for itself. Nothing here imports Qt.
 
-Usage: python scripts/check_qt_libs.py
+`python -m studio.cli.qt_libs` runs the check alone (`make run` does, before opening the studio).
 """
 
 from __future__ import annotations
@@ -77,9 +78,9 @@ def install_advice(missing: list[str], has_apt: bool) -> str:
         lines = [head, "Install them with:", f"    sudo apt-get install {' '.join(packages)}"]
         if unknown:
             lines.append(f"and the packages that provide {', '.join(unknown)}.")
-        return "\n".join(lines + ["Then run 'make run' again."])
+        return "\n".join(lines + ["Then start GAN Studio again."])
     return "\n".join([head, "Install the packages that provide them with your system's package manager "
-                      "(on Fedora, for example: sudo dnf install xcb-util-cursor), then run 'make run' again."])
+                      "(on Fedora, for example: sudo dnf install xcb-util-cursor), then start GAN Studio again."])
 
 
 def xcb_plugin() -> Path | None:
@@ -113,19 +114,37 @@ def should_check(platform: str, env: dict[str, str]) -> bool:
     return platform.startswith("linux") and (asked in ("", "xcb") or asked.startswith("xcb:"))
 
 
-def main() -> int:
-    if not should_check(sys.platform, dict(os.environ)):
-        return 0
+NO_DISPLAY = ("GAN Studio cannot open its window here: this session has no display (neither DISPLAY nor "
+              "WAYLAND_DISPLAY is set), as over SSH. The command-line tools work without one: 'gan-studio --help'. "
+              "For a screenshot without a display, set QT_QPA_PLATFORM=offscreen.")
+
+
+def window_problem(platform: str, env: dict[str, str]) -> tuple[str, bool] | None:
+    """Why Qt's window would fail to open here, as (the message, whether to stop); None when it
+    should open. On a Wayland session with libraries missing the message is a warning only: Qt
+    tries its Wayland plugin first and may not need them."""
+    if not should_check(platform, env):
+        return None
+    if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
+        return NO_DISPLAY, True
     plugin = xcb_plugin()
     missing = missing_libraries(plugin) if plugin is not None else None
     if not missing:
+        return None
+    advice = install_advice(missing, shutil.which("apt-get") is not None)
+    if env.get("WAYLAND_DISPLAY") and not env.get("QT_QPA_PLATFORM"):
+        return advice + "\n(This is a Wayland session, so the studio may open anyway; starting it.)", False
+    return advice, True
+
+
+def main() -> int:
+    """Print the problem, if any, to stderr; 1 when the window cannot open."""
+    problem = window_problem(sys.platform, dict(os.environ))
+    if problem is None:
         return 0
-    print(install_advice(missing, shutil.which("apt-get") is not None), file=sys.stderr)
-    if os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("QT_QPA_PLATFORM"):
-        # A Wayland session: Qt opens its Wayland plugin first and may not need these at all.
-        print("(This is a Wayland session, so the studio may open anyway; starting it.)", file=sys.stderr)
-        return 0
-    return 1
+    message, stop = problem
+    print(message, file=sys.stderr)
+    return 1 if stop else 0
 
 
 if __name__ == "__main__":
