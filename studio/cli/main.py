@@ -24,7 +24,9 @@ SUBCOMMANDS = ("train", "resume", "generate", "translate", "export", "project", 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2 (argparse prints usage + error by default)
-        raise UserError(f"{self.prog}: {message} (see '{self.prog} --help').")
+        # main() prints "gan-studio: " before the message: name the subcommand only, not the program twice
+        where = self.prog.removeprefix("gan-studio").strip()
+        raise UserError(f"{where + ': ' if where else ''}{message} (see '{self.prog} --help').")
 
 
 def _add_common_training(p: argparse.ArgumentParser, kind) -> None:

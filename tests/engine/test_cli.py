@@ -148,12 +148,14 @@ def test_user_errors_exit_2_with_one_line(data, tmp_path, capsys):
         (["train", "dcgan", "--data", str(data), "--out", str(tmp_path / "o6"), "--device", "cuda"] if not
          torch.cuda.is_available() else ["resume", str(empty)], "CUDA" if not torch.cuda.is_available() else "project"),
         (["resume", str(proj)], "already reached step 2"),
+        (["--bogus"], "unrecognized arguments: --bogus (see 'gan-studio --help')"),
+        (["generate", str(proj)], "generate: the following arguments are required: --count, --out"),
     ]
     for argv, expected in cases:
         assert main(argv) == 2, argv
         line = _error_line(capsys)
         assert expected.lower() in line.lower(), (argv, line)
-        assert line.startswith("gan-studio")
+        assert line.startswith("gan-studio: ") and line.count("gan-studio:") == 1, line  # the program named once
     assert not (tmp_path / "o1").exists() and not (tmp_path / "o3").exists()  # no half-made projects
 
 
