@@ -18,10 +18,11 @@ at half the picture's side: a 64 px model's 64 px layers alone changed nothing a
 8% of pairs, its hair length in 0%), while its 32-64 px layers carried the background's colour (97%)
 as the paper's fine layers carry the colour scheme. The skin, hair and shirt colours of those faces
 rode on the coarse styles with the shape: the skip generator's low-resolution RGB outputs paint the
-large flat areas. What each group carries is learned and differs between runs: of four 64 px runs on
-those portraits (2 or 8 mapping layers, two seeds), the fine styles carried the background's colour
-in three (97%, 87%, 80%); in the fourth, and in the demo bundled now, the coarse ones took it (68%,
-92%) and the fine ones carried nothing (0-2%; tests/engine/test_style_space.py). Splits: 32 px models coarse 4-8,
+large flat areas. What each group carries is learned and differs between runs: of seven 64 px runs on
+those portraits (2 or 8 mapping layers, R1 weight 0.05 or 2.0, several seeds), the fine styles carried
+the background's colour in four (97%, 87%, 80%, and 98% in the demo bundled now), the coarse ones in
+two (68%, 92%) and the middle ones in one (99%); tests/engine/test_style_space.py asserts the bundled
+demo's. Splits: 32 px models coarse 4-8,
 middle 16, fine 32; 64 px coarse 4-8 (rows 0-3), middle 16 (4-5), fine 32-64 (6-9); from 128 px up
 the paper's.
 """
