@@ -1,7 +1,7 @@
 """Rebuild the bundled demo models in models/: a DCGAN on procedural faces, a CycleGAN on day/night scenes,
 a pix2pix turning sketches of faces into faces, a style-based generator of faces.
 
-    .venv/bin/python scripts/make_demo_models.py                 # all four: ~2 h on one CPU core
+    .venv/bin/python scripts/make_demo_models.py                 # all four: ~2.5 h on one CPU core
     .venv/bin/python scripts/make_demo_models.py --only scenes   # just the CycleGAN
     .venv/bin/python scripts/make_demo_models.py --only sketch   # just the pix2pix
     .venv/bin/python scripts/make_demo_models.py --only style    # just the style-based model (~80 min)

@@ -9,7 +9,7 @@ and the one command that installs them. None when everything is present, off Lin
 QT_QPA_PLATFORM names another platform (offscreen, wayland, ...), or when the check itself cannot
 run (no ldd, no PySide6): the studio then starts and Qt speaks for itself. Nothing here imports Qt.
 
-`python -m studio.cli.qt_libs` runs the check alone (`make run` does, before opening the studio).
+`gan-studio` runs it before opening the window; `python -m studio.cli.qt_libs` runs it alone (exit 1: no window).
 """
 
 from __future__ import annotations
