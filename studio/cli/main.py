@@ -492,6 +492,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not argv or argv[0] not in SUBCOMMANDS + ("-h", "--help"):
             return _open_studio(argv)
+        if argv[0] == "train" and (len(argv) == 1 or argv[1].startswith("-")) and not {"-h", "--help"} & set(argv):
+            # argparse would take the first value after an option for the kind ("invalid choice: 'photos/'")
+            raise UserError(f"Name the kind of model to train first: gan-studio train KIND --data ... "
+                            f"(KIND: {', '.join(KINDS)}; 'gan-studio train KIND --help' lists its options).")
         args = build_parser().parse_args(argv)
         if getattr(args, "devices", 1) > 1:
             from studio.engine.train.distributed import launched_by_torchrun, relaunch

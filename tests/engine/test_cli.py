@@ -149,6 +149,8 @@ def test_user_errors_exit_2_with_one_line(data, tmp_path, capsys):
          torch.cuda.is_available() else ["resume", str(empty)], "CUDA" if not torch.cuda.is_available() else "project"),
         (["resume", str(proj)], "already reached step 2"),
         (["--bogus"], "unrecognized arguments: --bogus (see 'gan-studio --help')"),
+        (["train", "--data", str(data), "--out", str(tmp_path / "o7")], "name the kind of model to train first"),
+        (["train"], "KIND: dcgan, cyclegan"),
         (["generate", str(proj)], "generate: the following arguments are required: --count, --out"),
     ]
     for argv, expected in cases:
