@@ -445,8 +445,11 @@ class MainWindow(QMainWindow):
         from studio.app import sessions
 
         run = sessions.run_settings_of(project.meta)
+        from studio.engine.project.relocation import continuation_refused
+
         self.training_panel.set_project(project.name, describe_model(project), project.step, run.steps,
-                                        run.sample_every, run.checkpoint_every, self._device_label(run.device))
+                                        run.sample_every, run.checkpoint_every, self._device_label(run.device),
+                                        refused=continuation_refused(project) or "")
         if self.state.history:
             self.training_panel.show_record(self.state.history[-1])
         self.device_status.setText(self.training_panel.device_label.text())

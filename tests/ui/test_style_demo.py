@@ -34,11 +34,15 @@ def test_help_opens_the_style_demo_in_w(qtbot, tmp_path, monkeypatch):
     # its bookmarks, made in W, are the ones the explorer lists there
     qtbot.waitUntil(lambda: len(panel.store.latents) >= 10, timeout=20_000)
     assert any(e.name.startswith("glasses, short hair") for e in panel.store.latents)
-    # Continue training: one sentence saying why not and what to do instead (not the other demos'
-    # "its pictures are not stored": drawing them again would not help this one)
+    # Continue training: off, even with a later last step, and the panel says why and what to do
+    # instead (not "raise 'Train until step'", nor the other demos' "its pictures are not stored")
+    tp = w.training_panel
+    tp.steps_spin.setValue(w.state.project.step + 1000)  # its run ended at the bundled step
+    assert not tp.start_button.isEnabled() and not w.start_action.isEnabled()
+    assert "New Project from This Model" in tp.status.text() and "Raise" not in tp.status.text()
+    assert "keeps only its trained generator" in tp.start_button.toolTip()
     w.last_message = None
-    w.training_panel.steps_spin.setValue(w.state.project.step + 1000)  # its run ended at the bundled step
-    w.training_panel.start_button.click()
+    w.training_panel.start_requested.emit()  # any other way in: refused with the sentence, nothing starts
     qtbot.waitUntil(lambda: w.last_message is not None, timeout=10_000)
     assert not w.controller.busy
     assert "keeps only its trained generator" in w.last_message.text()

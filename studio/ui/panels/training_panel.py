@@ -52,6 +52,7 @@ class TrainingPanel(QWidget):
         self._state = WorkerState.IDLE
         self._eta_text = "—"  # the latest time left, shown again after a pause
         self._has_project = False
+        self._refused = ""  # why this project's own training cannot continue (a bundled demo, an import)
         self._step = 0
         self._losses: dict[str, float] = {}
 
@@ -165,8 +166,11 @@ class TrainingPanel(QWidget):
 
     # ----- fed by the window --------------------------------------------------------------------------
     def set_project(self, title: str, subtitle: str, step: int, steps: int, sample_every: int, checkpoint_every: int,
-                    device: str) -> None:
+                    device: str, refused: str = "") -> None:
+        """`refused`: the sentence saying why this project cannot continue its own training (a demo
+        bundled with its generator alone, an import): Continue stays off, with that sentence."""
         self._has_project = True
+        self._refused = refused
         self.title.setText(title)
         self.subtitle.setText(subtitle)
         self._step = step
@@ -185,7 +189,9 @@ class TrainingPanel(QWidget):
         self.set_warning("")
         self._show_step(step, steps)
         self.status.setText(
-            f"Trained for a set time so far; Continue trains to step {steps:,}." if timed
+            "Kept for exploring: its training cannot continue here. To train one like it on your images, use "
+            "File ▸ New Project from This Model…" if refused
+            else f"Trained for a set time so far; Continue trains to step {steps:,}." if timed
             else f"Reached step {step:,}. Raise 'Train until step' to train further." if 0 < steps <= step else ""
         )
         self._update_buttons()
@@ -206,6 +212,7 @@ class TrainingPanel(QWidget):
 
     def clear_project(self) -> None:
         self._has_project = False
+        self._refused = ""
         self.title.setText("No project")
         self.subtitle.setText("Create a project from a folder of images, or open one.")
         self.progress_bar.setRange(0, 1)
@@ -311,14 +318,16 @@ class TrainingPanel(QWidget):
     def _update_buttons(self) -> None:
         s = self._state
         idle = s == WorkerState.IDLE
-        can_start = idle and self._has_project and self.steps_spin.value() > self._step
+        can_start = idle and self._has_project and not self._refused and self.steps_spin.value() > self._step
         if s == WorkerState.PAUSED:
             self.start_button.setText("Resume")
             self.start_button.setEnabled(True)
         else:
             self.start_button.setText("Continue training" if self._step > 0 else "Start training")
             self.start_button.setEnabled(can_start)
-        if idle and self._has_project and not can_start:
+        if idle and self._has_project and self._refused:
+            self.start_button.setToolTip(self._refused)
+        elif idle and self._has_project and not can_start:
             self.start_button.setToolTip("This project reached its last step: "
                                          "raise 'Train until step' to train further")
         else:
