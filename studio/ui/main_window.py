@@ -42,6 +42,7 @@ from studio.app.train_worker import TrainController, WorkerState
 from studio.engine.errors import UserError
 from studio.engine.models import KINDS, get_kind
 from studio.engine.project.folder import Project
+from studio.engine.project.relocation import continuation_refused
 from studio.ui import style
 from studio.ui.demo_actions import DemoActions
 from studio.ui.import_model import ImportModelAction
@@ -445,8 +446,6 @@ class MainWindow(QMainWindow):
         from studio.app import sessions
 
         run = sessions.run_settings_of(project.meta)
-        from studio.engine.project.relocation import continuation_refused
-
         self.training_panel.set_project(project.name, describe_model(project), project.step, run.steps,
                                         run.sample_every, run.checkpoint_every, self._device_label(run.device),
                                         refused=continuation_refused(project) or "")
