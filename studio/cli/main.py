@@ -7,7 +7,6 @@ Exit codes: 0 success, 2 bad usage or bad input (one line on stderr, never a tra
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -461,12 +460,8 @@ def _open_studio(argv: list[str]) -> int:
     args = p.parse_args(argv)
     # Before Qt loads: where it cannot open a window it aborts the process with a page of plugin
     # advice; say why in a sentence instead (no display, or the one command that installs its libraries).
-    problem = qt_libs.window_problem(sys.platform, dict(os.environ))
-    if problem is not None:
-        message, stop = problem
-        print(message, file=sys.stderr)
-        if stop:
-            return 1
+    if qt_libs.report_window_problem():
+        return 1
     try:
         from studio.ui.main import run_studio
     except ModuleNotFoundError as e:

@@ -137,8 +137,8 @@ def window_problem(platform: str, env: dict[str, str]) -> tuple[str, bool] | Non
     return advice, True
 
 
-def main() -> int:
-    """Print the problem, if any, to stderr; 1 when the window cannot open."""
+def report_window_problem() -> int:
+    """Print this machine's problem, if any, to stderr; 1 when the window cannot open, else 0."""
     problem = window_problem(sys.platform, dict(os.environ))
     if problem is None:
         return 0
@@ -148,4 +148,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_window_problem())

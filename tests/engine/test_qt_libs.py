@@ -64,24 +64,24 @@ def fresh_debian(tmp_path, monkeypatch):
 
 
 def test_main_with_a_fake_ldd(fresh_debian, monkeypatch, capsys):
-    assert check.main() == 1
+    assert check.report_window_problem() == 1
     assert "sudo apt-get install libxcb-cursor0 libxcb-icccm4" in capsys.readouterr().err
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")  # Qt tries Wayland first: warn, do not block
-    assert check.main() == 0 and "Wayland" in capsys.readouterr().err
+    assert check.report_window_problem() == 0 and "Wayland" in capsys.readouterr().err
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
-    assert check.main() == 0 and capsys.readouterr().err == ""
+    assert check.report_window_problem() == 0 and capsys.readouterr().err == ""
     fresh_debian.write_text(FRESH_DEBIAN.replace("not found", "/lib/x.so (0x1)"))
     monkeypatch.delenv("QT_QPA_PLATFORM")
-    assert check.main() == 0 and capsys.readouterr().err == ""
+    assert check.report_window_problem() == 0 and capsys.readouterr().err == ""
 
 
 def test_no_display_is_said_before_the_libraries(fresh_debian, monkeypatch, capsys):
     monkeypatch.delenv("DISPLAY")
-    assert check.main() == 1
+    assert check.report_window_problem() == 1
     err = capsys.readouterr().err
     assert "no display" in err and "gan-studio --help" in err and "apt-get" not in err
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # screenshots without a display: nothing to say
-    assert check.main() == 0 and capsys.readouterr().err == ""
+    assert check.report_window_problem() == 0 and capsys.readouterr().err == ""
 
 
 def test_gan_studio_says_it_instead_of_letting_qt_abort(fresh_debian, monkeypatch, capsys):
