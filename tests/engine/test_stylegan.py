@@ -1,6 +1,7 @@
 """The style-based kind: network shapes, modulated convolution against a per-sample reference,
 exact resume, learning, the kind's config and suggestion, ONNX and the command line end to end."""
 
+import dataclasses
 import json
 from types import SimpleNamespace
 
@@ -10,13 +11,20 @@ import torch
 import torch.nn.functional as F
 
 from studio.cli.main import main
+from studio.engine.config import config_from_dict
 from studio.engine.data.dataset import DataConfig
 from studio.engine.data.procedural import discs, write_folder
 from studio.engine.errors import CheckpointError, UserError
 from studio.engine.images import load_png
 from studio.engine.models import get_kind
 from studio.engine.models.stylegan import nets
-from studio.engine.models.stylegan.trainer import PRESETS, StyleGANConfig, StyleGANTrainer, build_generator
+from studio.engine.models.stylegan.trainer import (
+    PRESETS,
+    StyleGANConfig,
+    StyleGANTrainer,
+    build_discriminator,
+    build_generator,
+)
 from studio.engine.models.suggest import DeviceInfo
 from studio.engine.project.checkpoints import list_checkpoints, load_checkpoint
 from studio.engine.train.metrics import swd
@@ -28,8 +36,8 @@ TINY = {"z_dim": 16, "w_dim": 16, "mapping_layers": 2, "channel_base": 128, "cha
 
 @pytest.mark.parametrize("size", nets.SIZES)
 def test_shapes_for_every_size_small_preset(size):
-    G = nets.Generator(size, **{k: v for k, v in PRESETS["small"].items()}, channels=3)
-    D = nets.Discriminator(size, 3, PRESETS["small"]["channel_base"], PRESETS["small"]["channel_max"])
+    cfg = StyleGANConfig(size=size, **PRESETS["small"])
+    G, D = build_generator(cfg), build_discriminator(cfg)
     z = torch.randn(2, G.z_dim)
     ws = G.mapping(z)
     assert ws.shape == (2, 2 * int(np.log2(size)) - 2, G.w_dim)
@@ -40,11 +48,30 @@ def test_shapes_for_every_size_small_preset(size):
 
 
 def test_full_preset_has_the_papers_widths():
-    G = nets.Generator(64, **PRESETS["full"], channels=4)
-    D = nets.Discriminator(64, 4, PRESETS["full"]["channel_base"], PRESETS["full"]["channel_max"])
+    cfg = StyleGANConfig(size=64, channels=4, **PRESETS["full"])
+    G, D = build_generator(cfg), build_discriminator(cfg)
     assert G.synthesis.const.shape == (512, 4, 4) and len(G.mapping.fcs) == 8
     assert G.synthesis.layers[-1].weight.shape[0] == 256  # 16384 / 64
+    assert D.from_rgb.weight.shape[0] == 256  # the reference's critic: as wide as the generator
     assert D(G.eval()(torch.randn(1, 512))).shape == (1,)
+
+
+def test_the_small_presets_critic_is_half_as_wide_and_older_models_keep_theirs():
+    def widths(cfg):
+        G, D = build_generator(cfg), build_discriminator(cfg)
+        return ([layer.weight.shape[0] for layer in G.synthesis.layers[::2]],  # 4, 8, 16, 32, 64 px
+                [D.from_rgb.weight.shape[0], *(block.conv1.weight.shape[0] for block in D.blocks)])  # 64 px down to 4
+    g, d = widths(StyleGANConfig(size=64, **PRESETS["small"]))
+    assert g == [64, 64, 64, 32, 16] and d == [8, 16, 32, 64, 64]  # half from 16 px up, where the cost is
+    # a model recorded before the field (its config has no critic_width): the reference's critic, the
+    # generator's widths, so its checkpoint's critic still loads and fine-tuning keeps its shape
+    recorded = {k: v for k, v in dataclasses.asdict(StyleGANConfig(size=64, **PRESETS["small"])).items()
+                if k != "critic_width"}
+    old = config_from_dict(StyleGANConfig, recorded)
+    assert widths(old) == (g, [16, 32, 64, 64, 64])
+    assert "critic_width" in get_kind("stylegan").architecture_fields
+    with pytest.raises(UserError, match="width"):
+        StyleGANConfig(critic_width=0).validate()
 
 
 def test_modulated_conv_equals_a_per_sample_convolution():

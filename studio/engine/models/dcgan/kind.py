@@ -42,12 +42,13 @@ class DCGANKind(ClassesFromSubfolders, ModelKind):
     def recommendation(self, device_kind):
         # bench/equal_time.py, each kind's CPU defaults for the same 8 minutes at 64 px on 1,000
         # procedural faces, one thread each: the DCGAN's grid is faces and the style-based kind's is
-        # still noise on every CPU measured (2026-12-04, Zen 4 EPYC: SWD 63 against 167, 191 against
-        # 56 images a second; earlier: 70-94 against 146-279 on a Xeon and an AVX2 EPYC). No GPU has
-        # been lent to compare them on one.
+        # rougher on every CPU measured (2026-12-05, Zen 4 EPYC, faces seeds 0 / 1 / 2: SWD 55.6-63 / 80 / 63
+        # against 68.7 / 113.8 / 89.4, ~200 against ~105 images a second; the style kind's grids are heads
+        # with smeared, swirl-drawn faces; earlier: 70-94 against 146-279 on a Xeon and an AVX2 EPYC).
+        # No GPU has been lent to compare them on one.
         if device_kind == "cpu":
             return ("On this computer's processor it draws recognisable pictures within minutes: trained for the "
-                    "same 8 minutes, it made clear faces where the style-based model still drew noise.")
+                    "same 8 minutes, it made clear faces where the style-based model drew rough, smeared ones.")
         return ("The tried classic. The style-based model is made for GPUs and long runs, but has not "
                 "been compared with it on one yet.")
 

@@ -25,8 +25,8 @@ class StyleGANKind(ClassesFromSubfolders, ModelKind):
     # noise_inputs too: a model trained without them (the bundled demo) draws every feature from w, and
     # a fine-tune that switched them on would start learning noise strengths from 0 (a spotted texture
     # in every face on the CPU, docs/stylegan.md) on top of what it keeps
-    architecture_fields = ("preset", "z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max", "conv_clamp",
-                           "mbstd_group", "attention", "noise_inputs")
+    architecture_fields = ("preset", "z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max",
+                           "critic_width", "conv_clamp", "mbstd_group", "attention", "noise_inputs")
     options = (
         Option("preset", "Capacity", "small: trains on a CPU; full: the paper's widths, for GPUs "
                "(a GPU gets full unless you choose)", "--capacity",

@@ -280,7 +280,8 @@ class ToRGB(nn.Module):
 
 
 def channels_for(res: int, channel_base: int, channel_max: int) -> int:
-    return min(channel_base // res, channel_max)
+    # at least one: the small preset's half-width critic (channel_base 512) would have none at 1024 px
+    return max(min(channel_base // res, channel_max), 1)
 
 
 class SynthesisNetwork(nn.Module):

@@ -43,7 +43,8 @@ PL_WEIGHT = 2.0  # the reference's path-length weight (StyleGAN2-ADA's pl_weight
 # against 71% / 79%). The faces looked no better: the 12,000-step run drew more melted mouths than the
 # 2-layer one, and at 6,000 steps both drew alien heads.
 PRESETS = {
-    "small": {"z_dim": 128, "w_dim": 128, "mapping_layers": 8, "channel_base": 1024, "channel_max": 64},
+    "small": {"z_dim": 128, "w_dim": 128, "mapping_layers": 8, "channel_base": 1024, "channel_max": 64,
+              "critic_width": 0.5},
     "full": {"z_dim": 512, "w_dim": 512, "mapping_layers": 8, "channel_base": 16384, "channel_max": 512},
 }
 R1_INTERVAL = 16  # lazy regularisation: R1 every 16 critic steps, weighted 16x (StyleGAN2, appendix B)
@@ -99,6 +100,9 @@ class StyleGANConfig:
     mapping_layers: int = 2  # FC layers of the mapping network (both presets set 8, as the reference)
     channel_base: int = 1024  # channels at resolution r: min(channel_base / r, channel_max)
     channel_max: int = 64
+    # the critic's channel_base as a fraction of the generator's (same channel_max): the small preset's
+    # critic is half as wide from 16 px up (docs/stylegan.md, "A narrower critic"); 1: the reference's
+    critic_width: float = 1.0
     conv_clamp: float = 0.0  # clamp activations to +-this as StyleGAN2-ADA with fp16 does (0: never); imports keep it
     batch: int = 32  # images per step
     lr: float = 0.0025  # Adam learning rate for both networks (the reference's auto config)
@@ -155,7 +159,8 @@ class StyleGANConfig:
             raise UserError("The batch must be at least 2 images (the critic compares images within a batch).")
         if not (1 <= self.z_dim <= 4096 and 1 <= self.w_dim <= 4096 and 1 <= self.mapping_layers <= 16):
             raise UserError("The noise length, style length and mapping layers are out of range.")
-        if self.channel_max < 1 or self.channel_base < 4:
+        if self.channel_max < 1 or self.channel_base < 4 or not 0 < self.critic_width <= 1 \
+                or self.critic_channel_base < 4:
             raise UserError("The network width is out of range.")
         if self.r1_gamma < 0:
             raise UserError(f"The R1 weight must be 0 or more (got {self.r1_gamma}).")
@@ -166,10 +171,15 @@ class StyleGANConfig:
         if self.precision not in ("auto", "fp32", "bf16"):
             raise UserError(f"Precision must be auto, fp32 or bf16 (got {self.precision}).")
         side = attention_side(self.size)
-        if self.attention and channels_for(side, self.channel_base, self.channel_max) < 8:
+        narrowest = min(channels_for(side, base, self.channel_max)
+                        for base in (self.channel_base, self.critic_channel_base))
+        if self.attention and narrowest < 8:
             raise UserError(f"Self-attention needs at least 8 channels on the {side}x{side} map; this network has "
-                            f"{channels_for(side, self.channel_base, self.channel_max)} there. Widen it or leave "
-                            "attention off.")
+                            f"{narrowest} there. Widen it or leave attention off.")
+
+    @property
+    def critic_channel_base(self) -> int:
+        return int(self.channel_base * self.critic_width)
 
 
 def build_generator(cfg: StyleGANConfig) -> Generator:
@@ -179,7 +189,7 @@ def build_generator(cfg: StyleGANConfig) -> Generator:
 
 
 def build_discriminator(cfg: StyleGANConfig) -> Discriminator:
-    return Discriminator(cfg.size, cfg.channels, cfg.channel_base, cfg.channel_max, cfg.mbstd_group,
+    return Discriminator(cfg.size, cfg.channels, cfg.critic_channel_base, cfg.channel_max, cfg.mbstd_group,
                          conv_clamp=cfg.conv_clamp, num_classes=cfg.num_classes, attention=cfg.attention)
 
 
