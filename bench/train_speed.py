@@ -423,8 +423,7 @@ class CanonicalStyleGAN:
         import torchvision.datasets as dset
         import torchvision.transforms as T
 
-        from studio.engine.models.stylegan.nets import Discriminator
-        from studio.engine.models.stylegan.trainer import R1_INTERVAL, build_generator
+        from studio.engine.models.stylegan.trainer import R1_INTERVAL, build_discriminator, build_generator
 
         cfg = self.cfg = style_config()
         root = tmp / "imagefolder"
@@ -437,8 +436,7 @@ class CanonicalStyleGAN:
                                                         drop_last=True))
         self.device = device
         self.G = build_generator(cfg).to(device)
-        self.D = Discriminator(cfg.size, cfg.channels, cfg.critic_channel_base, cfg.channel_max,
-                               cfg.mbstd_group).to(device)  # the kind's critic, as wide as it trains it
+        self.D = build_discriminator(cfg).to(device)  # the kind's critic, as wide as it trains it
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False)
         ratio = R1_INTERVAL / (R1_INTERVAL + 1)
         self.optG = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
