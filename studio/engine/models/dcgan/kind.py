@@ -42,8 +42,8 @@ class DCGANKind(ClassesFromSubfolders, ModelKind):
     def recommendation(self, device_kind):
         # bench/equal_time.py, each kind's CPU defaults for the same 8 minutes at 64 px on 1,000
         # procedural faces, one thread each: the DCGAN's grid is faces and the style-based kind's is
-        # rougher on every CPU measured (2026-12-05, Zen 4 EPYC, faces seeds 0 / 1 / 2: SWD 55.6-63 / 80 / 63
-        # against 68.7 / 113.8 / 89.4, ~200 against ~105 images a second; the style kind's grids are heads
+        # rougher on every CPU measured (2026-12-05, Zen 4 EPYC, faces seeds 0 / 1 / 2: SWD 56.6 / 63.7 / 52.2
+        # against 69.5 / 118.8 / 89.2, ~200 against ~106 images a second; the style kind's grids are heads
         # with smeared, swirl-drawn faces; earlier: 70-94 against 146-279 on a Xeon and an AVX2 EPYC).
         # No GPU has been lent to compare them on one.
         if device_kind == "cpu":
